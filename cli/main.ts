@@ -1,0 +1,23 @@
+// Dispatches `edgeca <area> <command>` to the area's own CLI module.
+const AREAS: Record<string, { load: () => Promise<{ main(args: string[]): Promise<number> }>; help: string }> = {
+  signer: { load: () => import('../signer/cli.ts'), help: 'init, import-cert, key-info, serve, crl, audit-verify' },
+  edge: { load: () => import('../edge/cli.ts'), help: 'serve (the ACME edge on Node)' },
+  eab: { load: () => import('../edge/cli-eab.ts'), help: 'create, list, revoke External Account Binding keys' },
+};
+
+export async function main(args: string[]): Promise<number> {
+  const [area, ...rest] = args;
+  const entry = area ? AREAS[area] : undefined;
+  if (!entry) {
+    const lines = Object.entries(AREAS).map(([k, v]) => `  edgeca ${k.padEnd(8)} ${v.help}`);
+    const out = `usage: edgeca <area> <command> [options]\n${lines.join('\n')}\n`;
+    if (area && area !== 'help' && area !== '--help' && area !== '-h') {
+      process.stderr.write(`edgeca: unknown area "${area}"\n${out}`);
+      return 2;
+    }
+    process.stdout.write(out);
+    return 0;
+  }
+  const mod = await entry.load();
+  return mod.main(rest);
+}
