@@ -1,0 +1,65 @@
+// The signer's own configuration file (JSON). Deployment settings only: where the HSM is, which
+// edge keys are pinned, the ceiling no edge request may exceed. Paths are resolved relative to
+// the directory of the config file.
+import type { JWK } from 'jose';
+import type { CaKeyType } from './ca-signer.ts';
+
+export type LeafKeyType = 'EC-P256' | 'EC-P384' | 'RSA-2048' | 'RSA-3072' | 'RSA-4096';
+export type Eku = 'serverAuth' | 'clientAuth';
+
+export interface CeilingProfile {
+  /** extended key usages this profile puts in certificates */
+  ekus: Eku[];
+  /** longest validity this profile may be asked for, seconds */
+  maxLifetimeSeconds: number;
+}
+
+export interface Ceiling {
+  /** DNS names must equal or lie under one of these suffixes; "." allows every name. */
+  dnsSuffixes: string[];
+  /** IP identifiers must lie in one of these CIDRs; [] allows no IP identifier. */
+  ipRanges: string[];
+  /** absolute maximum validity for any certificate, seconds */
+  maxLifetimeSeconds: number;
+  /** leaf key types accepted in CSRs */
+  keyTypes: LeafKeyType[];
+  /** wildcard DNS names allowed at all */
+  allowWildcards: boolean;
+  /** profiles an edge may ask for, by name */
+  profiles: Record<string, CeilingProfile>;
+}
+
+export interface SignerConfig {
+  listen: { host: string; port: number; tlsCertFile?: string; tlsKeyFile?: string };
+  pkcs11: {
+    module: string;
+    tokenLabel: string;
+    /** file holding the user PIN (mode 0600); or pinEnv names an environment variable */
+    pinFile?: string;
+    pinEnv?: string;
+    /** label of the issuing (intermediate) CA key in the token */
+    keyLabel: string;
+    /** logged-in sessions in the signing pool */
+    sessions: number;
+    /** set SOFTHSM2_CONF to this before loading the module (development/tests) */
+    softhsmConf?: string;
+  };
+  /** libSQL URL of the signer's issuance record and audit log, e.g. file:signer.db */
+  database: string;
+  ca: {
+    keyType: CaKeyType;
+    /** issuing CA certificate (PEM) */
+    issuerCertFile: string;
+    /** further chain certificates above the issuer, excluding the root (PEM, may be absent) */
+    chainFile?: string;
+    /** the root (PEM), for information and tests; never sent in chains */
+    rootCertFile?: string;
+  };
+  /** edge relay public keys pinned by kid */
+  edgeKeys: (JWK & { kid: string })[];
+  /** validator answer signing key (private JWK), when this process also validates */
+  validatorKeyFile?: string;
+  ceiling: Ceiling;
+  urls: { crl?: string; caIssuers?: string };
+  crl: { nextUpdateSeconds: number; refreshSeconds: number };
+}
