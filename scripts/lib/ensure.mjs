@@ -1,0 +1,133 @@
+// Shared by `npm start` and `npm test`: make sure the npm dependencies and the Debian packages the
+// project needs are present before anything imports them. Plain Node ESM with no dependencies, so
+// it runs on a fresh clone before node_modules exists.
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (two levels above this file). */
+export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+/** An error whose message is meant for the person at the terminal; the scripts print it and exit 1. */
+export class SetupError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'SetupError';
+  }
+}
+
+/**
+ * What each Debian package must provide for us to call it installed: binaries on PATH and/or files.
+ * Checking what we use (rather than dpkg state) also accepts tools installed some other way.
+ */
+export const DEBIAN_PACKAGES = {
+  softhsm2: { bins: ['softhsm2-util'], files: ['/usr/lib/softhsm/libsofthsm2.so'] },
+  opensc: { bins: ['pkcs11-tool'], files: [] },
+  pebble: { bins: ['pebble', 'pebble-challtestsrv'], files: [] },
+  certbot: { bins: ['certbot'], files: [] },
+  lego: { bins: ['lego'], files: [] },
+  dnsutils: { bins: ['dig'], files: [] },
+  openssl: { bins: ['openssl'], files: [] },
+};
+
+/** Packages `npm start` needs (the signer's HSM) and those `npm test` needs (plus the interop tools). */
+export const START_PACKAGES = ['softhsm2', 'opensc'];
+export const TEST_PACKAGES = ['softhsm2', 'opensc', 'pebble', 'certbot', 'lego', 'dnsutils', 'openssl'];
+
+/** Full path of an executable found on PATH, or undefined. */
+export function which(name, pathEnv = process.env.PATH ?? '') {
+  for (const dir of pathEnv.split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here; keep looking
+    }
+  }
+  return undefined;
+}
+
+function log(message) {
+  process.stderr.write(`[edgeca] ${message}\n`);
+}
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts });
+  if (r.error) throw new SetupError(`${cmd} ${args.join(' ')} could not start: ${r.error.message}`);
+  return r.status ?? 1;
+}
+
+/**
+ * Runs `npm ci` when node_modules is missing or package-lock.json changed since the last install
+ * (npm writes node_modules/.package-lock.json on every install).
+ */
+export function ensureNpmDeps(root = ROOT) {
+  const lock = join(root, 'package-lock.json');
+  const installed = join(root, 'node_modules', '.package-lock.json');
+  let reason;
+  if (!existsSync(join(root, 'node_modules'))) reason = 'node_modules is missing';
+  else if (!existsSync(installed)) reason = 'node_modules was not installed by npm';
+  else if (existsSync(lock) && statSync(lock).mtimeMs > statSync(installed).mtimeMs) {
+    reason = 'package-lock.json is newer than node_modules';
+  }
+  if (!reason) return false;
+  log(`${reason}: running npm ci`);
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const status = run(npm, ['ci', '--no-audit', '--no-fund'], { cwd: root });
+  if (status !== 0) throw new SetupError(`npm ci failed (exit ${status})`);
+  return true;
+}
+
+/** Names of the given packages whose binaries or files are missing. */
+export function missingPackages(names) {
+  return names.filter((name) => {
+    const want = DEBIAN_PACKAGES[name];
+    if (!want) throw new Error(`unknown package ${name}`);
+    return want.bins.some((b) => !which(b)) || want.files.some((f) => !existsSync(f));
+  });
+}
+
+function isRoot() {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+/**
+ * Installs missing Debian packages with apt-get when running as root (one `apt-get update`, one
+ * `apt-get install`); otherwise throws a SetupError naming the packages and the command to run.
+ */
+export function ensureDebianPackages(names) {
+  const missing = missingPackages(names);
+  if (missing.length === 0) return [];
+  const command = `apt-get update && apt-get install -y ${missing.join(' ')}`;
+  if (!isRoot() || !which('apt-get')) {
+    throw new SetupError(
+      `missing Debian package(s): ${missing.join(', ')}\n` +
+        `Install them as root, then run this again:\n  sudo sh -c '${command}'`,
+    );
+  }
+  log(`installing Debian package(s): ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (run('apt-get', ['update'], { env }) !== 0) throw new SetupError('apt-get update failed');
+  if (run('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env }) !== 0) {
+    throw new SetupError(`apt-get install ${missing.join(' ')} failed`);
+  }
+  const still = missingPackages(missing);
+  if (still.length > 0) throw new SetupError(`installed ${still.join(', ')} but its files are still missing`);
+  return missing;
+}
+
+/** Runs a setup step; a SetupError becomes a clear message and exit code 1. */
+export async function orExit(step) {
+  try {
+    return await step();
+  } catch (err) {
+    if (err instanceof SetupError) {
+      process.stderr.write(`[edgeca] ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

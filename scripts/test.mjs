@@ -1,0 +1,136 @@
+// `npm test`: installs what the tests need (npm deps, Debian packages), then runs the typecheck,
+// the linter and every `*.test.ts` under edge/, signer/, shared/, cli/ and test/ with node's test
+// runner. The last lines printed are the test runner's TAP summary (`# pass N`, `# fail N`); when
+// the typecheck or lint failed, one more line `N passed, N failed` follows so the failure shows.
+//
+//   npm test                          everything (what CI runs)
+//   npm test -- signer/ edge/foo.test.ts   a subset (typecheck and lint are skipped unless EDGECA_TEST_CHECKS=1)
+//   EDGECA_TEST_QUICK=1 npm test      skip the slow interop tests (files under test/interop/ or *.interop.test.ts)
+//   EDGECA_TEST_CONCURRENCY=2         test files run in parallel (default 1: interop tests use fixed ports)
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { ensureDebianPackages, ensureNpmDeps, orExit, ROOT, TEST_PACKAGES } from './lib/ensure.mjs';
+
+const TEST_DIRS = ['edge', 'signer', 'shared', 'cli', 'test'];
+const SKIP_DIRS = new Set([
+  'node_modules',
+  '.edgeca',
+  '.git',
+  '.wrangler',
+  'test-artifacts',
+  'bench-results',
+]);
+const TEST_TIMEOUT_MS = Number(process.env.EDGECA_TEST_TIMEOUT_MS ?? 300_000);
+
+/** Every *.test.ts under dir (depth-bounded), sorted for a stable order. */
+function findTests(dir, depth = 0) {
+  if (depth > 12 || !existsSync(dir)) return [];
+  if (statSync(dir).isFile()) return dir.endsWith('.test.ts') ? [dir] : [];
+  const out = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory() && !SKIP_DIRS.has(entry.name))
+      out.push(...findTests(join(dir, entry.name), depth + 1));
+    else if (entry.isFile() && entry.name.endsWith('.test.ts')) out.push(join(dir, entry.name));
+  }
+  return out.sort();
+}
+
+function isInterop(file) {
+  const rel = relative(ROOT, file).split('\\').join('/');
+  return rel.startsWith('test/interop/') || rel.endsWith('.interop.test.ts');
+}
+
+/** Runs a command with output passed through; resolves to its exit status. */
+function run(cmd, args, onStdout) {
+  return new Promise((resolvePromise) => {
+    const child = spawn(cmd, args, {
+      cwd: ROOT,
+      stdio: ['ignore', onStdout ? 'pipe' : 'inherit', 'inherit'],
+    });
+    if (onStdout) child.stdout.on('data', onStdout);
+    child.on('error', (err) => {
+      process.stderr.write(`${cmd}: ${err.message}\n`);
+      resolvePromise(1);
+    });
+    child.on('close', (code, signal) => resolvePromise(code ?? (signal ? 128 : 1)));
+  });
+}
+
+async function check(name, cmd, args) {
+  process.stdout.write(`\n== ${name}: ${[cmd, ...args].map((a) => relative(ROOT, a) || a).join(' ')}\n`);
+  const status = await run(cmd, args);
+  process.stdout.write(`== ${name}: ${status === 0 ? 'ok' : `FAILED (exit ${status})`}\n`);
+  return status === 0;
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  await orExit(() => {
+    ensureNpmDeps();
+    ensureDebianPackages(TEST_PACKAGES);
+  });
+
+  const subset = args.length > 0;
+  const bin = (name) => join(ROOT, 'node_modules', '.bin', name);
+  let checksFailed = 0;
+  if (!subset || process.env.EDGECA_TEST_CHECKS === '1') {
+    if (!(await check('typecheck', bin('tsc'), ['--noEmit', '-p', '.']))) checksFailed++;
+    if (!(await check('lint', bin('biome'), ['check', '.']))) checksFailed++;
+  }
+
+  const roots = subset ? args.map((a) => resolve(process.cwd(), a)) : TEST_DIRS.map((d) => join(ROOT, d));
+  const missing = roots.filter((r) => !existsSync(r));
+  if (missing.length > 0) {
+    process.stderr.write(`no such file or directory: ${missing.map((m) => relative(ROOT, m)).join(', ')}\n`);
+    return 2;
+  }
+  let files = [...new Set(roots.flatMap((r) => findTests(r)))];
+  const quick = process.env.EDGECA_TEST_QUICK === '1' && process.env.CI !== 'true';
+  if (quick) {
+    const skipped = files.filter(isInterop);
+    files = files.filter((f) => !isInterop(f));
+    if (skipped.length > 0)
+      process.stdout.write(`EDGECA_TEST_QUICK=1: skipping ${skipped.length} interop file(s)\n`);
+  }
+
+  let pass = 0;
+  let fail = 0;
+  let testStatus = 0;
+  let summaryMissing = false;
+  process.stdout.write(`\n== tests: ${files.length} file(s)\n`);
+  if (files.length === 0) {
+    process.stdout.write('# tests 0\n# pass 0\n# fail 0\n');
+  } else {
+    const concurrency = Math.max(1, Number(process.env.EDGECA_TEST_CONCURRENCY ?? 1) || 1);
+    let tail = '';
+    testStatus = await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--test',
+        '--test-reporter=tap',
+        `--test-concurrency=${concurrency}`,
+        `--test-timeout=${TEST_TIMEOUT_MS}`,
+        ...files.map((f) => relative(ROOT, f)),
+      ],
+      (chunk) => {
+        process.stdout.write(chunk);
+        tail = (tail + chunk.toString('utf8')).slice(-4096);
+      },
+    );
+    const passLine = /^# pass (\d+)$/m.exec(tail);
+    pass = Number(passLine?.[1] ?? 0);
+    fail = Number(/^# fail (\d+)$/m.exec(tail)?.[1] ?? 0);
+    // A runner that died before its summary still counts as a failure, and says so last.
+    if (testStatus !== 0 && fail === 0) fail = 1;
+    summaryMissing = !passLine;
+  }
+
+  if (checksFailed > 0 || summaryMissing)
+    process.stdout.write(`${pass} passed, ${fail + checksFailed} failed\n`);
+  return checksFailed > 0 || testStatus !== 0 ? 1 : 0;
+}
+
+process.exitCode = await main();
