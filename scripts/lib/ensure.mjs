@@ -76,8 +76,12 @@ export function ensureNpmDeps(root = ROOT) {
   if (!reason) return false;
   log(`${reason}: running npm ci`);
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const status = run(npm, ['ci', '--no-audit', '--no-fund'], { cwd: root });
-  if (status !== 0) throw new SetupError(`npm ci failed (exit ${status})`);
+  if (run(npm, ['ci', '--no-audit', '--no-fund'], { cwd: root }) === 0) return true;
+  // `npm ci` refuses a lock file that lacks entries npm now expects (e.g. other platforms' optional
+  // binaries); `npm install --no-save` installs the same tree without rewriting the checkout's lock.
+  log('npm ci failed: falling back to npm install --no-save');
+  const status = run(npm, ['install', '--no-save', '--no-audit', '--no-fund'], { cwd: root });
+  if (status !== 0) throw new SetupError(`npm install failed (exit ${status})`);
   return true;
 }
 
