@@ -1,0 +1,75 @@
+// Entry point of challenge validation for the asynchronous validation job: one call per challenge
+// attempt, dispatching by type. It never throws: whatever goes wrong becomes an `invalid` result
+// with an ACME problem the client can act on (no internal causes leak, RFC 8555 §6.7).
+import { AcmeProblem } from '../../shared/problems.ts';
+import { ConnectError, DnsError, type EdgeRuntime } from '../runtime/types.ts';
+import { DEFAULT_ADDRESS_POLICY } from './address-policy.ts';
+import { validateDns01 } from './dns01.ts';
+import { validateHttp01 } from './http01.ts';
+import { invalid } from './result.ts';
+import { validateTlsAlpn01 } from './tlsalpn01.ts';
+import type { ValidationInput, ValidationOptions, ValidationResult } from './types.ts';
+
+export { type AddressPolicy, checkAddress, DEFAULT_ADDRESS_POLICY } from './address-policy.ts';
+export { dns01TxtValue, validateDns01 } from './dns01.ts';
+export { validateHttp01 } from './http01.ts';
+export { acmeIdentifierExtnValue, validateTlsAlpn01 } from './tlsalpn01.ts';
+export type {
+  ChallengeType,
+  ValidationInput,
+  ValidationOptions,
+  ValidationRecord,
+  ValidationResult,
+} from './types.ts';
+
+/** RFC 8555 §8.1: keyAuthorization = token || '.' || base64url(Thumbprint(accountKey)). */
+export function keyAuthorization(token: string, accountJwkThumbprint: string): string {
+  return `${token}.${accountJwkThumbprint}`;
+}
+
+/** Defaults for anything not given: http-01 on 80, tls-alpn-01 on 443, 5 s per attempt. */
+export function validationOptions(overrides: Partial<ValidationOptions> = {}): ValidationOptions {
+  return {
+    http01Port: overrides.http01Port ?? 80,
+    tlsAlpnPort: overrides.tlsAlpnPort ?? 443,
+    timeoutMs: overrides.timeoutMs ?? 5000,
+    addressPolicy: overrides.addressPolicy ?? DEFAULT_ADDRESS_POLICY,
+  };
+}
+
+export async function validateChallenge(
+  rt: EdgeRuntime,
+  input: ValidationInput,
+  opts: ValidationOptions,
+): Promise<ValidationResult> {
+  try {
+    switch (input.type) {
+      case 'http-01':
+        return await validateHttp01(rt, input, opts);
+      case 'dns-01':
+        return await validateDns01(rt, input, opts);
+      case 'tls-alpn-01':
+        return await validateTlsAlpn01(rt, input, opts);
+      default:
+        return invalid(
+          new AcmeProblem('malformed', `unknown challenge type ${JSON.stringify(input.type as unknown)}`),
+          input.identifier,
+        );
+    }
+  } catch (err) {
+    return invalid(unexpectedProblem(err, input), input.identifier);
+  }
+}
+
+function unexpectedProblem(err: unknown, input: ValidationInput): AcmeProblem {
+  if (err instanceof AcmeProblem) return err;
+  if (err instanceof DnsError)
+    return new AcmeProblem('dns', `DNS problem: ${err.code} during ${input.type} validation`);
+  if (err instanceof ConnectError)
+    return new AcmeProblem('connection', `${input.type} validation failed: ${err.message}`);
+  // An unexpected error is ours, not the client's; say so without leaking its details.
+  return new AcmeProblem(
+    'connection',
+    `${input.type} validation of ${input.identifier.value} could not be completed`,
+  );
+}

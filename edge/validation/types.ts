@@ -1,0 +1,39 @@
+// What the validators take and return. Portable: no runtime-specific imports (DESIGN.md invariant 4).
+import type { AcmeProblem, Identifier } from '../../shared/problems.ts';
+import type { AddressPolicy } from './address-policy.ts';
+
+export type ChallengeType = 'http-01' | 'dns-01' | 'tls-alpn-01';
+
+/** One hop of a validation, shaped like Boulder's and Pebble's `validationRecord` entries. */
+export interface ValidationRecord {
+  /** http-01: the URL fetched at this hop */
+  url?: string;
+  /** the name (or IP text) that was resolved or connected to */
+  hostname: string;
+  /** port as text, as Boulder serialises it */
+  port?: string;
+  addressesResolved?: string[];
+  addressUsed?: string;
+}
+
+export type ValidationResult =
+  | { status: 'valid'; validationRecord?: ValidationRecord[] }
+  | { status: 'invalid'; problem: AcmeProblem; validationRecord?: ValidationRecord[] };
+
+export interface ValidationInput {
+  type: ChallengeType;
+  identifier: Identifier;
+  token: string;
+  /** RFC 8555 §8.1: token || '.' || base64url(JWK thumbprint) */
+  keyAuthorization: string;
+}
+
+export interface ValidationOptions {
+  /** port http-01 connects to first (EDGECA_HTTP01_PORT, default 80) */
+  http01Port: number;
+  /** port tls-alpn-01 connects to (default 443) */
+  tlsAlpnPort: number;
+  /** budget of one validation attempt, DNS and redirects included (default 5000) */
+  timeoutMs: number;
+  addressPolicy: AddressPolicy;
+}
