@@ -1,0 +1,171 @@
+// The signer's storage layer: the only code that touches its SQL. Every state change that must
+// be recorded is one batch together with its audit row (DESIGN.md: no interactive transactions),
+// and every update is guarded so a repeated or concurrent request changes nothing twice.
+import { type Client, createClient } from '@libsql/client';
+import { and, eq, gt, isNotNull, lt, sql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/libsql';
+import type { Identifier } from '../../shared/problems.ts';
+import { AuditWriter, type StoreDb, verifyAuditChain } from './audit.ts';
+import { type AuditEvent, crlState, DDL, issuance, relayJti } from './schema.ts';
+
+export type IssuanceRow = typeof issuance.$inferSelect;
+export type CrlRow = typeof crlState.$inferSelect;
+
+export interface NewIntent {
+  orderId: string;
+  serial: string;
+  csrHash: string;
+  tbs: Uint8Array;
+  identifiers: Identifier[];
+  profile: string;
+  accountId: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+/** A jti is kept this long past its exp: verifyRelay tolerates 30 s of skew on exp. */
+const JTI_KEEP_AFTER_EXP_S = 120;
+const JTI_PRUNE_EVERY_MS = 60_000;
+
+export class SignerStore {
+  readonly db: StoreDb;
+  private readonly audit: AuditWriter;
+  private lastPrune = 0;
+
+  private constructor(private readonly client: Client) {
+    this.db = drizzle(client);
+    this.audit = new AuditWriter(this.db);
+  }
+
+  /** Opens (creating if needed) the libSQL database at `url`, e.g. `file:/var/lib/edgeca/signer.db`. */
+  static async open(url: string): Promise<SignerStore> {
+    const client = createClient({ url });
+    try {
+      // WAL lets the CLI (crl, audit-verify) read while the service writes; busy_timeout rides
+      // out the short write lock a second process may hold.
+      if (url.startsWith('file:')) {
+        await client.execute('PRAGMA journal_mode = WAL');
+        await client.execute('PRAGMA busy_timeout = 5000');
+      }
+      await client.executeMultiple(DDL);
+    } catch (e) {
+      client.close();
+      throw new Error(
+        `cannot open the signer database ${url}: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+    return new SignerStore(client);
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  /** Records a relay jti; false when it was seen before (a replay). Survives restarts. */
+  async recordJti(jti: string, expS: number): Promise<boolean> {
+    const nowMs = Date.now();
+    const res = await this.db.insert(relayJti).values({ jti, exp: expS }).onConflictDoNothing().run();
+    if (nowMs - this.lastPrune > JTI_PRUNE_EVERY_MS) {
+      this.lastPrune = nowMs;
+      await this.db.delete(relayJti).where(lt(relayJti.exp, Math.floor(nowMs / 1000) - JTI_KEEP_AFTER_EXP_S));
+    }
+    return res.rowsAffected === 1;
+  }
+
+  async byOrder(orderId: string): Promise<IssuanceRow | undefined> {
+    const [row] = await this.db.select().from(issuance).where(eq(issuance.orderId, orderId)).limit(1);
+    return row;
+  }
+
+  async bySerial(serial: string): Promise<IssuanceRow | undefined> {
+    const [row] = await this.db.select().from(issuance).where(eq(issuance.serial, serial)).limit(1);
+    return row;
+  }
+
+  /** Records the intent to sign (serial + TBS) before the HSM is asked; false if the order has one. */
+  async insertIntent(i: NewIntent): Promise<boolean> {
+    const res = await this.db
+      .insert(issuance)
+      .values({
+        orderId: i.orderId,
+        serial: i.serial,
+        csrHash: i.csrHash,
+        tbs: Buffer.from(i.tbs),
+        status: 'intent',
+        identifiers: JSON.stringify(i.identifiers),
+        profile: i.profile,
+        accountId: i.accountId,
+        notBefore: i.notBefore.getTime(),
+        notAfter: i.notAfter.getTime(),
+        createdAt: Date.now(),
+      })
+      .onConflictDoNothing()
+      .run();
+    return res.rowsAffected === 1;
+  }
+
+  /** Completes an intent with its certificate and audits the signing, in one batch. */
+  async markIssued(
+    orderId: string,
+    certDer: Uint8Array,
+    chainPem: string,
+    details: Record<string, unknown>,
+  ): Promise<boolean> {
+    const update = this.db
+      .update(issuance)
+      .set({ status: 'issued', certDer: Buffer.from(certDer), chainPem, issuedAt: Date.now() })
+      .where(and(eq(issuance.orderId, orderId), eq(issuance.status, 'intent')));
+    return (await this.audit.append('sign', details, [update], true)).applied;
+  }
+
+  /** Marks an issued certificate revoked and audits it; false if it was not issued-and-unrevoked. */
+  async markRevoked(
+    serial: string,
+    reason: number,
+    at: Date,
+    details: Record<string, unknown>,
+  ): Promise<boolean> {
+    const update = this.db
+      .update(issuance)
+      .set({ revokedAt: at.getTime(), revocationReason: reason })
+      .where(
+        and(eq(issuance.serial, serial), eq(issuance.status, 'issued'), sql`${issuance.revokedAt} IS NULL`),
+      );
+    return (await this.audit.append('revoke', details, [update], true)).applied;
+  }
+
+  /** Revoked certificates that have not expired yet (RFC 5280 §3.3: expired entries may be dropped). */
+  async revokedUnexpired(now: Date): Promise<IssuanceRow[]> {
+    return this.db
+      .select()
+      .from(issuance)
+      .where(and(isNotNull(issuance.revokedAt), gt(issuance.notAfter, now.getTime())));
+  }
+
+  async currentCrl(): Promise<CrlRow | undefined> {
+    const [row] = await this.db.select().from(crlState).limit(1);
+    return row;
+  }
+
+  /** Stores a newer CRL (its number must exceed the stored one) with its audit row. */
+  async saveCrl(
+    crl: { crlNumber: number; thisUpdate: number; nextUpdate: number; der: Uint8Array },
+    details: Record<string, unknown>,
+  ): Promise<boolean> {
+    const upsert = this.db.run(sql`INSERT INTO crl_state (id, crl_number, this_update, next_update, der)
+      VALUES (1, ${crl.crlNumber}, ${crl.thisUpdate}, ${crl.nextUpdate}, ${Buffer.from(crl.der)})
+      ON CONFLICT (id) DO UPDATE SET crl_number = excluded.crl_number, this_update = excluded.this_update,
+        next_update = excluded.next_update, der = excluded.der
+      WHERE crl_state.crl_number < excluded.crl_number`);
+    return (await this.audit.append('crl', details, [upsert], true)).applied;
+  }
+
+  /** Appends an audit row on its own (refusals, replays). */
+  async auditEvent(event: AuditEvent, details: Record<string, unknown>): Promise<void> {
+    await this.audit.append(event, details);
+  }
+
+  verifyAudit(): ReturnType<typeof verifyAuditChain> {
+    return verifyAuditChain(this.db);
+  }
+}
