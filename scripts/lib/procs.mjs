@@ -1,0 +1,103 @@
+// Child-process supervision for `npm start`: start a service with its output prefixed, poll a
+// health URL with a bound, and stop everything on Ctrl-C or when one service dies.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+
+/** Copies a stream to out with `[name] ` before each line. */
+function prefixLines(stream, out, name) {
+  let partial = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) out.write(`[${name}] ${line}\n`);
+  });
+  stream.on('end', () => {
+    if (partial) out.write(`[${name}] ${partial}\n`);
+  });
+}
+
+/**
+ * Starts `node args...` as a named service in its own process group (so a terminal's Ctrl-C
+ * reaches only this supervisor, which then stops the services in order).
+ */
+export function startService(name, args, { cwd, env }) {
+  const child = spawn(process.execPath, args, {
+    cwd,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  prefixLines(child.stdout, process.stdout, name);
+  prefixLines(child.stderr, process.stderr, name);
+  const exited = new Promise((resolve) => {
+    child.on('exit', (code, signal) => resolve({ code, signal }));
+    child.on('error', (err) => {
+      process.stderr.write(`[${name}] could not start: ${err.message}\n`);
+      resolve({ code: 1, signal: null });
+    });
+  });
+  let done = false;
+  exited.then(() => {
+    done = true;
+  });
+  return {
+    name,
+    child,
+    exited,
+    get running() {
+      return !done;
+    },
+    /** SIGTERM, then SIGKILL after graceMs; resolves once the process is gone. */
+    async stop(graceMs = 10_000) {
+      if (done) return exited;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => {
+        if (!done) child.kill('SIGKILL');
+      }, graceMs);
+      const result = await exited;
+      clearTimeout(timer);
+      return result;
+    },
+  };
+}
+
+/** One GET; resolves to the HTTP status, or rejects on a connection error. TLS verified against caFile. */
+export function getStatus(url, { caFile, timeoutMs = 2_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
+    const options = { method: 'GET', timeout: timeoutMs };
+    if (u.protocol === 'https:' && caFile) options.ca = readFileSync(caFile);
+    const req = request(u, options, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy(new Error(`timeout after ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * Polls url until it answers 200, the service exits, or timeoutMs passes. Returns undefined when
+ * healthy, else a reason.
+ */
+export async function waitHealthy(url, service, { caFile, timeoutMs = 60_000, intervalMs = 250 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer yet';
+  while (Date.now() < deadline) {
+    if (!service.running) return `${service.name} exited before it became healthy`;
+    try {
+      const status = await getStatus(url, { caFile });
+      if (status === 200) return undefined;
+      last = `HTTP ${status}`;
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  return `${service.name} not healthy at ${url} after ${Math.round(timeoutMs / 1000)} s (last: ${last})`;
+}

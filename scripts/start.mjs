@@ -1,0 +1,220 @@
+// `npm start`: a complete development CA on this machine. Installs what is missing (npm deps,
+// SoftHSM), bootstraps the signer's dev CA in .edgeca/dev (idempotent), runs the signer and the
+// edge as child processes, waits until both are healthy, writes .edgeca/dev/endpoints.json and
+// prints how to point certbot / lego at it. Ctrl-C or SIGTERM stops both and exits 0; if either
+// service dies, the other is stopped and this exits non-zero.
+//
+// Environment: EDGECA_PORT (edge, default 14000), EDGECA_SIGNER_PORT (default: signer.json's port,
+// 14100), EDGECA_START_TIMEOUT_S (default 60); every other EDGECA_* variable (e.g.
+// EDGECA_DNS_RESOLVER, EDGECA_HTTP01_PORT, EDGECA_EAB_REQUIRED) is passed to the edge unchanged.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { ensureDebianPackages, ensureNpmDeps, orExit, ROOT, START_PACKAGES } from './lib/ensure.mjs';
+import { startService, waitHealthy } from './lib/procs.mjs';
+
+const DEV_DIR = join(ROOT, '.edgeca', 'dev');
+const CLI = join(ROOT, 'bin', 'edgeca.mjs');
+const env = process.env;
+
+function fail(message) {
+  process.stderr.write(`[edgeca] ${message}\n`);
+  process.exit(1);
+}
+
+function readJson(file) {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    fail(`cannot read ${relative(ROOT, file)}: ${err instanceof Error ? err.message : err}`);
+  }
+}
+
+function portFrom(name, fallback) {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`${name}=${raw} is not a TCP port`);
+  return port;
+}
+
+/** Runs the signer's dev bootstrap (idempotent: reuses the token, keys and certificates it finds). */
+function initSigner() {
+  process.stderr.write(
+    '[edgeca] preparing the development CA in .edgeca/dev (SoftHSM token, root, intermediate)\n',
+  );
+  const r = spawnSync(process.execPath, [CLI, 'signer', 'init', '--dev', '--dir', DEV_DIR], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (r.status !== 0) fail(`signer init failed (exit ${r.status ?? r.signal})`);
+}
+
+/**
+ * The signer config to serve: signer.json itself, or, when EDGECA_SIGNER_PORT asks for another
+ * port, a copy beside it (same directory, so its relative paths still resolve) with that port.
+ */
+function signerConfig() {
+  const file = join(DEV_DIR, 'signer.json');
+  const config = readJson(file);
+  const port = portFrom('EDGECA_SIGNER_PORT', config.listen?.port ?? 14100);
+  if (port === config.listen?.port) return { file, config, port };
+  const override = join(DEV_DIR, 'signer.start.json');
+  const patched = { ...config, listen: { ...config.listen, port } };
+  writeFileSync(override, `${JSON.stringify(patched, null, 2)}\n`);
+  return { file: override, config: patched, port };
+}
+
+function quote(s) {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
+}
+
+function printReady(endpoints, http01Port) {
+  const root = quote(endpoints.tlsCaFile);
+  const dir = endpoints.directoryUrl;
+  const name = env.EDGECA_DEMO_NAME ?? 'app.example.test';
+  const eab = env.EDGECA_EAB_REQUIRED === 'true' || env.EDGECA_EAB_REQUIRED === '1';
+  const lines = [
+    '',
+    'edgeca is running (Ctrl-C stops it)',
+    '',
+    `  ACME directory   ${dir}`,
+    `  trust this root  ${endpoints.tlsCaFile}`,
+    `  signer           ${endpoints.signerUrl}`,
+    `  admin API        ${endpoints.adminUrl}`,
+    `  all of the above ${relative(ROOT, join(DEV_DIR, 'endpoints.json'))}`,
+    '',
+    `certbot (answers http-01 on port ${http01Port}; the edge checks that port, set by EDGECA_HTTP01_PORT):`,
+    `  REQUESTS_CA_BUNDLE=${root} certbot certonly --server ${dir} --non-interactive --agree-tos \\`,
+    `    --register-unsafely-without-email --standalone --http-01-port ${http01Port} \\`,
+    `    --config-dir /tmp/edgeca-certbot --work-dir /tmp/edgeca-certbot --logs-dir /tmp/edgeca-certbot \\`,
+    `    -d ${name}${eab ? ' --eab-kid <kid> --eab-hmac-key <hmac>' : ''}`,
+    '',
+    'lego:',
+    `  LEGO_CA_CERTIFICATES=${root} lego --server ${dir} --accept-tos --email admin@example.test \\`,
+    `    --path /tmp/edgeca-lego --http --http.port :${http01Port} -d ${name}${eab ? ' --eab --kid <kid> --hmac <hmac>' : ''} run`,
+    '',
+    `The name must resolve to this machine for the edge: point it at a test DNS server with`,
+    '  EDGECA_DNS_RESOLVER=127.0.0.1:8053 npm start   (e.g. pebble-challtestsrv, see README "Use with certbot")',
+    '',
+    `External Account Binding${eab ? ' (required: EDGECA_EAB_REQUIRED is set)' : ' (optional; EDGECA_EAB_REQUIRED=true makes it mandatory)'}:`,
+    '  npx edgeca eab create          prints a kid and an HMAC key once (--json for scripts)',
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function main() {
+  await orExit(() => {
+    ensureNpmDeps();
+    ensureDebianPackages(START_PACKAGES);
+  });
+  initSigner();
+
+  const endpointsFile = join(DEV_DIR, 'endpoints.json');
+  const fromSigner = existsSync(endpointsFile) ? readJson(endpointsFile) : {};
+  const rootFile = join(DEV_DIR, 'root.pem');
+  for (const f of ['root.pem', 'edge-tls-cert.pem', 'edge-tls-key.pem', 'relay-key.json', 'signer.json']) {
+    if (!existsSync(join(DEV_DIR, f))) fail(`signer init did not create .edgeca/dev/${f}`);
+  }
+  const signer = signerConfig();
+  const signerScheme = signer.config.listen?.tlsCertFile ? 'https' : 'http';
+  const signerUrl = `${signerScheme}://127.0.0.1:${signer.port}`;
+
+  const edgePort = portFrom('EDGECA_PORT', 14000);
+  const http01Port = portFrom('EDGECA_HTTP01_PORT', 80);
+  const baseUrl = (env.EDGECA_BASE_URL ?? `https://127.0.0.1:${edgePort}`).replace(/\/+$/, '');
+  // Dev defaults; anything the caller exported wins (EDGECA_DNS_RESOLVER, EDGECA_HTTP01_PORT, ...).
+  const edgeEnv = {
+    EDGECA_HOST: '127.0.0.1',
+    EDGECA_TLS_CERT_FILE: join(DEV_DIR, 'edge-tls-cert.pem'),
+    EDGECA_TLS_KEY_FILE: join(DEV_DIR, 'edge-tls-key.pem'),
+    EDGECA_DB_URL: `file:${join(DEV_DIR, 'edge.db')}`,
+    EDGECA_SIGNER_URL: signerUrl,
+    EDGECA_RELAY_KEY_FILE: join(DEV_DIR, 'relay-key.json'),
+    EDGECA_ALLOW_LOOPBACK: 'true',
+    ...env,
+    EDGECA_PORT: String(edgePort),
+    EDGECA_BASE_URL: baseUrl,
+  };
+
+  const services = [];
+  let stopping = false;
+  const stopAll = async () => {
+    // Stop in reverse start order: the edge first, so it does not relay to a signer that is gone.
+    for (const s of [...services].reverse()) await s.stop();
+  };
+  const shutdown = async (signal) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`\n[edgeca] ${signal}: stopping the edge and the signer\n`);
+    await stopAll();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGHUP', () => void shutdown('SIGHUP'));
+  // Last resort (an uncaught error): never leave a detached service behind.
+  process.on('exit', () => {
+    for (const s of services) if (s.running) s.child.kill('SIGKILL');
+  });
+  const watch = (service) => {
+    service.exited.then(async ({ code, signal }) => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(
+        `[edgeca] ${service.name} exited (${signal ?? `code ${code}`}); stopping the other service\n`,
+      );
+      await stopAll();
+      process.exit(code && code !== 0 ? code : 1);
+    });
+  };
+
+  const softhsm = fromSigner.softhsmConf ? { SOFTHSM2_CONF: fromSigner.softhsmConf } : {};
+  const signerProc = startService('signer', [CLI, 'signer', 'serve', '--config', signer.file], {
+    cwd: ROOT,
+    env: { ...env, ...softhsm },
+  });
+  services.push(signerProc);
+  watch(signerProc);
+  const timeoutMs = Number(env.EDGECA_START_TIMEOUT_S ?? 60) * 1000;
+  const signerProblem = await waitHealthy(`${signerUrl}/v1/health`, signerProc, {
+    caFile: rootFile,
+    timeoutMs,
+  });
+  if (signerProblem) {
+    if (stopping) return;
+    stopping = true;
+    await stopAll();
+    fail(signerProblem);
+  }
+
+  const edgeProc = startService('edge', [CLI, 'edge', 'serve'], { cwd: ROOT, env: edgeEnv });
+  services.push(edgeProc);
+  watch(edgeProc);
+  const edgeProblem = await waitHealthy(`${baseUrl}/health`, edgeProc, { caFile: rootFile, timeoutMs });
+  if (edgeProblem) {
+    if (stopping) return;
+    stopping = true;
+    await stopAll();
+    fail(edgeProblem);
+  }
+
+  // Merge: keep what the signer bootstrap wrote (softhsmConf, pkcs11Module, tokenLabel, pinFile, ...).
+  const current = existsSync(endpointsFile) ? readJson(endpointsFile) : {};
+  const endpoints = {
+    ...current,
+    directoryUrl: `${baseUrl}/directory`,
+    edgeUrl: baseUrl,
+    adminUrl: `${baseUrl}/admin`,
+    signerUrl,
+    tlsCaFile: resolve(rootFile),
+    issuingRootFile: current.issuingRootFile ?? resolve(rootFile),
+    dbUrl: edgeEnv.EDGECA_DB_URL,
+  };
+  writeFileSync(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
+  printReady(endpoints, http01Port);
+}
+
+await main();
