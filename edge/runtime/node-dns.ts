@@ -11,7 +11,7 @@ export interface NodeDnsOptions {
   timeoutMs?: number;
 }
 
-const DEFAULT_DNS_TIMEOUT_MS = 4000;
+const DEFAULT_DNS_TIMEOUT_MS = 3000;
 
 /** Maps a node:dns error code to our classification (c-ares codes, see node:dns "Error codes"). */
 export function classifyDnsError(code: unknown): DnsError['code'] {

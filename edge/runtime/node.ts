@@ -17,7 +17,7 @@ import {
 export interface NodeRuntimeOptions {
   /** DNS server for validation lookups: "host", "host:port" or "[v6]:port"; undefined = system resolver */
   dnsResolver?: string;
-  /** budget of one DNS lookup, retries included (default 4000 ms) */
+  /** budget of one DNS lookup, retries included (default 3000 ms) */
   dnsTimeoutMs?: number;
 }
 

@@ -1,0 +1,255 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import type { Identifier } from '../../shared/problems.ts';
+import { type ChallTestSrv, startChallTestSrv } from '../../test/support/challtestsrv.ts';
+import { createNodeRuntime } from '../runtime/node.ts';
+import type { EdgeRuntime } from '../runtime/types.ts';
+import { DEFAULT_ADDRESS_POLICY } from './address-policy.ts';
+import { validateHttp01 } from './http01.ts';
+import { keyAuthorization, validateChallenge, validationOptions } from './index.ts';
+import type { ValidationOptions } from './types.ts';
+
+const TOKEN = 'tok_abcDEF-123';
+const KEY_AUTH = keyAuthorization(TOKEN, 'thumbprint_0123456789');
+const dns = (value: string): Identifier => ({ type: 'dns', value });
+
+describe('validateHttp01 against a real HTTP server on 127.0.0.1', () => {
+  let dnsSrv: ChallTestSrv;
+  let rt: EdgeRuntime;
+  let server: http.Server;
+  let port = 0;
+  let opts: ValidationOptions;
+  const hosts: string[] = [];
+  // path → handler; the table of behaviours each test relies on
+  const routes: Record<string, (req: http.IncomingMessage, res: http.ServerResponse) => void> = {};
+
+  before(async () => {
+    dnsSrv = await startChallTestSrv();
+    rt = createNodeRuntime({ dnsResolver: dnsSrv.dnsAddress });
+    server = http.createServer((req, res) => {
+      hosts.push(req.headers.host ?? '');
+      const route = routes[`${req.headers.host?.split(':')[0]}${req.url}`] ?? routes[req.url ?? ''];
+      if (route) route(req, res);
+      else res.writeHead(404).end('not found');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+    opts = validationOptions({
+      http01Port: port,
+      timeoutMs: 3000,
+      addressPolicy: { ...DEFAULT_ADDRESS_POLICY, allowLoopback: true },
+    });
+    const challenge = `/.well-known/acme-challenge/${TOKEN}`;
+    routes[`ok.test${challenge}`] = (_q, s) => s.end(`${KEY_AUTH}\r\n`);
+    routes[`127.0.0.1${challenge}`] = (_q, s) => s.end(KEY_AUTH);
+    routes[`wrong.test${challenge}`] = (_q, s) => s.end('something else\n\u0000');
+    routes[`huge.test${challenge}`] = (_q, s) => s.end(KEY_AUTH + 'x'.repeat(20_000));
+    routes[`redir.test${challenge}`] = (_q, s) =>
+      s.writeHead(302, { Location: `http://hop.test:${port}/one` }).end();
+    routes['hop.test/one'] = (_q, s) => s.writeHead(301, { Location: '/two' }).end();
+    routes['hop.test/two'] = (_q, s) =>
+      s.writeHead(307, { Location: `http://ok.test:${port}${challenge}` }).end();
+    routes[`loop.test${challenge}`] = (_q, s) => s.writeHead(302, { Location: `/loop/0` }).end();
+    for (let i = 0; i < 20; i++)
+      routes[`loop.test/loop/${i}`] = (_q, s) => s.writeHead(302, { Location: `/loop/${i + 1}` }).end();
+    routes[`badport.test${challenge}`] = (_q, s) =>
+      s.writeHead(302, { Location: 'http://ok.test:8081/x' }).end();
+    routes[`ftp.test${challenge}`] = (_q, s) => s.writeHead(302, { Location: 'ftp://ok.test/x' }).end();
+    routes[`slow.test${challenge}`] = () => {
+      // accepts the request and never answers
+    };
+  });
+  after(async () => {
+    server.closeAllConnections();
+    server.close();
+    await dnsSrv?.close();
+  });
+
+  const cases: Array<{
+    name: string;
+    id: Identifier;
+    status: 'valid' | 'invalid';
+    kind?: string;
+    detail?: RegExp;
+    hops?: number;
+    policy?: 'default';
+  }> = [
+    {
+      name: 'is valid when the body is the key authorization (trailing whitespace ignored)',
+      id: dns('ok.test'),
+      status: 'valid',
+      hops: 1,
+    },
+    {
+      name: 'is valid for an IPv4 identifier, connecting to the IP itself',
+      id: { type: 'ip', value: '127.0.0.1' },
+      status: 'valid',
+      hops: 1,
+    },
+    {
+      name: 'is incorrectResponse when the body differs, quoting it escaped',
+      id: dns('wrong.test'),
+      status: 'invalid',
+      kind: 'incorrectResponse',
+      detail: /got "something else\\n\\u0000"/,
+    },
+    {
+      name: 'is incorrectResponse when the body is longer than the cap',
+      id: dns('huge.test'),
+      status: 'invalid',
+      kind: 'incorrectResponse',
+    },
+    {
+      name: 'is unauthorized on a 404, naming the URL and status',
+      id: dns('missing.test'),
+      status: 'invalid',
+      kind: 'unauthorized',
+      detail:
+        /Invalid response from http:\/\/missing\.test:\d+\/\.well-known\/acme-challenge\/tok_abcDEF-123: 404/,
+    },
+    {
+      name: 'follows a redirect chain across hosts and is valid',
+      id: dns('redir.test'),
+      status: 'valid',
+      hops: 4,
+    },
+    {
+      name: 'is connection after more than 10 redirects',
+      id: dns('loop.test'),
+      status: 'invalid',
+      kind: 'connection',
+      detail: /Too many redirects/,
+      hops: 11,
+    },
+    {
+      name: 'is connection on a redirect to a port other than 80, 443 or the http-01 port',
+      id: dns('badport.test'),
+      status: 'invalid',
+      kind: 'connection',
+      detail: /Invalid port in redirect target/,
+    },
+    {
+      name: 'is connection on a redirect to a non-HTTP scheme',
+      id: dns('ftp.test'),
+      status: 'invalid',
+      kind: 'connection',
+      detail: /Invalid protocol scheme/,
+    },
+    {
+      name: 'is connection when loopback is not allowed by the address policy',
+      id: dns('ok.test'),
+      status: 'invalid',
+      kind: 'connection',
+      detail: /127\.0\.0\.1 is a loopback address/,
+      policy: 'default',
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const o = c.policy === 'default' ? { ...opts, addressPolicy: DEFAULT_ADDRESS_POLICY } : opts;
+      const result = await validateHttp01(
+        rt,
+        { type: 'http-01', identifier: c.id, token: TOKEN, keyAuthorization: KEY_AUTH },
+        o,
+      );
+      assert.equal(result.status, c.status, result.status === 'invalid' ? result.problem.message : 'valid');
+      if (result.status === 'invalid') {
+        assert.equal(result.problem.kind, c.kind);
+        assert.deepEqual(result.problem.identifier, c.id);
+        if (c.detail) assert.match(result.problem.message, c.detail);
+      }
+      if (c.hops !== undefined) assert.equal(result.validationRecord?.length, c.hops);
+    });
+  }
+
+  it('records url, hostname, port and addresses like Boulder', async () => {
+    const result = await validateHttp01(
+      rt,
+      { type: 'http-01', identifier: dns('ok.test'), token: TOKEN, keyAuthorization: KEY_AUTH },
+      opts,
+    );
+    assert.deepEqual(result.validationRecord, [
+      {
+        url: `http://ok.test:${port}/.well-known/acme-challenge/${TOKEN}`,
+        hostname: 'ok.test',
+        port: String(port),
+        addressesResolved: ['127.0.0.1'],
+        addressUsed: '127.0.0.1',
+      },
+    ]);
+  });
+
+  it('sends the IP (and port) as Host for an IP identifier (RFC 8738 §4)', async () => {
+    hosts.length = 0;
+    await validateHttp01(
+      rt,
+      {
+        type: 'http-01',
+        identifier: { type: 'ip', value: '127.0.0.1' },
+        token: TOKEN,
+        keyAuthorization: KEY_AUTH,
+      },
+      opts,
+    );
+    assert.deepEqual(hosts, [`127.0.0.1:${port}`]);
+  });
+
+  it('is connection, naming address and port, when the port is closed', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const closedPort = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const result = await validateHttp01(
+      rt,
+      { type: 'http-01', identifier: dns('ok.test'), token: TOKEN, keyAuthorization: KEY_AUTH },
+      { ...opts, http01Port: closedPort },
+    );
+    assert.equal(result.status, 'invalid');
+    assert.equal(result.status === 'invalid' && result.problem.kind, 'connection');
+    assert.match(
+      result.status === 'invalid' ? result.problem.message : '',
+      new RegExp(`127\\.0\\.0\\.1:${closedPort}: Connection refused`),
+    );
+  });
+
+  it('is connection (timeout) within the budget when the server never answers', async () => {
+    const t0 = Date.now();
+    const result = await validateHttp01(
+      rt,
+      { type: 'http-01', identifier: dns('slow.test'), token: TOKEN, keyAuthorization: KEY_AUTH },
+      { ...opts, timeoutMs: 800 },
+    );
+    const took = Date.now() - t0;
+    assert.equal(result.status, 'invalid');
+    assert.equal(result.status === 'invalid' && result.problem.kind, 'connection');
+    assert.match(result.status === 'invalid' ? result.problem.message : '', /Timeout/);
+    assert.ok(took < 2000, `took ${took} ms`);
+  });
+
+  it('is dns within ~5 s when the name cannot be resolved (silent resolver)', async () => {
+    const { createSocket } = await import('node:dgram');
+    const silent = createSocket('udp4');
+    await new Promise<void>((r) => silent.bind(0, '127.0.0.1', r));
+    try {
+      const deaf = createNodeRuntime({ dnsResolver: `127.0.0.1:${silent.address().port}` });
+      const t0 = Date.now();
+      const result = await validateChallenge(
+        deaf,
+        { type: 'http-01', identifier: dns('nowhere.test'), token: TOKEN, keyAuthorization: KEY_AUTH },
+        validationOptions({ addressPolicy: opts.addressPolicy }),
+      );
+      const took = Date.now() - t0;
+      assert.equal(result.status, 'invalid');
+      assert.equal(result.status === 'invalid' && result.problem.kind, 'dns');
+      assert.match(
+        result.status === 'invalid' ? result.problem.message : '',
+        /DNS lookup of nowhere\.test failed: TIMEOUT/,
+      );
+      assert.ok(took < 5000, `took ${took} ms`);
+    } finally {
+      silent.close();
+    }
+  });
+});
