@@ -1,0 +1,190 @@
+// The whole system for integration tests, in this process: the signer's dev bootstrap (SoftHSM
+// token, root, intermediate, relay and validator keys, edge TLS certificate) in a fresh temp
+// directory, the signer over HTTP and the edge over HTTPS, both on free 127.0.0.1 ports.
+//
+// SoftHSM reads SOFTHSM2_CONF once, when the PKCS#11 module is initialised: one system per test
+// process (node's runner gives each test file its own process). stop() removes the temp directory.
+import { readFileSync, rmSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { SignerConfig } from '../../signer/config.ts';
+
+/** What signer/bootstrap.ts `initDev` returns (contract; the bootstrap owns the shape). */
+export interface DevInit {
+  dir: string;
+  signerConfigFile: string;
+  rootCertFile: string;
+  issuerCertFile: string;
+  relayKeyFile: string;
+  validatorKeyFile: string;
+  edgeTlsCertFile: string;
+  edgeTlsKeyFile: string;
+  softhsmConf: string;
+  pkcs11Module: string;
+  tokenLabel: string;
+  pinFile: string;
+}
+
+export interface SystemOptions {
+  eabRequired?: boolean;
+  /** DNS server the edge validates through, "127.0.0.1:8053" (e.g. a ChallTestSrv's dnsAddress) */
+  dnsResolver?: string;
+  /** port the edge connects to for http-01 */
+  http01Port?: number;
+  /** further EDGECA_* settings for the edge; they win over the harness's own */
+  env?: Record<string, string>;
+}
+
+export interface System {
+  dir: string;
+  /** https://127.0.0.1:PORT/directory */
+  directoryUrl: string;
+  /** root PEM: trust anchor of the edge's HTTPS certificate and of issued chains */
+  caFile: string;
+  signerUrl: string;
+  edgeUrl: string;
+  dbUrl: string;
+  init: DevInit;
+  stop(): Promise<void>;
+  /** stop and start the edge on the same port and database (state must survive) */
+  restartEdge(): Promise<void>;
+  /** stop and start the signer on the same port, token and database */
+  restartSigner(): Promise<void>;
+}
+
+interface Running {
+  url: string;
+  close(): Promise<void>;
+}
+
+// The modules below are loaded by path so this harness type-checks before they land; each is
+// described by the contract it must meet. Swap for static imports once they exist.
+interface BootstrapModule {
+  initDev(opts: { dir: string; keyType?: string; signerPort?: number }): Promise<DevInit>;
+}
+interface SignerServerModule {
+  startSigner(opts: { config: SignerConfig; baseDir: string } | { configFile: string }): Promise<Running>;
+}
+interface EdgeServerModule {
+  startNodeEdge(config: unknown): Promise<Running>;
+}
+interface EdgeConfigModule {
+  edgeConfigFromEnv(env: Record<string, string | undefined>): Record<string, unknown>;
+}
+
+async function load<T>(relPath: string): Promise<T> {
+  const url = new URL(`../../${relPath}`, import.meta.url).href;
+  return (await import(url)) as T;
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+let started = 0;
+
+async function startSignerAt(init: DevInit, port: number): Promise<Running> {
+  const { startSigner } = await load<SignerServerModule>('signer/server.ts');
+  const config = JSON.parse(readFileSync(init.signerConfigFile, 'utf8')) as SignerConfig;
+  config.listen = { ...config.listen, host: '127.0.0.1', port };
+  return startSigner({ config, baseDir: dirname(init.signerConfigFile) });
+}
+
+/** The edge's settings as `edge serve` would read them from its environment. */
+function edgeEnv(
+  init: DevInit,
+  edgePort: number,
+  signerUrl: string,
+  dbUrl: string,
+  opts: SystemOptions,
+): Record<string, string> {
+  const env: Record<string, string> = {
+    EDGECA_HOST: '127.0.0.1',
+    EDGECA_PORT: String(edgePort),
+    EDGECA_BASE_URL: `https://127.0.0.1:${edgePort}`,
+    EDGECA_TLS_CERT_FILE: init.edgeTlsCertFile,
+    EDGECA_TLS_KEY_FILE: init.edgeTlsKeyFile,
+    EDGECA_DB_URL: dbUrl,
+    EDGECA_SIGNER_URL: signerUrl,
+    EDGECA_RELAY_KEY_FILE: init.relayKeyFile,
+    EDGECA_RELAY_KEY: readFileSync(init.relayKeyFile, 'utf8').trim(),
+    EDGECA_ALLOW_LOOPBACK: 'true',
+    EDGECA_EAB_REQUIRED: opts.eabRequired ? 'true' : 'false',
+  };
+  if (opts.dnsResolver) env.EDGECA_DNS_RESOLVER = opts.dnsResolver;
+  if (opts.http01Port !== undefined) env.EDGECA_HTTP01_PORT = String(opts.http01Port);
+  return { ...env, ...opts.env };
+}
+
+async function startEdgeWith(env: Record<string, string>): Promise<Running> {
+  const { edgeConfigFromEnv } = await load<EdgeConfigModule>('edge/config.ts');
+  const { startNodeEdge } = await load<EdgeServerModule>('edge/runtime/node-server.ts');
+  const config = edgeConfigFromEnv(env);
+  return startNodeEdge({
+    ...config,
+    host: env.EDGECA_HOST,
+    port: Number(env.EDGECA_PORT),
+    tlsCertFile: env.EDGECA_TLS_CERT_FILE,
+    tlsKeyFile: env.EDGECA_TLS_KEY_FILE,
+  });
+}
+
+export async function startSystem(opts: SystemOptions = {}): Promise<System> {
+  if (started++ > 0) {
+    throw new Error('startSystem: one system per test process (SoftHSM reads SOFTHSM2_CONF once)');
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'edgeca-system-'));
+  let signer: Running | undefined;
+  let edge: Running | undefined;
+  const cleanup = async () => {
+    await edge?.close().catch(() => {});
+    await signer?.close().catch(() => {});
+    edge = undefined;
+    signer = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const { initDev } = await load<BootstrapModule>('signer/bootstrap.ts');
+    const signerPort = await freePort();
+    const init = await initDev({ dir, signerPort });
+    process.env.SOFTHSM2_CONF = init.softhsmConf;
+    signer = await startSignerAt(init, signerPort);
+    const signerUrl = signer.url.replace(/\/+$/, '');
+    const edgePort = await freePort();
+    const dbUrl = `file:${join(dir, 'edge.db')}`;
+    const env = edgeEnv(init, edgePort, signerUrl, dbUrl, opts);
+    edge = await startEdgeWith(env);
+    const edgeUrl = env.EDGECA_BASE_URL!;
+    return {
+      dir,
+      directoryUrl: `${edgeUrl}/directory`,
+      caFile: init.rootCertFile,
+      signerUrl,
+      edgeUrl,
+      dbUrl,
+      init,
+      stop: cleanup,
+      async restartEdge() {
+        await edge?.close();
+        edge = await startEdgeWith(env);
+      },
+      async restartSigner() {
+        await signer?.close();
+        signer = await startSignerAt(init, signerPort);
+      },
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
