@@ -1,8 +1,12 @@
+import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import * as x509 from '@peculiar/x509';
+import { derToPem } from '../../shared/encoding.ts';
 import { createNodeRuntime, hostOfHostHeader } from './node.ts';
 import { classifyDnsError } from './node-dns.ts';
 import { ConnectError, DnsError } from './types.ts';
@@ -76,6 +80,49 @@ describe('node runtime: httpGet', () => {
       get('/', { port: closedPort }),
       (e: unknown) => e instanceof ConnectError && e.code === 'REFUSED',
     );
+  });
+});
+
+describe('node runtime: httpGet over TLS (a redirect to https)', () => {
+  it('connects without verifying the certificate and sends SNI from the Host header', async () => {
+    const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+    // Test-only key: extractable so node:https can load it.
+    const keys = await crypto.subtle.generateKey(alg, true, ['sign', 'verify']);
+    const cert = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: '02',
+      name: 'CN=self-signed',
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: new Date(Date.now() + 3_600_000),
+      keys,
+      signingAlgorithm: alg,
+    });
+    const key = derToPem(
+      new Uint8Array(await crypto.subtle.exportKey('pkcs8', keys.privateKey)),
+      'PRIVATE KEY',
+    );
+    const seen: string[] = [];
+    const server = https.createServer({ cert: cert.toString('pem'), key }, (req, res) => {
+      seen.push(`${(req.socket as import('node:tls').TLSSocket).servername}|${req.headers.host}`);
+      res.end('over tls');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const res = await createNodeRuntime().httpGet({
+        address: '127.0.0.1',
+        port,
+        hostHeader: `b.test:${port}`,
+        path: '/',
+        timeoutMs: 2000,
+        maxBytes: 1024,
+        tls: true,
+      });
+      assert.equal(new TextDecoder().decode(res.body), 'over tls');
+      assert.deepEqual(seen, [`b.test|b.test:${port}`]);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });
 

@@ -41,21 +41,26 @@ export function createNodeRuntime(opts: NodeRuntimeOptions = {}): EdgeRuntime {
   };
 }
 
-/** Classifies a socket/TLS error from Node into ConnectError's codes. */
-export function toConnectError(err: unknown, what: string): ConnectError {
+/**
+ * Classifies a socket/TLS error from Node into ConnectError's codes. Messages are short and name no
+ * address: the validator that called knows where it connected and says so in its problem detail.
+ */
+export function toConnectError(err: unknown): ConnectError {
   if (err instanceof ConnectError) return err;
-  const e = err as { code?: unknown; message?: unknown };
+  const e = err as { code?: unknown; message?: unknown; reason?: unknown };
   const code = typeof e.code === 'string' ? e.code : '';
   const msg = typeof e.message === 'string' ? e.message : String(err);
-  if (code === 'ECONNREFUSED') return new ConnectError('REFUSED', `${what}: connection refused`);
-  if (code === 'ETIMEDOUT') return new ConnectError('TIMEOUT', `${what}: timed out`);
+  if (code === 'ECONNREFUSED') return new ConnectError('REFUSED', 'connection refused');
+  if (code === 'ETIMEDOUT') return new ConnectError('TIMEOUT', 'timed out');
   if (code === 'ECONNRESET' || code === 'EPIPE' || msg === 'socket hang up') {
-    return new ConnectError('RESET', `${what}: connection reset by peer`);
+    return new ConnectError('RESET', 'connection reset by peer');
   }
-  if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code === 'EPROTO' || /SSL|TLS/.test(msg)) {
-    return new ConnectError('TLS', `${what}: TLS error: ${msg}`);
+  if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code === 'EPROTO') {
+    // OpenSSL errors carry a readable `reason` ("wrong version number"); the message is a dump.
+    const reason = typeof e.reason === 'string' ? e.reason : code || 'handshake failed';
+    return new ConnectError('TLS', `TLS error: ${reason}`);
   }
-  return new ConnectError('OTHER', `${what}: ${code || msg}`);
+  return new ConnectError('OTHER', code || msg);
 }
 
 /** "a.test:5002" → "a.test"; "[::1]:80" → "::1"; "10.0.0.1" → "10.0.0.1". */
@@ -71,7 +76,6 @@ export function hostOfHostHeader(hostHeader: string): string {
 }
 
 function nodeHttpGet(req: HttpGetRequest): Promise<HttpGetResult> {
-  const where = `${req.address.includes(':') ? `[${req.address}]` : req.address}:${req.port}`;
   return new Promise<HttpGetResult>((resolve, reject) => {
     let settled = false;
     const finish = (fn: () => void) => {
@@ -100,13 +104,11 @@ function nodeHttpGet(req: HttpGetRequest): Promise<HttpGetResult> {
       : http.request(common);
 
     const timer = setTimeout(() => {
-      finish(() =>
-        reject(new ConnectError('TIMEOUT', `${where}: no complete answer within ${req.timeoutMs} ms`)),
-      );
+      finish(() => reject(new ConnectError('TIMEOUT', `no complete answer within ${req.timeoutMs} ms`)));
       request.destroy();
     }, req.timeoutMs);
 
-    request.on('error', (err) => finish(() => reject(toConnectError(err, where))));
+    request.on('error', (err) => finish(() => reject(toConnectError(err))));
     request.on('response', (res) => {
       const chunks: Uint8Array[] = [];
       let size = 0;
@@ -140,7 +142,7 @@ function nodeHttpGet(req: HttpGetRequest): Promise<HttpGetResult> {
         size += chunk.length;
       });
       res.on('end', done);
-      res.on('error', (err) => finish(() => reject(toConnectError(err, where))));
+      res.on('error', (err) => finish(() => reject(toConnectError(err))));
     });
     request.end();
   });
@@ -148,7 +150,6 @@ function nodeHttpGet(req: HttpGetRequest): Promise<HttpGetResult> {
 
 const nodeTlsAlpn: TlsAlpnProbe = {
   peerCertificate(req) {
-    const where = `${req.address.includes(':') ? `[${req.address}]` : req.address}:${req.port}`;
     return new Promise((resolve, reject) => {
       let settled = false;
       const socket = tls.connect({
@@ -170,9 +171,7 @@ const nodeTlsAlpn: TlsAlpnProbe = {
       const timer = setTimeout(
         () =>
           finish(() =>
-            reject(
-              new ConnectError('TIMEOUT', `${where}: TLS handshake not done within ${req.timeoutMs} ms`),
-            ),
+            reject(new ConnectError('TIMEOUT', `TLS handshake not done within ${req.timeoutMs} ms`)),
           ),
         req.timeoutMs,
       );
@@ -181,11 +180,11 @@ const nodeTlsAlpn: TlsAlpnProbe = {
         const raw = (cert as { raw?: Buffer }).raw;
         const alpn = socket.alpnProtocol ?? false;
         finish(() => {
-          if (!raw) reject(new ConnectError('TLS', `${where}: the server presented no certificate`));
+          if (!raw) reject(new ConnectError('TLS', 'the server presented no certificate'));
           else resolve({ certDer: new Uint8Array(raw), alpn });
         });
       });
-      socket.on('error', (err) => finish(() => reject(toConnectError(err, where))));
+      socket.on('error', (err) => finish(() => reject(toConnectError(err))));
     });
   },
 };

@@ -196,6 +196,36 @@ describe('validateHttp01 against a real HTTP server on 127.0.0.1', () => {
     assert.deepEqual(hosts, [`127.0.0.1:${port}`]);
   });
 
+  it('is valid for an IPv6 identifier, sending the bracketed IP as Host', async () => {
+    const seen: string[] = [];
+    const v6 = http.createServer((req, res) => {
+      seen.push(req.headers.host ?? '');
+      res.end(KEY_AUTH);
+    });
+    await new Promise<void>((r) => v6.listen(0, '::1', r));
+    try {
+      const v6Port = (v6.address() as AddressInfo).port;
+      const result = await validateHttp01(
+        rt,
+        {
+          type: 'http-01',
+          identifier: { type: 'ip', value: '::1' },
+          token: TOKEN,
+          keyAuthorization: KEY_AUTH,
+        },
+        { ...opts, http01Port: v6Port },
+      );
+      assert.equal(result.status, 'valid');
+      assert.deepEqual(seen, [`[::1]:${v6Port}`]);
+      assert.equal(
+        result.validationRecord?.[0]?.url,
+        `http://[::1]:${v6Port}/.well-known/acme-challenge/${TOKEN}`,
+      );
+    } finally {
+      v6.close();
+    }
+  });
+
   it('is connection, naming address and port, when the port is closed', async () => {
     const closed = http.createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));

@@ -137,7 +137,7 @@ function connectionProblem(err: ConnectError, where: string, url: string): AcmeP
     case 'RESET':
       return new AcmeProblem('connection', `${where}: Connection reset by peer fetching ${url}`);
     case 'TLS':
-      return new AcmeProblem('tls', `${where}: TLS error fetching ${url}: ${err.message}`);
+      return new AcmeProblem('tls', `${where}: ${err.message} fetching ${url}`);
     default:
       return new AcmeProblem('connection', `${where}: Fetching ${url} failed: ${err.message}`);
   }

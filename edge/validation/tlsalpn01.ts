@@ -83,7 +83,7 @@ export async function validateTlsAlpn01(
     if (!(err instanceof ConnectError)) throw err;
     const kind = err.code === 'TLS' ? 'tls' : 'connection';
     return invalid(
-      new AcmeProblem(kind, `${where}: ${describeConnectError(err)} during tls-alpn-01 handshake`),
+      new AcmeProblem(kind, `${where}: ${describeConnectError(err)} during the tls-alpn-01 handshake`),
       id,
       records,
     );
