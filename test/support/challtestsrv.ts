@@ -22,8 +22,10 @@ export interface ChallTestSrv {
 const BINARY = 'pebble-challtestsrv';
 const START_TIMEOUT_MS = 10_000;
 
-function findBinary(): string {
-  const dirs = [...(process.env['PATH'] ?? '').split(delimiter).filter(Boolean), '/usr/bin'];
+/** The pebble-challtestsrv binary on PATH (or the given dirs), else /usr/bin; throws naming the package. */
+export function findChallTestSrv(
+  dirs: string[] = [...(process.env['PATH'] ?? '').split(delimiter).filter(Boolean), '/usr/bin'],
+): string {
   for (const d of dirs) {
     const p = join(d, BINARY);
     if (existsSync(p)) return p;
@@ -61,7 +63,7 @@ const fqdn = (host: string) => (host.endsWith('.') ? host : `${host}.`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startChallTestSrv(): Promise<ChallTestSrv> {
-  const bin = findBinary();
+  const bin = findChallTestSrv();
   const dnsPort = await freePort(true);
   const mgmtPort = await freePort(false);
   const dnsAddress = `127.0.0.1:${dnsPort}`;
