@@ -1,8 +1,14 @@
 // Dispatches `edgeca <area> <command>` to the area's own CLI module.
-const AREAS: Record<string, { load: () => Promise<{ main(args: string[]): Promise<number> }>; help: string }> = {
-  signer: { load: () => import('../signer/cli.ts'), help: 'init, import-cert, key-info, serve, crl, audit-verify' },
-  edge: { load: () => import('../edge/cli.ts'), help: 'serve (the ACME edge on Node)' },
-  eab: { load: () => import('../edge/cli-eab.ts'), help: 'create, list, revoke External Account Binding keys' },
+const AREAS: Record<
+  string,
+  { load: () => Promise<{ main(args: string[]): Promise<number> }>; help: string }
+> = {
+  signer: {
+    load: () => import('../signer/cli.ts'),
+    help: 'init, import-cert, key-info, serve, crl, audit-verify',
+  },
+  edge: { load: () => import('./edge.ts'), help: 'serve (the ACME edge on Node)' },
+  eab: { load: () => import('./eab.ts'), help: 'create, list, revoke External Account Binding keys' },
 };
 
 export async function main(args: string[]): Promise<number> {

@@ -1,0 +1,274 @@
+// The JWS checks of RFC 8555 §6.2–6.5, written once as middleware. Each route declares whether it
+// takes a `jwk` (newAccount, revokeCert) or a `kid`; verified values land in `c.var.jws`.
+// Order of checks follows Boulder: structure, algorithm, url, key, signature — and only then the
+// nonce, so a request that fails earlier does not burn the client's nonce.
+import type { MiddlewareHandler } from 'hono';
+import { calculateJwkThumbprint, flattenedVerify, importJWK, type JWK } from 'jose';
+import { b64uDecode, utf8 } from '../../shared/encoding.ts';
+import { AcmeProblem } from '../../shared/problems.ts';
+import type { AppEnv, ProtectedHeader } from './context.ts';
+
+export const JWS_ALGORITHMS = ['ES256', 'ES384', 'RS256', 'EdDSA'] as const;
+type JwsAlg = (typeof JWS_ALGORITHMS)[number];
+
+const KEY_CACHE_MAX = 10_000;
+const keyCache = new Map<string, CryptoKey | Uint8Array>();
+
+export type KeyMode = 'jwk' | 'kid' | 'either';
+
+export function malformed(detail: string): AcmeProblem {
+  return new AcmeProblem('malformed', detail);
+}
+
+/** Parses and checks a flattened JWS object (RFC 7515 §7.2.2) as RFC 8555 §6.2 restricts it. */
+export function parseFlattenedJws(body: unknown): { protected: string; payload: string; signature: string } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw malformed('request body must be a flattened JWS JSON object');
+  }
+  const o = body as Record<string, unknown>;
+  if ('signatures' in o) throw malformed('JWS general serialization is not allowed; use the flattened form');
+  if ('header' in o) throw malformed('JWS unprotected header is not allowed (RFC 8555 §6.2)');
+  for (const k of ['protected', 'payload', 'signature'] as const) {
+    if (typeof o[k] !== 'string') throw malformed(`JWS "${k}" must be a string`);
+  }
+  const extra = Object.keys(o).filter((k) => !['protected', 'payload', 'signature'].includes(k));
+  if (extra.length) throw malformed(`unexpected JWS member(s): ${extra.join(', ')}`);
+  return o as { protected: string; payload: string; signature: string };
+}
+
+function decodeJson(b64: string, what: string): unknown {
+  let text: string;
+  try {
+    text = utf8.decode(b64uDecode(b64));
+  } catch {
+    throw malformed(`JWS ${what} is not valid base64url-encoded UTF-8`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw malformed(`JWS ${what} is not valid JSON`);
+  }
+}
+
+export function parseProtectedHeader(b64: string): ProtectedHeader {
+  const h = decodeJson(b64, 'protected header');
+  if (typeof h !== 'object' || h === null || Array.isArray(h))
+    throw malformed('JWS protected header must be an object');
+  const hdr = h as Record<string, unknown>;
+  if (typeof hdr.alg !== 'string') throw malformed('JWS protected header has no "alg"');
+  if (!(JWS_ALGORITHMS as readonly string[]).includes(hdr.alg)) {
+    throw new AcmeProblem('badSignatureAlgorithm', `JWS algorithm "${hdr.alg}" is not supported`, {
+      algorithms: [...JWS_ALGORITHMS],
+    });
+  }
+  if ('b64' in hdr || 'crit' in hdr)
+    throw malformed('JWS "b64" and "crit" header parameters are not supported');
+  if (typeof hdr.url !== 'string') throw malformed('JWS protected header has no "url" (RFC 8555 §6.4)');
+  if (hdr.nonce !== undefined && typeof hdr.nonce !== 'string')
+    throw malformed('JWS "nonce" must be a string');
+  if ('jwk' in hdr === 'kid' in hdr) {
+    throw malformed('JWS protected header must contain exactly one of "jwk" and "kid"');
+  }
+  if ('kid' in hdr && typeof hdr.kid !== 'string') throw malformed('JWS "kid" must be a string');
+  if ('jwk' in hdr && (typeof hdr.jwk !== 'object' || hdr.jwk === null || Array.isArray(hdr.jwk))) {
+    throw malformed('JWS "jwk" must be a JSON object');
+  }
+  return hdr as ProtectedHeader;
+}
+
+/** Checks an account or certificate public key: RSA ≥ 2048 bits, P-256/P-384, Ed25519; no private part. */
+export function checkPublicJwk(jwk: JWK): void {
+  if ('d' in jwk || 'p' in jwk || 'q' in jwk || 'k' in jwk)
+    throw new AcmeProblem('badPublicKey', 'JWK contains private key material');
+  if (jwk.kty === 'RSA') {
+    if (typeof jwk.n !== 'string' || typeof jwk.e !== 'string')
+      throw new AcmeProblem('badPublicKey', 'RSA JWK needs "n" and "e"');
+    let n: Uint8Array;
+    try {
+      n = b64uDecode(jwk.n);
+    } catch {
+      throw new AcmeProblem('badPublicKey', 'RSA JWK "n" is not base64url');
+    }
+    let i = 0;
+    while (i < n.length && n[i] === 0) i++;
+    const bits = (n.length - i) * 8;
+    if (bits < 2048 || bits > 8192)
+      throw new AcmeProblem('badPublicKey', `RSA key of ${bits} bits: 2048 to 8192 bits are accepted`);
+    return;
+  }
+  if (jwk.kty === 'EC') {
+    if (jwk.crv !== 'P-256' && jwk.crv !== 'P-384')
+      throw new AcmeProblem('badPublicKey', `EC curve ${String(jwk.crv)} is not supported (P-256, P-384)`);
+    return;
+  }
+  if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519') return;
+  throw new AcmeProblem(
+    'badPublicKey',
+    `key type ${String(jwk.kty)}/${String(jwk.crv ?? '')} is not supported`,
+  );
+}
+
+function algMatchesKey(alg: JwsAlg, jwk: JWK): boolean {
+  switch (alg) {
+    case 'ES256':
+      return jwk.kty === 'EC' && jwk.crv === 'P-256';
+    case 'ES384':
+      return jwk.kty === 'EC' && jwk.crv === 'P-384';
+    case 'RS256':
+      return jwk.kty === 'RSA';
+    case 'EdDSA':
+      return jwk.kty === 'OKP' && jwk.crv === 'Ed25519';
+  }
+}
+
+export function publicJwkOnly(jwk: JWK): JWK {
+  const { kty, crv, x, y, n, e } = jwk;
+  const out: JWK = { kty };
+  if (crv !== undefined) out.crv = crv;
+  if (x !== undefined) out.x = x;
+  if (y !== undefined) out.y = y;
+  if (n !== undefined) out.n = n;
+  if (e !== undefined) out.e = e;
+  return out;
+}
+
+/** Verifies a flattened JWS signature with `jwk`; throws `malformed` when it does not verify. */
+export async function verifyJwsSignature(
+  jws: { protected: string; payload: string; signature: string },
+  alg: JwsAlg,
+  jwk: JWK,
+  thumbprint: string,
+): Promise<void> {
+  if (!algMatchesKey(alg, jwk)) {
+    throw new AcmeProblem('badSignatureAlgorithm', `JWS algorithm ${alg} does not match the ${jwk.kty} key`, {
+      algorithms: [...JWS_ALGORITHMS],
+    });
+  }
+  const cacheKey = `${alg}:${thumbprint}`;
+  let key = keyCache.get(cacheKey);
+  if (!key) {
+    try {
+      key = (await importJWK(publicJwkOnly(jwk), alg)) as CryptoKey | Uint8Array;
+    } catch {
+      throw new AcmeProblem('badPublicKey', 'the JWK could not be imported');
+    }
+    if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
+    keyCache.set(cacheKey, key);
+  }
+  try {
+    await flattenedVerify(jws, key, { algorithms: [alg] });
+  } catch {
+    throw malformed('JWS signature does not verify');
+  }
+}
+
+export async function thumbprintOf(jwk: JWK): Promise<string> {
+  try {
+    return await calculateJwkThumbprint(publicJwkOnly(jwk), 'sha256');
+  } catch {
+    throw new AcmeProblem('badPublicKey', 'the JWK is incomplete');
+  }
+}
+
+/** The JWS middleware for one route. `postAsGet` requires an empty payload (RFC 8555 §6.3). */
+export function acmeJws(mode: KeyMode, opts: { postAsGet?: boolean } = {}): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const svc = c.var.svc;
+    const ctype = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+    if (ctype !== 'application/jose+json') {
+      throw new AcmeProblem(
+        'unsupportedMediaType',
+        'Content-Type must be application/jose+json (RFC 8555 §6.2)',
+      );
+    }
+    const raw = await readBody(c.req.raw, svc.config.maxBodyBytes);
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      throw malformed('request body is not valid JSON');
+    }
+    const jws = parseFlattenedJws(body);
+    const hdr = parseProtectedHeader(jws.protected);
+    const reqUrl = new URL(c.req.url);
+    const expectedUrl = svc.linker.requestUrl(reqUrl.pathname, reqUrl.search);
+    if (hdr.url !== expectedUrl) {
+      throw new AcmeProblem(
+        'unauthorized',
+        `JWS "url" ${JSON.stringify(hdr.url)} does not match the request URL ${expectedUrl}`,
+      );
+    }
+    if (mode === 'jwk' && hdr.kid !== undefined)
+      throw malformed('this resource requires a "jwk" in the JWS, not a "kid"');
+    if (mode === 'kid' && hdr.jwk !== undefined)
+      throw malformed('this resource requires a "kid" in the JWS, not a "jwk"');
+    let jwk: JWK;
+    let account: VerifiedAccount;
+    if (hdr.kid !== undefined) {
+      const id = svc.linker.accountIdFromKid(hdr.kid);
+      const row = id ? await svc.accounts.get(id) : undefined;
+      if (!row) throw new AcmeProblem('accountDoesNotExist', `no account at ${JSON.stringify(hdr.kid)}`);
+      if (row.status !== 'valid') throw new AcmeProblem('unauthorized', `account is ${row.status}`);
+      jwk = JSON.parse(row.jwk) as JWK;
+      account = row;
+    } else {
+      jwk = hdr.jwk as JWK;
+      checkPublicJwk(jwk);
+      account = undefined;
+    }
+    const thumbprint = account ? account.thumbprint : await thumbprintOf(jwk);
+    await verifyJwsSignature(jws, hdr.alg as JwsAlg, jwk, thumbprint);
+    if (hdr.nonce === undefined) throw new AcmeProblem('badNonce', 'JWS has no "nonce" (RFC 8555 §6.5)');
+    if (!(await svc.nonces.consume(hdr.nonce))) {
+      throw new AcmeProblem('badNonce', 'JWS nonce is unknown, expired or already used');
+    }
+    let payload: unknown = null;
+    if (jws.payload !== '') {
+      payload = decodeJson(jws.payload, 'payload');
+      if (opts.postAsGet)
+        throw malformed('this resource is read with POST-as-GET: the payload must be empty (RFC 8555 §6.3)');
+    } else if (opts.postAsGet === false) {
+      throw malformed('this request needs a JSON payload');
+    }
+    c.set('jws', {
+      protectedHeader: hdr,
+      payload,
+      jwk: publicJwkOnly(jwk),
+      thumbprint,
+      ...(account ? { account } : {}),
+    });
+    await next();
+  };
+}
+
+type VerifiedAccount = import('../storage/schema.ts').AccountRow | undefined;
+
+async function readBody(req: Request, max: number): Promise<string> {
+  const len = Number(req.headers.get('content-length') ?? '0');
+  if (len > max) throw new AcmeProblem('payloadTooLarge', `request body is larger than ${max} bytes`);
+  if (!req.body) return '';
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > max) {
+      await reader.cancel();
+      throw new AcmeProblem('payloadTooLarge', `request body is larger than ${max} bytes`);
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(total);
+  let off = 0;
+  for (const ch of chunks) {
+    all.set(ch, off);
+    off += ch.length;
+  }
+  try {
+    return utf8.decode(all);
+  } catch {
+    throw malformed('request body is not valid UTF-8');
+  }
+}

@@ -1,0 +1,60 @@
+// The order state machine (RFC 8555 §7.1.6) in one place. Orders move pending → ready → processing
+// → valid, or to invalid. Status derived from authorizations is settled lazily, whenever an order is
+// read, with guarded updates, so every instance sharing the database reaches the same answer.
+import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
+import type { OrderRow } from '../storage/schema.ts';
+import type { EdgeServices } from './context.ts';
+import { resumeRelay } from './finalize.ts';
+import { effectiveAuthzStatus } from './wire.ts';
+
+/** Brings an order's stored status up to date and returns the current row. */
+export async function refreshOrder(svc: EdgeServices, order: OrderRow): Promise<OrderRow> {
+  const now = Date.now();
+  if ((order.status === 'pending' || order.status === 'ready') && order.expiresAt <= now) {
+    const err = JSON.stringify(
+      new AcmeProblem('malformed', 'the order expired before it was finalized').toJSON(),
+    );
+    await svc.orders.setOrderStatus(order.id, ['pending', 'ready'], 'invalid', err);
+    return (await svc.orders.get(order.id)) ?? order;
+  }
+  if (order.status === 'pending') {
+    const ids = JSON.parse(order.authzIds) as string[];
+    const authzs = await svc.orders.getAuthzs(ids);
+    const failed = authzs.filter(
+      (a) => effectiveAuthzStatus(a, now) !== 'valid' && effectiveAuthzStatus(a, now) !== 'pending',
+    );
+    if (failed.length > 0) {
+      const chals = await svc.orders.challengesOfMany(failed.map((a) => a.id));
+      const subs = failed.map((a) => {
+        const identifier: Identifier = { type: a.identifierType, value: a.identifierValue };
+        const errText = chals.find((c) => c.authzId === a.id && c.error)?.error;
+        if (errText) {
+          const doc = JSON.parse(errText);
+          return AcmeProblem.fromDocument({ ...doc, identifier });
+        }
+        return new AcmeProblem(
+          'unauthorized',
+          `authorization for ${a.identifierValue} is ${effectiveAuthzStatus(a, now)}`,
+          { identifier },
+        );
+      });
+      const problem = AcmeProblem.combine(
+        subs,
+        subs[0]!.kind,
+        'one or more authorizations of the order failed',
+      );
+      await svc.orders.setOrderStatus(order.id, ['pending'], 'invalid', JSON.stringify(problem.toJSON()));
+      return (await svc.orders.get(order.id)) ?? order;
+    }
+    if (authzs.length === ids.length && authzs.every((a) => effectiveAuthzStatus(a, now) === 'valid')) {
+      await svc.orders.setOrderStatus(order.id, ['pending'], 'ready');
+      return (await svc.orders.get(order.id)) ?? order;
+    }
+    return order;
+  }
+  if (order.status === 'processing') {
+    // The signer call that started finalize may have been lost (restart, timeout): retry it.
+    return resumeRelay(svc, order);
+  }
+  return order;
+}

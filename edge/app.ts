@@ -1,0 +1,118 @@
+// The edge application: one Hono app, the same on every runtime. `createEdge` wires the services
+// (storage, relay client, runtime adapter) and `createApp` the routes, the headers every ACME
+// response carries (Replay-Nonce, Link rel="index") and the one place errors become problem documents.
+import type { Client } from '@libsql/client';
+import { Hono } from 'hono';
+import { AcmeProblem } from '../shared/problems.ts';
+import type { AppEnv, EdgeServices } from './acme/context.ts';
+import type { EdgeConfig } from './config.ts';
+import { Linker, PATHS } from './linker.ts';
+import { createSignerClient, type SignerClient } from './relay/signer-client.ts';
+import { registerAccount } from './routes/account.ts';
+import { registerAuthz } from './routes/authz.ts';
+import { registerCertificate } from './routes/certificate.ts';
+import { registerDirectory } from './routes/directory.ts';
+import { registerKeyChange } from './routes/key-change.ts';
+import { registerOrder } from './routes/order.ts';
+import type { EdgeRuntime } from './runtime/types.ts';
+import { createAccountRepo, createEabRepo } from './storage/accounts.ts';
+import { openDatabase } from './storage/db.ts';
+import { createNonceRepo } from './storage/nonces.ts';
+import { createCertificateRepo, createOrderRepo } from './storage/orders.ts';
+
+export async function createServices(opts: {
+  config: EdgeConfig;
+  runtime: EdgeRuntime;
+  dbClient: Client;
+  signer?: SignerClient;
+  log?: (e: Record<string, unknown>) => void;
+}): Promise<EdgeServices> {
+  const { config, runtime } = opts;
+  const database = await openDatabase(opts.dbClient);
+  const db = database.db;
+  return {
+    config,
+    runtime,
+    database,
+    linker: new Linker(config.baseUrl),
+    nonces: await createNonceRepo(db, config.nonceLifetimeSeconds),
+    accounts: createAccountRepo(db),
+    eab: createEabRepo(db),
+    orders: createOrderRepo(db),
+    certificates: createCertificateRepo(db),
+    signer:
+      opts.signer ??
+      (await createSignerClient({
+        url: config.signerUrl,
+        relayKeyJwk: config.relayKeyJwk,
+        timeoutMs: config.relayTimeoutMs,
+      })),
+    log: opts.log ?? ((e) => console.log(JSON.stringify({ time: new Date().toISOString(), ...e }))),
+  };
+}
+
+const POST_ONLY = [
+  PATHS.newAccount,
+  PATHS.newOrder,
+  PATHS.revokeCert,
+  PATHS.keyChange,
+  PATHS.account,
+  PATHS.accountOrders,
+  PATHS.order,
+  PATHS.finalize,
+  PATHS.authz,
+  PATHS.challenge,
+  PATHS.certificate,
+];
+
+export function createApp(svc: EdgeServices): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use('*', async (c, next) => {
+    c.set('svc', svc);
+    await next();
+    // RFC 8555 §7.1: every response links the directory; §6.5: every POST response (errors
+    // included, which onError renders before this runs) carries a fresh nonce.
+    c.res.headers.append('Link', `<${svc.linker.directory()}>;rel="index"`);
+    if (c.req.method !== 'GET' || c.req.path === PATHS.newNonce) {
+      c.res.headers.set('Replay-Nonce', await svc.nonces.issue());
+    }
+  });
+
+  registerDirectory(app);
+  registerAccount(app);
+  registerKeyChange(app);
+  registerOrder(app);
+  registerAuthz(app);
+  registerCertificate(app);
+  app.get('/health', (c) => c.json({ status: 'ok' }));
+
+  for (const path of POST_ONLY) {
+    app.on(['GET', 'PUT', 'DELETE', 'PATCH', 'HEAD'], path, (c) => {
+      c.header('Allow', 'POST');
+      throw new AcmeProblem(
+        'methodNotAllowed',
+        `${c.req.method} is not allowed here: resources are read with POST-as-GET (RFC 8555 §6.3)`,
+      );
+    });
+  }
+  app.notFound(() => {
+    throw new AcmeProblem('notFound', 'no such resource');
+  });
+  app.onError((err, c) => {
+    let problem: AcmeProblem;
+    if (err instanceof AcmeProblem) {
+      problem = err;
+    } else {
+      svc.log({ event: 'internal-error', path: c.req.path, error: String(err), stack: (err as Error).stack });
+      problem = new AcmeProblem(
+        'serverInternal',
+        'the server hit an internal error; the request changed nothing and may be retried',
+      );
+    }
+    const headers: Record<string, string> = { 'Content-Type': 'application/problem+json' };
+    if (problem.retryAfter !== undefined) headers['Retry-After'] = String(problem.retryAfter);
+    return c.body(JSON.stringify(problem.toJSON()), problem.status as 400, headers);
+  });
+  return app;
+}

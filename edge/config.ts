@@ -1,0 +1,118 @@
+// Edge deployment settings: URLs, keys, ports, resolver. They come from the environment (Node, Deno)
+// or wrangler vars (Workers); admins' run-time settings live in the database instead (DESIGN.md §6).
+
+export interface ProfileConfig {
+  description: string;
+  /** validity of certificates issued under this profile */
+  validitySeconds: number;
+}
+
+export interface EdgeConfig {
+  /** externally visible origin, e.g. https://acme.example.internal:14000 (no trailing slash) */
+  baseUrl: string;
+  dbUrl: string;
+  dbAuthToken?: string;
+  signerUrl: string;
+  /** the edge's relay private key, a JWK (ES256 or EdDSA) with kid */
+  relayKeyJwk: Record<string, unknown>;
+  /** pinned validator answer key (public JWK), for on-prem validation */
+  validatorKeyJwk?: Record<string, unknown>;
+  dnsResolver?: string;
+  http01Port: number;
+  tlsAlpnPort: number;
+  allowLoopback: boolean;
+  eabRequired: boolean;
+  termsOfService?: string;
+  website?: string;
+  caaIdentities: string[];
+  profiles: Record<string, ProfileConfig>;
+  defaultProfile: string;
+  /** how long a nonce stays usable */
+  nonceLifetimeSeconds: number;
+  orderLifetimeSeconds: number;
+  authzLifetimeSeconds: number;
+  /** upper bound of identifiers in one order */
+  maxIdentifiersPerOrder: number;
+  /** request body cap */
+  maxBodyBytes: number;
+  /** time allowed for one relay call to the signer */
+  relayTimeoutMs: number;
+}
+
+export const DEFAULT_PROFILES: Record<string, ProfileConfig> = {
+  default: {
+    description: 'Short-lived TLS server and client certificate (24 hours)',
+    validitySeconds: 86_400,
+  },
+  tlsserver: { description: 'TLS server certificate, 7 days', validitySeconds: 7 * 86_400 },
+  tlsclient: { description: 'TLS client certificate, 24 hours', validitySeconds: 86_400 },
+};
+
+export function defaultEdgeConfig(
+  over: Partial<EdgeConfig> & Pick<EdgeConfig, 'baseUrl' | 'dbUrl' | 'signerUrl' | 'relayKeyJwk'>,
+): EdgeConfig {
+  return {
+    http01Port: 80,
+    tlsAlpnPort: 443,
+    allowLoopback: false,
+    eabRequired: false,
+    caaIdentities: [],
+    profiles: DEFAULT_PROFILES,
+    defaultProfile: 'default',
+    nonceLifetimeSeconds: 3600,
+    orderLifetimeSeconds: 7 * 86_400,
+    authzLifetimeSeconds: 7 * 86_400,
+    maxIdentifiersPerOrder: 100,
+    maxBodyBytes: 64 * 1024,
+    relayTimeoutMs: 15_000,
+    ...over,
+  };
+}
+
+function bool(v: string | undefined, dflt: boolean): boolean {
+  if (v === undefined || v === '') return dflt;
+  return /^(1|true|yes|on)$/i.test(v);
+}
+
+function int(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${v}"`);
+  return n;
+}
+
+/**
+ * Reads the edge settings from environment variables (or wrangler vars). The relay key is given
+ * inline (EDGECA_RELAY_KEY, a JWK JSON) — file paths are resolved by the runtime adapter before this.
+ */
+export function edgeConfigFromEnv(env: Record<string, string | undefined>): EdgeConfig {
+  const need = (k: string): string => {
+    const v = env[k];
+    if (!v) throw new Error(`${k} is not set`);
+    return v;
+  };
+  let relayKeyJwk: Record<string, unknown>;
+  try {
+    relayKeyJwk = JSON.parse(need('EDGECA_RELAY_KEY'));
+  } catch (e) {
+    throw new Error(`EDGECA_RELAY_KEY is not a JWK in JSON: ${(e as Error).message}`);
+  }
+  const port = int('EDGECA_PORT', env.EDGECA_PORT, 14000);
+  const cfg = defaultEdgeConfig({
+    baseUrl: (env.EDGECA_BASE_URL ?? `https://127.0.0.1:${port}`).replace(/\/+$/, ''),
+    dbUrl: env.EDGECA_DB_URL ?? 'file:.edgeca/dev/edge.db',
+    signerUrl: (env.EDGECA_SIGNER_URL ?? 'http://127.0.0.1:14100').replace(/\/+$/, ''),
+    relayKeyJwk,
+    http01Port: int('EDGECA_HTTP01_PORT', env.EDGECA_HTTP01_PORT, 80),
+    tlsAlpnPort: int('EDGECA_TLSALPN01_PORT', env.EDGECA_TLSALPN01_PORT, 443),
+    allowLoopback: bool(env.EDGECA_ALLOW_LOOPBACK, false),
+    eabRequired: bool(env.EDGECA_EAB_REQUIRED, false),
+    caaIdentities: (env.EDGECA_CAA_IDENTITIES ?? '').split(',').filter(Boolean),
+  });
+  if (env.EDGECA_DB_AUTH_TOKEN) cfg.dbAuthToken = env.EDGECA_DB_AUTH_TOKEN;
+  if (env.EDGECA_DNS_RESOLVER) cfg.dnsResolver = env.EDGECA_DNS_RESOLVER;
+  if (env.EDGECA_TOS_URL) cfg.termsOfService = env.EDGECA_TOS_URL;
+  if (env.EDGECA_WEBSITE) cfg.website = env.EDGECA_WEBSITE;
+  if (env.EDGECA_VALIDATOR_KEY) cfg.validatorKeyJwk = JSON.parse(env.EDGECA_VALIDATOR_KEY);
+  return cfg;
+}

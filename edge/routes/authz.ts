@@ -1,0 +1,79 @@
+// Authorizations (RFC 8555 §7.5, deactivation §7.5.2) and challenges (§7.5.1).
+import type { Hono } from 'hono';
+import { AcmeProblem } from '../../shared/problems.ts';
+import type { AppEnv } from '../acme/context.ts';
+import { acmeJws } from '../acme/jws.ts';
+import { ensureOwner, json, notFound, requireAccount } from '../acme/respond.ts';
+import { resumeStale, startValidation } from '../acme/validation-job.ts';
+import { authzToWire, challengeToWire, effectiveAuthzStatus } from '../acme/wire.ts';
+import { PATHS } from '../linker.ts';
+
+export function registerAuthz(app: Hono<AppEnv>): void {
+  app.post(PATHS.authz, acmeJws('kid'), async (c) => {
+    const { svc, jws } = c.var;
+    const account = requireAccount(c);
+    const authz = await svc.orders.getAuthz(c.req.param('id'));
+    if (!authz) throw notFound('this authorization');
+    ensureOwner(authz.accountId, account, 'this authorization');
+    if (jws.payload !== null) {
+      const p = jws.payload as Record<string, unknown>;
+      if (typeof p !== 'object' || p === null || p.status !== 'deactivated') {
+        throw new AcmeProblem('malformed', 'an authorization may only be updated to status "deactivated"');
+      }
+      if (!(await svc.orders.deactivateAuthz(authz.id)) && authz.status !== 'deactivated') {
+        throw new AcmeProblem(
+          'malformed',
+          `an authorization that is ${effectiveAuthzStatus(authz, Date.now())} cannot be deactivated`,
+        );
+      }
+    }
+    let chals = await svc.orders.challengesOf(authz.id);
+    await resumeStale(svc, authz, chals, account.thumbprint);
+    const fresh = (await svc.orders.getAuthz(authz.id)) ?? authz;
+    if (fresh.status !== authz.status) chals = await svc.orders.challengesOf(authz.id);
+    if (chals.some((ch) => ch.status === 'processing')) c.header('Retry-After', '1');
+    return json(c, authzToWire(fresh, chals, svc.linker, Date.now()));
+  });
+
+  app.post(PATHS.challenge, acmeJws('kid'), async (c) => {
+    const { svc, jws } = c.var;
+    const account = requireAccount(c);
+    const ch = await svc.orders.getChallenge(c.req.param('id'));
+    if (!ch) throw notFound('this challenge');
+    const authz = await svc.orders.getAuthz(ch.authzId);
+    if (!authz) throw notFound('this challenge');
+    ensureOwner(authz.accountId, account, 'this challenge');
+    c.header('Link', `<${svc.linker.authz(authz.id)}>;rel="up"`, { append: true });
+    if (jws.payload === null) {
+      // POST-as-GET: read the challenge (and resume an abandoned attempt).
+      await resumeStale(svc, authz, [ch], account.thumbprint);
+      return json(c, challengeToWire((await svc.orders.getChallenge(ch.id)) ?? ch, svc.linker));
+    }
+    if (typeof jws.payload !== 'object' || Array.isArray(jws.payload)) {
+      throw new AcmeProblem('malformed', 'a challenge response payload must be a JSON object ({})');
+    }
+    const status = effectiveAuthzStatus(authz, Date.now());
+    if (ch.status === 'pending') {
+      if (status !== 'pending') {
+        throw new AcmeProblem(
+          'malformed',
+          `the authorization is ${status}; its challenges can no longer be attempted`,
+        );
+      }
+      if (!(await startValidation(svc, authz, ch, account.thumbprint))) {
+        const other = (await svc.orders.challengesOf(authz.id)).find(
+          (x) => x.status === 'processing' && x.id !== ch.id,
+        );
+        if (other)
+          throw new AcmeProblem(
+            'malformed',
+            `another challenge (${other.type}) of this authorization is being validated`,
+          );
+      }
+    }
+    // RFC 8555 §7.5.1: responding again to a processing/valid/invalid challenge just returns it.
+    const now = (await svc.orders.getChallenge(ch.id)) ?? ch;
+    if (now.status === 'processing') c.header('Retry-After', '1');
+    return json(c, challengeToWire(now, svc.linker));
+  });
+}

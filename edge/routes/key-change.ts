@@ -1,0 +1,72 @@
+// Account key rollover (RFC 8555 §7.3.5): the outer JWS by the current key (kid), the inner JWS by
+// the new key (jwk) over {account, oldKey}, both addressed to the keyChange URL.
+import type { Hono } from 'hono';
+import type { JWK } from 'jose';
+import { b64uDecode } from '../../shared/encoding.ts';
+import { AcmeProblem } from '../../shared/problems.ts';
+import type { AppEnv } from '../acme/context.ts';
+import {
+  acmeJws,
+  checkPublicJwk,
+  type JWS_ALGORITHMS,
+  parseFlattenedJws,
+  parseProtectedHeader,
+  publicJwkOnly,
+  thumbprintOf,
+  verifyJwsSignature,
+} from '../acme/jws.ts';
+import { json, requireAccount } from '../acme/respond.ts';
+import { accountToWire } from '../acme/wire.ts';
+import { PATHS } from '../linker.ts';
+
+export function registerKeyChange(app: Hono<AppEnv>): void {
+  app.post(PATHS.keyChange, acmeJws('kid', { postAsGet: false }), async (c) => {
+    const { svc, jws } = c.var;
+    const account = requireAccount(c);
+    const inner = parseFlattenedJws(jws.payload);
+    const hdr = parseProtectedHeader(inner.protected);
+    if (!hdr.jwk)
+      throw new AcmeProblem('malformed', 'the inner keyChange JWS must carry the new key as "jwk"');
+    if (hdr.url !== jws.protectedHeader.url)
+      throw new AcmeProblem('malformed', 'inner and outer keyChange JWS must have the same "url"');
+    const newJwk = hdr.jwk as JWK;
+    checkPublicJwk(newJwk);
+    const newThumb = await thumbprintOf(newJwk);
+    await verifyJwsSignature(inner, hdr.alg as (typeof JWS_ALGORITHMS)[number], newJwk, newThumb);
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(new TextDecoder().decode(b64uDecode(inner.payload)));
+    } catch {
+      throw new AcmeProblem('malformed', 'the inner keyChange payload is not JSON');
+    }
+    if (typeof body !== 'object' || body === null)
+      throw new AcmeProblem('malformed', 'the inner keyChange payload must be an object');
+    if (body.account !== svc.linker.account(account.id)) {
+      throw new AcmeProblem('malformed', 'keyChange "account" must be the URL of the signing account');
+    }
+    if (typeof body.oldKey !== 'object' || body.oldKey === null)
+      throw new AcmeProblem('malformed', 'keyChange needs "oldKey"');
+    if ((await thumbprintOf(body.oldKey as JWK)) !== account.thumbprint) {
+      throw new AcmeProblem('unauthorized', 'keyChange "oldKey" is not the account\'s current key');
+    }
+    const other = await svc.accounts.byThumbprint(newThumb);
+    if (other) {
+      c.header('Location', svc.linker.account(other.id));
+      throw new AcmeProblem('malformed', 'the new key is already in use by an account', { status: 409 });
+    }
+    if (
+      !(await svc.accounts.changeKey(
+        account.id,
+        account.thumbprint,
+        JSON.stringify(publicJwkOnly(newJwk)),
+        newThumb,
+      ))
+    ) {
+      throw new AcmeProblem('malformed', 'the key changed concurrently or is already in use', {
+        status: 409,
+      });
+    }
+    const fresh = (await svc.accounts.get(account.id)) ?? account;
+    return json(c, accountToWire(fresh, svc.linker), 200, svc.linker.account(account.id));
+  });
+}

@@ -1,0 +1,87 @@
+// Starting the edge on Node: libSQL over the native client (embedded file or remote), the Node
+// runtime adapter, and the Hono app served over HTTPS (RFC 8555 §6.1) or, for tests behind a TLS
+// terminator, plain HTTP.
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { createClient } from '@libsql/client';
+import type { EdgeServices } from '../acme/context.ts';
+import { createApp, createServices } from '../app.ts';
+import { type EdgeConfig, edgeConfigFromEnv } from '../config.ts';
+import { createNodeRuntime } from './node.ts';
+
+export interface NodeEdgeOptions {
+  host?: string;
+  port?: number;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  log?: (e: Record<string, unknown>) => void;
+}
+
+export interface RunningEdge {
+  url: string;
+  port: number;
+  services: EdgeServices;
+  close(): Promise<void>;
+}
+
+/** Environment → EdgeConfig on Node: file-valued settings (relay key) are read here. */
+export function loadEdgeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): EdgeConfig {
+  const e = { ...env };
+  if (!e.EDGECA_RELAY_KEY && e.EDGECA_RELAY_KEY_FILE)
+    e.EDGECA_RELAY_KEY = readFileSync(e.EDGECA_RELAY_KEY_FILE, 'utf8');
+  if (!e.EDGECA_VALIDATOR_KEY && e.EDGECA_VALIDATOR_KEY_FILE) {
+    e.EDGECA_VALIDATOR_KEY = readFileSync(e.EDGECA_VALIDATOR_KEY_FILE, 'utf8');
+  }
+  if (!e.EDGECA_RELAY_KEY)
+    throw new Error('set EDGECA_RELAY_KEY_FILE (or EDGECA_RELAY_KEY) to the edge relay key JWK');
+  return edgeConfigFromEnv(e);
+}
+
+export async function startNodeEdge(config: EdgeConfig, opts: NodeEdgeOptions = {}): Promise<RunningEdge> {
+  const client = createClient({
+    url: config.dbUrl,
+    ...(config.dbAuthToken ? { authToken: config.dbAuthToken } : {}),
+  });
+  const runtime = createNodeRuntime(config.dnsResolver ? { dnsResolver: config.dnsResolver } : {});
+  const services = await createServices({
+    config,
+    runtime,
+    dbClient: client,
+    ...(opts.log ? { log: opts.log } : {}),
+  });
+  const app = createApp(services);
+  const tls = opts.tlsCertFile && opts.tlsKeyFile;
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve(
+      {
+        fetch: app.fetch,
+        hostname: opts.host ?? '127.0.0.1',
+        port: opts.port ?? 0,
+        ...(tls
+          ? {
+              createServer: createHttpsServer,
+              serverOptions: { cert: readFileSync(opts.tlsCertFile!), key: readFileSync(opts.tlsKeyFile!) },
+            }
+          : {}),
+      },
+      () => resolve(s),
+    );
+    s.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = opts.host ?? '127.0.0.1';
+  return {
+    url: `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    services,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+      client.close();
+    },
+  };
+}

@@ -1,0 +1,53 @@
+// Ordered schema migrations, applied on start. Plain SQL so the same list runs on an embedded
+// libSQL file, remote libSQL and D1; each migration is applied in one batch with its bookkeeping row.
+// Append only: never edit a migration that has shipped.
+
+export interface Migration {
+  id: number;
+  name: string;
+  statements: string[];
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    id: 1,
+    name: 'acme core',
+    statements: [
+      // consumed nonces (issuance is stateless: an HMAC-authenticated token carrying its expiry)
+      `CREATE TABLE IF NOT EXISTS nonces (value TEXT PRIMARY KEY NOT NULL, expires_at INTEGER NOT NULL)`,
+      `CREATE INDEX IF NOT EXISTS nonces_expires ON nonces (expires_at)`,
+      `CREATE TABLE IF NOT EXISTS edge_secrets (name TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS accounts (
+        id TEXT PRIMARY KEY NOT NULL, thumbprint TEXT NOT NULL, jwk TEXT NOT NULL, status TEXT NOT NULL,
+        contact TEXT NOT NULL DEFAULT '[]', tos_agreed INTEGER NOT NULL DEFAULT 0, eab_kid TEXT,
+        created_at INTEGER NOT NULL)`,
+      `CREATE UNIQUE INDEX IF NOT EXISTS accounts_thumbprint ON accounts (thumbprint)`,
+      `CREATE TABLE IF NOT EXISTS eab_keys (
+        kid TEXT PRIMARY KEY NOT NULL, hmac_key TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',
+        account_id TEXT, created_at INTEGER NOT NULL, revoked_at INTEGER)`,
+      `CREATE UNIQUE INDEX IF NOT EXISTS eab_keys_account ON eab_keys (account_id)`,
+      `CREATE TABLE IF NOT EXISTS orders (
+        id TEXT PRIMARY KEY NOT NULL, account_id TEXT NOT NULL, status TEXT NOT NULL, identifiers TEXT NOT NULL,
+        authz_ids TEXT NOT NULL, profile TEXT NOT NULL, not_before INTEGER, not_after INTEGER,
+        expires_at INTEGER NOT NULL, error TEXT, csr TEXT, certificate_id TEXT, replaces TEXT,
+        relay_attempt_at INTEGER, created_at INTEGER NOT NULL)`,
+      `CREATE INDEX IF NOT EXISTS orders_account ON orders (account_id, created_at)`,
+      `CREATE TABLE IF NOT EXISTS authorizations (
+        id TEXT PRIMARY KEY NOT NULL, account_id TEXT NOT NULL, identifier_type TEXT NOT NULL,
+        identifier_value TEXT NOT NULL, wildcard INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL,
+        expires_at INTEGER NOT NULL, created_at INTEGER NOT NULL)`,
+      `CREATE INDEX IF NOT EXISTS authz_reuse ON authorizations (account_id, identifier_type, identifier_value, wildcard, status)`,
+      `CREATE TABLE IF NOT EXISTS challenges (
+        id TEXT PRIMARY KEY NOT NULL, authz_id TEXT NOT NULL, type TEXT NOT NULL, token TEXT NOT NULL,
+        status TEXT NOT NULL, validated_at INTEGER, error TEXT, validation_record TEXT, attempt_at INTEGER)`,
+      `CREATE INDEX IF NOT EXISTS challenges_authz ON challenges (authz_id)`,
+      `CREATE TABLE IF NOT EXISTS certificates (
+        id TEXT PRIMARY KEY NOT NULL, order_id TEXT NOT NULL, account_id TEXT NOT NULL, serial TEXT NOT NULL,
+        chain_pem TEXT NOT NULL, spki_sha256 TEXT NOT NULL, identifiers TEXT NOT NULL, not_before INTEGER NOT NULL,
+        not_after INTEGER NOT NULL, revoked_at INTEGER, revocation_reason INTEGER, created_at INTEGER NOT NULL)`,
+      `CREATE UNIQUE INDEX IF NOT EXISTS certificates_order ON certificates (order_id)`,
+      `CREATE UNIQUE INDEX IF NOT EXISTS certificates_serial ON certificates (serial)`,
+      `CREATE INDEX IF NOT EXISTS certificates_spki ON certificates (spki_sha256)`,
+    ],
+  },
+];

@@ -1,0 +1,72 @@
+// Replay nonces (RFC 8555 §6.5) shared by every edge instance through the database.
+// Issuing costs no write: a nonce is expiry ‖ random ‖ HMAC, under a key kept in the database.
+// Using it is one conditional write (INSERT OR IGNORE into the used set): it was fresh iff a row
+// was inserted, wherever it was issued and however many instances race for it.
+import { lt, sql } from 'drizzle-orm';
+import { b64uDecode, b64uEncode, randomToken, timingSafeEqual } from '../../shared/encoding.ts';
+import { type Db, rowsAffected } from './db.ts';
+import { edgeSecrets, nonces } from './schema.ts';
+
+const MAC_LEN = 16;
+
+export interface NonceRepo {
+  issue(): Promise<string>;
+  /** true when the nonce is authentic, unexpired and had not been used before */
+  consume(nonce: string): Promise<boolean>;
+  /** deletes used nonces past their expiry; returns how many */
+  prune(): Promise<number>;
+}
+
+export async function createNonceRepo(db: Db, lifetimeSeconds: number): Promise<NonceRepo> {
+  await db
+    .insert(edgeSecrets)
+    .values({ name: 'nonce-mac', value: randomToken(32) })
+    .onConflictDoNothing();
+  const row = await db.query.edgeSecrets.findFirst({ where: (s, { eq }) => eq(s.name, 'nonce-mac') });
+  if (!row) throw new Error('nonce MAC key missing from edge_secrets');
+  const key = await crypto.subtle.importKey(
+    'raw',
+    b64uDecode(row.value) as BufferSource,
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign'],
+  );
+  const mac = async (body: Uint8Array) =>
+    new Uint8Array(await crypto.subtle.sign('HMAC', key, body as BufferSource)).subarray(0, MAC_LEN);
+  let sincePrune = 0;
+  const prune = async () => rowsAffected(await db.delete(nonces).where(lt(nonces.expiresAt, Date.now())));
+
+  return {
+    prune,
+    async issue() {
+      const body = new Uint8Array(16);
+      new DataView(body.buffer).setFloat64(0, Date.now() + lifetimeSeconds * 1000);
+      crypto.getRandomValues(body.subarray(8));
+      const out = new Uint8Array(16 + MAC_LEN);
+      out.set(body);
+      out.set(await mac(body), 16);
+      return b64uEncode(out);
+    },
+    async consume(nonce) {
+      let raw: Uint8Array;
+      try {
+        raw = b64uDecode(nonce);
+      } catch {
+        return false;
+      }
+      if (raw.length !== 16 + MAC_LEN) return false;
+      const body = raw.subarray(0, 16);
+      if (!timingSafeEqual(await mac(body), raw.subarray(16))) return false;
+      const expiresAt = new DataView(body.buffer, body.byteOffset).getFloat64(0);
+      if (!(expiresAt > Date.now())) return false;
+      const res = await db.run(
+        sql`INSERT OR IGNORE INTO nonces (value, expires_at) VALUES (${nonce}, ${Math.ceil(expiresAt)})`,
+      );
+      if (++sincePrune >= 500) {
+        sincePrune = 0;
+        await prune();
+      }
+      return rowsAffected(res) === 1;
+    },
+  };
+}

@@ -1,0 +1,220 @@
+// Orders, authorizations and challenges. Every state change is a guarded statement
+// (`WHERE status = <expected>`) or one batch of them, so a concurrent or repeated request changes
+// nothing twice and a failed request leaves nothing half-written (DESIGN.md: no interactive transactions).
+import { and, desc, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { type Db, rowsAffected } from './db.ts';
+import {
+  type AuthzRow,
+  authorizations,
+  type CertificateRow,
+  type ChallengeRow,
+  certificates,
+  challenges,
+  type OrderRow,
+  orders,
+} from './schema.ts';
+
+export interface NewOrderBundle {
+  order: OrderRow;
+  authzs: AuthzRow[];
+  challenges: ChallengeRow[];
+}
+
+export interface OrderRepo {
+  create(bundle: NewOrderBundle): Promise<void>;
+  get(id: string): Promise<OrderRow | undefined>;
+  listIdsByAccount(
+    accountId: string,
+    limit: number,
+    before?: number,
+  ): Promise<{ id: string; createdAt: number }[]>;
+  /** a valid, unexpired authorization this account already holds for the identifier */
+  findReusableAuthz(
+    accountId: string,
+    type: 'dns' | 'ip',
+    value: string,
+    wildcard: boolean,
+    validUntil: number,
+  ): Promise<AuthzRow | undefined>;
+  getAuthz(id: string): Promise<AuthzRow | undefined>;
+  getAuthzs(ids: string[]): Promise<AuthzRow[]>;
+  challengesOf(authzId: string): Promise<ChallengeRow[]>;
+  challengesOfMany(authzIds: string[]): Promise<ChallengeRow[]>;
+  getChallenge(id: string): Promise<ChallengeRow | undefined>;
+  /** pending → processing; false when the challenge or its authorization was not pending */
+  startChallenge(challengeId: string, authzId: string, now: number): Promise<boolean>;
+  /** resumes a processing challenge whose attempt started before `staleBefore` (claims it) */
+  claimStaleChallenge(challengeId: string, staleBefore: number, now: number): Promise<boolean>;
+  finishChallenge(
+    c: { challengeId: string; authzId: string },
+    result: { status: 'valid' | 'invalid'; error?: string; validationRecord?: string },
+    now: number,
+  ): Promise<boolean>;
+  deactivateAuthz(id: string): Promise<boolean>;
+  /** pending → ready / invalid, as derived from the authorizations */
+  setOrderStatus(
+    id: string,
+    from: OrderRow['status'][],
+    to: OrderRow['status'],
+    error?: string,
+  ): Promise<boolean>;
+  /** ready → processing, with the CSR recorded */
+  beginFinalize(id: string, csr: string, now: number): Promise<boolean>;
+  /** claims the right to (re)try the relay for a processing order */
+  claimRelay(id: string, now: number, minGapMs: number): Promise<boolean>;
+  /** processing → valid with the certificate, in one batch */
+  completeOrder(id: string, cert: CertificateRow): Promise<boolean>;
+}
+
+export interface CertificateRepo {
+  get(id: string): Promise<CertificateRow | undefined>;
+  byOrder(orderId: string): Promise<CertificateRow | undefined>;
+  bySerial(serial: string): Promise<CertificateRow | undefined>;
+  markRevoked(id: string, reason: number, at: number): Promise<boolean>;
+}
+
+export function createOrderRepo(db: Db): OrderRepo {
+  return {
+    async create({ order, authzs, challenges: chals }) {
+      const stmts = [
+        db.insert(orders).values(order),
+        ...(authzs.length ? [db.insert(authorizations).values(authzs)] : []),
+        ...(chals.length ? [db.insert(challenges).values(chals)] : []),
+      ];
+      await db.batch(stmts as [(typeof stmts)[0], ...typeof stmts]);
+    },
+    get: (id) => db.query.orders.findFirst({ where: eq(orders.id, id) }),
+    async listIdsByAccount(accountId, limit, before) {
+      return db
+        .select({ id: orders.id, createdAt: orders.createdAt })
+        .from(orders)
+        .where(
+          and(
+            eq(orders.accountId, accountId),
+            before === undefined ? undefined : lt(orders.createdAt, before),
+            or(gt(orders.expiresAt, Date.now()), eq(orders.status, 'valid')),
+          ),
+        )
+        .orderBy(desc(orders.createdAt))
+        .limit(limit);
+    },
+    findReusableAuthz: (accountId, type, value, wildcard, validUntil) =>
+      db.query.authorizations.findFirst({
+        where: and(
+          eq(authorizations.accountId, accountId),
+          eq(authorizations.identifierType, type),
+          eq(authorizations.identifierValue, value),
+          eq(authorizations.wildcard, wildcard),
+          eq(authorizations.status, 'valid'),
+          gt(authorizations.expiresAt, validUntil),
+        ),
+      }),
+    getAuthz: (id) => db.query.authorizations.findFirst({ where: eq(authorizations.id, id) }),
+    async getAuthzs(ids) {
+      if (ids.length === 0) return [];
+      return db.select().from(authorizations).where(inArray(authorizations.id, ids));
+    },
+    challengesOf: (authzId) => db.select().from(challenges).where(eq(challenges.authzId, authzId)),
+    async challengesOfMany(authzIds) {
+      if (authzIds.length === 0) return [];
+      return db.select().from(challenges).where(inArray(challenges.authzId, authzIds));
+    },
+    getChallenge: (id) => db.query.challenges.findFirst({ where: eq(challenges.id, id) }),
+    async startChallenge(challengeId, authzId, now) {
+      const res = await db.run(sql`UPDATE challenges SET status = 'processing', attempt_at = ${now}
+        WHERE id = ${challengeId} AND status = 'pending'
+          AND EXISTS (SELECT 1 FROM authorizations WHERE id = ${authzId} AND status = 'pending' AND expires_at > ${now})
+          AND NOT EXISTS (SELECT 1 FROM challenges WHERE authz_id = ${authzId} AND status = 'processing')`);
+      return rowsAffected(res) === 1;
+    },
+    async claimStaleChallenge(challengeId, staleBefore, now) {
+      const res = await db
+        .update(challenges)
+        .set({ attemptAt: now })
+        .where(
+          and(
+            eq(challenges.id, challengeId),
+            eq(challenges.status, 'processing'),
+            lt(challenges.attemptAt, staleBefore),
+          ),
+        );
+      return rowsAffected(res) === 1;
+    },
+    async finishChallenge({ challengeId, authzId }, result, now) {
+      const [c] = await db.batch([
+        db
+          .update(challenges)
+          .set({
+            status: result.status,
+            validatedAt: result.status === 'valid' ? now : null,
+            error: result.error ?? null,
+            validationRecord: result.validationRecord ?? null,
+          })
+          .where(and(eq(challenges.id, challengeId), eq(challenges.status, 'processing'))),
+        db.run(sql`UPDATE authorizations SET status = ${result.status}
+          WHERE id = ${authzId} AND status = 'pending'
+            AND EXISTS (SELECT 1 FROM challenges WHERE id = ${challengeId} AND status = ${result.status}
+                        AND validated_at IS ${result.status === 'valid' ? now : null})`),
+      ]);
+      return rowsAffected(c) === 1;
+    },
+    async deactivateAuthz(id) {
+      const res = await db
+        .update(authorizations)
+        .set({ status: 'deactivated' })
+        .where(and(eq(authorizations.id, id), inArray(authorizations.status, ['pending', 'valid'])));
+      return rowsAffected(res) === 1;
+    },
+    async setOrderStatus(id, from, to, error) {
+      const res = await db
+        .update(orders)
+        .set({ status: to, ...(error === undefined ? {} : { error }) })
+        .where(and(eq(orders.id, id), inArray(orders.status, from)));
+      return rowsAffected(res) === 1;
+    },
+    async beginFinalize(id, csr, now) {
+      const res = await db
+        .update(orders)
+        .set({ status: 'processing', csr, relayAttemptAt: now })
+        .where(and(eq(orders.id, id), eq(orders.status, 'ready')));
+      return rowsAffected(res) === 1;
+    },
+    async claimRelay(id, now, minGapMs) {
+      const res = await db
+        .update(orders)
+        .set({ relayAttemptAt: now })
+        .where(
+          and(
+            eq(orders.id, id),
+            eq(orders.status, 'processing'),
+            or(isNull(orders.relayAttemptAt), lt(orders.relayAttemptAt, now - minGapMs)),
+          ),
+        );
+      return rowsAffected(res) === 1;
+    },
+    async completeOrder(id, cert) {
+      const [, upd] = await db.batch([
+        db.insert(certificates).values(cert).onConflictDoNothing(),
+        db.run(sql`UPDATE orders SET status = 'valid',
+            certificate_id = (SELECT id FROM certificates WHERE order_id = ${id})
+          WHERE id = ${id} AND status = 'processing'`),
+      ]);
+      return rowsAffected(upd) === 1;
+    },
+  };
+}
+
+export function createCertificateRepo(db: Db): CertificateRepo {
+  return {
+    get: (id) => db.query.certificates.findFirst({ where: eq(certificates.id, id) }),
+    byOrder: (orderId) => db.query.certificates.findFirst({ where: eq(certificates.orderId, orderId) }),
+    bySerial: (serial) => db.query.certificates.findFirst({ where: eq(certificates.serial, serial) }),
+    async markRevoked(id, reason, at) {
+      const res = await db
+        .update(certificates)
+        .set({ revokedAt: at, revocationReason: reason })
+        .where(and(eq(certificates.id, id), isNull(certificates.revokedAt)));
+      return rowsAffected(res) === 1;
+    },
+  };
+}
