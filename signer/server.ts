@@ -1,0 +1,160 @@
+// Starts the signer: reads its config, opens the HSM token (PIN from a file or an environment
+// variable, never argv, never logged), the issuance database and the CRL timer, and serves the
+// relay API over HTTP, or HTTPS when listen.tlsCertFile/tlsKeyFile are set.
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { serve } from '@hono/node-server';
+import { derToPem, pemToDers } from '../shared/encoding.ts';
+import { importRelayPublicKey, type RelayKey } from '../shared/relay.ts';
+import type { CaSigner } from './ca-signer.ts';
+import type { SignerConfig } from './config.ts';
+import { signerApp } from './service/app.ts';
+import { SignerService } from './service/service.ts';
+import { issuerSubject, loadCertTools, openHsm } from './service/tools.ts';
+import type { CertTools } from './service/types.ts';
+import { SignerStore } from './store/store.ts';
+
+export type StartSignerOptions = ({ configFile: string } | { config: SignerConfig; baseDir: string }) & {
+  /** tests: a software CaSigner / certificate tools instead of the HSM and signer/x509 */
+  deps?: { signer?: CaSigner; tools?: CertTools; log?: (line: Record<string, unknown>) => void };
+};
+
+export interface RunningSigner {
+  url: string;
+  service: SignerService;
+  close(): Promise<void>;
+}
+
+export function loadSignerConfig(configFile: string): { config: SignerConfig; baseDir: string } {
+  let text: string;
+  try {
+    text = readFileSync(configFile, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read the signer config ${configFile}: ${(e as Error).message}`);
+  }
+  try {
+    return { config: JSON.parse(text) as SignerConfig, baseDir: dirname(resolve(configFile)) };
+  } catch (e) {
+    throw new Error(`the signer config ${configFile} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Resolves a path from the config relative to the config file's directory. */
+export const configPath = (baseDir: string, p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
+
+/** A `file:` URL with a relative path is relative to the config file too. */
+export function databaseUrl(baseDir: string, url: string): string {
+  if (!url.startsWith('file:') || url.startsWith('file:/')) return url;
+  return `file:${configPath(baseDir, url.slice('file:'.length))}`;
+}
+
+function readPem(file: string, what: string): Uint8Array[] {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read the ${what} ${file}: ${(e as Error).message}`);
+  }
+  const ders = pemToDers(pem);
+  if (ders.length === 0) throw new Error(`the ${what} ${file} holds no PEM CERTIFICATE`);
+  return ders;
+}
+
+export async function startSigner(opts: StartSignerOptions): Promise<RunningSigner> {
+  const { config, baseDir } = 'configFile' in opts ? loadSignerConfig(opts.configFile) : opts;
+  const log =
+    opts.deps?.log ?? ((line: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(line)}\n`));
+  const issuerFile = configPath(baseDir, config.ca.issuerCertFile);
+  const [issuerDer] = readPem(issuerFile, 'issuer certificate (ca.issuerCertFile)');
+  if (!issuerDer) throw new Error('unreachable: no issuer certificate');
+  const above = config.ca.chainFile
+    ? readPem(configPath(baseDir, config.ca.chainFile), 'chain file (ca.chainFile)')
+    : [];
+  const chainPem = [issuerDer, ...above].map((d) => derToPem(d)).join('');
+
+  const edgeKeys = new Map<string, RelayKey>();
+  for (const jwk of config.edgeKeys ?? []) {
+    try {
+      edgeKeys.set(jwk.kid, await importRelayPublicKey(jwk));
+    } catch (e) {
+      throw new Error(`edgeKeys entry "${jwk.kid ?? '?'}": ${(e as Error).message}`);
+    }
+  }
+  if (edgeKeys.size === 0) throw new Error('the signer config pins no edge key (edgeKeys is empty)');
+
+  const hsm = opts.deps?.signer ? undefined : await openHsm(config, baseDir);
+  const cleanups: (() => Promise<void> | void)[] = [];
+  try {
+    if (hsm) cleanups.push(() => hsm.close());
+    const signer = opts.deps?.signer ?? hsm?.signer;
+    if (!signer) throw new Error('unreachable: no CA signer');
+    const tools = opts.deps?.tools ?? (await loadCertTools(config, issuerDer));
+    const store = await SignerStore.open(databaseUrl(baseDir, config.database));
+    cleanups.unshift(() => store.close());
+    const service = new SignerService({
+      config,
+      store,
+      signer,
+      tools,
+      issuerCertDer: issuerDer,
+      chainPem,
+      edgeKeys,
+      log,
+    });
+    await service.crl.start();
+    cleanups.unshift(() => service.crl.stop());
+
+    let hsmState = true;
+    const hsmOk = hsm ? () => hsm.ping() : async () => hsmState;
+    if (!hsm)
+      service.onHsmState = (ok) => {
+        hsmState = ok;
+      };
+    const app = signerApp({ service, hsmOk, issuerSubject: issuerSubject(issuerDer), log });
+    const tls = config.listen.tlsCertFile && config.listen.tlsKeyFile;
+    const server = await new Promise<ReturnType<typeof serve>>((resolveListen, rejectListen) => {
+      const s = serve(
+        {
+          fetch: app.fetch,
+          port: config.listen.port,
+          hostname: config.listen.host,
+          ...(tls
+            ? {
+                createServer: createHttpsServer,
+                serverOptions: {
+                  cert: readFileSync(configPath(baseDir, config.listen.tlsCertFile ?? '')),
+                  key: readFileSync(configPath(baseDir, config.listen.tlsKeyFile ?? '')),
+                },
+              }
+            : {}),
+        },
+        () => resolveListen(s),
+      );
+      s.once('error', rejectListen);
+    });
+    const addr = server.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    const url = `${tls ? 'https' : 'http'}://${host}:${addr.port}`;
+    log({ event: 'listening', url, issuer: issuerSubject(issuerDer), edgeKeys: [...edgeKeys.keys()] });
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      service,
+      close: () => {
+        closing ??= (async () => {
+          await new Promise<void>((done) => {
+            server.close(() => done());
+            if ('closeAllConnections' in server) server.closeAllConnections();
+          });
+          for (const c of cleanups) await c();
+        })();
+        return closing;
+      },
+    };
+  } catch (e) {
+    for (const c of cleanups) await Promise.resolve(c()).catch(() => {});
+    throw e;
+  }
+}

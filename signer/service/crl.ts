@@ -1,0 +1,103 @@
+// The CRL (RFC 5280 §5): signed in the HSM on every revocation and on a timer, with a CRL number
+// that only grows (persisted, §5.2.3) and nextUpdate = now + config.crl.nextUpdateSeconds.
+
+import { fromHex } from '../../shared/encoding.ts';
+import type { CaSigner } from '../ca-signer.ts';
+import type { SignerConfig } from '../config.ts';
+import type { SignerStore } from '../store/store.ts';
+import type { CertTools } from './types.ts';
+
+const SAVE_ATTEMPTS = 3;
+
+export class CrlIssuer {
+  private tail: Promise<unknown> = Promise.resolve();
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    private readonly store: SignerStore,
+    private readonly signer: CaSigner,
+    private readonly tools: CertTools,
+    private readonly issuerCertDer: Uint8Array,
+    private readonly cfg: SignerConfig['crl'],
+    private readonly log: (line: Record<string, unknown>) => void = () => {},
+  ) {}
+
+  /** The current CRL DER, or undefined before the first one was signed. */
+  async current(): Promise<Uint8Array | undefined> {
+    const row = await this.store.currentCrl();
+    return row ? new Uint8Array(row.der) : undefined;
+  }
+
+  /** Signs and stores the next CRL (one at a time in this process); returns its number. */
+  reissue(cause: string): Promise<bigint> {
+    const run = this.tail.then(() => this.reissueNow(cause));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reissueNow(cause: string): Promise<bigint> {
+    for (let attempt = 1; ; attempt++) {
+      const prev = await this.store.currentCrl();
+      const crlNumber = BigInt(prev?.crlNumber ?? 0) + 1n;
+      const thisUpdate = new Date(Math.floor(Date.now() / 1000) * 1000);
+      const nextUpdate = new Date(thisUpdate.getTime() + this.cfg.nextUpdateSeconds * 1000);
+      const revoked = (await this.store.revokedUnexpired(thisUpdate)).map((r) => ({
+        serial: fromHex(r.serial),
+        revokedAt: new Date(r.revokedAt ?? 0),
+        reason: r.revocationReason ?? 0,
+      }));
+      const der = await this.tools.buildCrl({
+        issuerCertDer: this.issuerCertDer,
+        signer: this.signer,
+        crlNumber,
+        thisUpdate,
+        nextUpdate,
+        revoked,
+      });
+      const saved = await this.store.saveCrl(
+        {
+          crlNumber: Number(crlNumber),
+          thisUpdate: thisUpdate.getTime(),
+          nextUpdate: nextUpdate.getTime(),
+          der,
+        },
+        {
+          crlNumber: crlNumber.toString(),
+          cause,
+          entries: revoked.length,
+          nextUpdate: nextUpdate.toISOString(),
+        },
+      );
+      if (saved) return crlNumber;
+      // Another signer process stored this number first: build the next one.
+      if (attempt >= SAVE_ATTEMPTS) throw new Error('could not store a CRL: its number kept being taken');
+    }
+  }
+
+  /** Signs one now if there is none or it is older than refreshSeconds, then every refreshSeconds. */
+  async start(): Promise<void> {
+    const row = await this.store.currentCrl();
+    if (!row || Date.now() - row.thisUpdate >= this.cfg.refreshSeconds * 1000) {
+      await this.reissue('start').catch((e: unknown) =>
+        this.log({ event: 'crl-failed', cause: 'start', error: msg(e) }),
+      );
+    }
+    this.timer = setInterval(() => {
+      this.reissue('refresh').catch((e: unknown) =>
+        this.log({ event: 'crl-failed', cause: 'refresh', error: msg(e) }),
+      );
+    }, this.cfg.refreshSeconds * 1000);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and waits for a CRL being signed. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.tail;
+  }
+}
+
+function msg(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,271 @@
+// The signer's issuance logic behind POST /v1/sign and /v1/revoke. Order of checks: relay JWS
+// (pinned edge key, op, freshness), then the jti is recorded durably (a replay is refused and
+// audited), then the request itself. Signing is idempotent per orderId (DESIGN.md invariant 3):
+// the INTENT (serial + TBS) is stored before the HSM signs, so a crash or 503 between the two is
+// completed by re-signing the SAME TBS: ECDSA signatures differ from one signing to the next,
+// but serial, names, validity and key, everything the certificate says, are identical.
+
+import { b64uDecode, derToPem, sha256, toHex } from '../../shared/encoding.ts';
+import { canonicalIdentifiers, normalizeIdentifier } from '../../shared/identifiers.ts';
+import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
+import { type RelayKey, type RevokeRequest, type SignRequest, verifyRelay } from '../../shared/relay.ts';
+import { type CaSigner, HsmUnavailableError } from '../ca-signer.ts';
+import { checkCeiling } from '../ceiling.ts';
+import type { SignerConfig } from '../config.ts';
+import type { IssuanceRow, SignerStore } from '../store/store.ts';
+import { CrlIssuer } from './crl.ts';
+import { KeyedLock } from './keyed-lock.ts';
+import type { CertTools, RequestLog } from './types.ts';
+
+/** Seconds a client is asked to wait when the HSM is unavailable. */
+export const HSM_RETRY_AFTER_S = 5;
+/** RFC 5280 §5.3.1 CRLReason: 7 is unused; removeFromCRL (8) belongs in delta CRLs only, never a revocation. */
+const REVOCATION_REASONS: ReadonlySet<number> = new Set([0, 1, 2, 3, 4, 5, 6, 9, 10]);
+const SERIAL_RE = /^(?:[0-9a-f]{2}){1,20}$/;
+
+export interface ServiceOptions {
+  config: SignerConfig;
+  store: SignerStore;
+  signer: CaSigner;
+  tools: CertTools;
+  issuerCertDer: Uint8Array;
+  /** PEM of the issuer and the certificates above it, root excluded: appended to every leaf */
+  chainPem: string;
+  edgeKeys: ReadonlyMap<string, RelayKey>;
+  log?: (line: Record<string, unknown>) => void;
+}
+
+export interface SignOutcome {
+  chainPem: string;
+  serial: string;
+  /** true when an existing certificate was returned */
+  existing: boolean;
+}
+
+export class SignerService {
+  readonly crl: CrlIssuer;
+  /** told after every HSM signature attempt whether the HSM answered (health without a probe) */
+  onHsmState?: (ok: boolean) => void;
+  private readonly orders = new KeyedLock();
+  private readonly serials = new KeyedLock();
+
+  get store(): SignerStore {
+    return this.o.store;
+  }
+
+  constructor(private readonly o: ServiceOptions) {
+    this.crl = new CrlIssuer(o.store, o.signer, o.tools, o.issuerCertDer, o.config.crl, o.log);
+  }
+
+  async sign(jws: string, log: RequestLog = {}): Promise<SignOutcome> {
+    const { payload } = await verifyRelay<SignRequest>(jws, { op: 'sign', keys: this.o.edgeKeys });
+    if (typeof payload.rid === 'string') log.rid = payload.rid;
+    checkSignShape(payload);
+    log.orderId = payload.orderId;
+    await this.consumeJti(payload.jti, payload.exp, 'sign', { orderId: payload.orderId });
+    const out = await this.orders.run(payload.orderId, () => this.signLocked(payload));
+    log.serial = out.serial;
+    return out;
+  }
+
+  private async signLocked(req: SignRequest): Promise<SignOutcome> {
+    let csrDer: Uint8Array;
+    try {
+      csrDer = b64uDecode(req.csr);
+    } catch {
+      throw new AcmeProblem('malformed', 'csr is not base64url');
+    }
+    const csrHash = toHex(await sha256(csrDer));
+    // Two rounds at most: the second only when another process recorded this order's intent first.
+    for (let round = 0; round < 2; round++) {
+      const row = await this.o.store.byOrder(req.orderId);
+      if (row) {
+        if (row.csrHash !== csrHash) {
+          throw new AcmeProblem('badCSR', `order ${req.orderId} was already signed for a different CSR`, {
+            status: 409,
+          });
+        }
+        if (row.status === 'issued' && row.chainPem)
+          return { chainPem: row.chainPem, serial: row.serial, existing: true };
+        return this.completeIntent(row);
+      }
+      const intent = await this.prepareIntent(req, csrDer, csrHash);
+      if (await this.o.store.insertIntent(intent)) {
+        const fresh = await this.o.store.byOrder(req.orderId);
+        if (!fresh) throw new Error(`intent for order ${req.orderId} vanished`);
+        return this.completeIntent(fresh);
+      }
+    }
+    throw new Error(`order ${req.orderId}: intent could not be recorded`);
+  }
+
+  /** Parses the CSR, checks the ceiling (auditing a refusal) and builds the TBS certificate. */
+  private async prepareIntent(req: SignRequest, csrDer: Uint8Array, csrHash: string) {
+    let csr: Awaited<ReturnType<CertTools['parseCsr']>>;
+    try {
+      csr = await this.o.tools.parseCsr(csrDer);
+    } catch (e) {
+      if (e instanceof AcmeProblem) throw e;
+      throw new AcmeProblem(
+        'badCSR',
+        `the CSR cannot be parsed: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+    const notBefore = new Date(req.notBefore);
+    const notAfter = new Date(req.notAfter);
+    const violation = checkCeiling(this.o.config.ceiling, {
+      identifiers: req.identifiers,
+      profile: req.profile,
+      notBefore,
+      notAfter,
+      csr,
+    });
+    if (violation) {
+      await this.o.store.auditEvent('refuse', {
+        op: 'sign',
+        orderId: req.orderId,
+        accountId: req.accountId,
+        identifiers: req.identifiers,
+        profile: req.profile,
+        rule: violation.rule,
+        detail: violation.detail,
+      });
+      throw new AcmeProblem(
+        'unauthorized',
+        `refused by the signer ceiling (${violation.rule}): ${violation.detail}`,
+      );
+    }
+    const profile = this.o.config.ceiling.profiles[req.profile];
+    if (!profile || csr.keyType === 'unsupported')
+      throw new Error('ceiling passed an unknown profile or key type');
+    const identifiers = canonicalIdentifiers(req.identifiers.map((i) => normalizeIdentifier(i)));
+    const serial = this.o.tools.randomSerial();
+    const tbs = this.o.tools.leafBuilder.buildTbs({
+      serial,
+      spki: csr.spki,
+      identifiers,
+      notBefore,
+      notAfter,
+      ekus: profile.ekus,
+      leafKeyType: csr.keyType,
+    });
+    return {
+      orderId: req.orderId,
+      serial: toHex(serial),
+      csrHash,
+      tbs,
+      identifiers,
+      profile: req.profile,
+      accountId: req.accountId,
+      notBefore,
+      notAfter,
+    };
+  }
+
+  /** Signs a recorded TBS in the HSM and records the certificate with its audit row. */
+  private async completeIntent(row: IssuanceRow): Promise<SignOutcome> {
+    const tbs = new Uint8Array(row.tbs);
+    let signature: Uint8Array;
+    try {
+      signature = await this.o.signer.sign(tbs);
+      this.onHsmState?.(true);
+    } catch (e) {
+      if (e instanceof HsmUnavailableError) {
+        this.onHsmState?.(false);
+        throw new AcmeProblem('serviceUnavailable', 'the HSM is unavailable; retry later', {
+          retryAfter: HSM_RETRY_AFTER_S,
+        });
+      }
+      throw e;
+    }
+    const certDer = this.o.tools.leafBuilder.assemble(tbs, signature);
+    const chainPem = derToPem(certDer) + this.o.chainPem;
+    const applied = await this.o.store.markIssued(row.orderId, certDer, chainPem, {
+      orderId: row.orderId,
+      accountId: row.accountId,
+      serial: row.serial,
+      identifiers: JSON.parse(row.identifiers) as Identifier[],
+      profile: row.profile,
+      notBefore: new Date(row.notBefore).toISOString(),
+      notAfter: new Date(row.notAfter).toISOString(),
+      certSha256: toHex(await sha256(certDer)),
+    });
+    if (applied) return { chainPem, serial: row.serial, existing: false };
+    // Another process completed the same intent first: its certificate is the one on record.
+    const done = await this.o.store.byOrder(row.orderId);
+    if (!done?.chainPem) throw new Error(`order ${row.orderId}: issued row has no chain`);
+    return { chainPem: done.chainPem, serial: done.serial, existing: true };
+  }
+
+  async revoke(
+    jws: string,
+    log: RequestLog = {},
+  ): Promise<{ serial: string; revokedAt: string; crlNumber?: string }> {
+    const { payload } = await verifyRelay<RevokeRequest>(jws, { op: 'revoke', keys: this.o.edgeKeys });
+    if (typeof payload.rid === 'string') log.rid = payload.rid;
+    const serial = typeof payload.serial === 'string' ? payload.serial.toLowerCase() : '';
+    if (!SERIAL_RE.test(serial)) throw new AcmeProblem('malformed', 'serial must be the hex serial number');
+    log.serial = serial;
+    await this.consumeJti(payload.jti, payload.exp, 'revoke', { serial });
+    if (typeof payload.reason !== 'number' || !REVOCATION_REASONS.has(payload.reason)) {
+      throw new AcmeProblem(
+        'badRevocationReason',
+        'reason must be an RFC 5280 CRLReason: 0-6, 9 or 10 (8, removeFromCRL, is for delta CRLs)',
+      );
+    }
+    const reason = payload.reason;
+    const revokedAt = await this.serials.run(serial, async () => {
+      const row = await this.o.store.bySerial(serial);
+      if (row?.status !== 'issued') throw new AcmeProblem('notFound', `no certificate with serial ${serial}`);
+      if (row.revokedAt !== null)
+        throw new AcmeProblem('alreadyRevoked', `certificate ${serial} is already revoked`);
+      const at = new Date(Math.floor(Date.now() / 1000) * 1000);
+      const details = { serial, reason, orderId: row.orderId, accountId: row.accountId };
+      if (!(await this.o.store.markRevoked(serial, reason, at, details))) {
+        throw new AcmeProblem('alreadyRevoked', `certificate ${serial} is already revoked`);
+      }
+      return at;
+    });
+    // The revocation is on record whatever happens next; a failed CRL is retried by the timer.
+    try {
+      const crlNumber = await this.crl.reissue(`revoke ${serial}`);
+      return { serial, revokedAt: revokedAt.toISOString(), crlNumber: crlNumber.toString() };
+    } catch (e) {
+      this.o.log?.({
+        event: 'crl-failed',
+        cause: `revoke ${serial}`,
+        error: e instanceof Error ? e.message : String(e),
+      });
+      return { serial, revokedAt: revokedAt.toISOString() };
+    }
+  }
+
+  private async consumeJti(
+    jti: string,
+    exp: number,
+    op: string,
+    ctx: Record<string, unknown>,
+  ): Promise<void> {
+    if (await this.o.store.recordJti(jti, exp)) return;
+    await this.o.store.auditEvent('replay', { op, jti, ...ctx });
+    throw new AcmeProblem('unauthorized', 'relay request was already used (replayed jti)');
+  }
+}
+
+function checkSignShape(p: SignRequest): void {
+  const str = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= 1024;
+  if (!str(p.orderId) || !str(p.accountId) || !str(p.profile) || typeof p.csr !== 'string') {
+    throw new AcmeProblem('malformed', 'sign request needs orderId, accountId, profile and csr');
+  }
+  if (!Array.isArray(p.identifiers) || p.identifiers.length > 100) {
+    throw new AcmeProblem('malformed', 'sign request needs an identifiers array (at most 100)');
+  }
+  if (
+    !str(p.notBefore) ||
+    !str(p.notAfter) ||
+    Number.isNaN(Date.parse(p.notBefore)) ||
+    Number.isNaN(Date.parse(p.notAfter))
+  ) {
+    throw new AcmeProblem('malformed', 'notBefore and notAfter must be RFC 3339 dates');
+  }
+}
