@@ -1,6 +1,6 @@
 // `npm test`: installs what the tests need (npm deps, Debian packages), then runs the typecheck,
-// the linter and every `*.test.ts` under edge/, signer/, shared/, cli/ and test/ with node's test
-// runner. The last lines printed are the test runner's TAP summary (`# pass N`, `# fail N`); when
+// the linter and every `*.test.ts` under edge/, signer/, shared/, cli/, test/ and scripts/ with node's
+// test runner. The last lines printed are the test runner's TAP summary (`# pass N`, `# fail N`); when
 // the typecheck or lint failed, one more line `N passed, N failed` follows so the failure shows.
 //
 //   npm test                          everything (what CI runs)
@@ -12,7 +12,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { ensureDebianPackages, ensureNpmDeps, orExit, ROOT, TEST_PACKAGES } from './lib/ensure.mjs';
 
-const TEST_DIRS = ['edge', 'signer', 'shared', 'cli', 'test'];
+const TEST_DIRS = ['edge', 'signer', 'shared', 'cli', 'test', 'scripts'];
 const SKIP_DIRS = new Set([
   'node_modules',
   '.edgeca',
@@ -44,8 +44,11 @@ function isInterop(file) {
 /** Runs a command with output passed through; resolves to its exit status. */
 function run(cmd, args, onStdout) {
   return new Promise((resolvePromise) => {
+    // NODE_TEST_CONTEXT set by an outer test runner would make ours report to it, not to us.
+    const { NODE_TEST_CONTEXT: _, ...env } = process.env;
     const child = spawn(cmd, args, {
       cwd: ROOT,
+      env,
       stdio: ['ignore', onStdout ? 'pipe' : 'inherit', 'inherit'],
     });
     if (onStdout) child.stdout.on('data', onStdout);
