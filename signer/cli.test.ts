@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { createClient } from '@libsql/client';
+import { main } from './cli.ts';
+import { testConfig } from './service/testing.ts';
+import { SignerStore } from './store/store.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'edgeca-cli-'));
+const configFile = join(dir, 'signer.json');
+after(() => rmSync(dir, { recursive: true, force: true }));
+before(async () => {
+  writeFileSync(configFile, JSON.stringify(testConfig([], 'file:signer.db')));
+  const store = await SignerStore.open(`file:${join(dir, 'signer.db')}`);
+  for (let i = 0; i < 3; i++) await store.auditEvent('refuse', { i });
+  await store.saveCrl({ crlNumber: 1, thisUpdate: 1, nextUpdate: 2, der: Uint8Array.of(0x30, 0) }, {});
+  store.close();
+});
+
+const cases: [string, string[], number][] = [
+  ['prints the command list', ['--help'], 0],
+  ['prints a command help', ['serve', '--help'], 0],
+  ['refuses an unknown command', ['nope'], 2],
+  ['refuses an unknown option', ['crl', '--config', configFile, '--bogus'], 2],
+  ['asks for --config', ['audit-verify'], 2],
+  ['refuses a bad --key-type', ['init', '--dev', '--key-type', 'DSA'], 2],
+  ['explains an unreadable config', ['crl', '--config', join(dir, 'missing.json')], 1],
+  ['verifies a clean audit chain', ['audit-verify', '--config', configFile], 0],
+  ['writes the CRL', ['crl', '--config', configFile, '--out', join(dir, 'out.crl')], 0],
+];
+
+for (const [name, args, code] of cases) {
+  test(`signer cli ${name}`, async () => {
+    assert.equal(await main(args), code);
+  });
+}
+
+test('signer cli audit-verify exits 1 on an edited row', async () => {
+  assert.deepEqual([...readFileSync(join(dir, 'out.crl'))], [0x30, 0]);
+  const c = createClient({ url: `file:${join(dir, 'signer.db')}` });
+  await c.execute(`UPDATE audit_log SET details = '{}' WHERE seq = 2`);
+  c.close();
+  assert.equal(await main(['audit-verify', '--config', configFile]), 1);
+});
