@@ -97,7 +97,8 @@ function nodeHttpGet(req: HttpGetRequest): Promise<HttpGetResult> {
     const request = req.tls
       ? https.request({
           ...common,
-          // RFC 8555 §8.3: the server does not check the certificate when following a redirect to https.
+          // As Boulder: a redirect to https is followed without checking the certificate (RFC 8555 §8.3
+          // asks for the key authorization, not for a trusted server).
           rejectUnauthorized: false,
           ...(isIP(host) === 0 ? { servername: host } : {}),
         })

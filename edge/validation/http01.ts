@@ -144,8 +144,9 @@ function connectionProblem(err: ConnectError, where: string, url: string): AcmeP
 }
 
 /**
- * RFC 8555 §8.3 / Boulder: a redirect may go to http or https on ports 80 or 443 only (we also accept
- * the configured http-01 port, which tests and some internal setups move away from 80).
+ * RFC 8555 §8.3 lets the server follow redirects and §10.2 warns about where they lead; the rule itself
+ * is Boulder's: http or https on ports 80 or 443 only (we also accept the configured http-01 port,
+ * which tests and some internal setups move away from 80).
  */
 export function redirectTarget(location: string, from: string, opts: ValidationOptions): Hop | AcmeProblem {
   let u: URL;
