@@ -1,0 +1,148 @@
+// The project's own small ACME test client: every request hand-built, so tests can send exactly
+// the bad request they mean (wrong alg, stale nonce, foreign url, ...). Works over any fetch-like
+// function: the app's in-process `app.request`, or real HTTPS.
+import { exportJWK, FlattenedSign, generateKeyPair, type JWK } from 'jose';
+import { b64uEncode } from '../../shared/encoding.ts';
+
+export type FetchLike = (url: string, init?: RequestInit) => Promise<Response>;
+
+export interface AcmeKey {
+  alg: 'ES256' | 'ES384' | 'RS256' | 'EdDSA';
+  privateKey: CryptoKey;
+  jwk: JWK;
+}
+
+export async function newKey(alg: AcmeKey['alg'] = 'ES256'): Promise<AcmeKey> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, {
+    extractable: true,
+    ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}),
+  });
+  return { alg, privateKey: privateKey as CryptoKey, jwk: await exportJWK(publicKey) };
+}
+
+export interface Directory {
+  newNonce: string;
+  newAccount: string;
+  newOrder: string;
+  revokeCert: string;
+  keyChange: string;
+  renewalInfo?: string;
+  meta?: Record<string, unknown>;
+}
+
+export interface SignOpts {
+  key?: AcmeKey;
+  /** send the jwk instead of kid */
+  useJwk?: boolean;
+  kid?: string | null;
+  nonce?: string | null;
+  url?: string;
+  alg?: string;
+  extraHeader?: Record<string, unknown>;
+  contentType?: string;
+  /** raw payload string (already base64url) */
+  rawPayload?: string;
+}
+
+export class TestAcme {
+  dir!: Directory;
+  kid?: string;
+  constructor(
+    readonly fetch: FetchLike,
+    readonly directoryUrl: string,
+    public key: AcmeKey,
+  ) {}
+
+  async init(): Promise<this> {
+    this.dir = (await (await this.fetch(this.directoryUrl)).json()) as Directory;
+    return this;
+  }
+
+  async nonce(): Promise<string> {
+    const res = await this.fetch(this.dir.newNonce, { method: 'HEAD' });
+    const n = res.headers.get('replay-nonce');
+    if (!n) throw new Error(`no Replay-Nonce from newNonce (HTTP ${res.status})`);
+    return n;
+  }
+
+  async jws(url: string, payload: unknown, o: SignOpts = {}): Promise<string> {
+    const key = o.key ?? this.key;
+    const header: Record<string, unknown> = { alg: o.alg ?? key.alg, url: o.url ?? url, ...o.extraHeader };
+    const nonce = o.nonce === undefined ? await this.nonce() : o.nonce;
+    if (nonce !== null) header.nonce = nonce;
+    const kid = o.kid === undefined ? this.kid : o.kid;
+    if (o.useJwk || !kid) header.jwk = key.jwk;
+    else header.kid = kid;
+    const bytes = payload === '' ? new Uint8Array() : new TextEncoder().encode(JSON.stringify(payload));
+    const signer = new FlattenedSign(bytes).setProtectedHeader(header as { alg: string });
+    const jws = await signer.sign(key.privateKey);
+    if (o.rawPayload !== undefined) jws.payload = o.rawPayload;
+    return JSON.stringify(jws);
+  }
+
+  /** A signed POST; payload '' is POST-as-GET. */
+  async post(url: string, payload: unknown, o: SignOpts = {}): Promise<Response> {
+    return this.fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': o.contentType ?? 'application/jose+json' },
+      body: await this.jws(url, payload, o),
+    });
+  }
+
+  async newAccount(payload: Record<string, unknown> = { termsOfServiceAgreed: true }): Promise<Response> {
+    const res = await this.post(this.dir.newAccount, payload, { useJwk: true });
+    const loc = res.headers.get('location');
+    if (loc && (res.status === 201 || res.status === 200)) this.kid = loc;
+    return res;
+  }
+
+  async thumbprint(): Promise<string> {
+    const { calculateJwkThumbprint } = await import('jose');
+    return calculateJwkThumbprint(this.key.jwk, 'sha256');
+  }
+
+  async keyAuthorization(token: string): Promise<string> {
+    return `${token}.${await this.thumbprint()}`;
+  }
+
+  /** EAB JWS (RFC 8555 §7.3.4) binding this client's key to an EAB kid. */
+  async eab(kid: string, hmacKeyB64u: string, url = this.dir.newAccount): Promise<unknown> {
+    const { b64uDecode } = await import('../../shared/encoding.ts');
+    return new FlattenedSign(new TextEncoder().encode(JSON.stringify(this.key.jwk)))
+      .setProtectedHeader({ alg: 'HS256', kid, url })
+      .sign(b64uDecode(hmacKeyB64u));
+  }
+}
+
+/** A PKCS#10 CSR for the given names and IPs, with a fresh key (or the one given). */
+export async function makeCsr(
+  names: string[],
+  opts: { ips?: string[]; key?: CryptoKeyPair; alg?: 'ES256' | 'RS256'; cn?: string } = {},
+): Promise<{ der: Uint8Array; b64u: string; keys: CryptoKeyPair }> {
+  await import('reflect-metadata');
+  const x509 = await import('@peculiar/x509');
+  const algorithm =
+    opts.alg === 'RS256'
+      ? {
+          name: 'RSASSA-PKCS1-v1_5',
+          hash: 'SHA-256',
+          publicExponent: new Uint8Array([1, 0, 1]),
+          modulusLength: 2048,
+        }
+      : { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys =
+    opts.key ?? ((await crypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair);
+  const sans = [
+    ...names.map((n) => ({ type: 'dns' as const, value: n })),
+    ...(opts.ips ?? []).map((ip) => ({ type: 'ip' as const, value: ip })),
+  ];
+  const cn = opts.cn ?? names[0];
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    ...(cn ? { name: `CN=${cn}` } : {}),
+    keys,
+    signingAlgorithm: algorithm,
+    extensions: sans.length ? [new x509.SubjectAlternativeNameExtension(sans)] : [],
+  });
+  const der = new Uint8Array(csr.rawData);
+  return { der, b64u: b64uEncode(der), keys };
+}

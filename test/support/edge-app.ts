@@ -1,0 +1,79 @@
+// The edge app in this process, without sockets: a real libSQL file in a temp dir, the real Node
+// runtime adapter, and `app.request` as the transport. The signer is whatever the test passes
+// (a real relay client to a running signer, or — in unit tests of the edge alone — a stand-in).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from '@libsql/client';
+import type { Hono } from 'hono';
+import type { AppEnv, EdgeServices } from '../../edge/acme/context.ts';
+import { createApp, createServices } from '../../edge/app.ts';
+import { defaultEdgeConfig, type EdgeConfig } from '../../edge/config.ts';
+import type { SignerClient } from '../../edge/relay/signer-client.ts';
+import { createNodeRuntime } from '../../edge/runtime/node.ts';
+import type { FetchLike } from './acme.ts';
+
+export const BASE = 'https://acme.test:14000';
+
+/** A signer stand-in that refuses to be called: for tests whose requests must never reach it. */
+export const unreachableSigner: SignerClient = {
+  sign: async () => ({ status: 'unavailable', detail: 'no signer in this test' }),
+  revoke: async () => ({ status: 'unavailable', detail: 'no signer in this test' }),
+  crl: async () => {
+    throw new Error('no signer in this test');
+  },
+};
+
+export interface InprocEdge {
+  app: Hono<AppEnv>;
+  svc: EdgeServices;
+  fetch: FetchLike;
+  directoryUrl: string;
+  /** every row of every table but the nonce tables, for "nothing changed" assertions */
+  snapshot(): Promise<string>;
+  close(): void;
+}
+
+export async function startInprocEdge(
+  opts: { signer?: SignerClient; config?: Partial<EdgeConfig>; dnsResolver?: string } = {},
+): Promise<InprocEdge> {
+  const dir = mkdtempSync(join(tmpdir(), 'edgeca-edge-'));
+  const dbUrl = `file:${join(dir, 'edge.db')}`;
+  const { generateKeyPair, exportJWK } = await import('jose');
+  const relay = await generateKeyPair('ES256', { extractable: true });
+  const relayKeyJwk = { ...(await exportJWK(relay.privateKey)), kid: 'edge-test' };
+  const config = defaultEdgeConfig({
+    baseUrl: BASE,
+    dbUrl,
+    signerUrl: 'http://127.0.0.1:9',
+    relayKeyJwk,
+    allowLoopback: true,
+    ...opts.config,
+  });
+  const client = createClient({ url: dbUrl });
+  const svc = await createServices({
+    config,
+    runtime: createNodeRuntime(opts.dnsResolver ? { dnsResolver: opts.dnsResolver } : {}),
+    dbClient: client,
+    signer: opts.signer ?? unreachableSigner,
+    log: () => {},
+  });
+  const app = createApp(svc);
+  const fetchLike: FetchLike = async (url, init) => app.request(url, init);
+  return {
+    app,
+    svc,
+    fetch: fetchLike,
+    directoryUrl: `${BASE}/directory`,
+    async snapshot() {
+      const tables = ['accounts', 'eab_keys', 'orders', 'authorizations', 'challenges', 'certificates'];
+      const out: Record<string, unknown> = {};
+      for (const t of tables) out[t] = (await client.execute(`SELECT * FROM ${t} ORDER BY rowid`)).rows;
+      return JSON.stringify(out);
+    },
+    close() {
+      client.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
