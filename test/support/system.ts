@@ -4,12 +4,13 @@
 //
 // SoftHSM reads SOFTHSM2_CONF once, when the PKCS#11 module is initialised: one system per test
 // process (node's runner gives each test file its own process). stop() removes the temp directory.
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import type { SignerConfig } from '../../signer/config.ts';
+import { join } from 'node:path';
+import { loadEdgeConfigFromEnv, startNodeEdge } from '../../edge/runtime/node-server.ts';
+import { loadSignerConfig, startSigner } from '../../signer/server.ts';
 
 /** What signer/bootstrap.ts `initDev` returns (contract; the bootstrap owns the shape). */
 export interface DevInit {
@@ -35,6 +36,8 @@ export interface SystemOptions {
   http01Port?: number;
   /** further EDGECA_* settings for the edge; they win over the harness's own */
   env?: Record<string, string>;
+  /** where the signer's and the edge's log lines go (default: kept in System.logs) */
+  log?: (line: Record<string, unknown>) => void;
 }
 
 export interface System {
@@ -47,6 +50,8 @@ export interface System {
   edgeUrl: string;
   dbUrl: string;
   init: DevInit;
+  /** log lines of the signer and the edge (when no SystemOptions.log was given), oldest first */
+  logs: Record<string, unknown>[];
   stop(): Promise<void>;
   /** stop and start the edge on the same port and database (state must survive) */
   restartEdge(): Promise<void>;
@@ -59,19 +64,10 @@ interface Running {
   close(): Promise<void>;
 }
 
-// The modules below are loaded by path so this harness type-checks before they land; each is
-// described by the contract it must meet. Swap for static imports once they exist.
+// signer/bootstrap.ts is loaded by path so this harness type-checks before it lands; described
+// by the contract it must meet. Swap for a static import once it exists.
 interface BootstrapModule {
   initDev(opts: { dir: string; keyType?: string; signerPort?: number }): Promise<DevInit>;
-}
-interface SignerServerModule {
-  startSigner(opts: { config: SignerConfig; baseDir: string } | { configFile: string }): Promise<Running>;
-}
-interface EdgeServerModule {
-  startNodeEdge(config: unknown): Promise<Running>;
-}
-interface EdgeConfigModule {
-  edgeConfigFromEnv(env: Record<string, string | undefined>): Record<string, unknown>;
 }
 
 async function load<T>(relPath: string): Promise<T> {
@@ -93,11 +89,12 @@ export function freePort(): Promise<number> {
 
 let started = 0;
 
-async function startSignerAt(init: DevInit, port: number): Promise<Running> {
-  const { startSigner } = await load<SignerServerModule>('signer/server.ts');
-  const config = JSON.parse(readFileSync(init.signerConfigFile, 'utf8')) as SignerConfig;
+type Log = (line: Record<string, unknown>) => void;
+
+async function startSignerAt(init: DevInit, port: number, log: Log): Promise<Running> {
+  const { config, baseDir } = loadSignerConfig(init.signerConfigFile);
   config.listen = { ...config.listen, host: '127.0.0.1', port };
-  return startSigner({ config, baseDir: dirname(init.signerConfigFile) });
+  return startSigner({ config, baseDir, deps: { log } });
 }
 
 /** The edge's settings as `edge serve` would read them from its environment. */
@@ -117,7 +114,6 @@ function edgeEnv(
     EDGECA_DB_URL: dbUrl,
     EDGECA_SIGNER_URL: signerUrl,
     EDGECA_RELAY_KEY_FILE: init.relayKeyFile,
-    EDGECA_RELAY_KEY: readFileSync(init.relayKeyFile, 'utf8').trim(),
     EDGECA_ALLOW_LOOPBACK: 'true',
     EDGECA_EAB_REQUIRED: opts.eabRequired ? 'true' : 'false',
   };
@@ -126,16 +122,14 @@ function edgeEnv(
   return { ...env, ...opts.env };
 }
 
-async function startEdgeWith(env: Record<string, string>): Promise<Running> {
-  const { edgeConfigFromEnv } = await load<EdgeConfigModule>('edge/config.ts');
-  const { startNodeEdge } = await load<EdgeServerModule>('edge/runtime/node-server.ts');
-  const config = edgeConfigFromEnv(env);
-  return startNodeEdge({
-    ...config,
-    host: env.EDGECA_HOST,
+async function startEdgeWith(env: Record<string, string>, log: Log): Promise<Running> {
+  const config = loadEdgeConfigFromEnv(env);
+  return startNodeEdge(config, {
+    host: env.EDGECA_HOST ?? '127.0.0.1',
     port: Number(env.EDGECA_PORT),
-    tlsCertFile: env.EDGECA_TLS_CERT_FILE,
-    tlsKeyFile: env.EDGECA_TLS_KEY_FILE,
+    ...(env.EDGECA_TLS_CERT_FILE ? { tlsCertFile: env.EDGECA_TLS_CERT_FILE } : {}),
+    ...(env.EDGECA_TLS_KEY_FILE ? { tlsKeyFile: env.EDGECA_TLS_KEY_FILE } : {}),
+    log,
   });
 }
 
@@ -144,6 +138,8 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     throw new Error('startSystem: one system per test process (SoftHSM reads SOFTHSM2_CONF once)');
   }
   const dir = await mkdtemp(join(tmpdir(), 'edgeca-system-'));
+  const logs: Record<string, unknown>[] = [];
+  const log: Log = opts.log ?? ((line) => void (logs.length < 10_000 && logs.push(line)));
   let signer: Running | undefined;
   let edge: Running | undefined;
   const cleanup = async () => {
@@ -158,12 +154,12 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     const signerPort = await freePort();
     const init = await initDev({ dir, signerPort });
     process.env.SOFTHSM2_CONF = init.softhsmConf;
-    signer = await startSignerAt(init, signerPort);
+    signer = await startSignerAt(init, signerPort, log);
     const signerUrl = signer.url.replace(/\/+$/, '');
     const edgePort = await freePort();
     const dbUrl = `file:${join(dir, 'edge.db')}`;
     const env = edgeEnv(init, edgePort, signerUrl, dbUrl, opts);
-    edge = await startEdgeWith(env);
+    edge = await startEdgeWith(env, log);
     const edgeUrl = env.EDGECA_BASE_URL!;
     return {
       dir,
@@ -173,14 +169,15 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
       edgeUrl,
       dbUrl,
       init,
+      logs,
       stop: cleanup,
       async restartEdge() {
         await edge?.close();
-        edge = await startEdgeWith(env);
+        edge = await startEdgeWith(env, log);
       },
       async restartSigner() {
         await signer?.close();
-        signer = await startSignerAt(init, signerPort);
+        signer = await startSignerAt(init, signerPort, log);
       },
     };
   } catch (err) {
