@@ -11,6 +11,7 @@ import { createSignerClient, type SignerClient } from './relay/signer-client.ts'
 import { registerAccount } from './routes/account.ts';
 import { registerAuthz } from './routes/authz.ts';
 import { registerCertificate } from './routes/certificate.ts';
+import { registerCrl } from './routes/crl.ts';
 import { registerDirectory } from './routes/directory.ts';
 import { registerKeyChange } from './routes/key-change.ts';
 import { registerOrder } from './routes/order.ts';
@@ -85,6 +86,7 @@ export function createApp(svc: EdgeServices): Hono<AppEnv> {
   registerOrder(app);
   registerAuthz(app);
   registerCertificate(app);
+  registerCrl(app);
   app.get('/health', (c) => c.json({ status: 'ok' }));
 
   for (const path of POST_ONLY) {
