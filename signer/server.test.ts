@@ -276,3 +276,31 @@ test('the audit chain verifies after all of the above', async () => {
   assert.equal(got.ok, true, got.reason);
   assert.ok(got.rows > 10);
 });
+
+test('signs with the production builders (signer/x509, shared/csr) into a chain openssl verifies', async () => {
+  const { loadCertTools } = await import('./service/tools.ts');
+  const cfg = { ...config, database: 'file:signer-real.db' };
+  const real = await startSigner({
+    config: cfg,
+    baseDir: dir,
+    deps: { signer: ca.signer, tools: await loadCertTools(cfg, ca.issuerDer), log: () => {} },
+  });
+  try {
+    const res = await post('/v1/sign', await signRelay(await signBody(), edge), real.url);
+    assert.equal(res.status, 200, await res.clone().text());
+    const [leaf] = (await res.text()).split(/(?<=-----END CERTIFICATE-----\n)/);
+    writeFileSync(join(dir, 'leaf-real.pem'), leaf ?? '');
+    const verified = openssl([
+      'verify',
+      '-CAfile',
+      'root.pem',
+      '-untrusted',
+      'untrusted.pem',
+      'leaf-real.pem',
+    ]);
+    assert.match(verified, /OK/);
+    assert.equal((await fetch(`${real.url}/v1/crl`)).status, 200);
+  } finally {
+    await real.close();
+  }
+});

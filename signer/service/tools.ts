@@ -8,6 +8,8 @@ import type { CaSigner } from '../ca-signer.ts';
 import type { SignerConfig } from '../config.ts';
 import type { CertTools } from './types.ts';
 
+const TOKEN_MODULE = '../hsm/token.ts';
+
 export interface OpenHsm {
   signer: CaSigner;
   /** true when the token answers (reads the key's attributes; signs nothing) */
@@ -47,7 +49,8 @@ export function readPin(config: SignerConfig, baseDir: string): string {
 
 export async function openHsm(config: SignerConfig, baseDir: string): Promise<OpenHsm> {
   const pin = readPin(config, baseDir);
-  const { openToken } = (await import('../hsm/token.ts')) as {
+  // Specifier in a variable: signer/hsm/ is the core engineer's, typed here by its contract.
+  const { openToken } = (await import(TOKEN_MODULE)) as {
     openToken(o: {
       module: string;
       tokenLabel: string;
