@@ -4,6 +4,7 @@ export class SetupError extends Error {}
 export const DEBIAN_PACKAGES: Record<string, { bins: string[]; files: string[] }>;
 export const START_PACKAGES: string[];
 export const TEST_PACKAGES: string[];
+export const BUILD_PACKAGES: string[];
 export function which(name: string, pathEnv?: string): string | undefined;
 export function ensureNpmDeps(root?: string): boolean;
 export function missingPackages(names: string[]): string[];

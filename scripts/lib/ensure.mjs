@@ -29,7 +29,13 @@ export const DEBIAN_PACKAGES = {
   lego: { bins: ['lego'], files: [] },
   dnsutils: { bins: ['dig'], files: [] },
   openssl: { bins: ['openssl'], files: [] },
+  // node-gyp builds pkcs11js (the PKCS#11 addon) during `npm ci`
+  'build-essential': { bins: ['make', 'g++'], files: [] },
+  python3: { bins: ['python3'], files: [] },
 };
+
+/** What `npm ci` needs to compile native addons; installed only when an npm install is due. */
+export const BUILD_PACKAGES = ['build-essential', 'python3'];
 
 /** Packages `npm start` needs (the signer's HSM) and those `npm test` needs (plus the interop tools). */
 export const START_PACKAGES = ['softhsm2', 'opensc'];
@@ -74,6 +80,7 @@ export function ensureNpmDeps(root = ROOT) {
     reason = 'package-lock.json is newer than node_modules';
   }
   if (!reason) return false;
+  ensureDebianPackages(BUILD_PACKAGES);
   log(`${reason}: running npm ci`);
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   if (run(npm, ['ci', '--no-audit', '--no-fund'], { cwd: root }) === 0) return true;
@@ -93,6 +100,8 @@ export function missingPackages(names) {
     return want.bins.some((b) => !which(b)) || want.files.some((f) => !existsSync(f));
   });
 }
+
+let aptUpdated = false;
 
 function isRoot() {
   return typeof process.getuid === 'function' && process.getuid() === 0;
@@ -114,7 +123,10 @@ export function ensureDebianPackages(names) {
   }
   log(`installing Debian package(s): ${missing.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  if (run('apt-get', ['update'], { env }) !== 0) throw new SetupError('apt-get update failed');
+  if (!aptUpdated) {
+    if (run('apt-get', ['update'], { env }) !== 0) throw new SetupError('apt-get update failed');
+    aptUpdated = true;
+  }
   if (run('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env }) !== 0) {
     throw new SetupError(`apt-get install ${missing.join(' ')} failed`);
   }
