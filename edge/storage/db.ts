@@ -1,6 +1,9 @@
-// Opens the edge database through drizzle and brings its schema up to date. The libSQL client
-// itself is created by the runtime adapter (embedded file on Node/Deno, HTTP at the edge).
+// Opens the edge database through drizzle and brings its schema up to date. Two backends, one
+// schema and one migration list: a libSQL client (embedded file on Node/Deno, remote libSQL over
+// HTTP anywhere; created by the runtime adapter) or a Cloudflare D1 binding (Workers). Neither has
+// interactive transactions here: every state change is one guarded statement or one batch.
 import type { Client } from '@libsql/client';
+import { drizzle as drizzleD1 } from 'drizzle-orm/d1';
 import { drizzle, type LibSQLDatabase } from 'drizzle-orm/libsql';
 import { MIGRATIONS } from './migrations.ts';
 import * as schema from './schema.ts';
@@ -9,35 +12,77 @@ export type Db = LibSQLDatabase<typeof schema>;
 
 export interface Database {
   db: Db;
-  client: Client;
+  /** which backend is underneath */
+  kind: 'libsql' | 'd1';
+  /** the libSQL client, when that is the backend */
+  client?: Client;
   close(): void;
 }
 
-export async function openDatabase(client: Client): Promise<Database> {
-  await migrate(client);
-  const db = drizzle(client, { schema });
-  return { db, client, close: () => client.close() };
+/**
+ * The part of Cloudflare's D1Database binding used here (declared locally rather than pulling in
+ * @cloudflare/workers-types): prepared statements, their results, and atomic batches.
+ */
+export interface D1Like {
+  prepare(sql: string): D1StatementLike;
+  batch(statements: D1StatementLike[]): Promise<unknown[]>;
+}
+export interface D1StatementLike {
+  bind(...values: unknown[]): D1StatementLike;
+  all(): Promise<{ results?: Record<string, unknown>[] }>;
 }
 
-async function migrate(client: Client): Promise<void> {
-  await client.execute(
-    'CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
-  );
-  const done = await client.execute('SELECT id FROM schema_migrations');
-  const applied = new Set(done.rows.map((r) => Number(r.id)));
+/** What the migration runner needs from a backend: one query, and one atomic batch. */
+interface MigrationTarget {
+  rows(sql: string): Promise<Record<string, unknown>[]>;
+  batch(stmts: { sql: string; args: (string | number)[] }[]): Promise<void>;
+}
+
+export async function openDatabase(client: Client): Promise<Database> {
+  await migrate({
+    rows: async (sql) => (await client.execute(sql)).rows as unknown as Record<string, unknown>[],
+    batch: async (stmts) => void (await client.batch(stmts, 'write')),
+  });
+  const db = drizzle(client, { schema });
+  return { db, kind: 'libsql', client, close: () => client.close() };
+}
+
+/**
+ * Opens a D1 database (Workers binding, or wrangler's local D1) with the same migrations. Applying
+ * them is idempotent, so every isolate may run this on its first request.
+ */
+export async function openD1Database(d1: D1Like): Promise<Database> {
+  await migrate({
+    rows: async (sql) => (await d1.prepare(sql).all()).results ?? [],
+    batch: async (stmts) => void (await d1.batch(stmts.map((s) => d1.prepare(s.sql).bind(...s.args)))),
+  });
+  // drizzle's D1 driver builds the same queries; its results differ only where rowsAffected() below
+  // looks (D1 reports `meta.changes`), so the repositories take it as the one Db type. The binding's
+  // own type comes from @cloudflare/workers-types, which this project does not load.
+  const db = drizzleD1(d1 as unknown as Parameters<typeof drizzleD1>[0], { schema }) as unknown as Db;
+  return { db, kind: 'd1', close: () => {} };
+}
+
+async function migrate(target: MigrationTarget): Promise<void> {
+  // Statement by statement (not CREATE + SELECT in one go): D1 runs one statement per prepare.
+  await target.batch([
+    {
+      sql: 'CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+      args: [],
+    },
+  ]);
+  const done = await target.rows('SELECT id FROM schema_migrations');
+  const applied = new Set(done.map((r) => Number(r.id)));
   for (const m of MIGRATIONS) {
     if (applied.has(m.id)) continue;
     // CREATE ... IF NOT EXISTS plus INSERT OR IGNORE: two instances starting at once both succeed.
-    await client.batch(
-      [
-        ...m.statements,
-        {
-          sql: 'INSERT OR IGNORE INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)',
-          args: [m.id, m.name, Date.now()],
-        },
-      ],
-      'write',
-    );
+    await target.batch([
+      ...m.statements.map((sql) => ({ sql, args: [] })),
+      {
+        sql: 'INSERT OR IGNORE INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)',
+        args: [m.id, m.name, Date.now()],
+      },
+    ]);
   }
 }
 
