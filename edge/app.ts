@@ -17,19 +17,26 @@ import { registerKeyChange } from './routes/key-change.ts';
 import { registerOrder } from './routes/order.ts';
 import type { EdgeRuntime } from './runtime/types.ts';
 import { createAccountRepo, createEabRepo } from './storage/accounts.ts';
-import { openDatabase } from './storage/db.ts';
+import { type Database, openDatabase } from './storage/db.ts';
 import { createNonceRepo } from './storage/nonces.ts';
 import { createCertificateRepo, createOrderRepo } from './storage/orders.ts';
 
 export async function createServices(opts: {
   config: EdgeConfig;
   runtime: EdgeRuntime;
-  dbClient: Client;
+  /** a libSQL client, opened and migrated here (Node, Deno, remote libSQL) ... */
+  dbClient?: Client;
+  /** ... or a database the runtime already opened (D1 on Workers) */
+  database?: Database;
   signer?: SignerClient;
   log?: (e: Record<string, unknown>) => void;
 }): Promise<EdgeServices> {
   const { config, runtime } = opts;
-  const database = await openDatabase(opts.dbClient);
+  let database = opts.database;
+  if (!database) {
+    if (!opts.dbClient) throw new Error('createServices needs a dbClient or a database');
+    database = await openDatabase(opts.dbClient);
+  }
   const db = database.db;
   return {
     config,
