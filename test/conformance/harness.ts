@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { exportJWK, FlattenedSign, generateKeyPair } from 'jose';
+import { exportJWK, FlattenedSign } from 'jose';
 import type { SignerClient } from '../../edge/relay/signer-client.ts';
 import { b64uEncode } from '../../shared/encoding.ts';
 import { ACME_ERROR_PREFIX, type Identifier } from '../../shared/problems.ts';
@@ -157,9 +157,24 @@ export const b64uJson = (v: unknown): string => b64uEncode(utf8.encode(JSON.stri
 
 // ---- keys and accounts --------------------------------------------------------------------------
 
+/** An RSA key of any size (jose refuses to make or use ones under 2048 bits, so WebCrypto does). */
 export async function rsaKey(modulusLength: number): Promise<AcmeKey> {
-  const { privateKey, publicKey } = await generateKeyPair('RS256', { modulusLength, extractable: true });
-  return { alg: 'RS256', privateKey: privateKey as CryptoKey, jwk: await exportJWK(publicKey) };
+  const { privateKey, publicKey } = (await crypto.subtle.generateKey(
+    { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', modulusLength, publicExponent: new Uint8Array([1, 0, 1]) },
+    true,
+    ['sign', 'verify'],
+  )) as CryptoKeyPair;
+  return { alg: 'RS256', privateKey, jwk: await exportJWK(publicKey) };
+}
+
+/** A flattened JWS signed with WebCrypto directly (RS256 or ES256), whatever the key size. */
+export async function signDirect(header: Record<string, unknown>, payload: unknown, key: AcmeKey) {
+  const prot = b64uJson(header);
+  const pay = b64uJson(payload);
+  const alg =
+    key.alg === 'RS256' ? { name: 'RSASSA-PKCS1-v1_5' } : { name: 'ECDSA', hash: 'SHA-256' as const };
+  const sig = await crypto.subtle.sign(alg, key.privateKey, utf8.encode(`${prot}.${pay}`));
+  return { protected: prot, payload: pay, signature: b64uEncode(new Uint8Array(sig)) };
 }
 
 export async function account(edge: InprocEdge, key: AcmeKey, payload?: Record<string, unknown>) {
