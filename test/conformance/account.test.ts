@@ -143,6 +143,7 @@ const cases: BadRequest<World>[] = [
     name: 'rejects an RSA-1024 account key with badPublicKey',
     status: 400,
     type: 'badPublicKey',
+    detail: /1024/,
     send: async (w) => {
       const key = await rsaKey(1024);
       const s = await stranger(w.edge, key);
@@ -158,6 +159,7 @@ const cases: BadRequest<World>[] = [
     name: 'rejects a jwk that carries the private key with badPublicKey',
     status: 400,
     type: 'badPublicKey',
+    detail: /private/,
     send: async (w) => {
       const { privateKey } = await generateKeyPair('ES256', { extractable: true });
       const key = await newKey();
@@ -350,6 +352,7 @@ const cases: BadRequest<World>[] = [
     name: 'rejects a keyChange to an RSA-1024 key with badPublicKey',
     status: 400,
     type: 'badPublicKey',
+    detail: /1024/,
     send: keyChange(
       async (w, k) => {
         const r = rollover(w, k);

@@ -32,6 +32,8 @@ export interface BadRequest<W> {
   type: string;
   /** several identifiers at fault: one subproblem per identifier (RFC 8555 §6.7.1) */
   subproblems?: { type: string; identifier: Identifier }[];
+  /** what the detail must say, where the type alone would not prove the right check fired */
+  detail?: RegExp;
   /** badSignatureAlgorithm must list the algorithms the server accepts (RFC 8555 §6.2) */
   algorithms?: boolean;
   /** which edge the request goes to (default: the world's main edge) */
@@ -57,6 +59,9 @@ export async function expectProblem(res: Response, c: BadRequestCore, edge: Inpr
   assert.equal(doc.type, ACME_ERROR_PREFIX + c.type, `problem type (detail: ${doc.detail})`);
   assert.equal(typeof doc.detail, 'string', 'detail is a string');
   assert.ok(doc.detail.trim().length > 0, 'detail is not empty');
+  if (c.detail) assert.match(doc.detail, c.detail, 'detail names the fault');
+  if (process.env.CONFORMANCE_LOG)
+    console.log(`${res.status} ${doc.type.slice(ACME_ERROR_PREFIX.length)}: ${doc.detail}`);
   if (doc.status !== undefined) assert.equal(doc.status, c.status, 'problem "status" matches HTTP status');
   if (c.subproblems) {
     assert.ok(Array.isArray(doc.subproblems), 'subproblems present');
@@ -92,7 +97,7 @@ export async function expectProblem(res: Response, c: BadRequestCore, edge: Inpr
   return doc;
 }
 
-type BadRequestCore = Pick<BadRequest<unknown>, 'status' | 'type' | 'subproblems' | 'algorithms'>;
+type BadRequestCore = Pick<BadRequest<unknown>, 'status' | 'type' | 'subproblems' | 'algorithms' | 'detail'>;
 
 /** One `describe` per table: the world is built once, each case is one `it`. */
 export function runTable<W extends { edge: InprocEdge }>(
@@ -299,6 +304,7 @@ const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 export async function customCsr(o: {
   dns?: string[];
   ips?: string[];
+  emails?: string[];
   cn?: string;
   keys?: CryptoKeyPair;
   keyAlg?: RsaHashedKeyGenParams | EcKeyGenParams;
@@ -312,6 +318,7 @@ export async function customCsr(o: {
   const sans = [
     ...(o.dns ?? []).map((v) => ({ type: 'dns' as const, value: v })),
     ...(o.ips ?? []).map((v) => ({ type: 'ip' as const, value: v })),
+    ...(o.emails ?? []).map((v) => ({ type: 'email' as const, value: v })),
   ];
   const extensions: import('@peculiar/x509').Extension[] = [];
   if (sans.length) extensions.push(new x.SubjectAlternativeNameExtension(sans));
