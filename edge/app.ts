@@ -79,10 +79,10 @@ export function createApp(svc: EdgeServices): Hono<AppEnv> {
   app.use('*', async (c, next) => {
     c.set('svc', svc);
     await next();
-    // RFC 8555 §7.1: every response links the directory; §6.5: every POST response (errors
-    // included, which onError renders before this runs) carries a fresh nonce.
+    // RFC 8555 §7.1: every response links the directory; §6.5: every POST response and every
+    // error response, GET included (onError renders before this runs), carries a fresh nonce.
     c.res.headers.append('Link', `<${svc.linker.directory()}>;rel="index"`);
-    if (c.req.method !== 'GET' || c.req.path === PATHS.newNonce) {
+    if (c.req.method !== 'GET' || c.req.path === PATHS.newNonce || c.res.status >= 400) {
       c.res.headers.set('Replay-Nonce', await svc.nonces.issue());
     }
   });
