@@ -105,7 +105,9 @@ export function createApp(svc: EdgeServices): Hono<AppEnv> {
       );
     });
   }
-  app.notFound(() => {
+  // A catch-all route, not app.notFound: an error thrown there skips the middleware above, and
+  // the 404 would go out without Link rel="index" and Replay-Nonce.
+  app.all('*', () => {
     throw new AcmeProblem('notFound', 'no such resource');
   });
   app.onError((err, c) => {
