@@ -36,6 +36,15 @@ export function parseFlattenedJws(body: unknown): { protected: string; payload: 
   return o as { protected: string; payload: string; signature: string };
 }
 
+function isBase64url(s: string): boolean {
+  try {
+    b64uDecode(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function decodeJson(b64: string, what: string): unknown {
   let text: string;
   try {
@@ -64,8 +73,9 @@ export function parseProtectedHeader(b64: string): ProtectedHeader {
   if ('b64' in hdr || 'crit' in hdr)
     throw malformed('JWS "b64" and "crit" header parameters are not supported');
   if (typeof hdr.url !== 'string') throw malformed('JWS protected header has no "url" (RFC 8555 §6.4)');
-  if (hdr.nonce !== undefined && typeof hdr.nonce !== 'string')
-    throw malformed('JWS "nonce" must be a string');
+  // RFC 8555 §6.5.2: a nonce that is not valid base64url makes the JWS malformed (not badNonce).
+  if (hdr.nonce !== undefined && (typeof hdr.nonce !== 'string' || !isBase64url(hdr.nonce)))
+    throw malformed('JWS "nonce" must be a base64url string (RFC 8555 §6.5.2)');
   if ('jwk' in hdr === 'kid' in hdr) {
     throw malformed('JWS protected header must contain exactly one of "jwk" and "kid"');
   }
