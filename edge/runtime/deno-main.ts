@@ -1,0 +1,110 @@
+// The edge on Deno: `deno run <permissions> edge/runtime/deno-main.ts` (docs/runtimes.md spells out
+// the permissions). The same EDGECA_* environment as on Node; the relay key from EDGECA_RELAY_KEY_FILE
+// or EDGECA_RELAY_KEY. libSQL through @libsql/client (an embedded file needs FFI; a remote libsql://
+// or https:// URL does not), served by Deno.serve — HTTPS when EDGECA_TLS_CERT_FILE and
+// EDGECA_TLS_KEY_FILE are set (RFC 8555 §6.1), plain HTTP otherwise (behind a TLS terminator, tests).
+import { createClient } from '@libsql/client';
+import { createApp, createServices } from '../app.ts';
+import { edgeConfigFromEnv } from '../config.ts';
+import { createDenoRuntime, deno } from './deno.ts';
+
+/** The settings read, for `--allow-env=<these>` (docs/runtimes.md); with plain --allow-env all EDGECA_* are read. */
+export const EDGECA_ENV = [
+  'EDGECA_HOST',
+  'EDGECA_PORT',
+  'EDGECA_BASE_URL',
+  'EDGECA_TLS_CERT_FILE',
+  'EDGECA_TLS_KEY_FILE',
+  'EDGECA_DB_URL',
+  'EDGECA_DB_AUTH_TOKEN',
+  'EDGECA_SIGNER_URL',
+  'EDGECA_RELAY_KEY',
+  'EDGECA_RELAY_KEY_FILE',
+  'EDGECA_VALIDATOR_KEY',
+  'EDGECA_VALIDATOR_KEY_FILE',
+  'EDGECA_DNS_RESOLVER',
+  'EDGECA_HTTP01_PORT',
+  'EDGECA_TLSALPN01_PORT',
+  'EDGECA_ALLOW_LOOPBACK',
+  'EDGECA_EAB_REQUIRED',
+  'EDGECA_CAA_IDENTITIES',
+  'EDGECA_TOS_URL',
+  'EDGECA_WEBSITE',
+];
+
+function readEnv(D: ReturnType<typeof deno>): Record<string, string | undefined> {
+  try {
+    return Object.fromEntries(Object.entries(D.env.toObject()).filter(([k]) => k.startsWith('EDGECA_')));
+  } catch {
+    // --allow-env=<list>: the whole environment may not be read, each listed name may.
+    const env: Record<string, string | undefined> = {};
+    for (const k of EDGECA_ENV) {
+      try {
+        env[k] = D.env.get(k);
+      } catch {
+        // not granted: treated as unset
+      }
+    }
+    return env;
+  }
+}
+
+async function main(): Promise<void> {
+  const D = deno();
+  const env = readEnv(D);
+  if (!env.EDGECA_RELAY_KEY && env.EDGECA_RELAY_KEY_FILE) {
+    env.EDGECA_RELAY_KEY = D.readTextFileSync(env.EDGECA_RELAY_KEY_FILE);
+  }
+  if (!env.EDGECA_VALIDATOR_KEY && env.EDGECA_VALIDATOR_KEY_FILE) {
+    env.EDGECA_VALIDATOR_KEY = D.readTextFileSync(env.EDGECA_VALIDATOR_KEY_FILE);
+  }
+  if (!env.EDGECA_RELAY_KEY)
+    throw new Error('set EDGECA_RELAY_KEY_FILE (or EDGECA_RELAY_KEY) to the edge relay key JWK');
+  const config = edgeConfigFromEnv(env);
+  const client = createClient({
+    url: config.dbUrl,
+    ...(config.dbAuthToken ? { authToken: config.dbAuthToken } : {}),
+  });
+  const runtime = createDenoRuntime(config.dnsResolver ? { dnsResolver: config.dnsResolver } : {});
+  const services = await createServices({ config, runtime, dbClient: client });
+  const app = createApp(services);
+
+  const tls = env.EDGECA_TLS_CERT_FILE && env.EDGECA_TLS_KEY_FILE;
+  const hostname = env.EDGECA_HOST ?? '127.0.0.1';
+  const ctl = new AbortController();
+  const server = D.serve(
+    {
+      hostname,
+      port: Number(env.EDGECA_PORT ?? 14000),
+      signal: ctl.signal,
+      ...(tls
+        ? {
+            cert: D.readTextFileSync(env.EDGECA_TLS_CERT_FILE!),
+            key: D.readTextFileSync(env.EDGECA_TLS_KEY_FILE!),
+          }
+        : {}),
+      onListen: ({ port }) => {
+        const host = hostname.includes(':') ? `[${hostname}]` : hostname;
+        console.log(
+          JSON.stringify({
+            event: 'edge-listening',
+            runtime: 'deno',
+            url: `${tls ? 'https' : 'http'}://${host}:${port}`,
+            directory: `${config.baseUrl}/directory`,
+          }),
+        );
+      },
+    },
+    (req) => app.fetch(req),
+  );
+  const stop = () => ctl.abort();
+  D.addSignalListener('SIGINT', stop);
+  D.addSignalListener('SIGTERM', stop);
+  await server.finished;
+  client.close();
+}
+
+main().catch((err: unknown) => {
+  console.error(`edgeca edge (deno): ${err instanceof Error ? err.message : String(err)}`);
+  deno().exit(1);
+});

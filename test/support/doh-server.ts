@@ -1,0 +1,89 @@
+// A small DNS-over-HTTPS responder for tests (RFC 8484, plain HTTP on 127.0.0.1): it forwards each
+// wire-format query over UDP to a real DNS server — pebble-challtestsrv in the runtime matrix — and
+// returns its answer as application/dns-message. The Workers edge, which has no UDP, resolves
+// through it. GET ?dns=<base64url> and POST are both served.
+import { createSocket } from 'node:dgram';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface DohServer {
+  /** http://127.0.0.1:PORT/dns-query */
+  url: string;
+  /** queries forwarded so far */
+  count(): number;
+  close(): Promise<void>;
+}
+
+const UPSTREAM_TIMEOUT_MS = 2000;
+
+function forward(query: Uint8Array, host: string, port: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const sock = createSocket('udp4');
+    const timer = setTimeout(() => {
+      sock.close();
+      reject(new Error('upstream DNS did not answer'));
+    }, UPSTREAM_TIMEOUT_MS);
+    sock.once('error', (err) => {
+      clearTimeout(timer);
+      sock.close();
+      reject(err);
+    });
+    sock.once('message', (msg) => {
+      clearTimeout(timer);
+      sock.close();
+      resolve(new Uint8Array(msg));
+    });
+    sock.send(query, port, host);
+  });
+}
+
+/** Starts the responder; `upstream` is "127.0.0.1:PORT" (e.g. ChallTestSrv.dnsAddress). */
+export async function startDohServer(upstream: string): Promise<DohServer> {
+  const colon = upstream.lastIndexOf(':');
+  const upHost = upstream.slice(0, colon);
+  const upPort = Number(upstream.slice(colon + 1));
+  let served = 0;
+  const srv = createServer((req, res) => {
+    const u = new URL(req.url ?? '/', 'http://localhost');
+    const fail = (status: number, text: string) =>
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(text);
+    if (u.pathname !== '/dns-query') return fail(404, 'not found');
+    const answer = (query: Uint8Array) => {
+      if (query.length < 12) return fail(400, 'not a DNS message');
+      served++;
+      forward(query, upHost, upPort).then(
+        (msg) => res.writeHead(200, { 'content-type': 'application/dns-message' }).end(msg),
+        (err: Error) => fail(502, err.message),
+      );
+    };
+    if (req.method === 'GET') {
+      const dns = u.searchParams.get('dns');
+      if (!dns) return fail(400, 'missing dns parameter');
+      return answer(new Uint8Array(Buffer.from(dns, 'base64url')));
+    }
+    if (req.method === 'POST') {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size <= 65_535) chunks.push(c);
+      });
+      req.on('end', () => answer(new Uint8Array(Buffer.concat(chunks))));
+      return;
+    }
+    fail(405, 'GET or POST');
+  });
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => resolve());
+  });
+  return {
+    url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/dns-query`,
+    count: () => served,
+    close: () =>
+      new Promise<void>((resolve) => {
+        srv.close(() => resolve());
+        srv.closeAllConnections();
+      }),
+  };
+}
