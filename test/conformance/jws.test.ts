@@ -225,9 +225,30 @@ const cases: BadRequest<World>[] = [
     status: 400,
     type: 'badNonce',
     send: async (w) => {
+      // Change a character in the middle: its six bits all count, unlike the last one's.
       const n = await w.a.nonce();
-      const last = n.at(-1) === 'A' ? 'B' : 'A';
-      return w.a.post(w.a.dir.newOrder, ORDER, { nonce: n.slice(0, -1) + last });
+      const i = n.length - 5;
+      return w.a.post(w.a.dir.newOrder, ORDER, {
+        nonce: n.slice(0, i) + (n[i] === 'A' ? 'B' : 'A') + n.slice(i + 1),
+      });
+    },
+  },
+  {
+    name: 'rejects a used nonce re-encoded with other trailing bits with badNonce',
+    status: 400,
+    type: 'badNonce',
+    send: async (w) => {
+      const nonce = await w.a.nonce();
+      const first = await w.a.post(w.order.url, '', { nonce });
+      if (first.status !== 200) throw new Error(`first use of the nonce failed: HTTP ${first.status}`);
+      // The last character of an unpadded base64url string carries unused low bits: flipping one
+      // spells the same bytes differently (RFC 4648 §3.5). Used once means used once, however spelt.
+      const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      const unused = [0, 0, 4, 2][nonce.length % 4] ?? 0;
+      if (unused === 0) throw new Error('this nonce length has no unused bits; pick another case');
+      const last = ALPHABET.indexOf(nonce.at(-1) ?? 'A');
+      const respelt = nonce.slice(0, -1) + ALPHABET[last ^ 1];
+      return w.a.post(w.a.dir.newOrder, ORDER, { nonce: respelt });
     },
   },
   mal('rejects a nonce that is not base64url as malformed (RFC 8555 §6.5.2)', (w) =>
