@@ -54,7 +54,9 @@ export async function createNonceRepo(db: Db, lifetimeSeconds: number): Promise<
       } catch {
         return false;
       }
-      if (raw.length !== 16 + MAC_LEN) return false;
+      // Only the canonical spelling counts: the last base64url character has unused bits, and a
+      // used nonce re-spelt with other ones would be a fresh row in the used set (a replay).
+      if (raw.length !== 16 + MAC_LEN || b64uEncode(raw) !== nonce) return false;
       const body = raw.subarray(0, 16);
       if (!timingSafeEqual(await mac(body), raw.subarray(16))) return false;
       const expiresAt = new DataView(body.buffer, body.byteOffset).getFloat64(0);
