@@ -57,6 +57,10 @@ export interface System {
   restartEdge(): Promise<void>;
   /** stop and start the signer on the same port, token and database */
   restartSigner(): Promise<void>;
+  /** stop the signer only (the edge keeps running and sees it unreachable) */
+  stopSigner(): Promise<void>;
+  /** start the signer again after stopSigner, on the same port */
+  startSigner(): Promise<void>;
 }
 
 interface Running {
@@ -178,6 +182,13 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
       async restartSigner() {
         await signer?.close();
         signer = await startSignerAt(init, signerPort, log);
+      },
+      async stopSigner() {
+        await signer?.close();
+        signer = undefined;
+      },
+      async startSigner() {
+        signer ??= await startSignerAt(init, signerPort, log);
       },
     };
   } catch (err) {
