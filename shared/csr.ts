@@ -1,0 +1,306 @@
+// PKCS#10 certificate requests (RFC 2986) as ACME finalize receives them (RFC 8555 §7.4): the
+// key, the identifiers asked for (SAN dNSName / iPAddress, canonical), the common name, whether
+// a CA certificate is requested, and whether the self-signature verifies. Both the edge (to
+// answer finalize) and the signer (which trusts nothing the edge says) call it. Web APIs and
+// @peculiar/asn1-* only, so it runs on Node, Deno and Workers.
+
+import { CertificationRequest } from '@peculiar/asn1-csr';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { BasicConstraints, Extensions } from '@peculiar/asn1-x509';
+import { children, content, ecdsaDerToRaw, OID, oidText, readTlv, spkiParts, TAG, whole } from './der.ts';
+import { canonicalIdentifiers, formatIp, normalizeIdentifier } from './identifiers.ts';
+import { AcmeProblem, type Identifier } from './problems.ts';
+
+export type LeafKeyType = 'EC-P256' | 'EC-P384' | 'RSA-2048' | 'RSA-3072' | 'RSA-4096';
+
+export interface ParsedCsr {
+  /** SubjectPublicKeyInfo DER, byte for byte as in the CSR */
+  spki: Uint8Array;
+  keyType: LeafKeyType | 'unsupported';
+  /** human-readable key, e.g. "EC P-256", "RSA 1024-bit", "Ed25519" */
+  keyDescription: string;
+  /** SAN dNSName and iPAddress entries, canonical, sorted and de-duplicated */
+  identifiers: Identifier[];
+  /** the first subject CN, when there is one */
+  commonName?: string;
+  /** basicConstraints with cA TRUE is requested */
+  requestsCa: boolean;
+  /** the self-signature verifies with the CSR's own key */
+  signatureValid: boolean;
+  /** the signature algorithm's OID, for diagnostics */
+  signatureAlgorithm: string;
+  /** SAN entries of any type other than dNSName / iPAddress, described (e.g. "email:a@b.test") */
+  otherSans: string[];
+}
+
+interface SigAlg {
+  family: 'EC' | 'RSA' | 'Ed25519';
+  hash?: 'SHA-256' | 'SHA-384' | 'SHA-512';
+}
+
+const SIGNATURE_ALGORITHMS: Record<string, SigAlg> = {
+  [OID.ecdsaWithSha256]: { family: 'EC', hash: 'SHA-256' },
+  [OID.ecdsaWithSha384]: { family: 'EC', hash: 'SHA-384' },
+  [OID.ecdsaWithSha512]: { family: 'EC', hash: 'SHA-512' },
+  [OID.sha256WithRsa]: { family: 'RSA', hash: 'SHA-256' },
+  [OID.sha384WithRsa]: { family: 'RSA', hash: 'SHA-384' },
+  [OID.sha512WithRsa]: { family: 'RSA', hash: 'SHA-512' },
+  [OID.ed25519]: { family: 'Ed25519' },
+};
+
+const CURVES: Record<string, { name: 'P-256' | 'P-384' | 'P-521'; size: number }> = {
+  [OID.p256]: { name: 'P-256', size: 32 },
+  [OID.p384]: { name: 'P-384', size: 48 },
+  [OID.p521]: { name: 'P-521', size: 66 },
+};
+
+const bad = (detail: string): AcmeProblem => new AcmeProblem('badCSR', detail);
+
+export async function parseCsr(der: Uint8Array): Promise<ParsedCsr> {
+  // The raw CertificationRequestInfo bytes are what was signed: take them from the input itself.
+  let info: Uint8Array;
+  let sigAlgOid: string;
+  let signature: Uint8Array;
+  let spki: Uint8Array;
+  let csr: CertificationRequest;
+  try {
+    const outer = readTlv(der);
+    if (outer.tag !== TAG.SEQUENCE || outer.end !== der.length) throw new Error('not a single DER SEQUENCE');
+    const [infoTlv, algTlv, sigTlv] = children(der, outer);
+    if (!infoTlv || !algTlv || !sigTlv || sigTlv.tag !== TAG.BIT_STRING)
+      throw new Error('not a CertificationRequest');
+    info = whole(der, infoTlv);
+    const spkiTlv = children(der, infoTlv)[2];
+    if (!spkiTlv) throw new Error('CertificationRequestInfo has no subjectPKInfo');
+    spki = whole(der, spkiTlv).slice();
+    const algOid = children(der, algTlv)[0];
+    if (!algOid || algOid.tag !== TAG.OID) throw new Error('signatureAlgorithm has no OID');
+    sigAlgOid = oidText(content(der, algOid));
+    const bits = content(der, sigTlv);
+    if (bits[0] !== 0) throw new Error('signature BIT STRING has unused bits');
+    signature = bits.subarray(1);
+    csr = AsnConvert.parse(der, CertificationRequest);
+  } catch (e) {
+    throw bad(`the CSR is not a DER PKCS#10 CertificationRequest (${(e as Error).message})`);
+  }
+  const cri = csr.certificationRequestInfo;
+  if (cri.version !== 0) throw bad(`CSR version ${cri.version} is not v1 (0)`);
+
+  let key: ReturnType<typeof describeKey>;
+  try {
+    key = describeKey(spki);
+  } catch (e) {
+    throw bad(`the CSR public key cannot be decoded (${(e as Error).message})`);
+  }
+
+  let commonName: string | undefined;
+  for (const rdn of cri.subject) {
+    for (const atv of rdn) {
+      if (atv.type === OID.commonName && commonName === undefined) commonName = atv.value.toString();
+    }
+  }
+
+  const { identifiers, otherSans, requestsCa } = readExtensionRequest(csr);
+  return {
+    spki,
+    keyType: key.keyType,
+    keyDescription: key.description,
+    identifiers,
+    ...(commonName === undefined ? {} : { commonName }),
+    requestsCa,
+    signatureValid: await verifySignature(spki, key, sigAlgOid, info, signature),
+    signatureAlgorithm: sigAlgOid,
+    otherSans,
+  };
+}
+
+interface KeyFacts {
+  keyType: LeafKeyType | 'unsupported';
+  description: string;
+  family?: SigAlg['family'];
+  curve?: (typeof CURVES)[string];
+}
+
+function describeKey(spki: Uint8Array): KeyFacts {
+  const p = spkiParts(spki);
+  if (p.algorithm === OID.ecPublicKey) {
+    const curve = p.curve ? CURVES[p.curve] : undefined;
+    if (!curve)
+      return { keyType: 'unsupported', description: `EC key on curve ${p.curve ?? '(explicit parameters)'}` };
+    const keyType = curve.name === 'P-256' ? 'EC-P256' : curve.name === 'P-384' ? 'EC-P384' : 'unsupported';
+    return { keyType, description: `EC ${curve.name}`, family: 'EC', curve };
+  }
+  if (p.algorithm === OID.rsaEncryption) {
+    const bits = p.modulusBits ?? 0;
+    // Modulus sizes are bucketed down to the nearest supported size; outside 2048..4096 is refused.
+    const keyType: KeyFacts['keyType'] =
+      bits < 2048 || bits > 4096
+        ? 'unsupported'
+        : bits < 3072
+          ? 'RSA-2048'
+          : bits < 4096
+            ? 'RSA-3072'
+            : 'RSA-4096';
+    return { keyType, description: `RSA ${bits}-bit`, family: 'RSA' };
+  }
+  if (p.algorithm === OID.ed25519)
+    return { keyType: 'unsupported', description: 'Ed25519', family: 'Ed25519' };
+  if (p.algorithm === OID.ed448) return { keyType: 'unsupported', description: 'Ed448' };
+  return { keyType: 'unsupported', description: `key algorithm ${p.algorithm}` };
+}
+
+function readExtensionRequest(csr: CertificationRequest): {
+  identifiers: Identifier[];
+  otherSans: string[];
+  requestsCa: boolean;
+} {
+  const attrs = (csr.certificationRequestInfo.attributes ?? []).filter(
+    (a) => a.type === OID.extensionRequest,
+  );
+  if (attrs.length > 1) throw bad('the CSR has more than one extensionRequest attribute');
+  const values = attrs[0]?.values ?? [];
+  if (values.length > 1) throw bad('the CSR extensionRequest attribute has more than one value');
+  let exts: Extensions = new Extensions();
+  if (values[0]) {
+    try {
+      exts = AsnConvert.parse(values[0], Extensions);
+    } catch (e) {
+      throw bad(`the CSR extensionRequest cannot be decoded (${(e as Error).message})`);
+    }
+  }
+  const seen = new Set<string>();
+  for (const e of exts) {
+    if (seen.has(e.extnID)) throw bad(`the CSR requests extension ${e.extnID} twice`);
+    seen.add(e.extnID);
+  }
+  const bc = exts.find((e) => e.extnID === OID.basicConstraints);
+  let requestsCa = false;
+  if (bc) {
+    try {
+      requestsCa = AsnConvert.parse(bc.extnValue, BasicConstraints).cA === true;
+    } catch {
+      throw bad('the CSR basicConstraints extension cannot be decoded');
+    }
+  }
+  const san = exts.find((e) => e.extnID === OID.subjectAltName);
+  const found = san ? readSan(new Uint8Array(san.extnValue.buffer)) : { ids: [], other: [] };
+  return { identifiers: canonicalIdentifiers(found.ids), otherSans: found.other, requestsCa };
+}
+
+const latin1 = (b: Uint8Array): string => String.fromCharCode(...b);
+
+/** GeneralNames (RFC 5280 §4.2.1.6) read tag by tag, so iPAddress octets are seen exactly. */
+function readSan(value: Uint8Array): { ids: Identifier[]; other: string[] } {
+  const ids: Identifier[] = [];
+  const other: string[] = [];
+  let names: ReturnType<typeof children>;
+  try {
+    const outer = readTlv(value);
+    if (outer.tag !== TAG.SEQUENCE || outer.end !== value.length) throw new Error('not a SEQUENCE');
+    names = children(value, outer);
+  } catch (e) {
+    throw bad(`the CSR subjectAltName cannot be decoded (${(e as Error).message})`);
+  }
+  for (const n of names) {
+    const body = content(value, n);
+    switch (n.tag) {
+      case 0x82: {
+        // dNSName: canonical through the same rules as newOrder identifiers.
+        try {
+          ids.push(normalizeIdentifier({ type: 'dns', value: latin1(body) }));
+        } catch (e) {
+          throw bad(
+            `the CSR subjectAltName dNSName "${latin1(body)}" is not acceptable: ${(e as Error).message}`,
+          );
+        }
+        break;
+      }
+      case 0x87:
+        if (body.length !== 4 && body.length !== 16) {
+          throw bad(`the CSR subjectAltName iPAddress has ${body.length} octets (expected 4 or 16)`);
+        }
+        ids.push({ type: 'ip', value: formatIp(body) });
+        break;
+      case 0x81:
+        other.push(`email:${latin1(body)}`);
+        break;
+      case 0x86:
+        other.push(`uri:${latin1(body)}`);
+        break;
+      case 0xa0: {
+        const typeId = children(value, n)[0];
+        other.push(`otherName:${typeId?.tag === TAG.OID ? oidText(content(value, typeId)) : '?'}`);
+        break;
+      }
+      case 0x88:
+        other.push(`registeredID:${oidText(body)}`);
+        break;
+      case 0xa4:
+        other.push('directoryName');
+        break;
+      case 0xa3:
+        other.push('x400Address');
+        break;
+      case 0xa5:
+        other.push('ediPartyName');
+        break;
+      default:
+        other.push(`GeneralName tag 0x${n.tag.toString(16)}`);
+    }
+  }
+  return { ids, other };
+}
+
+async function verifySignature(
+  spki: Uint8Array,
+  key: KeyFacts,
+  sigAlgOid: string,
+  signed: Uint8Array,
+  signature: Uint8Array,
+): Promise<boolean> {
+  const alg = SIGNATURE_ALGORITHMS[sigAlgOid];
+  if (!alg || alg.family !== key.family) return false;
+  try {
+    if (alg.family === 'EC' && key.curve) {
+      const pub = await crypto.subtle.importKey(
+        'spki',
+        spki as BufferSource,
+        { name: 'ECDSA', namedCurve: key.curve.name },
+        false,
+        ['verify'],
+      );
+      // RFC 3279 §2.2.3: DER Ecdsa-Sig-Value; WebCrypto wants r||s.
+      const raw = ecdsaDerToRaw(signature, key.curve.size);
+      return await crypto.subtle.verify(
+        { name: 'ECDSA', hash: alg.hash as string },
+        pub,
+        raw as BufferSource,
+        signed as BufferSource,
+      );
+    }
+    if (alg.family === 'RSA') {
+      const pub = await crypto.subtle.importKey(
+        'spki',
+        spki as BufferSource,
+        { name: 'RSASSA-PKCS1-v1_5', hash: alg.hash as string },
+        false,
+        ['verify'],
+      );
+      return await crypto.subtle.verify(
+        'RSASSA-PKCS1-v1_5',
+        pub,
+        signature as BufferSource,
+        signed as BufferSource,
+      );
+    }
+    if (alg.family === 'Ed25519') {
+      const pub = await crypto.subtle.importKey('spki', spki as BufferSource, { name: 'Ed25519' }, false, [
+        'verify',
+      ]);
+      return await crypto.subtle.verify('Ed25519', pub, signature as BufferSource, signed as BufferSource);
+    }
+  } catch {
+    // A key or signature WebCrypto cannot take (malformed, unsupported on this runtime) does not verify.
+  }
+  return false;
+}

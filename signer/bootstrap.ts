@@ -1,0 +1,372 @@
+// Bringing a CA into existence: keys generated inside the token (DESIGN.md invariant 1), the
+// root and intermediate certificates (or the intermediate's CSR for an offline root), importing
+// the intermediate certificate an offline root signed, and the whole development setup under
+// .edgeca/dev (SoftHSM token, CA, relay and validator keys, the edge's HTTPS certificate, the
+// signer's config). The signer CLI calls these; they print nothing themselves.
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import {
+  BasicConstraints,
+  Certificate,
+  id_ce_basicConstraints,
+  id_ce_keyUsage,
+  KeyUsage,
+  KeyUsageFlags,
+} from '@peculiar/asn1-x509';
+import type { JWK } from 'jose';
+import { b64uEncode, derToPem, pemToDers, randomToken } from '../shared/encoding.ts';
+import type { CaKeyType } from './ca-signer.ts';
+import type { LeafKeyType, SignerConfig } from './config.ts';
+import { createSoftHsmToken, defaultSoftHsmModule } from './hsm/softhsm.ts';
+import { type HsmToken, openToken } from './hsm/token.ts';
+import { buildCaCertificate, buildCaCsr } from './x509/ca.ts';
+import { sameKey } from './x509/common.ts';
+import { createLeafBuilder, randomSerial } from './x509/leaf.ts';
+
+export const ROOT_KEY_LABEL = 'edgeca-root';
+export const ISSUER_KEY_LABEL = 'edgeca-intermediate';
+export const DEV_TOKEN_LABEL = 'edgeca-dev';
+export const DEFAULT_SIGNER_PORT = 14100;
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+function yearsLater(d: Date, years: number): Date {
+  const out = new Date(d);
+  out.setUTCFullYear(out.getUTCFullYear() + years);
+  return out;
+}
+
+/** Writes a file that must not exist yet (a CA never overwrites its own certificates silently). */
+async function writeNew(path: string, data: string, mode = 0o644): Promise<void> {
+  await writeFile(path, data, { flag: 'wx', mode });
+}
+
+/** Writes through a temporary file and a rename, so readers never see half a file. */
+async function writeAtomic(path: string, data: string, mode = 0o644): Promise<void> {
+  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, data, { mode });
+  await chmod(tmp, mode); // the umask may have narrowed or (for 0600 secrets) the file may pre-exist
+  await rename(tmp, path);
+}
+
+export interface InitCaOptions {
+  token: HsmToken;
+  keyType: CaKeyType;
+  rootSubject?: string;
+  intermediateSubject?: string;
+  mode: 'root-and-intermediate' | 'intermediate-csr';
+  outDir: string;
+}
+
+export interface InitCaResult {
+  rootCertFile?: string;
+  issuerCertFile?: string;
+  csrFile?: string;
+}
+
+/**
+ * Generates the CA keys in the token ('edgeca-root' and 'edgeca-intermediate') and writes
+ * root.pem + intermediate.pem (root 10 years, intermediate 5 years, pathLen 0), or, for a root
+ * kept offline, only the intermediate key and intermediate.csr. Refuses to overwrite either.
+ */
+export async function initCa(opts: InitCaOptions): Promise<InitCaResult> {
+  const outDir = resolve(opts.outDir);
+  await mkdir(outDir, { recursive: true });
+  const files = {
+    root: join(outDir, 'root.pem'),
+    issuer: join(outDir, 'intermediate.pem'),
+    csr: join(outDir, 'intermediate.csr'),
+  };
+  const planned = opts.mode === 'root-and-intermediate' ? [files.root, files.issuer] : [files.csr];
+  for (const f of planned)
+    if (existsSync(f)) throw new Error(`${f} exists already; refusing to replace a CA file`);
+  const intermediateSubject = opts.intermediateSubject ?? 'CN=edgeca Issuing CA';
+
+  if (opts.mode === 'intermediate-csr') {
+    await opts.token.generateKeyPair(ISSUER_KEY_LABEL, opts.keyType);
+    const csr = await buildCaCsr({
+      subject: intermediateSubject,
+      signer: await opts.token.caSigner(ISSUER_KEY_LABEL),
+    });
+    await writeNew(files.csr, derToPem(csr, 'CERTIFICATE REQUEST'));
+    return { csrFile: files.csr };
+  }
+
+  await opts.token.generateKeyPair(ROOT_KEY_LABEL, opts.keyType);
+  await opts.token.generateKeyPair(ISSUER_KEY_LABEL, opts.keyType);
+  const root = await opts.token.caSigner(ROOT_KEY_LABEL);
+  const issuer = await opts.token.caSigner(ISSUER_KEY_LABEL);
+  // Backdated an hour so that clocks a little behind ours accept the chain at once.
+  const notBefore = new Date(Math.floor((Date.now() - HOUR) / 1000) * 1000);
+  const rootDer = await buildCaCertificate({
+    subject: opts.rootSubject ?? 'CN=edgeca Root CA',
+    subjectSpki: root.spki,
+    signer: root,
+    notBefore,
+    notAfter: yearsLater(notBefore, 10),
+  });
+  const issuerDer = await buildCaCertificate({
+    subject: intermediateSubject,
+    subjectSpki: issuer.spki,
+    signer: root,
+    issuerCertDer: rootDer,
+    notBefore,
+    notAfter: yearsLater(notBefore, 5),
+    pathLen: 0,
+  });
+  await writeNew(files.root, derToPem(rootDer));
+  await writeNew(files.issuer, derToPem(issuerDer));
+  return { rootCertFile: files.root, issuerCertFile: files.issuer };
+}
+
+/**
+ * Installs the intermediate certificate an offline root issued for the token key `keyLabel`:
+ * checks it is a CA certificate (CA:TRUE, keyCertSign) for exactly that key, then writes it
+ * (the first certificate of the PEM) to `<outDir>/intermediate.pem`. Returns that path.
+ */
+export async function importIssuerCert(opts: {
+  token: HsmToken;
+  keyLabel: string;
+  certPem: string;
+  outDir: string;
+}): Promise<string> {
+  const der = pemToDers(opts.certPem)[0];
+  if (!der) throw new Error('no CERTIFICATE block in the PEM given');
+  let cert: Certificate;
+  try {
+    cert = AsnConvert.parse(der, Certificate);
+  } catch (e) {
+    throw new Error(`the PEM's first certificate cannot be decoded: ${(e as Error).message}`);
+  }
+  const spki = new Uint8Array(AsnConvert.serialize(cert.tbsCertificate.subjectPublicKeyInfo));
+  if (!sameKey(spki, await opts.token.publicKeySpki(opts.keyLabel))) {
+    throw new Error(
+      `the certificate's public key is not the key "${opts.keyLabel}" in token "${opts.token.tokenLabel}"`,
+    );
+  }
+  const ext = (id: string) => cert.tbsCertificate.extensions?.find((e) => e.extnID === id)?.extnValue.buffer;
+  const bc = ext(id_ce_basicConstraints);
+  const ku = ext(id_ce_keyUsage);
+  if (!bc || !AsnConvert.parse(bc, BasicConstraints).cA)
+    throw new Error('the certificate is not a CA certificate (no CA:TRUE)');
+  if (ku && !(AsnConvert.parse(ku, KeyUsage).toNumber() & KeyUsageFlags.keyCertSign)) {
+    throw new Error('the certificate does not allow keyCertSign');
+  }
+  const outDir = resolve(opts.outDir);
+  await mkdir(outDir, { recursive: true });
+  const file = join(outDir, 'intermediate.pem');
+  await writeAtomic(file, derToPem(der));
+  return file;
+}
+
+export interface DevInit {
+  dir: string;
+  signerConfigFile: string;
+  rootCertFile: string;
+  issuerCertFile: string;
+  relayKeyFile: string;
+  validatorKeyFile: string;
+  edgeTlsCertFile: string;
+  edgeTlsKeyFile: string;
+  softhsmConf: string;
+  pkcs11Module: string;
+  tokenLabel: string;
+  pinFile: string;
+}
+
+/** File names under the development directory; signer.json is written last and marks completion. */
+const DEV_FILES = {
+  signerConfig: 'signer.json',
+  root: 'root.pem',
+  issuer: 'intermediate.pem',
+  relayKey: 'relay-key.json',
+  validatorKey: 'validator-key.json',
+  edgeTlsCert: 'edge-tls-cert.pem',
+  edgeTlsKey: 'edge-tls-key.pem',
+  softhsmConf: 'softhsm2.conf',
+  tokens: 'tokens',
+  pin: 'hsm-pin',
+  soPin: 'hsm-so-pin',
+  endpoints: 'endpoints.json',
+} as const;
+
+const ALL_LEAF_KEYS: LeafKeyType[] = ['EC-P256', 'EC-P384', 'RSA-2048', 'RSA-3072', 'RSA-4096'];
+const NINETY_DAYS_S = 90 * 86_400;
+
+function devPaths(dir: string, cfg: Pick<SignerConfig, 'pkcs11'>): DevInit {
+  const at = (f: string) => join(dir, f);
+  return {
+    dir,
+    signerConfigFile: at(DEV_FILES.signerConfig),
+    rootCertFile: at(DEV_FILES.root),
+    issuerCertFile: at(DEV_FILES.issuer),
+    relayKeyFile: at(DEV_FILES.relayKey),
+    validatorKeyFile: at(DEV_FILES.validatorKey),
+    edgeTlsCertFile: at(DEV_FILES.edgeTlsCert),
+    edgeTlsKeyFile: at(DEV_FILES.edgeTlsKey),
+    softhsmConf: resolve(dir, cfg.pkcs11.softhsmConf ?? DEV_FILES.softhsmConf),
+    pkcs11Module: cfg.pkcs11.module,
+    tokenLabel: cfg.pkcs11.tokenLabel,
+    pinFile: resolve(dir, cfg.pkcs11.pinFile ?? DEV_FILES.pin),
+  };
+}
+
+/** A fresh ES256 key pair as JWKs (private and public) under a random kid with the given prefix. */
+function es256Jwk(kidPrefix: string): {
+  privateJwk: JWK & { kid: string };
+  publicJwk: JWK & { kid: string };
+} {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = privateKey.export({ format: 'jwk' }) as JWK;
+  const kid = `${kidPrefix}-${b64uEncode(randomBytes(9))}`;
+  const privateJwk = { ...jwk, kid, alg: 'ES256', use: 'sig' };
+  const { d: _d, ...publicJwk } = privateJwk;
+  return { privateJwk, publicJwk };
+}
+
+/**
+ * The whole development bootstrap in `dir` (e.g. .edgeca/dev). Idempotent: when signer.json
+ * exists it returns the existing paths and changes nothing; a run that stopped half-way (no
+ * signer.json) is cleared of its own files and started again.
+ */
+export async function initDev(opts: {
+  dir: string;
+  keyType?: CaKeyType;
+  signerPort?: number;
+  crlUrl?: string;
+}): Promise<DevInit> {
+  const dir = resolve(opts.dir);
+  const at = (f: string) => join(dir, f);
+  if (existsSync(at(DEV_FILES.signerConfig))) {
+    const cfg = JSON.parse(await readFile(at(DEV_FILES.signerConfig), 'utf8')) as SignerConfig;
+    return devPaths(dir, cfg);
+  }
+  for (const f of Object.values(DEV_FILES)) {
+    if (f !== DEV_FILES.endpoints) await rm(at(f), { recursive: true, force: true });
+  }
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+
+  const keyType = opts.keyType ?? 'EC-P256';
+  const pin = randomToken(18);
+  const soPin = randomToken(18);
+  await writeAtomic(at(DEV_FILES.pin), `${pin}\n`, 0o600);
+  await writeAtomic(at(DEV_FILES.soPin), `${soPin}\n`, 0o600);
+  const hsm = await createSoftHsmToken({
+    dir,
+    label: DEV_TOKEN_LABEL,
+    pin,
+    soPin,
+    module: defaultSoftHsmModule(),
+  });
+
+  const token = await openToken({
+    module: hsm.module,
+    tokenLabel: DEV_TOKEN_LABEL,
+    pin,
+    softhsmConf: hsm.conf,
+    sessions: 1,
+  });
+  try {
+    const suffix = randomBytes(3).toString('hex');
+    const ca = await initCa({
+      token,
+      keyType,
+      mode: 'root-and-intermediate',
+      outDir: dir,
+      rootSubject: `CN=edgeca Development Root ${suffix}, O=edgeca development`,
+      intermediateSubject: `CN=edgeca Development Issuing CA ${suffix}, O=edgeca development`,
+    });
+    const issuerPem = await readFile(ca.issuerCertFile as string, 'utf8');
+    const issuerDer = pemToDers(issuerPem)[0] as Uint8Array;
+
+    // The edge's HTTPS certificate: a software key (the edge holds it), issued by the HSM intermediate.
+    const tls = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const builder = createLeafBuilder({
+      certDer: issuerDer,
+      keyType,
+      ...(opts.crlUrl ? { crlUrl: opts.crlUrl } : {}),
+    });
+    const notBefore = new Date(Math.floor((Date.now() - 5 * 60_000) / 1000) * 1000);
+    const tbs = builder.buildTbs({
+      serial: randomSerial(),
+      spki: new Uint8Array(tls.publicKey.export({ type: 'spki', format: 'der' })),
+      identifiers: [
+        { type: 'dns', value: 'localhost' },
+        { type: 'ip', value: '127.0.0.1' },
+        { type: 'ip', value: '::1' },
+      ],
+      notBefore,
+      notAfter: new Date(notBefore.getTime() + 90 * DAY),
+      ekus: ['serverAuth'],
+      leafKeyType: 'EC-P256',
+    });
+    const leaf = builder.assemble(tbs, await (await token.caSigner(ISSUER_KEY_LABEL)).sign(tbs));
+    await writeAtomic(
+      at(DEV_FILES.edgeTlsKey),
+      tls.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+      0o600,
+    );
+    await writeAtomic(at(DEV_FILES.edgeTlsCert), derToPem(leaf) + derToPem(issuerDer));
+
+    const relay = es256Jwk('edge');
+    const validator = es256Jwk('validator');
+    await writeAtomic(at(DEV_FILES.relayKey), `${JSON.stringify(relay.privateJwk, null, 2)}\n`, 0o600);
+    await writeAtomic(
+      at(DEV_FILES.validatorKey),
+      `${JSON.stringify(validator.privateJwk, null, 2)}\n`,
+      0o600,
+    );
+
+    const config: SignerConfig = {
+      listen: { host: '127.0.0.1', port: opts.signerPort ?? DEFAULT_SIGNER_PORT },
+      pkcs11: {
+        module: hsm.module,
+        tokenLabel: DEV_TOKEN_LABEL,
+        pinFile: DEV_FILES.pin,
+        keyLabel: ISSUER_KEY_LABEL,
+        sessions: 4,
+        softhsmConf: DEV_FILES.softhsmConf,
+      },
+      database: 'file:signer.db',
+      ca: { keyType, issuerCertFile: DEV_FILES.issuer, rootCertFile: DEV_FILES.root },
+      edgeKeys: [relay.publicJwk],
+      validatorKeyFile: DEV_FILES.validatorKey,
+      ceiling: {
+        dnsSuffixes: ['.'],
+        ipRanges: ['0.0.0.0/0', '::/0'],
+        maxLifetimeSeconds: NINETY_DAYS_S,
+        keyTypes: ALL_LEAF_KEYS,
+        allowWildcards: true,
+        profiles: {
+          default: { ekus: ['serverAuth', 'clientAuth'], maxLifetimeSeconds: NINETY_DAYS_S },
+          tlsserver: { ekus: ['serverAuth'], maxLifetimeSeconds: NINETY_DAYS_S },
+          tlsclient: { ekus: ['clientAuth'], maxLifetimeSeconds: NINETY_DAYS_S },
+        },
+      },
+      urls: { crl: opts.crlUrl ?? 'http://127.0.0.1:14000/crl' },
+      crl: { nextUpdateSeconds: 86_400, refreshSeconds: 3_600 },
+    };
+    const paths = devPaths(dir, config);
+
+    // endpoints.json is shared with the edge's own setup: merge, keeping its other keys.
+    let endpoints: Record<string, unknown> = {};
+    if (existsSync(at(DEV_FILES.endpoints)))
+      endpoints = JSON.parse(await readFile(at(DEV_FILES.endpoints), 'utf8'));
+    Object.assign(endpoints, {
+      softhsmConf: paths.softhsmConf,
+      pkcs11Module: paths.pkcs11Module,
+      tokenLabel: paths.tokenLabel,
+      pinFile: paths.pinFile,
+      issuingRootFile: paths.rootCertFile,
+    });
+    await writeAtomic(at(DEV_FILES.endpoints), `${JSON.stringify(endpoints, null, 2)}\n`);
+    await writeAtomic(at(DEV_FILES.signerConfig), `${JSON.stringify(config, null, 2)}\n`);
+    return paths;
+  } finally {
+    await token.close();
+  }
+}

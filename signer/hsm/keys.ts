@@ -1,0 +1,191 @@
+// CA key objects in a PKCS#11 token: the generation templates (DESIGN.md invariant 1: generated
+// inside the token, sensitive, never extractable), reading a key's public half as a
+// SubjectPublicKeyInfo, and describing a key's attributes for `edgeca signer key-info`.
+import { randomBytes } from 'node:crypto';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { AlgorithmIdentifier, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import type * as graphene from 'graphene-pk11';
+import pkcs11js from 'pkcs11js';
+import { content, OID, readTlv, seq, TAG, unsignedInteger } from '../../shared/der.ts';
+import { toHex } from '../../shared/encoding.ts';
+import type { CaKeyType } from '../ca-signer.ts';
+import { caKeyTypeOfSpki, spkiParts } from '../x509/common.ts';
+
+/** DER ECParameters (namedCurve OID) for each EC CA key type. */
+const EC_PARAMS: Partial<Record<CaKeyType, Buffer>> = {
+  'EC-P256': Buffer.from('06082a8648ce3d030107', 'hex'),
+  'EC-P384': Buffer.from('06052b81040022', 'hex'),
+};
+
+export function keyGenTemplates(
+  label: string,
+  type: CaKeyType,
+): { mechanism: number; publicTemplate: graphene.ITemplate; privateTemplate: graphene.ITemplate } {
+  const id = randomBytes(16);
+  const common = { token: true, label, id };
+  const privateTemplate: graphene.ITemplate = {
+    ...common,
+    class: pkcs11js.CKO_PRIVATE_KEY,
+    private: true,
+    sensitive: true,
+    extractable: false,
+    sign: true,
+    decrypt: false,
+    unwrap: false,
+    derive: false,
+  };
+  const publicTemplate: graphene.ITemplate = {
+    ...common,
+    class: pkcs11js.CKO_PUBLIC_KEY,
+    private: false,
+    verify: true,
+    encrypt: false,
+    wrap: false,
+  };
+  const ecParams = EC_PARAMS[type];
+  if (ecParams) {
+    return {
+      mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN,
+      publicTemplate: { ...publicTemplate, keyType: pkcs11js.CKK_EC, paramsEC: ecParams },
+      privateTemplate: { ...privateTemplate, keyType: pkcs11js.CKK_EC },
+    };
+  }
+  return {
+    mechanism: pkcs11js.CKM_RSA_PKCS_KEY_PAIR_GEN,
+    publicTemplate: {
+      ...publicTemplate,
+      keyType: pkcs11js.CKK_RSA,
+      modulusBits: type === 'RSA-3072' ? 3072 : 4096,
+      publicExponent: Buffer.from([1, 0, 1]),
+    },
+    privateTemplate: { ...privateTemplate, keyType: pkcs11js.CKK_RSA },
+  };
+}
+
+/** A CK_ULONG attribute in host byte order (4 or 8 bytes, by platform). */
+export function readUlong(b: Buffer | undefined): number | undefined {
+  if (!b) return undefined;
+  return b.length >= 8 ? Number(b.readBigUInt64LE(0)) : b.readUInt32LE(0);
+}
+
+/** Raw attribute values of one object, by CKA_* type (graphene's decoder names CKA_EC_PARAMS twice). */
+export function rawAttributes(
+  lib: pkcs11js.PKCS11,
+  session: graphene.Session,
+  handle: Buffer,
+  types: number[],
+): Map<number, Buffer> {
+  const out = new Map<number, Buffer>();
+  for (const a of lib.C_GetAttributeValue(
+    session.handle,
+    handle,
+    types.map((type) => ({ type })),
+  )) {
+    if (Buffer.isBuffer(a.value)) out.set(a.type, a.value);
+  }
+  return out;
+}
+
+/** SubjectPublicKeyInfo DER from a public key object's attributes (or an RSA private key's). */
+export function spkiFromAttributes(
+  lib: pkcs11js.PKCS11,
+  session: graphene.Session,
+  handle: Buffer,
+): Uint8Array {
+  const keyType = rawAttributes(lib, session, handle, [pkcs11js.CKA_KEY_TYPE]).get(pkcs11js.CKA_KEY_TYPE);
+  const kt = readUlong(keyType) ?? -1;
+  if (kt === pkcs11js.CKK_EC) {
+    const a = rawAttributes(lib, session, handle, [pkcs11js.CKA_EC_PARAMS, pkcs11js.CKA_EC_POINT]);
+    const params = a.get(pkcs11js.CKA_EC_PARAMS);
+    let point: Uint8Array | undefined = a.get(pkcs11js.CKA_EC_POINT);
+    if (!params || !point) throw new Error('EC public key object lacks CKA_EC_PARAMS or CKA_EC_POINT');
+    // PKCS#11 v2.40 §2.3.3: CKA_EC_POINT is a DER OCTET STRING holding the point (some tokens give it bare).
+    if (point[0] === TAG.OCTET_STRING) {
+      const t = readTlv(point);
+      if (t.end === point.length) point = content(point, t);
+    }
+    return new Uint8Array(
+      AsnConvert.serialize(
+        new SubjectPublicKeyInfo({
+          algorithm: new AlgorithmIdentifier({
+            algorithm: OID.ecPublicKey,
+            parameters: new Uint8Array(params).buffer,
+          }),
+          subjectPublicKey: new Uint8Array(point).buffer,
+        }),
+      ),
+    );
+  }
+  if (kt === pkcs11js.CKK_RSA) {
+    const a = rawAttributes(lib, session, handle, [pkcs11js.CKA_MODULUS, pkcs11js.CKA_PUBLIC_EXPONENT]);
+    const n = a.get(pkcs11js.CKA_MODULUS);
+    const e = a.get(pkcs11js.CKA_PUBLIC_EXPONENT);
+    if (!n || !e) throw new Error('RSA key object lacks CKA_MODULUS or CKA_PUBLIC_EXPONENT');
+    return new Uint8Array(
+      AsnConvert.serialize(
+        new SubjectPublicKeyInfo({
+          algorithm: new AlgorithmIdentifier({ algorithm: OID.rsaEncryption, parameters: null }),
+          subjectPublicKey: seq(unsignedInteger(n), unsignedInteger(e)).buffer,
+        }),
+      ),
+    );
+  }
+  throw new Error(`key type ${kt} is neither EC nor RSA`);
+}
+
+const ATTRS = {
+  class: pkcs11js.CKA_CLASS,
+  keyType: pkcs11js.CKA_KEY_TYPE,
+  label: pkcs11js.CKA_LABEL,
+  id: pkcs11js.CKA_ID,
+  token: pkcs11js.CKA_TOKEN,
+  private: pkcs11js.CKA_PRIVATE,
+  sensitive: pkcs11js.CKA_SENSITIVE,
+  extractable: pkcs11js.CKA_EXTRACTABLE,
+  alwaysSensitive: pkcs11js.CKA_ALWAYS_SENSITIVE,
+  neverExtractable: pkcs11js.CKA_NEVER_EXTRACTABLE,
+  sign: pkcs11js.CKA_SIGN,
+} as const;
+
+const CLASS_NAMES: Record<number, string> = {
+  [pkcs11js.CKO_PRIVATE_KEY]: 'privateKey',
+  [pkcs11js.CKO_PUBLIC_KEY]: 'publicKey',
+  [pkcs11js.CKO_SECRET_KEY]: 'secretKey',
+};
+const KEY_TYPE_NAMES: Record<number, string> = { [pkcs11js.CKK_EC]: 'EC', [pkcs11js.CKK_RSA]: 'RSA' };
+
+/** The private key's attributes that prove how it is protected, plus what the key is. */
+export function describePrivateKey(
+  lib: pkcs11js.PKCS11,
+  session: graphene.Session,
+  handle: Buffer,
+  spki: Uint8Array,
+): Record<string, unknown> {
+  const raw = rawAttributes(lib, session, handle, Object.values(ATTRS));
+  const bool = (b: Buffer | undefined) => (b ? b[0] === 1 : undefined);
+  const cls = readUlong(raw.get(ATTRS.class));
+  const kt = readUlong(raw.get(ATTRS.keyType));
+  const info: Record<string, unknown> = {
+    class: cls === undefined ? undefined : (CLASS_NAMES[cls] ?? cls),
+    keyType: kt === undefined ? undefined : (KEY_TYPE_NAMES[kt] ?? kt),
+    label: raw.get(ATTRS.label)?.toString('utf8'),
+    id: raw.get(ATTRS.id) ? toHex(raw.get(ATTRS.id) as Buffer) : undefined,
+    token: bool(raw.get(ATTRS.token)),
+    private: bool(raw.get(ATTRS.private)),
+    sensitive: bool(raw.get(ATTRS.sensitive)),
+    extractable: bool(raw.get(ATTRS.extractable)),
+    alwaysSensitive: bool(raw.get(ATTRS.alwaysSensitive)),
+    neverExtractable: bool(raw.get(ATTRS.neverExtractable)),
+    sign: bool(raw.get(ATTRS.sign)),
+  };
+  const parts = spkiParts(spki);
+  if (parts.curve === OID.p256) info.curve = 'P-256';
+  else if (parts.curve === OID.p384) info.curve = 'P-384';
+  else if (parts.curve) info.curve = parts.curve;
+  if (parts.modulusBits) info.modulusBits = parts.modulusBits;
+  info.caKeyType = caKeyTypeOfSpki(spki);
+  return info;
+}
+
+/** The Ecdsa-Sig-Value size of one component for an EC CA key type. */
+export const EC_FIELD_BYTES: Partial<Record<CaKeyType, number>> = { 'EC-P256': 32, 'EC-P384': 48 };
