@@ -11,15 +11,25 @@ export function b64uEncode(bytes: Uint8Array): string {
   return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-/** Strict base64url decoding: padding, whitespace or other characters are refused (RFC 8555 §6.1). */
+/**
+ * Strict base64url decoding: padding, whitespace, other characters and non-zero unused trailing
+ * bits are refused (RFC 8555 §6.1, RFC 4648 §3.5), so every byte string has exactly one spelling.
+ */
 export function b64uDecode(s: string): Uint8Array {
   if (!B64URL_RE.test(s) || s.length % 4 === 1) throw new TypeError('not base64url without padding');
   const b64 = s.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (s.length % 4)) % 4);
   const bin = atob(b64);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  if (s.length % 4 !== 0) {
+    const last = B64_ALPHABET.indexOf(s[s.length - 1] ?? '');
+    const unused = s.length % 4 === 2 ? 0b1111 : 0b11;
+    if ((last & unused) !== 0) throw new TypeError('base64url with non-zero trailing bits');
+  }
   return out;
 }
+
+const B64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 export function b64Encode(bytes: Uint8Array): string {
   let bin = '';

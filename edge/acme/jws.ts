@@ -31,8 +31,7 @@ export function parseFlattenedJws(body: unknown): { protected: string; payload: 
   for (const k of ['protected', 'payload', 'signature'] as const) {
     if (typeof o[k] !== 'string') throw malformed(`JWS "${k}" must be a string`);
   }
-  const extra = Object.keys(o).filter((k) => !['protected', 'payload', 'signature'].includes(k));
-  if (extra.length) throw malformed(`unexpected JWS member(s): ${extra.join(', ')}`);
+  // RFC 7515 §7.2.1: other members are ignored.
   return o as { protected: string; payload: string; signature: string };
 }
 

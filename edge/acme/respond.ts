@@ -1,6 +1,6 @@
 // Small helpers shared by route handlers: JSON answers with Location, and the ownership check every
-// account-scoped resource needs (a foreign account's resource is reported as not found... RFC 8555
-// §7.1 leaves it open; Boulder answers 404 so that ids of other accounts cannot be probed).
+// account-scoped resource needs. Another account's resource is refused with `unauthorized` (403):
+// ids are 128 random bits, so telling "exists but not yours" apart from "absent" reveals nothing useful.
 import type { Context } from 'hono';
 import { AcmeProblem } from '../../shared/problems.ts';
 import type { AccountRow } from '../storage/schema.ts';

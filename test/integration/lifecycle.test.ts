@@ -1,0 +1,91 @@
+// The whole issuance path over real HTTPS with the project's own client, and what must survive:
+// an edge restart in the middle of a flow (nonces and state live in the database), and a signer
+// that is away at finalize (the order stays processing and completes when it is back, with one
+// certificate — DESIGN.md invariant 3).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { makeCsr, newKey, TestAcme } from '../support/acme.ts';
+import { type Http01Server, startHttp01Server } from '../support/http01.ts';
+import { httpsFetch } from '../support/https-fetch.ts';
+import { freePort, type System, startSystem } from '../support/system.ts';
+import { verifyChain } from '../support/tools.ts';
+
+let sys: System;
+let http01: Http01Server;
+
+async function poll<T extends { status: string }>(c: TestAcme, url: string, done: (x: T) => boolean, tries = 50): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const res = await c.post(url, '');
+    const body = (await res.json()) as T;
+    if (done(body)) return body;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not settle in ${tries} polls`);
+}
+
+type Order = { status: string; authorizations: string[]; finalize: string; certificate?: string; error?: unknown };
+
+async function readyOrder(c: TestAcme, ip = '127.0.0.1'): Promise<{ order: Order; url: string }> {
+  const res = await c.post(c.dir.newOrder, { identifiers: [{ type: 'ip', value: ip }] });
+  assert.equal(res.status, 201);
+  const url = res.headers.get('location')!;
+  const order = (await res.json()) as Order;
+  for (const a of order.authorizations) {
+    const authz = (await (await c.post(a, '')).json()) as { challenges: { type: string; url: string; token: string }[] };
+    const ch = authz.challenges.find((x) => x.type === 'http-01')!;
+    http01.set(ch.token, await c.keyAuthorization(ch.token));
+    assert.equal((await c.post(ch.url, {})).status, 200);
+    await poll(c, a, (x) => x.status !== 'pending');
+  }
+  return { order: await poll<Order>(c, url, (o) => o.status === 'ready'), url };
+}
+
+describe('issuance lifecycle over HTTPS', { timeout: 180_000 }, () => {
+  before(async () => {
+    const port = await freePort();
+    http01 = await startHttp01Server(port);
+    sys = await startSystem({ http01Port: port });
+  });
+  after(async () => {
+    await sys?.stop();
+    await http01?.close();
+  });
+
+  test('an edge restart mid-flow loses nothing: nonce, account, order and authorization survive', async () => {
+    const c = await new TestAcme(httpsFetch(sys.caFile), sys.directoryUrl, await newKey()).init();
+    assert.equal((await c.newAccount()).status, 201);
+    const { order, url } = await readyOrder(c);
+    const nonce = await c.nonce();
+    await sys.restartEdge();
+    const csr = await makeCsr([], { ips: ['127.0.0.1'] });
+    const res = await c.post(order.finalize, { csr: csr.b64u }, { nonce });
+    assert.equal(res.status, 200, await res.clone().text());
+    const done = await poll<Order>(c, url, (o) => o.status === 'valid' || o.status === 'invalid');
+    assert.equal(done.status, 'valid', JSON.stringify(done.error));
+    const cert = await c.post(done.certificate!, '');
+    assert.equal(cert.headers.get('content-type'), 'application/pem-certificate-chain');
+    await verifyChain(await cert.text(), sys.caFile);
+  });
+
+  test('a signer away at finalize leaves the order processing; it completes once the signer is back', async () => {
+    const c = await new TestAcme(httpsFetch(sys.caFile), sys.directoryUrl, await newKey()).init();
+    await c.newAccount();
+    const { order, url } = await readyOrder(c);
+    await sys.stopSigner();
+    try {
+      const res = await c.post(order.finalize, { csr: (await makeCsr([], { ips: ['127.0.0.1'] })).b64u });
+      assert.equal(res.status, 200);
+      assert.equal(((await res.json()) as Order).status, 'processing');
+      assert.ok(res.headers.get('retry-after'), 'a processing order carries Retry-After');
+    } finally {
+      await sys.startSigner();
+    }
+    await new Promise((r) => setTimeout(r, 3100));
+    const done = await poll<Order>(c, url, (o) => o.status !== 'processing');
+    assert.equal(done.status, 'valid', JSON.stringify(done.error));
+    const first = await (await c.post(done.certificate!, '')).text();
+    const again = await poll<Order>(c, url, (o) => o.status === 'valid');
+    assert.equal(await (await c.post(again.certificate!, '')).text(), first, 'one certificate per order');
+    await verifyChain(first, sys.caFile);
+  });
+});
