@@ -6,31 +6,7 @@
 import { createClient } from '@libsql/client';
 import { createApp, createServices } from '../app.ts';
 import { edgeConfigFromEnv } from '../config.ts';
-import { createDenoRuntime, deno } from './deno.ts';
-
-/** The settings read, for `--allow-env=<these>` (docs/runtimes.md); with plain --allow-env all EDGECA_* are read. */
-export const EDGECA_ENV = [
-  'EDGECA_HOST',
-  'EDGECA_PORT',
-  'EDGECA_BASE_URL',
-  'EDGECA_TLS_CERT_FILE',
-  'EDGECA_TLS_KEY_FILE',
-  'EDGECA_DB_URL',
-  'EDGECA_DB_AUTH_TOKEN',
-  'EDGECA_SIGNER_URL',
-  'EDGECA_RELAY_KEY',
-  'EDGECA_RELAY_KEY_FILE',
-  'EDGECA_VALIDATOR_KEY',
-  'EDGECA_VALIDATOR_KEY_FILE',
-  'EDGECA_DNS_RESOLVER',
-  'EDGECA_HTTP01_PORT',
-  'EDGECA_TLSALPN01_PORT',
-  'EDGECA_ALLOW_LOOPBACK',
-  'EDGECA_EAB_REQUIRED',
-  'EDGECA_CAA_IDENTITIES',
-  'EDGECA_TOS_URL',
-  'EDGECA_WEBSITE',
-];
+import { createDenoRuntime, deno, EDGECA_ENV } from './deno.ts';
 
 function readEnv(D: ReturnType<typeof deno>): Record<string, string | undefined> {
   try {

@@ -33,6 +33,30 @@ export interface DenoApi {
   exit(code: number): never;
 }
 
+/** The settings read, for `--allow-env=<these>` (docs/runtimes.md); with plain --allow-env all EDGECA_* are read. */
+export const EDGECA_ENV = [
+  'EDGECA_HOST',
+  'EDGECA_PORT',
+  'EDGECA_BASE_URL',
+  'EDGECA_TLS_CERT_FILE',
+  'EDGECA_TLS_KEY_FILE',
+  'EDGECA_DB_URL',
+  'EDGECA_DB_AUTH_TOKEN',
+  'EDGECA_SIGNER_URL',
+  'EDGECA_RELAY_KEY',
+  'EDGECA_RELAY_KEY_FILE',
+  'EDGECA_VALIDATOR_KEY',
+  'EDGECA_VALIDATOR_KEY_FILE',
+  'EDGECA_DNS_RESOLVER',
+  'EDGECA_HTTP01_PORT',
+  'EDGECA_TLSALPN01_PORT',
+  'EDGECA_ALLOW_LOOPBACK',
+  'EDGECA_EAB_REQUIRED',
+  'EDGECA_CAA_IDENTITIES',
+  'EDGECA_TOS_URL',
+  'EDGECA_WEBSITE',
+];
+
 export function deno(): DenoApi {
   const d = (globalThis as { Deno?: DenoApi }).Deno;
   if (!d) throw new Error('the Deno adapter needs the Deno runtime');

@@ -60,7 +60,26 @@ export async function openD1Database(d1: D1Like): Promise<Database> {
   // looks (D1 reports `meta.changes`), so the repositories take it as the one Db type. The binding's
   // own type comes from @cloudflare/workers-types, which this project does not load.
   const db = drizzleD1(d1 as unknown as Parameters<typeof drizzleD1>[0], { schema }) as unknown as Db;
+  patchRawBatchItems(db, d1);
   return { db, kind: 'd1', close: () => {} };
+}
+
+/**
+ * drizzle's D1 session binds each batch item's prepared `stmt`, which raw `db.run(sql`...`)` items do
+ * not have: with parameters they throw "Cannot read properties of undefined (reading 'bind')"
+ * (drizzle-team/drizzle-orm#2277, open; drizzle-orm 0.45). The repositories batch guarded raw
+ * statements on purpose, so give such items the D1 statement the session expects.
+ */
+function patchRawBatchItems(db: Db, d1: D1Like): void {
+  type Item = { _prepare(): { stmt?: D1StatementLike; getQuery(): { sql: string } } };
+  const batch = db.batch.bind(db) as (items: unknown) => Promise<unknown>;
+  (db as { batch: unknown }).batch = (items: Item[]) => {
+    for (const item of items) {
+      const prepared = item._prepare();
+      if (prepared.stmt === undefined) prepared.stmt = d1.prepare(prepared.getQuery().sql);
+    }
+    return batch(items);
+  };
 }
 
 async function migrate(target: MigrationTarget): Promise<void> {

@@ -1,0 +1,296 @@
+// Starting the same edge on Deno (the npm `deno` binary) and on workerd (`wrangler dev --local`
+// with its local D1) as child processes, next to the in-process signer of startSystem. Every wait
+// is bounded; a runtime that cannot start fails the test with its own output, never a silent skip.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { createClient } from '@libsql/client';
+import { EDGECA_ENV } from '../../edge/runtime/deno.ts';
+import { createEabRepo } from '../../edge/storage/accounts.ts';
+import { openDatabase } from '../../edge/storage/db.ts';
+import { b64uEncode } from '../../shared/encoding.ts';
+import { type ChallTestSrv, startChallTestSrv } from '../support/challtestsrv.ts';
+import { type Http01Server, startHttp01Server } from '../support/http01.ts';
+import { freePort, type System, startSystem } from '../support/system.ts';
+
+export const REPO = resolve(import.meta.dirname, '../..');
+const DENO = join(REPO, 'node_modules/.bin/deno');
+const WRANGLER = join(REPO, 'node_modules/.bin/wrangler');
+const START_TIMEOUT_MS = 90_000;
+
+export interface EabKey {
+  kid: string;
+  hmacKey: string;
+}
+
+export interface RunningEdge {
+  /** origin the edge serves and names in its URLs */
+  baseUrl: string;
+  /** where it actually listens (differs from baseUrl only for an instance behind a shared name) */
+  listenUrl: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+const newEab = (): EabKey => ({
+  kid: `eab-${b64uEncode(crypto.getRandomValues(new Uint8Array(9)))}`,
+  hmacKey: b64uEncode(crypto.getRandomValues(new Uint8Array(32))),
+});
+
+/** A new EAB key in a libSQL edge database (Node and Deno edges). */
+export async function seedEabLibsql(dbUrl: string): Promise<EabKey> {
+  const client = createClient({ url: dbUrl });
+  try {
+    const { db } = await openDatabase(client);
+    const key = newEab();
+    await createEabRepo(db).create({ ...key, name: 'runtime matrix' });
+    return key;
+  } finally {
+    client.close();
+  }
+}
+
+/** Spawns a child in its own process group, keeping its output; stop() ends the group. */
+function spawnChild(cmd: string, args: string[], env: Record<string, string>, cwd = REPO) {
+  const child: ChildProcess = spawn(cmd, args, {
+    cwd,
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let out = '';
+  const keep = (d: Buffer) => {
+    if (out.length < 200_000) out += d.toString();
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  let exited = false;
+  const exit = new Promise<void>((r) =>
+    child.once('exit', () => {
+      exited = true;
+      r();
+    }),
+  );
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      if (child.pid) process.kill(-child.pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  return {
+    output: () => out,
+    exited: () => exited,
+    async stop() {
+      if (exited) return;
+      signal('SIGTERM');
+      const killer = setTimeout(() => signal('SIGKILL'), 5000);
+      await exit;
+      clearTimeout(killer);
+    },
+  };
+}
+
+/** Polls `url` until it answers 200 or the child exits or the time is up. */
+async function waitReady(
+  what: string,
+  url: string,
+  proc: ReturnType<typeof spawnChild>,
+  fetchFn: (u: string) => Promise<Response>,
+): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    if (proc.exited()) throw new Error(`${what} exited during start-up:\n${proc.output().slice(-4000)}`);
+    if (Date.now() - started > START_TIMEOUT_MS) {
+      await proc.stop();
+      throw new Error(
+        `${what} did not answer ${url} within ${START_TIMEOUT_MS} ms:\n${proc.output().slice(-4000)}`,
+      );
+    }
+    try {
+      const res = await fetchFn(url);
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export interface EdgeSettings {
+  sys: System;
+  dbUrl: string;
+  /** DNS server "127.0.0.1:PORT" (Deno) or a DoH URL */
+  dnsResolver: string;
+  http01Port: number;
+  /** the origin clients use; default: this instance's own https://127.0.0.1:PORT */
+  baseUrl?: string;
+  fetch: (url: string, init?: RequestInit) => Promise<Response>;
+}
+
+/** The edge on Deno, over HTTPS with the dev edge certificate, with the minimum permissions. */
+export async function startDenoEdge(s: EdgeSettings): Promise<RunningEdge> {
+  if (!existsSync(DENO)) {
+    throw new Error(`the deno binary is missing at ${DENO}: run \`npm install\` (devDependency "deno")`);
+  }
+  const port = await freePort();
+  const listenUrl = `https://127.0.0.1:${port}`;
+  const baseUrl = s.baseUrl ?? listenUrl;
+  const env = {
+    EDGECA_HOST: '127.0.0.1',
+    EDGECA_PORT: String(port),
+    EDGECA_BASE_URL: baseUrl,
+    EDGECA_TLS_CERT_FILE: s.sys.init.edgeTlsCertFile,
+    EDGECA_TLS_KEY_FILE: s.sys.init.edgeTlsKeyFile,
+    EDGECA_DB_URL: s.dbUrl,
+    EDGECA_SIGNER_URL: s.sys.signerUrl,
+    EDGECA_RELAY_KEY_FILE: s.sys.init.relayKeyFile,
+    EDGECA_DNS_RESOLVER: s.dnsResolver,
+    EDGECA_HTTP01_PORT: String(s.http01Port),
+    EDGECA_ALLOW_LOOPBACK: 'true',
+    EDGECA_EAB_REQUIRED: 'true',
+  };
+  const proc = spawnChild(DENO, denoArgs({ readPaths: [s.sys.dir], writePaths: [s.sys.dir] }), env);
+  await waitReady('the edge on Deno', `${listenUrl}/directory`, proc, s.fetch);
+  return { baseUrl, listenUrl, output: proc.output, stop: proc.stop };
+}
+
+/** `deno run` arguments with the permissions the edge needs (docs/runtimes.md explains each). */
+export function denoArgs(p: { readPaths: string[]; writePaths: string[] }): string[] {
+  return [
+    'run',
+    '--no-prompt',
+    '--allow-net',
+    `--allow-read=${p.readPaths.join(',')}`,
+    `--allow-write=${p.writePaths.join(',')}`,
+    `--allow-env=${[...EDGECA_ENV, 'LIBSQL_JS_DEV'].join(',')}`,
+    '--allow-ffi=node_modules/@libsql',
+    '--allow-sys=cpus,networkInterfaces,hostname',
+    'edge/runtime/deno-main.ts',
+  ];
+}
+
+export interface WorkerdEdge extends RunningEdge {
+  /** a new EAB key in the local D1 (through `wrangler d1 execute --local`) */
+  seedEab(): Promise<EabKey>;
+}
+
+/** The edge on workerd: `wrangler dev --local` with the repository's wrangler.toml and a local D1. */
+export async function startWorkerdEdge(s: Omit<EdgeSettings, 'dbUrl'>): Promise<WorkerdEdge> {
+  if (!existsSync(WRANGLER)) {
+    throw new Error(`wrangler is missing at ${WRANGLER}: run \`npm install\` (devDependency "wrangler")`);
+  }
+  const port = await freePort();
+  const inspector = await freePort();
+  const listenUrl = `http://127.0.0.1:${port}`;
+  const persist = join(s.sys.dir, 'wrangler-state');
+  const envFile = join(s.sys.dir, 'workerd.env');
+  const vars: Record<string, string> = {
+    EDGECA_BASE_URL: listenUrl,
+    EDGECA_SIGNER_URL: s.sys.signerUrl,
+    EDGECA_RELAY_KEY: readFileSync(s.sys.init.relayKeyFile, 'utf8').trim(),
+    EDGECA_DNS_RESOLVER: s.dnsResolver,
+    EDGECA_HTTP01_PORT: String(s.http01Port),
+    EDGECA_ALLOW_LOOPBACK: 'true',
+    EDGECA_EAB_REQUIRED: 'true',
+  };
+  // dotenv: single quotes keep the JWK's JSON as it is.
+  writeFileSync(
+    envFile,
+    Object.entries(vars)
+      .map(([k, v]) => `${k}='${v}'\n`)
+      .join(''),
+    { mode: 0o600 },
+  );
+  const wranglerEnv = {
+    CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+    WRANGLER_SEND_METRICS: 'false',
+    WRANGLER_LOG_PATH: join(s.sys.dir, 'wrangler-logs'),
+  };
+  const proc = spawnChild(
+    process.execPath,
+    [
+      WRANGLER,
+      'dev',
+      '-c',
+      'wrangler.toml',
+      '--local',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--inspector-port',
+      String(inspector),
+      '--persist-to',
+      persist,
+      '--env-file',
+      envFile,
+      '--show-interactive-dev-session=false',
+      '--log-level',
+      'info',
+    ],
+    wranglerEnv,
+  );
+  await waitReady('the edge on workerd (wrangler dev)', `${listenUrl}/directory`, proc, s.fetch);
+  return {
+    baseUrl: listenUrl,
+    listenUrl,
+    output: proc.output,
+    stop: proc.stop,
+    async seedEab() {
+      const key = newEab();
+      const sql = `INSERT INTO eab_keys (kid, hmac_key, name, created_at) VALUES ('${key.kid}', '${key.hmacKey}', 'runtime matrix', ${Date.now()})`;
+      await promisify(execFile)(
+        process.execPath,
+        [
+          WRANGLER,
+          'd1',
+          'execute',
+          'DB',
+          '--local',
+          '-c',
+          'wrangler.toml',
+          '--persist-to',
+          persist,
+          '--command',
+          sql,
+        ],
+        { cwd: REPO, env: { ...process.env, ...wranglerEnv }, timeout: 60_000 },
+      );
+      return key;
+    },
+  };
+}
+
+export interface Deps {
+  sys: System;
+  dns: ChallTestSrv;
+  http01: Http01Server;
+  stop(): Promise<void>;
+}
+
+/** The mock DNS, an http-01 responder, and the system (signer on SoftHSM + Node edge, EAB required). */
+export async function startDeps(): Promise<Deps> {
+  const dns = await startChallTestSrv();
+  const http01 = await startHttp01Server(await freePort());
+  let sys: System;
+  try {
+    sys = await startSystem({ eabRequired: true, dnsResolver: dns.dnsAddress, http01Port: http01.port });
+  } catch (err) {
+    await http01.close();
+    await dns.close();
+    throw err;
+  }
+  return {
+    sys,
+    dns,
+    http01,
+    async stop() {
+      await sys.stop();
+      await http01.close();
+      await dns.close();
+    },
+  };
+}

@@ -1,0 +1,186 @@
+// The ACME flow suite every runtime must pass, written once: account with EAB, order, http-01 (an
+// IP identifier, RFC 8738) and dns-01 (a name, through pebble-challtestsrv), finalize through the
+// real signer on SoftHSM, download and chain check, revoke, key change. Each runtime's test file
+// gives it a running edge; the flow does not know which runtime it talks to.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { b64uEncode, pemToDers, sha256 } from '../../shared/encoding.ts';
+import { type AcmeKey, type FetchLike, makeCsr, newKey, TestAcme } from '../support/acme.ts';
+import type { ChallTestSrv } from '../support/challtestsrv.ts';
+import type { Http01Server } from '../support/http01.ts';
+import { verifyChain } from '../support/tools.ts';
+import type { EabKey } from './edges.ts';
+
+export interface FlowTarget {
+  directoryUrl: string;
+  fetch: FetchLike;
+  /** trust anchor of issued chains */
+  caFile: string;
+  seedEab(): Promise<EabKey>;
+  dns: ChallTestSrv;
+  http01: Http01Server;
+  /** the edge process's output, added to a failure's message */
+  output?(): string;
+}
+
+type Order = {
+  status: string;
+  authorizations: string[];
+  finalize: string;
+  certificate?: string;
+  error?: unknown;
+};
+type Authz = { status: string; challenges: { type: string; url: string; token: string; status: string }[] };
+
+const POLLS = 150;
+const POLL_GAP_MS = 200;
+
+export async function poll<T extends { status: string }>(
+  c: TestAcme,
+  url: string,
+  done: (x: T) => boolean,
+): Promise<T> {
+  let last: unknown;
+  for (let i = 0; i < POLLS; i++) {
+    const res = await c.post(url, '');
+    last = await res.json();
+    if (res.status === 200 && done(last as T)) return last as T;
+    await new Promise((r) => setTimeout(r, POLL_GAP_MS));
+  }
+  throw new Error(`${url} did not settle within ${POLLS} polls; last answer ${JSON.stringify(last)}`);
+}
+
+/** Orders, answers each challenge of `type`, finalizes, and returns the chain PEM. */
+export async function issue(
+  t: FlowTarget,
+  c: TestAcme,
+  ident: { type: 'dns' | 'ip'; value: string },
+  type: 'http-01' | 'dns-01',
+): Promise<string> {
+  const res = await c.post(c.dir.newOrder, { identifiers: [ident] });
+  assert.equal(res.status, 201, await res.clone().text());
+  const url = res.headers.get('location')!;
+  const order = (await res.json()) as Order;
+  for (const a of order.authorizations) {
+    const authz = (await (await c.post(a, '')).json()) as Authz;
+    const ch = authz.challenges.find((x) => x.type === type);
+    assert.ok(ch, `the authorization offers ${type}: ${JSON.stringify(authz.challenges.map((x) => x.type))}`);
+    const ka = await c.keyAuthorization(ch.token);
+    if (type === 'http-01') t.http01.set(ch.token, ka);
+    else
+      await t.dns.setTxt(
+        `_acme-challenge.${ident.value}`,
+        b64uEncode(await sha256(new TextEncoder().encode(ka))),
+      );
+    const answered = await c.post(ch.url, {});
+    assert.equal(answered.status, 200, await answered.clone().text());
+    const done = await poll<Authz>(c, a, (x) => x.status !== 'pending');
+    assert.equal(done.status, 'valid', JSON.stringify(done.challenges));
+  }
+  await poll<Order>(c, url, (o) => o.status === 'ready');
+  const csr = await makeCsr(
+    ident.type === 'dns' ? [ident.value] : [],
+    ident.type === 'ip' ? { ips: [ident.value] } : {},
+  );
+  const fin = await c.post(order.finalize, { csr: csr.b64u });
+  assert.equal(fin.status, 200, await fin.clone().text());
+  const valid = await poll<Order>(c, url, (o) => o.status === 'valid' || o.status === 'invalid');
+  assert.equal(valid.status, 'valid', JSON.stringify(valid.error));
+  const cert = await c.post(valid.certificate!, '');
+  assert.equal(cert.status, 200);
+  assert.equal(cert.headers.get('content-type'), 'application/pem-certificate-chain');
+  const pem = await cert.text();
+  await verifyChain(pem, t.caFile);
+  return pem;
+}
+
+/** An account bound to a fresh EAB key. */
+export async function eabAccount(t: FlowTarget, key?: AcmeKey): Promise<TestAcme> {
+  const c = await new TestAcme(t.fetch, t.directoryUrl, key ?? (await newKey())).init();
+  const eab = await t.seedEab();
+  const res = await c.newAccount({
+    termsOfServiceAgreed: true,
+    externalAccountBinding: await c.eab(eab.kid, eab.hmacKey),
+  });
+  assert.equal(res.status, 201, await res.clone().text());
+  return c;
+}
+
+const leafDerB64u = (pem: string) => b64uEncode(pemToDers(pem)[0]!);
+
+export function acmeFlowSuite(
+  name: string,
+  start: () => Promise<FlowTarget>,
+  stop: () => Promise<void>,
+): void {
+  describe(name, { timeout: 300_000 }, () => {
+    let t: FlowTarget;
+    let c: TestAcme;
+    let ipChain = '';
+    before(async () => {
+      t = await start();
+    });
+    after(stop);
+    /** a test whose failure carries the tail of the edge's own log */
+    const step = (title: string, fn: () => Promise<void>) =>
+      test(title, async () => {
+        try {
+          await fn();
+        } catch (err) {
+          const out = t?.output?.();
+          if (out && err instanceof Error) err.message += `\n--- edge output (tail) ---\n${out.slice(-3000)}`;
+          throw err;
+        }
+      });
+
+    step('refuses an account without external account binding', async () => {
+      const anon = await new TestAcme(t.fetch, t.directoryUrl, await newKey()).init();
+      const res = await anon.newAccount();
+      const body = (await res.json()) as { type?: string };
+      assert.equal(body.type, 'urn:ietf:params:acme:error:externalAccountRequired');
+    });
+
+    step('creates an account bound to an EAB key', async () => {
+      c = await eabAccount(t);
+      assert.ok(c.kid);
+    });
+
+    step('issues for an IP identifier through http-01', async () => {
+      ipChain = await issue(t, c, { type: 'ip', value: '127.0.0.1' }, 'http-01');
+    });
+
+    step('issues for a DNS name through dns-01', async () => {
+      const host = `dns01-${Date.now().toString(36)}.edgeca.test`;
+      await issue(t, c, { type: 'dns', value: host }, 'dns-01');
+    });
+
+    step('revokes a certificate, and answers alreadyRevoked the second time', async () => {
+      const certificate = leafDerB64u(ipChain);
+      const res = await c.post(c.dir.revokeCert, { certificate, reason: 4 });
+      assert.equal(res.status, 200, await res.clone().text());
+      const again = await c.post(c.dir.revokeCert, { certificate, reason: 4 });
+      assert.equal(
+        ((await again.json()) as { type?: string }).type,
+        'urn:ietf:params:acme:error:alreadyRevoked',
+      );
+    });
+
+    step('rolls the account key over: the new key works, the old one is refused', async () => {
+      const oldKey = c.key;
+      const next = await newKey();
+      const inner = JSON.parse(
+        await c.jws(
+          c.dir.keyChange,
+          { account: c.kid, oldKey: oldKey.jwk },
+          { key: next, useJwk: true, nonce: null },
+        ),
+      );
+      const res = await c.post(c.dir.keyChange, inner);
+      assert.equal(res.status, 200, await res.clone().text());
+      c.key = next;
+      assert.equal((await c.post(c.kid!, '')).status, 200);
+      const stale = await c.post(c.kid!, '', { key: oldKey });
+      assert.ok(stale.status >= 400, `the old key is refused (HTTP ${stale.status})`);
+    });
+  });
+}
