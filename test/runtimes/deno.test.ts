@@ -2,7 +2,7 @@
 // its own libSQL file, DNS through Deno.resolveDns to pebble-challtestsrv), signer on SoftHSM.
 import { join } from 'node:path';
 import { httpsFetch } from '../support/https-fetch.ts';
-import { type Deps, type RunningEdge, seedEabLibsql, startDenoEdge, startDeps } from './edges.ts';
+import { type Deps, execLibsql, type RunningEdge, seedEabLibsql, startDenoEdge, startDeps } from './edges.ts';
 import { acmeFlowSuite } from './flow.ts';
 
 let deps: Deps | undefined;
@@ -21,6 +21,7 @@ acmeFlowSuite(
       fetch,
       caFile: sys.caFile,
       seedEab: () => seedEabLibsql(dbUrl),
+      exec: (sql) => execLibsql(dbUrl, sql),
       dns,
       http01,
       output: () => edge?.output() ?? '',

@@ -51,6 +51,16 @@ export async function seedEabLibsql(dbUrl: string): Promise<EabKey> {
   }
 }
 
+/** One SQL statement on a libSQL edge database, from outside the edge. */
+export async function execLibsql(dbUrl: string, sql: string): Promise<void> {
+  const client = createClient({ url: dbUrl });
+  try {
+    await client.execute(sql);
+  } finally {
+    client.close();
+  }
+}
+
 /** Spawns a child in its own process group, keeping its output; stop() ends the group. */
 function spawnChild(cmd: string, args: string[], env: Record<string, string>, cwd = REPO) {
   const child: ChildProcess = spawn(cmd, args, {
@@ -173,7 +183,9 @@ export function denoArgs(p: { readPaths: string[]; writePaths: string[] }): stri
 }
 
 export interface WorkerdEdge extends RunningEdge {
-  /** a new EAB key in the local D1 (through `wrangler d1 execute --local`) */
+  /** one SQL statement on the local D1 (through `wrangler d1 execute --local`) */
+  exec(sql: string): Promise<void>;
+  /** a new EAB key in the local D1 */
   seedEab(): Promise<EabKey>;
 }
 
@@ -234,30 +246,35 @@ export async function startWorkerdEdge(s: Omit<EdgeSettings, 'dbUrl'>): Promise<
     wranglerEnv,
   );
   await waitReady('the edge on workerd (wrangler dev)', `${listenUrl}/directory`, proc, s.fetch);
+  const exec = async (sql: string) => {
+    const args = [
+      'd1',
+      'execute',
+      'DB',
+      '--local',
+      '-c',
+      'wrangler.toml',
+      '--persist-to',
+      persist,
+      '--command',
+      sql,
+    ];
+    await promisify(execFile)(process.execPath, [WRANGLER, ...args], {
+      cwd: REPO,
+      env: { ...process.env, ...wranglerEnv },
+      timeout: 60_000,
+    });
+  };
   return {
     baseUrl: listenUrl,
     listenUrl,
     output: proc.output,
     stop: proc.stop,
+    exec,
     async seedEab() {
       const key = newEab();
-      const sql = `INSERT INTO eab_keys (kid, hmac_key, name, created_at) VALUES ('${key.kid}', '${key.hmacKey}', 'runtime matrix', ${Date.now()})`;
-      await promisify(execFile)(
-        process.execPath,
-        [
-          WRANGLER,
-          'd1',
-          'execute',
-          'DB',
-          '--local',
-          '-c',
-          'wrangler.toml',
-          '--persist-to',
-          persist,
-          '--command',
-          sql,
-        ],
-        { cwd: REPO, env: { ...process.env, ...wranglerEnv }, timeout: 60_000 },
+      await exec(
+        `INSERT INTO eab_keys (kid, hmac_key, name, created_at) VALUES ('${key.kid}', '${key.hmacKey}', 'runtime matrix', ${Date.now()})`,
       );
       return key;
     },

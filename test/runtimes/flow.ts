@@ -17,6 +17,8 @@ export interface FlowTarget {
   /** trust anchor of issued chains */
   caFile: string;
   seedEab(): Promise<EabKey>;
+  /** runs one SQL statement on the edge's database from outside (to stage a lost attempt) */
+  exec(sql: string): Promise<void>;
   dns: ChallTestSrv;
   http01: Http01Server;
   /** the edge process's output, added to a failure's message */
@@ -163,6 +165,21 @@ export function acmeFlowSuite(
         ((await again.json()) as { type?: string }).type,
         'urn:ietf:params:acme:error:alreadyRevoked',
       );
+    });
+
+    step('resumes a validation whose attempt was lost (processing, stale) on the next read', async () => {
+      const fresh = await eabAccount(t);
+      const res = await fresh.post(fresh.dir.newOrder, { identifiers: [{ type: 'ip', value: '127.0.0.1' }] });
+      assert.equal(res.status, 201, await res.clone().text());
+      const order = (await res.json()) as Order;
+      const authzUrl = order.authorizations[0]!;
+      const authz = (await (await fresh.post(authzUrl, '')).json()) as Authz;
+      const ch = authz.challenges.find((x) => x.type === 'http-01')!;
+      t.http01.set(ch.token, await fresh.keyAuthorization(ch.token));
+      // As if an isolate or process took the challenge and went away before finishing it.
+      await t.exec(`UPDATE challenges SET status = 'processing', attempt_at = 1 WHERE token = '${ch.token}'`);
+      const done = await poll<Authz>(fresh, authzUrl, (x) => x.status !== 'pending');
+      assert.equal(done.status, 'valid', JSON.stringify(done.challenges));
     });
 
     step('rolls the account key over: the new key works, the old one is refused', async () => {

@@ -1,6 +1,6 @@
 // The ACME flow suite against the edge on Node (startSystem's HTTPS edge, libSQL file).
 import { httpsFetch } from '../support/https-fetch.ts';
-import { type Deps, seedEabLibsql, startDeps } from './edges.ts';
+import { type Deps, execLibsql, seedEabLibsql, startDeps } from './edges.ts';
 import { acmeFlowSuite } from './flow.ts';
 
 let deps: Deps | undefined;
@@ -15,6 +15,7 @@ acmeFlowSuite(
       fetch: httpsFetch(sys.caFile),
       caFile: sys.caFile,
       seedEab: () => seedEabLibsql(sys.dbUrl),
+      exec: (sql) => execLibsql(sys.dbUrl, sql),
       dns,
       http01,
     };

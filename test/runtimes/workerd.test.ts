@@ -24,6 +24,7 @@ acmeFlowSuite(
       fetch,
       caFile: sys.caFile,
       seedEab: () => e.seedEab(),
+      exec: (sql) => e.exec(sql),
       dns,
       http01,
       output: () => e.output(),
