@@ -65,13 +65,13 @@ describe('lego against edgeca', { timeout: 600_000 }, () => {
 
   test('renews with a new serial', async () => {
     const before = new X509Certificate(crt('one.lego.test')).serialNumber;
-    await run([...http(), '-d', 'one.lego.test', 'renew', '--days', '365']);
+    await run([...http(), '-d', 'one.lego.test', 'renew', '--days', '365', '--no-random-sleep']);
     assert.notEqual(new X509Certificate(crt('one.lego.test')).serialNumber, before);
     await verifyChain(crt('one.lego.test'), sys.caFile);
   });
 
   test('revokes a certificate', async () => {
-    await run(['-d', 'a.lego.test', '-d', 'b.lego.test', '-d', 'c.lego.test', 'revoke', '--reason', '4']);
+    await run(['-d', 'a.lego.test', 'revoke', '--reason', '4']);
   });
 
   test('gets a wildcard certificate over dns-01 through the exec provider', async () => {
