@@ -109,7 +109,8 @@ export function isValidDnsName(name: string): boolean {
  * Throws `malformed`, `rejectedIdentifier` or `unsupportedIdentifier` naming the identifier.
  */
 export function normalizeIdentifier(raw: unknown): Identifier {
-  if (typeof raw !== 'object' || raw === null) throw new AcmeProblem('malformed', 'identifier must be an object');
+  if (typeof raw !== 'object' || raw === null)
+    throw new AcmeProblem('malformed', 'identifier must be an object');
   const { type, value } = raw as { type?: unknown; value?: unknown };
   if (typeof type !== 'string' || typeof value !== 'string') {
     throw new AcmeProblem('malformed', 'identifier needs string "type" and "value"');
@@ -121,24 +122,36 @@ export function normalizeIdentifier(raw: unknown): Identifier {
     return { type: 'ip', value: formatIp(bytes) };
   }
   if (type !== 'dns') {
-    throw new AcmeProblem('unsupportedIdentifier', `identifier type "${type}" is not supported (use dns or ip)`, {
-      identifier: given,
-    });
+    throw new AcmeProblem(
+      'unsupportedIdentifier',
+      `identifier type "${type}" is not supported (use dns or ip)`,
+      {
+        identifier: given,
+      },
+    );
   }
   const name = value.toLowerCase();
   if (parseIp(name)) {
-    throw new AcmeProblem('rejectedIdentifier', `"${value}" is an IP address: use an identifier of type "ip" (RFC 8738)`, {
-      identifier: given,
-    });
+    throw new AcmeProblem(
+      'rejectedIdentifier',
+      `"${value}" is an IP address: use an identifier of type "ip" (RFC 8738)`,
+      {
+        identifier: given,
+      },
+    );
   }
   if (name.endsWith('.')) {
     throw new AcmeProblem('rejectedIdentifier', `"${value}" has a trailing dot`, { identifier: given });
   }
   const base = name.startsWith('*.') ? name.slice(2) : name;
   if (base.includes('*')) {
-    throw new AcmeProblem('rejectedIdentifier', `"${value}": a wildcard may only be the whole leftmost label`, {
-      identifier: given,
-    });
+    throw new AcmeProblem(
+      'rejectedIdentifier',
+      `"${value}": a wildcard may only be the whole leftmost label`,
+      {
+        identifier: given,
+      },
+    );
   }
   if (!isValidDnsName(base)) {
     throw new AcmeProblem('rejectedIdentifier', `"${value}" is not a valid DNS name`, { identifier: given });

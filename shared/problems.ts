@@ -68,7 +68,9 @@ export function problemType(kind: ProblemKind): string {
   // 404/405/415/413/503 have no ACME type; RFC 8555 still wants a problem document. Malformed
   // is the closest ACME type for 404/405/415/413 on the wire; 503 maps to serverInternal.
   if (NON_ACME.has(kind)) {
-    return kind === 'serviceUnavailable' ? `${ACME_ERROR_PREFIX}serverInternal` : `${ACME_ERROR_PREFIX}malformed`;
+    return kind === 'serviceUnavailable'
+      ? `${ACME_ERROR_PREFIX}serverInternal`
+      : `${ACME_ERROR_PREFIX}malformed`;
   }
   return ACME_ERROR_PREFIX + kind;
 }

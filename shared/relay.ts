@@ -2,10 +2,10 @@
 // every request is a compact JWS (ES256 or EdDSA) by an edge relay key named by `kid`; the
 // payload is a short-lived JWT-like object with a `jti` the receiver remembers to refuse replays.
 // `op` binds a JWS to one endpoint so a signed revoke cannot be replayed as a sign, say.
-import { CompactSign, compactVerify, importJWK, type JWK, type CryptoKey as JoseKey } from 'jose';
-import { AcmeProblem } from './problems.ts';
-import type { Identifier } from './problems.ts';
+import { CompactSign, compactVerify, importJWK, type CryptoKey as JoseKey, type JWK } from 'jose';
 import { randomToken, utf8 } from './encoding.ts';
+import type { Identifier } from './problems.ts';
+import { AcmeProblem } from './problems.ts';
 
 export const RELAY_ALGS = ['ES256', 'EdDSA'] as const;
 export type RelayAlg = (typeof RELAY_ALGS)[number];
@@ -145,7 +145,10 @@ export async function verifyRelay<T extends RelayRequest | ValidateAnswer>(
   const pinned = opts.keys.get(header.kid);
   if (!pinned) throw new AcmeProblem('unauthorized', `relay key "${header.kid}" is not pinned here`);
   if (header.alg !== pinned.alg) {
-    throw new AcmeProblem('unauthorized', `relay JWS alg ${String(header.alg)} does not match the pinned key`);
+    throw new AcmeProblem(
+      'unauthorized',
+      `relay JWS alg ${String(header.alg)} does not match the pinned key`,
+    );
   }
   let payloadBytes: Uint8Array;
   try {
@@ -167,13 +170,15 @@ export async function verifyRelay<T extends RelayRequest | ValidateAnswer>(
   if (typeof payload.iat !== 'number' || typeof payload.jti !== 'string' || payload.jti.length < 8) {
     throw new AcmeProblem('malformed', 'relay JWS needs numeric iat and a jti of at least 8 characters');
   }
-  if (payload.iat > now + RELAY_CLOCK_SKEW_S) throw new AcmeProblem('unauthorized', 'relay JWS iat is in the future');
+  if (payload.iat > now + RELAY_CLOCK_SKEW_S)
+    throw new AcmeProblem('unauthorized', 'relay JWS iat is in the future');
   if (payload.iat < now - RELAY_MAX_LIFETIME_S - RELAY_CLOCK_SKEW_S) {
     throw new AcmeProblem('unauthorized', 'relay JWS iat is too old');
   }
   if (opts.op !== 'validate-answer') {
     if (typeof payload.exp !== 'number') throw new AcmeProblem('malformed', 'relay JWS needs a numeric exp');
-    if (payload.exp <= now - RELAY_CLOCK_SKEW_S) throw new AcmeProblem('unauthorized', 'relay JWS has expired');
+    if (payload.exp <= now - RELAY_CLOCK_SKEW_S)
+      throw new AcmeProblem('unauthorized', 'relay JWS has expired');
     if (payload.exp > now + RELAY_MAX_LIFETIME_S + RELAY_CLOCK_SKEW_S) {
       throw new AcmeProblem('unauthorized', `relay JWS exp is more than ${RELAY_MAX_LIFETIME_S}s ahead`);
     }

@@ -22,7 +22,10 @@ export function registerCrl(app: Hono<AppEnv>): void {
         cached = { der: await inflight, at: Date.now() };
       } catch (e) {
         svc.log({ event: 'crl-fetch-failed', error: String(e) });
-        if (!cached) throw new AcmeProblem('serviceUnavailable', 'the CRL is not available right now', { retryAfter: 30 });
+        if (!cached)
+          throw new AcmeProblem('serviceUnavailable', 'the CRL is not available right now', {
+            retryAfter: 30,
+          });
       }
     }
     const age = Math.floor((Date.now() - cached.at) / 1000);

@@ -13,7 +13,12 @@ import { verifyChain } from '../support/tools.ts';
 let sys: System;
 let http01: Http01Server;
 
-async function poll<T extends { status: string }>(c: TestAcme, url: string, done: (x: T) => boolean, tries = 50): Promise<T> {
+async function poll<T extends { status: string }>(
+  c: TestAcme,
+  url: string,
+  done: (x: T) => boolean,
+  tries = 50,
+): Promise<T> {
   for (let i = 0; i < tries; i++) {
     const res = await c.post(url, '');
     const body = (await res.json()) as T;
@@ -23,7 +28,13 @@ async function poll<T extends { status: string }>(c: TestAcme, url: string, done
   throw new Error(`${url} did not settle in ${tries} polls`);
 }
 
-type Order = { status: string; authorizations: string[]; finalize: string; certificate?: string; error?: unknown };
+type Order = {
+  status: string;
+  authorizations: string[];
+  finalize: string;
+  certificate?: string;
+  error?: unknown;
+};
 
 async function readyOrder(c: TestAcme, ip = '127.0.0.1'): Promise<{ order: Order; url: string }> {
   const res = await c.post(c.dir.newOrder, { identifiers: [{ type: 'ip', value: ip }] });
@@ -31,7 +42,9 @@ async function readyOrder(c: TestAcme, ip = '127.0.0.1'): Promise<{ order: Order
   const url = res.headers.get('location')!;
   const order = (await res.json()) as Order;
   for (const a of order.authorizations) {
-    const authz = (await (await c.post(a, '')).json()) as { challenges: { type: string; url: string; token: string }[] };
+    const authz = (await (await c.post(a, '')).json()) as {
+      challenges: { type: string; url: string; token: string }[];
+    };
     const ch = authz.challenges.find((x) => x.type === 'http-01')!;
     http01.set(ch.token, await c.keyAuthorization(ch.token));
     assert.equal((await c.post(ch.url, {})).status, 200);

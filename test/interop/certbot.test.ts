@@ -85,7 +85,14 @@ describe('certbot against edgeca', { timeout: 600_000 }, () => {
 
   test('renews with a new serial', async () => {
     const before = new X509Certificate(live('cb1')).serialNumber;
-    await run(['renew', '--force-renewal', '--no-random-sleep-on-renew', '--cert-name', 'cb1', ...standalone()]);
+    await run([
+      'renew',
+      '--force-renewal',
+      '--no-random-sleep-on-renew',
+      '--cert-name',
+      'cb1',
+      ...standalone(),
+    ]);
     const afterSerial = new X509Certificate(live('cb1')).serialNumber;
     assert.notEqual(afterSerial, before);
     await verifyChain(live('cb1'), sys.caFile);

@@ -27,7 +27,8 @@ export function httpsFetch(caFile: string): FetchLike {
               else if (v !== undefined) h.set(k, v);
             }
             const status = res.statusCode ?? 0;
-            const body = status === 204 || status === 304 || init.method === 'HEAD' ? null : Buffer.concat(chunks);
+            const body =
+              status === 204 || status === 304 || init.method === 'HEAD' ? null : Buffer.concat(chunks);
             resolve(new Response(body, { status, headers: h }));
           });
         },
