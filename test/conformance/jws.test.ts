@@ -234,15 +234,16 @@ const cases: BadRequest<World>[] = [
     },
   },
   {
-    name: 'rejects a used nonce re-encoded with other trailing bits with badNonce',
+    name: 'rejects a used nonce re-encoded with other trailing bits as malformed (non-canonical base64url)',
     status: 400,
-    type: 'badNonce',
+    type: 'malformed',
     send: async (w) => {
       const nonce = await w.a.nonce();
       const first = await w.a.post(w.order.url, '', { nonce });
       if (first.status !== 200) throw new Error(`first use of the nonce failed: HTTP ${first.status}`);
       // The last character of an unpadded base64url string carries unused low bits: flipping one
-      // spells the same bytes differently (RFC 4648 §3.5). Used once means used once, however spelt.
+      // spells the same bytes differently (RFC 4648 §3.5). Such a spelling is not canonical base64url,
+      // so it is refused as malformed (RFC 8555 §6.5.2) before it could ever count as a fresh nonce.
       const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
       const unused = [0, 0, 4, 2][nonce.length % 4] ?? 0;
       if (unused === 0) throw new Error('this nonce length has no unused bits; pick another case');
