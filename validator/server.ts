@@ -1,0 +1,102 @@
+// Starts the validator: reads its config, imports the pinned edge keys and its answer key (never
+// logged), opens the jti database and a Node validation runtime on the internal resolver, and
+// serves the app over HTTP, or HTTPS when listen.tlsCertFile/tlsKeyFile are set.
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { createNodeRuntime } from '../edge/runtime/node.ts';
+import { importRelayPrivateKey, importRelayPublicKey, type RelayKey } from '../shared/relay.ts';
+import { validatorApp } from './app.ts';
+import { loadValidatorConfig, type ValidatorConfig } from './config.ts';
+import { ValidatorService } from './service.ts';
+import { JtiStore } from './store.ts';
+
+export type StartValidatorOptions = ({ configFile: string } | { config: ValidatorConfig }) & {
+  log?: (line: Record<string, unknown>) => void;
+};
+
+export interface RunningValidator {
+  url: string;
+  /** kid of the answer key (the edge pins its public part) */
+  answerKid: string;
+  service: ValidatorService;
+  close(): Promise<void>;
+}
+
+export async function startValidator(opts: StartValidatorOptions): Promise<RunningValidator> {
+  const config = 'configFile' in opts ? loadValidatorConfig(opts.configFile) : opts.config;
+  const log =
+    opts.log ?? ((line: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(line)}\n`));
+  const edgeKeys = new Map<string, RelayKey>();
+  for (const jwk of config.edgeKeys) {
+    try {
+      edgeKeys.set(jwk.kid, await importRelayPublicKey(jwk));
+    } catch (e) {
+      throw new Error(`edgeKeys entry "${jwk.kid ?? '?'}": ${(e as Error).message}`);
+    }
+  }
+  let answerKey: RelayKey;
+  try {
+    answerKey = await importRelayPrivateKey(JSON.parse(readFileSync(config.validatorKeyFile, 'utf8')));
+  } catch (e) {
+    throw new Error(`validatorKeyFile ${config.validatorKeyFile}: ${(e as Error).message}`);
+  }
+  const store = await JtiStore.open(config.database);
+  try {
+    const runtime = createNodeRuntime(config.dnsResolver ? { dnsResolver: config.dnsResolver } : {});
+    const service = new ValidatorService({ config, runtime, store, edgeKeys, answerKey, log });
+    const app = validatorApp({ service, answerKid: answerKey.kid, log });
+    const tls = config.listen.tlsCertFile && config.listen.tlsKeyFile;
+    const server = await new Promise<ReturnType<typeof serve>>((resolveListen, rejectListen) => {
+      const s = serve(
+        {
+          fetch: app.fetch,
+          port: config.listen.port,
+          hostname: config.listen.host,
+          ...(tls
+            ? {
+                createServer: createHttpsServer,
+                serverOptions: {
+                  cert: readFileSync(config.listen.tlsCertFile ?? ''),
+                  key: readFileSync(config.listen.tlsKeyFile ?? ''),
+                },
+              }
+            : {}),
+        },
+        () => resolveListen(s),
+      );
+      s.once('error', rejectListen);
+    });
+    const addr = server.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    const url = `${tls ? 'https' : 'http'}://${host}:${addr.port}`;
+    log({
+      event: 'listening',
+      role: 'validator',
+      url,
+      answerKid: answerKey.kid,
+      edgeKeys: [...edgeKeys.keys()],
+      ...(config.testOnly ? { testOnly: config.testOnly } : {}),
+    });
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      answerKid: answerKey.kid,
+      service,
+      close: () => {
+        closing ??= (async () => {
+          await new Promise<void>((done) => {
+            server.close(() => done());
+            if ('closeAllConnections' in server) server.closeAllConnections();
+          });
+          store.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+}
