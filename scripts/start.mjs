@@ -7,9 +7,11 @@
 // Environment: EDGECA_PORT (edge, default 14000), EDGECA_SIGNER_PORT (default: signer.json's port,
 // 14100), EDGECA_START_TIMEOUT_S (default 60); every other EDGECA_* variable (e.g.
 // EDGECA_DNS_RESOLVER, EDGECA_HTTP01_PORT, EDGECA_EAB_REQUIRED) is passed to the edge unchanged.
+// EDGECA_RUNTIME=node (default) | deno | workerd runs the same edge on that runtime.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { edgeLaunch, RUNTIMES } from './lib/edge-runtimes.mjs';
 import { ensureDebianPackages, ensureNpmDeps, orExit, ROOT, START_PACKAGES } from './lib/ensure.mjs';
 import { startService, waitHealthy } from './lib/procs.mjs';
 
@@ -190,10 +192,22 @@ async function main() {
     fail(signerProblem);
   }
 
-  const edgeProc = startService('edge', [CLI, 'edge', 'serve'], { cwd: ROOT, env: edgeEnv });
+  const runtime = env.EDGECA_RUNTIME ?? 'node';
+  if (!RUNTIMES.includes(runtime)) fail(`EDGECA_RUNTIME=${runtime}: choose one of ${RUNTIMES.join(', ')}`);
+  if (runtime === 'workerd')
+    edgeEnv.EDGECA_RELAY_KEY = readFileSync(edgeEnv.EDGECA_RELAY_KEY_FILE, 'utf8').trim();
+  const launch = edgeLaunch(runtime, { root: ROOT, devDir: DEV_DIR, edgeEnv, edgePort });
+  const edgeProc = startService(`edge:${runtime}`, launch.args, {
+    cwd: ROOT,
+    env: launch.env,
+    command: launch.command,
+  });
   services.push(edgeProc);
   watch(edgeProc);
-  const edgeProblem = await waitHealthy(`${baseUrl}/health`, edgeProc, { caFile: rootFile, timeoutMs });
+  const edgeProblem = await waitHealthy(`${launch.baseUrl}/health`, edgeProc, {
+    caFile: rootFile,
+    timeoutMs: runtime === 'workerd' ? Math.max(timeoutMs, 120_000) : timeoutMs,
+  });
   if (edgeProblem) {
     if (stopping) return;
     stopping = true;
@@ -203,15 +217,20 @@ async function main() {
 
   // Merge: keep what the signer bootstrap wrote (softhsmConf, pkcs11Module, tokenLabel, pinFile, ...).
   const current = existsSync(endpointsFile) ? readJson(endpointsFile) : {};
+  // Keys that belong to another runtime's last run must not linger.
+  delete current.d1PersistDir;
+  delete current.dbUrl;
   const endpoints = {
     ...current,
-    directoryUrl: `${baseUrl}/directory`,
-    edgeUrl: baseUrl,
-    adminUrl: `${baseUrl}/admin`,
+    directoryUrl: `${launch.baseUrl}/directory`,
+    edgeUrl: launch.baseUrl,
+    adminUrl: `${launch.baseUrl}/admin`,
+    edgeRuntime: runtime,
+    ...launch.extra,
     signerUrl,
     tlsCaFile: resolve(rootFile),
     issuingRootFile: current.issuingRootFile ?? resolve(rootFile),
-    dbUrl: edgeEnv.EDGECA_DB_URL,
+    ...(runtime === 'workerd' ? {} : { dbUrl: edgeEnv.EDGECA_DB_URL }),
   };
   writeFileSync(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
   printReady(endpoints, http01Port);

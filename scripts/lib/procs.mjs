@@ -20,11 +20,11 @@ function prefixLines(stream, out, name) {
 }
 
 /**
- * Starts `node args...` as a named service in its own process group (so a terminal's Ctrl-C
+ * Starts `node args...` (or `command args...`) as a named service in its own process group (so a terminal's Ctrl-C
  * reaches only this supervisor, which then stops the services in order).
  */
-export function startService(name, args, { cwd, env }) {
-  const child = spawn(process.execPath, args, {
+export function startService(name, args, { cwd, env, command = process.execPath }) {
+  const child = spawn(command, args, {
     cwd,
     env,
     detached: true,

@@ -1,0 +1,123 @@
+// How `npm start` launches the edge on each runtime (EDGECA_RUNTIME=node|deno|workerd). The edge
+// is the same Hono app everywhere; what differs is the command line, the transport (Node and Deno
+// serve HTTPS with the dev certificate; workerd serves HTTP locally, as TLS is the platform's on
+// Workers) and the database (libSQL file on Node/Deno; wrangler's local D1 on workerd).
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const RUNTIMES = ['node', 'deno', 'workerd'];
+
+/** Environment variables the edge reads (Deno's --allow-env lists them). */
+const DENO_ENV = [
+  'EDGECA_HOST',
+  'EDGECA_PORT',
+  'EDGECA_BASE_URL',
+  'EDGECA_TLS_CERT_FILE',
+  'EDGECA_TLS_KEY_FILE',
+  'EDGECA_DB_URL',
+  'EDGECA_DB_AUTH_TOKEN',
+  'EDGECA_SIGNER_URL',
+  'EDGECA_RELAY_KEY',
+  'EDGECA_RELAY_KEY_FILE',
+  'EDGECA_VALIDATOR_KEY',
+  'EDGECA_VALIDATOR_KEY_FILE',
+  'EDGECA_DNS_RESOLVER',
+  'EDGECA_HTTP01_PORT',
+  'EDGECA_TLSALPN01_PORT',
+  'EDGECA_ALLOW_LOOPBACK',
+  'EDGECA_EAB_REQUIRED',
+  'EDGECA_CAA_IDENTITIES',
+  'EDGECA_TOS_URL',
+  'EDGECA_WEBSITE',
+  'EDGECA_VALIDATOR_URL',
+  'EDGECA_VALIDATION_ROUTES',
+  'LIBSQL_JS_DEV',
+];
+
+/**
+ * The command that runs the edge on `runtime`, and the URL it answers on.
+ * @returns {{ command: string, args: string[], env: Record<string,string>, baseUrl: string, extra: Record<string,string> }}
+ */
+export function edgeLaunch(runtime, { root, devDir, edgeEnv, edgePort }) {
+  if (runtime === 'node') {
+    return {
+      command: process.execPath,
+      args: [join(root, 'bin', 'edgeca.mjs'), 'edge', 'serve'],
+      env: edgeEnv,
+      baseUrl: edgeEnv.EDGECA_BASE_URL,
+      extra: {},
+    };
+  }
+  if (runtime === 'deno') {
+    // Minimum permissions (docs/runtimes.md explains each): network, the dev directory, the
+    // settings above, libSQL's native library, and the few system facts it reads on load.
+    const args = [
+      'run',
+      '--no-prompt',
+      '--allow-net',
+      `--allow-read=${devDir}`,
+      `--allow-write=${devDir}`,
+      `--allow-env=${DENO_ENV.join(',')}`,
+      '--allow-ffi=node_modules/@libsql',
+      '--allow-sys=cpus,networkInterfaces,hostname',
+      'edge/runtime/deno-main.ts',
+    ];
+    return {
+      command: join(root, 'node_modules', '.bin', 'deno'),
+      args,
+      env: edgeEnv,
+      baseUrl: edgeEnv.EDGECA_BASE_URL,
+      extra: {},
+    };
+  }
+  if (runtime === 'workerd') {
+    const baseUrl = `http://127.0.0.1:${edgePort}`;
+    const persist = join(devDir, 'wrangler-state');
+    const envFile = join(devDir, 'workerd.env');
+    const vars = { ...pick(edgeEnv, DENO_ENV), EDGECA_BASE_URL: baseUrl };
+    delete vars.EDGECA_DB_URL; // the Worker's database is its D1 binding
+    delete vars.EDGECA_TLS_CERT_FILE;
+    delete vars.EDGECA_TLS_KEY_FILE;
+    delete vars.EDGECA_RELAY_KEY_FILE;
+    writeFileSync(
+      envFile,
+      Object.entries(vars)
+        .map(([k, v]) => `${k}='${v}'\n`)
+        .join(''),
+      { mode: 0o600 },
+    );
+    const args = [
+      join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js'),
+      'dev',
+      '-c',
+      'wrangler.toml',
+      '--local',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(edgePort),
+      '--persist-to',
+      persist,
+      '--env-file',
+      envFile,
+      '--show-interactive-dev-session=false',
+      '--inspector-port',
+      String(edgePort + 2229),
+    ];
+    const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' };
+    return {
+      command: process.execPath,
+      args,
+      env,
+      baseUrl,
+      extra: { edgeRuntime: 'workerd', d1PersistDir: persist },
+    };
+  }
+  throw new Error(`EDGECA_RUNTIME=${runtime}: choose one of ${RUNTIMES.join(', ')}`);
+}
+
+function pick(env, names) {
+  const out = {};
+  for (const n of names) if (env[n] !== undefined) out[n] = env[n];
+  return out;
+}
