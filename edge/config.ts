@@ -1,5 +1,6 @@
 // Edge deployment settings: URLs, keys, ports, resolver. They come from the environment (Node, Deno)
 // or wrangler vars (Workers); admins' run-time settings live in the database instead (DESIGN.md §6).
+import { parseValidationRoutes, type RouteRule } from './validation/routing.ts';
 
 export interface ProfileConfig {
   description: string;
@@ -17,6 +18,10 @@ export interface EdgeConfig {
   relayKeyJwk: Record<string, unknown>;
   /** pinned validator answer key (public JWK), for on-prem validation */
   validatorKeyJwk?: Record<string, unknown>;
+  /** the on-prem validator (POST /v1/validate), docs/validator.md */
+  validatorUrl?: string;
+  /** where each identifier's challenges are validated (edge/validation/routing.ts) */
+  validationRoutes: RouteRule[];
   dnsResolver?: string;
   http01Port: number;
   tlsAlpnPort: number;
@@ -65,6 +70,7 @@ export function defaultEdgeConfig(
     maxIdentifiersPerOrder: 100,
     maxBodyBytes: 64 * 1024,
     relayTimeoutMs: 15_000,
+    validationRoutes: [],
     ...over,
   };
 }
@@ -114,5 +120,18 @@ export function edgeConfigFromEnv(env: Record<string, string | undefined>): Edge
   if (env.EDGECA_TOS_URL) cfg.termsOfService = env.EDGECA_TOS_URL;
   if (env.EDGECA_WEBSITE) cfg.website = env.EDGECA_WEBSITE;
   if (env.EDGECA_VALIDATOR_KEY) cfg.validatorKeyJwk = JSON.parse(env.EDGECA_VALIDATOR_KEY);
+  if (env.EDGECA_VALIDATOR_URL) cfg.validatorUrl = env.EDGECA_VALIDATOR_URL.replace(/\/+$/, '');
+  if (env.EDGECA_VALIDATION_ROUTES)
+    cfg.validationRoutes = parseValidationRoutes(env.EDGECA_VALIDATION_ROUTES);
+  if (cfg.validatorUrl && !cfg.validatorKeyJwk) {
+    throw new Error(
+      'EDGECA_VALIDATOR_URL needs EDGECA_VALIDATOR_KEY(_FILE): the validator key the edge pins',
+    );
+  }
+  if (!cfg.validatorUrl && cfg.validationRoutes.some((r) => r.route !== 'edge')) {
+    throw new Error(
+      'EDGECA_VALIDATION_ROUTES routes to the on-prem validator, but EDGECA_VALIDATOR_URL is not set',
+    );
+  }
   return cfg;
 }

@@ -7,6 +7,7 @@ import { canonicalIdentifiers, isWildcard, normalizeIdentifier } from '../../sha
 import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
 import { newId } from '../storage/ids.ts';
 import type { AccountRow, AuthzRow, ChallengeRow, OrderRow } from '../storage/schema.ts';
+import { routingContext, tlsAlpnOffered } from '../validation/routing.ts';
 import type { EdgeServices } from './context.ts';
 
 export interface NewOrderPayload {
@@ -95,7 +96,10 @@ export function parseNewOrder(payload: unknown, svc: EdgeServices, now: number):
 
 /** Challenge types offered for an identifier (RFC 8555 §8, RFC 8738 §7: no dns-01 for IPs). */
 export function challengeTypesFor(id: Identifier, svc: EdgeServices): ChallengeRow['type'][] {
-  const alpn = svc.runtime.tlsAlpn ? (['tls-alpn-01'] as const) : [];
+  // tls-alpn-01 needs raw TLS: offered where this runtime has it or the route sends it on-prem.
+  const alpn = tlsAlpnOffered(id, svc.config.validationRoutes, routingContext(svc.runtime, svc.config))
+    ? (['tls-alpn-01'] as const)
+    : [];
   if (id.type === 'ip') return ['http-01', ...alpn];
   if (isWildcard(id)) return ['dns-01'];
   return ['http-01', 'dns-01', ...alpn];

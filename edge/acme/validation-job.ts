@@ -2,39 +2,115 @@
 // processing and returns at once; the attempt runs in the background (waitUntil on Workers), with
 // a bounded retry for connection failures. A processing challenge whose attempt was lost (process
 // or isolate gone) is claimed again by the next read, so an order never stalls.
+// Each challenge is validated where its route says (validation/routing.ts): here, by the on-prem
+// validator (validation/remote.ts), or both, which must agree. Without a signed answer from the
+// validator the challenge stays processing and is retried, up to VALIDATOR_GIVE_UP_MS.
+import { AcmeProblem } from '../../shared/problems.ts';
+import type { EdgeConfig } from '../config.ts';
 import type { AuthzRow, ChallengeRow } from '../storage/schema.ts';
 import { keyAuthorization, validateChallenge, validationOptions } from '../validation/index.ts';
-import type { ValidationResult } from '../validation/types.ts';
+import { createValidatorClient, type ValidatorClient } from '../validation/remote.ts';
+import { invalid } from '../validation/result.ts';
+import { routeFor, routingContext } from '../validation/routing.ts';
+import type { ValidationInput, ValidationResult } from '../validation/types.ts';
 import type { EdgeServices } from './context.ts';
 
 const RETRY_DELAYS_MS = [1000];
+/** Retries of an unreachable validator within one attempt, before leaving the challenge processing. */
+const VALIDATOR_RETRY_DELAYS_MS = [1000, 3000];
+/** One validator call, its own 5 s validation included. */
+const VALIDATOR_TIMEOUT_MS = 15_000;
+/** Past this age of the authorization, a validator still unreachable fails the challenge (`connection`). */
+export const VALIDATOR_GIVE_UP_MS = 10 * 60_000;
 /** A processing challenge older than this with no result is considered abandoned. */
 export const STALE_ATTEMPT_MS = 30_000;
+
+type Unavailable = { status: 'unavailable'; detail: string };
+type AttemptResult = ValidationResult | Unavailable;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// One client per configuration (per process or isolate); app wiring stays untouched.
+const validatorClients = new WeakMap<EdgeConfig, Promise<ValidatorClient>>();
+function validatorClient(config: EdgeConfig): Promise<ValidatorClient> {
+  let c = validatorClients.get(config);
+  if (!c) {
+    if (!config.validatorUrl || !config.validatorKeyJwk) {
+      return Promise.reject(new Error('no on-prem validator is configured'));
+    }
+    c = createValidatorClient({
+      url: config.validatorUrl,
+      relayKeyJwk: config.relayKeyJwk,
+      validatorKeyJwk: config.validatorKeyJwk,
+      timeoutMs: VALIDATOR_TIMEOUT_MS,
+    });
+    validatorClients.set(config, c);
+  }
+  return c;
+}
+
+async function atEdge(svc: EdgeServices, input: ValidationInput): Promise<ValidationResult> {
+  const opts = validationOptions({
+    http01Port: svc.config.http01Port,
+    tlsAlpnPort: svc.config.tlsAlpnPort,
+    addressPolicy: { allowLoopback: svc.config.allowLoopback, allowPrivate: true, allowLinkLocal: false },
+  });
+  let result = await validateChallenge(svc.runtime, input, opts);
+  for (const delay of RETRY_DELAYS_MS) {
+    if (result.status === 'valid' || result.problem.kind !== 'connection') break;
+    await sleep(delay);
+    result = await validateChallenge(svc.runtime, input, opts);
+  }
+  return result;
+}
+
+async function onPrem(svc: EdgeServices, input: ValidationInput, rid: string): Promise<AttemptResult> {
+  const client = await validatorClient(svc.config);
+  let out = await client.validate(input, rid);
+  for (const delay of VALIDATOR_RETRY_DELAYS_MS) {
+    if (out.status === 'answered') break;
+    svc.log({ event: 'validator-unavailable', challengeId: rid, detail: out.detail });
+    await sleep(delay);
+    out = await client.validate(input, rid);
+  }
+  return out.status === 'answered' ? out.result : out;
+}
+
+/** Both perspectives must say valid; the first one that does not names the problem. */
+function agree(edge: ValidationResult, prem: AttemptResult, input: ValidationInput): AttemptResult {
+  if (prem.status === 'unavailable') return prem;
+  if (prem.status === 'invalid') return prem;
+  if (edge.status === 'valid') return edge;
+  const p = edge.problem;
+  return invalid(
+    new AcmeProblem(p.kind, `validated on-prem but not from the edge (both must agree): ${p.message}`),
+    input.identifier,
+    edge.validationRecord,
+  );
+}
 
 async function attempt(
   svc: EdgeServices,
   authz: AuthzRow,
   ch: ChallengeRow,
   thumbprint: string,
-): Promise<ValidationResult> {
-  const opts = validationOptions({
-    http01Port: svc.config.http01Port,
-    tlsAlpnPort: svc.config.tlsAlpnPort,
-    addressPolicy: { allowLoopback: svc.config.allowLoopback, allowPrivate: true, allowLinkLocal: false },
-  });
-  const input = {
+): Promise<AttemptResult> {
+  const input: ValidationInput = {
     type: ch.type,
     identifier: { type: authz.identifierType, value: authz.identifierValue },
     token: ch.token,
     keyAuthorization: keyAuthorization(ch.token, thumbprint),
   };
-  let result = await validateChallenge(svc.runtime, input, opts);
-  for (const delay of RETRY_DELAYS_MS) {
-    if (result.status === 'valid' || result.problem.kind !== 'connection') break;
-    await new Promise((r) => setTimeout(r, delay));
-    result = await validateChallenge(svc.runtime, input, opts);
-  }
-  return result;
+  const route = routeFor(
+    input.identifier,
+    ch.type,
+    svc.config.validationRoutes,
+    routingContext(svc.runtime, svc.config),
+  );
+  if (route === 'edge') return atEdge(svc, input);
+  if (route === 'onprem') return onPrem(svc, input, ch.id);
+  const [edge, prem] = await Promise.all([atEdge(svc, input), onPrem(svc, input, ch.id)]);
+  return agree(edge, prem, input);
 }
 
 export async function runValidation(
@@ -44,15 +120,32 @@ export async function runValidation(
   thumbprint: string,
 ): Promise<void> {
   const started = Date.now();
-  let result: ValidationResult;
+  let attempted: AttemptResult;
   try {
-    result = await attempt(svc, authz, ch, thumbprint);
+    attempted = await attempt(svc, authz, ch, thumbprint);
   } catch (e) {
     // validateChallenge never throws; if something below it does, the next read resumes the attempt.
     svc.log({ event: 'validation-error', challengeId: ch.id, error: String(e) });
     return;
   }
   const identifier = { type: authz.identifierType, value: authz.identifierValue };
+  let result: ValidationResult;
+  if (attempted.status === 'unavailable') {
+    if (Date.now() - authz.createdAt < VALIDATOR_GIVE_UP_MS) {
+      // No signed answer: the challenge stays processing; the next read after STALE_ATTEMPT_MS retries.
+      svc.log({ event: 'validation-deferred', challengeId: ch.id, detail: attempted.detail });
+      return;
+    }
+    result = invalid(
+      new AcmeProblem(
+        'connection',
+        `the on-prem validator gave no signed answer for ${Math.round(VALIDATOR_GIVE_UP_MS / 60_000)} minutes`,
+      ),
+      identifier,
+    );
+  } else {
+    result = attempted;
+  }
   const error =
     result.status === 'invalid' ? JSON.stringify({ ...result.problem.toJSON(), identifier }) : undefined;
   const validationRecord = result.validationRecord ? JSON.stringify(result.validationRecord) : undefined;
