@@ -9,6 +9,10 @@ const AREAS: Record<
   },
   edge: { load: () => import('./edge.ts'), help: 'serve (the ACME edge on Node)' },
   eab: { load: () => import('./eab.ts'), help: 'create, list, revoke External Account Binding keys' },
+  validator: {
+    load: () => import('../validator/cli.ts'),
+    help: 'serve, public-key (the on-prem validator, docs/validator.md)',
+  },
 };
 
 export async function main(args: string[]): Promise<number> {
