@@ -1,0 +1,256 @@
+// Run-time settings admins change (DESIGN.md invariant 6): name policies, profiles, the default
+// profile, EAB key settings, rate limits and overrides. Reads go to the database on every call (no
+// in-process cache), so a change applies to the next request on every instance. Writes are returned
+// as unexecuted statements: the admin API batches them with their change-log row (nothing half-done).
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import type { ProfileConfig } from '../config.ts';
+import type { NamePolicy } from '../policy/engine.ts';
+import {
+  type EabKeySettingsRow,
+  eabKeySettings,
+  edgeSettings,
+  namePolicies,
+  type ProfileRow,
+  profiles,
+  rateLimitOverrides,
+  rateLimits,
+} from './admin-schema.ts';
+import type { Db } from './db.ts';
+
+export type Stmt = BatchItem<'sqlite'>;
+
+export const LEAF_KEY_TYPES = ['EC-P256', 'EC-P384', 'RSA-2048', 'RSA-3072', 'RSA-4096'] as const;
+export type LeafKeyType = (typeof LEAF_KEY_TYPES)[number];
+export const EKUS = ['serverAuth', 'clientAuth'] as const;
+export type Eku = (typeof EKUS)[number];
+export const IDENTIFIER_TYPES = ['dns', 'ip'] as const;
+
+export interface Profile {
+  name: string;
+  description: string;
+  validitySeconds: number;
+  keyTypes: LeafKeyType[];
+  ekus: Eku[];
+  identifierTypes: ('dns' | 'ip')[];
+  allowWildcards: boolean;
+  /** the signer ceiling profile this profile is relayed as (the signer enforces its own limits) */
+  signerProfile: string;
+}
+
+export interface EabSettings {
+  /** profiles accounts bound to the key may use; null: every profile */
+  profiles: string[] | null;
+  expiresAt: number | null;
+  preAuthorize: boolean;
+}
+
+export const DEFAULT_EAB_SETTINGS: EabSettings = { profiles: null, expiresAt: null, preAuthorize: false };
+
+export const LIMIT_NAMES = [
+  'newOrdersPerAccount',
+  'certificatesPerDomain',
+  'newAccountsPerIP',
+  'failedValidationsPerAccount',
+] as const;
+export type LimitName = (typeof LIMIT_NAMES)[number];
+
+export interface Limit {
+  count: number;
+  windowSeconds: number;
+}
+
+export interface LimitOverride extends Limit {
+  name: LimitName;
+  scope: string;
+}
+
+/** EKUs of the seeded profiles: the names `signer init --dev` gives its ceiling profiles. */
+const SEED_EKUS: Record<string, Eku[]> = { tlsserver: ['serverAuth'], tlsclient: ['clientAuth'] };
+
+export function profileFromRow(r: ProfileRow): Profile {
+  return {
+    name: r.name,
+    description: r.description,
+    validitySeconds: r.validitySeconds,
+    keyTypes: JSON.parse(r.keyTypes),
+    ekus: JSON.parse(r.ekus),
+    identifierTypes: JSON.parse(r.identifierTypes),
+    allowWildcards: r.allowWildcards,
+    signerProfile: r.signerProfile,
+  };
+}
+
+function profileToRow(p: Profile): ProfileRow {
+  return {
+    name: p.name,
+    description: p.description,
+    validitySeconds: p.validitySeconds,
+    keyTypes: JSON.stringify(p.keyTypes),
+    ekus: JSON.stringify(p.ekus),
+    identifierTypes: JSON.stringify(p.identifierTypes),
+    allowWildcards: p.allowWildcards,
+    signerProfile: p.signerProfile,
+    updatedAt: Date.now(),
+  };
+}
+
+function eabFromRow(r: EabKeySettingsRow | undefined): EabSettings {
+  if (!r) return { ...DEFAULT_EAB_SETTINGS };
+  return {
+    profiles: r.profiles === null ? null : (JSON.parse(r.profiles) as string[]),
+    expiresAt: r.expiresAt,
+    preAuthorize: r.preAuthorize,
+  };
+}
+
+export function createSettingsStore(db: Db) {
+  const getSetting = async (name: string) =>
+    (await db.select().from(edgeSettings).where(eq(edgeSettings.name, name)))[0]?.value;
+  return {
+    /**
+     * First use of a database: the profiles of the deployment config become rows, once. The marker
+     * row is written in the same batch, so profiles an admin deletes later are not seeded again.
+     */
+    async ensureSeeded(seed: Record<string, ProfileConfig>, defaultProfile: string): Promise<void> {
+      if ((await getSetting('profilesSeeded')) !== undefined) return;
+      const stmts: Stmt[] = Object.entries(seed).map(([name, p]) =>
+        db.run(sql`INSERT OR IGNORE INTO profiles (name, description, validity_seconds, key_types, ekus,
+            identifier_types, allow_wildcards, signer_profile, updated_at)
+          SELECT ${name}, ${p.description}, ${p.validitySeconds}, ${JSON.stringify(LEAF_KEY_TYPES)},
+            ${JSON.stringify(SEED_EKUS[name] ?? EKUS)}, ${JSON.stringify(IDENTIFIER_TYPES)}, 1, ${name}, ${Date.now()}
+          WHERE NOT EXISTS (SELECT 1 FROM edge_settings WHERE name = 'profilesSeeded')`),
+      );
+      stmts.push(
+        db.run(sql`INSERT OR IGNORE INTO edge_settings (name, value)
+          SELECT 'defaultProfile', ${defaultProfile}
+          WHERE NOT EXISTS (SELECT 1 FROM edge_settings WHERE name = 'profilesSeeded')`),
+        db.run(sql`INSERT OR IGNORE INTO edge_settings (name, value) VALUES ('profilesSeeded', '1')`),
+      );
+      await db.batch(stmts as [Stmt, ...Stmt[]]);
+    },
+
+    async profiles(): Promise<Profile[]> {
+      return (await db.select().from(profiles).orderBy(asc(profiles.name))).map(profileFromRow);
+    },
+    async profile(name: string): Promise<Profile | undefined> {
+      const [r] = await db.select().from(profiles).where(eq(profiles.name, name));
+      return r ? profileFromRow(r) : undefined;
+    },
+    /** the profile orders get when they name none (may name a profile that was deleted) */
+    async defaultProfile(): Promise<string | undefined> {
+      return getSetting('defaultProfile');
+    },
+    putProfile(p: Profile): Stmt {
+      const row = profileToRow(p);
+      return db.insert(profiles).values(row).onConflictDoUpdate({ target: profiles.name, set: row });
+    },
+    deleteProfile(name: string): Stmt {
+      return db.delete(profiles).where(eq(profiles.name, name));
+    },
+    setDefaultProfile(name: string): Stmt {
+      return db
+        .insert(edgeSettings)
+        .values({ name: 'defaultProfile', value: name })
+        .onConflictDoUpdate({ target: edgeSettings.name, set: { value: name } });
+    },
+
+    async policy(scope: string): Promise<NamePolicy | undefined> {
+      const [r] = await db.select().from(namePolicies).where(eq(namePolicies.scope, scope));
+      return r ? { allow: JSON.parse(r.allow), deny: JSON.parse(r.deny) } : undefined;
+    },
+    /** the policies of several scopes in one query, in the order asked */
+    async policiesOf(scopes: string[]): Promise<{ scope: string; policy: NamePolicy }[]> {
+      const rows = await db.select().from(namePolicies).where(inArray(namePolicies.scope, scopes));
+      return scopes.flatMap((s) => {
+        const r = rows.find((x) => x.scope === s);
+        return r ? [{ scope: s, policy: { allow: JSON.parse(r.allow), deny: JSON.parse(r.deny) } }] : [];
+      });
+    },
+    async policies(): Promise<{ scope: string; allow: string[]; deny: string[]; updatedAt: number }[]> {
+      const rows = await db.select().from(namePolicies).orderBy(asc(namePolicies.scope));
+      return rows.map((r) => ({ ...r, allow: JSON.parse(r.allow), deny: JSON.parse(r.deny) }));
+    },
+    putPolicy(scope: string, p: NamePolicy): Stmt {
+      const row = {
+        scope,
+        allow: JSON.stringify(p.allow),
+        deny: JSON.stringify(p.deny),
+        updatedAt: Date.now(),
+      };
+      return db.insert(namePolicies).values(row).onConflictDoUpdate({ target: namePolicies.scope, set: row });
+    },
+    deletePolicy(scope: string): Stmt {
+      return db.delete(namePolicies).where(eq(namePolicies.scope, scope));
+    },
+
+    async eabSettings(kid: string): Promise<EabSettings> {
+      const [r] = await db.select().from(eabKeySettings).where(eq(eabKeySettings.kid, kid));
+      return eabFromRow(r);
+    },
+    async allEabSettings(): Promise<Map<string, EabSettings>> {
+      const rows = await db.select().from(eabKeySettings);
+      return new Map(rows.map((r) => [r.kid, eabFromRow(r)]));
+    },
+    putEabSettings(kid: string, s: EabSettings): Stmt {
+      const row = {
+        kid,
+        profiles: s.profiles === null ? null : JSON.stringify(s.profiles),
+        expiresAt: s.expiresAt,
+        preAuthorize: s.preAuthorize,
+      };
+      return db
+        .insert(eabKeySettings)
+        .values(row)
+        .onConflictDoUpdate({ target: eabKeySettings.kid, set: row });
+    },
+
+    async limits(): Promise<({ name: string } & Limit)[]> {
+      return db.select().from(rateLimits).orderBy(asc(rateLimits.name));
+    },
+    async overrides(): Promise<LimitOverride[]> {
+      return (await db
+        .select()
+        .from(rateLimitOverrides)
+        .orderBy(asc(rateLimitOverrides.name), asc(rateLimitOverrides.scope))) as LimitOverride[];
+    },
+    /** the limit that applies: the first override among `scopes` (narrowest first), else the global one */
+    async limitFor(name: LimitName, scopes: string[]): Promise<Limit | undefined> {
+      if (scopes.length > 0) {
+        const rows = await db
+          .select()
+          .from(rateLimitOverrides)
+          .where(and(eq(rateLimitOverrides.name, name), inArray(rateLimitOverrides.scope, scopes)));
+        for (const s of scopes) {
+          const r = rows.find((x) => x.scope === s);
+          if (r) return { count: r.count, windowSeconds: r.windowSeconds };
+        }
+      }
+      const [g] = await db.select().from(rateLimits).where(eq(rateLimits.name, name));
+      return g ? { count: g.count, windowSeconds: g.windowSeconds } : undefined;
+    },
+    putLimit(name: LimitName, l: Limit): Stmt {
+      const row = { name, count: l.count, windowSeconds: l.windowSeconds };
+      return db.insert(rateLimits).values(row).onConflictDoUpdate({ target: rateLimits.name, set: row });
+    },
+    deleteLimit(name: LimitName): Stmt {
+      return db.delete(rateLimits).where(eq(rateLimits.name, name));
+    },
+    putOverride(o: LimitOverride): Stmt {
+      return db
+        .insert(rateLimitOverrides)
+        .values(o)
+        .onConflictDoUpdate({
+          target: [rateLimitOverrides.name, rateLimitOverrides.scope],
+          set: { count: o.count, windowSeconds: o.windowSeconds },
+        });
+    },
+    deleteOverride(name: LimitName, scope: string): Stmt {
+      return db
+        .delete(rateLimitOverrides)
+        .where(and(eq(rateLimitOverrides.name, name), eq(rateLimitOverrides.scope, scope)));
+    },
+  };
+}
+
+export type SettingsStore = ReturnType<typeof createSettingsStore>;
