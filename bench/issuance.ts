@@ -1,0 +1,102 @@
+// Closed-loop issuance load: N workers, each with its own account (created once, outside the
+// measured window), each running complete flows back to back until the time is up. Measured:
+// issuances/s, the servers' CPU per issuance (from /proc, all their processes), per-request
+// latency percentiles, errors. Chains are kept for verification after the window.
+import { randomBytes } from 'node:crypto';
+import type { Http01Server } from '../test/support/http01.ts';
+import { BenchAccount, type Http, type Kind, type Latencies } from './client.ts';
+import { selfCpuMs, treeCpuMs } from './proc.ts';
+
+export interface Percentiles {
+  n: number;
+  p50: number;
+  p90: number;
+  p99: number;
+}
+
+export interface LevelResult {
+  concurrency: number;
+  seconds: number;
+  issued: number;
+  errors: number;
+  firstErrors: string[];
+  perSecond: number;
+  serverCpuMsPerIssuance: number;
+  generatorCpuMsPerIssuance: number;
+  flow: Percentiles;
+  requests: Partial<Record<Kind, Percentiles>>;
+}
+
+export function percentiles(values: number[]): Percentiles {
+  const v = [...values].sort((a, b) => a - b);
+  const at = (q: number) => (v.length ? (v[Math.min(v.length - 1, Math.floor(q * v.length))] ?? 0) : 0);
+  const r = (x: number) => Math.round(x * 100) / 100;
+  return { n: v.length, p50: r(at(0.5)), p90: r(at(0.9)), p99: r(at(0.99)) };
+}
+
+export interface LevelOptions {
+  http: Http;
+  http01: Http01Server;
+  directoryUrl: string;
+  concurrency: number;
+  seconds: number;
+  /** root pids of every server process (their descendants are counted too) */
+  serverPids: number[];
+  /** where issued chains go (verified after the run) */
+  chains: string[];
+  /** the DNS suffix of the names requested (each flow a new random name) */
+  domain: string;
+}
+
+export async function runLevel(o: LevelOptions): Promise<LevelResult> {
+  const lat: Latencies = new Map();
+  const accounts = await Promise.all(
+    Array.from({ length: o.concurrency }, () => BenchAccount.create(o.http, o.directoryUrl, new Map())),
+  );
+  // Account creation is set up, not measured: each account records into `lat` from here on.
+  for (const a of accounts) a.lat = lat;
+  const flows: number[] = [];
+  const firstErrors: string[] = [];
+  let errors = 0;
+  let issued = 0;
+  const cpu0 = treeCpuMs(o.serverPids);
+  const self0 = selfCpuMs();
+  const t0 = performance.now();
+  const deadline = t0 + o.seconds * 1000;
+  await Promise.all(
+    accounts.map(async (acct) => {
+      // Bounded: the deadline ends the loop; each flow's polls are bounded in client.ts.
+      while (performance.now() < deadline) {
+        const name = `${randomBytes(6).toString('hex')}.${o.domain}`;
+        const f0 = performance.now();
+        try {
+          const chain = await acct.issue(name, o.http01);
+          flows.push(performance.now() - f0);
+          o.chains.push(chain);
+          issued++;
+        } catch (e) {
+          errors++;
+          if (firstErrors.length < 5) firstErrors.push(e instanceof Error ? e.message : String(e));
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = treeCpuMs(o.serverPids) - cpu0;
+  const self = selfCpuMs() - self0;
+  const requests: Partial<Record<Kind, Percentiles>> = {};
+  for (const [k, v] of lat) requests[k] = percentiles(v);
+  const r1 = (x: number) => Math.round(x * 10) / 10;
+  return {
+    concurrency: o.concurrency,
+    seconds: r1(seconds),
+    issued,
+    errors,
+    firstErrors,
+    perSecond: r1(issued / seconds),
+    serverCpuMsPerIssuance: issued ? r1(cpu / issued) : 0,
+    generatorCpuMsPerIssuance: issued ? r1(self / issued) : 0,
+    flow: percentiles(flows),
+    requests,
+  };
+}

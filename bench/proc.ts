@@ -1,0 +1,142 @@
+// Child processes for the bench: servers run as separate processes (own process group) so their
+// CPU time can be read from /proc apart from the load generator's, and every wait is bounded.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { request as requestHttp } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+
+/** Linux USER_HZ: /proc/<pid>/stat counts CPU time in these ticks (getconf CLK_TCK). */
+const CLK_TCK = 100;
+
+export interface Child {
+  name: string;
+  pid: number;
+  output(): string;
+  exited(): boolean;
+  stop(): Promise<void>;
+}
+
+export function spawnChild(
+  name: string,
+  cmd: string,
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string },
+): Child {
+  const child: ChildProcess = spawn(cmd, args, {
+    cwd: opts.cwd,
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let out = '';
+  const keep = (d: Buffer) => {
+    out += d.toString();
+    if (out.length > 400_000) out = out.slice(-200_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  let exited = false;
+  const exit = new Promise<void>((r) =>
+    child.once('exit', () => {
+      exited = true;
+      r();
+    }),
+  );
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      if (child.pid) process.kill(-child.pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  if (!child.pid) throw new Error(`${name}: could not start ${cmd}`);
+  return {
+    name,
+    pid: child.pid,
+    output: () => out,
+    exited: () => exited,
+    async stop() {
+      if (exited) return;
+      signal('SIGTERM');
+      const killer = setTimeout(() => signal('SIGKILL'), 5000);
+      await exit;
+      clearTimeout(killer);
+    },
+  };
+}
+
+/** Polls `url` (HTTPS trusting `ca`) until it answers 2xx; throws with the child's output otherwise. */
+export async function waitReady(child: Child, url: string, ca: Buffer, timeoutMs = 60_000): Promise<void> {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    if (child.exited())
+      throw new Error(`${child.name} exited during start-up:\n${child.output().slice(-3000)}`);
+    const status = await new Promise<number>((resolve) => {
+      const u = new URL(url);
+      const req = (u.protocol === 'https:' ? httpsRequest : requestHttp)(
+        u,
+        { method: 'GET', ca, timeout: 2000 },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(0));
+      req.end();
+    });
+    if (status >= 200 && status < 300) return;
+    await sleep(200);
+  }
+  throw new Error(`${child.name} did not answer ${url} in ${timeoutMs} ms:\n${child.output().slice(-3000)}`);
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+interface Stat {
+  ppid: number;
+  cpuTicks: number;
+}
+
+function readStat(pid: number): Stat | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // comm (field 2) may hold spaces and parentheses: fields after the last ')' are fixed.
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    // rest[0] is field 3 (state): ppid is field 4, utime 14, stime 15.
+    return { ppid: Number(rest[1]), cpuTicks: Number(rest[11]) + Number(rest[12]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU milliseconds (user + system) used so far by the processes rooted at `pids`, descendants included. */
+export function treeCpuMs(pids: number[]): number {
+  const all = new Map<number, Stat>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const s = readStat(Number(d));
+    if (s) all.set(Number(d), s);
+  }
+  const inTree = new Set(pids);
+  // Parents precede children rarely in pid order; iterate until the set stops growing (bounded).
+  for (let pass = 0; pass < 16; pass++) {
+    let grew = false;
+    for (const [pid, s] of all) {
+      if (!inTree.has(pid) && inTree.has(s.ppid)) {
+        inTree.add(pid);
+        grew = true;
+      }
+    }
+    if (!grew) break;
+  }
+  let ticks = 0;
+  for (const pid of inTree) ticks += all.get(pid)?.cpuTicks ?? 0;
+  return (ticks * 1000) / CLK_TCK;
+}
+
+/** CPU ms of this process (the load generator). */
+export function selfCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
