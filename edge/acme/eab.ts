@@ -1,8 +1,10 @@
 // External Account Binding (RFC 8555 §7.3.4): a JWS, MACed with a key the admin handed out, whose
-// payload is the new account's public key. The key id must be known, unrevoked and unbound.
+// payload is the new account's public key. The key id must be known, unrevoked, unexpired and unbound;
+// the account then inherits the key's name policy, allowed profiles and expiry (edge/policy/issuance.ts).
 import { flattenedVerify, type JWK } from 'jose';
 import { b64uDecode } from '../../shared/encoding.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
+import { storesOf } from '../storage/stores.ts';
 import type { EdgeServices } from './context.ts';
 import { parseFlattenedJws, thumbprintOf } from './jws.ts';
 
@@ -44,6 +46,14 @@ export async function verifyEab(svc: EdgeServices, eab: unknown, accountThumbpri
     throw new AcmeProblem('unauthorized', `external account key "${hdr.kid}" has been revoked`);
   if (key.accountId)
     throw new AcmeProblem('unauthorized', `external account key "${hdr.kid}" is already bound to an account`);
+  // Issue 5: a key may carry an expiry (admin API); past it the key binds nothing.
+  const { expiresAt } = await (await storesOf(svc)).settings.eabSettings(hdr.kid);
+  if (expiresAt !== null && expiresAt <= Date.now()) {
+    throw new AcmeProblem(
+      'unauthorized',
+      `external account key "${hdr.kid}" expired on ${new Date(expiresAt).toISOString()}`,
+    );
+  }
   try {
     await flattenedVerify(jws, b64uDecode(key.hmacKey), { algorithms: EAB_ALGS });
   } catch {

@@ -10,6 +10,8 @@ import { identifierKey } from '../../shared/identifiers.ts';
 import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
 import { newId } from '../storage/ids.ts';
 import type { CertificateRow, OrderRow } from '../storage/schema.ts';
+import type { Profile } from '../storage/settings.ts';
+import { storesOf } from '../storage/stores.ts';
 import type { EdgeServices } from './context.ts';
 
 /** Minimum gap between two relay attempts for the same processing order (any instance). */
@@ -92,17 +94,36 @@ async function describeLeaf(chainPem: string): Promise<IssuedLeaf> {
   };
 }
 
+/** badCSR when the CSR's key type is not one the profile accepts. */
+async function profileKeyRefusal(csrB64u: string, profile: Profile): Promise<AcmeProblem | undefined> {
+  const csr = await parseCsr(b64uDecode(csrB64u));
+  if ((profile.keyTypes as string[]).includes(csr.keyType)) return undefined;
+  return new AcmeProblem(
+    'badCSR',
+    `profile "${profile.name}" accepts ${profile.keyTypes.join(', ')} keys, not ${csr.keyDescription}`,
+  );
+}
+
 /** One relay attempt for a processing order; returns the order as it now stands. */
 export async function relayOrder(svc: EdgeServices, order: OrderRow, rid?: string): Promise<OrderRow> {
   if (!order.csr) return order;
   const now = Date.now();
-  const profile = svc.config.profiles[order.profile] ?? svc.config.profiles[svc.config.defaultProfile]!;
+  // Issue 5: the order's profile as it stands in the database now: its validity, the leaf key types
+  // it accepts, and the signer profile it is relayed as (the signer enforces its own ceiling on it).
+  const profile = await (await storesOf(svc)).settings.profile(order.profile);
+  const refusal = !profile
+    ? new AcmeProblem('invalidProfile', `profile "${order.profile}" no longer exists; create a new order`)
+    : await profileKeyRefusal(order.csr, profile);
+  if (refusal || !profile) {
+    await svc.orders.setOrderStatus(order.id, ['processing'], 'invalid', JSON.stringify(refusal?.toJSON()));
+    return (await svc.orders.get(order.id)) ?? order;
+  }
   const notBefore = Math.max(order.notBefore ?? 0, now - BACKDATE_MS);
   const notAfter = order.notAfter ?? notBefore + profile.validitySeconds * 1000;
   const outcome = await svc.signer.sign({
     orderId: order.id,
     accountId: order.accountId,
-    profile: order.profile,
+    profile: profile.signerProfile,
     csr: order.csr,
     identifiers: JSON.parse(order.identifiers) as Identifier[],
     notBefore: new Date(notBefore).toISOString(),

@@ -1,11 +1,21 @@
-// newOrder (RFC 8555 §7.4): identifiers checked and canonicalised, the profile chosen, dates
-// honoured or refused, authorizations reused when the account already holds valid ones, and the
-// order with its new authorizations and challenges written in one batch.
+// newOrder (RFC 8555 §7.4): identifiers checked and canonicalised, the profile chosen (from the
+// database), the name policies and rate limits applied, dates honoured or refused, authorizations
+// reused when the account already holds valid ones or granted by the EAB key's pre-authorization,
+// and the order with its new authorizations and challenges written in one batch.
 
 import { randomToken } from '../../shared/encoding.ts';
 import { canonicalIdentifiers, isWildcard, normalizeIdentifier } from '../../shared/identifiers.ts';
 import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
+import {
+  type AccountContext,
+  accountContext,
+  checkIdentifiers,
+  preAuthorized,
+  resolveProfile,
+} from '../policy/issuance.ts';
+import { checkOrderLimits } from '../ratelimit/limits.ts';
 import { newId } from '../storage/ids.ts';
+import { insertIssuanceBundle, type PreauthMark } from '../storage/preauth.ts';
 import type { AccountRow, AuthzRow, ChallengeRow, OrderRow } from '../storage/schema.ts';
 import { routingContext, tlsAlpnOffered } from '../validation/routing.ts';
 import type { EdgeServices } from './context.ts';
@@ -14,7 +24,8 @@ export interface NewOrderPayload {
   identifiers: Identifier[];
   notBefore?: number;
   notAfter?: number;
-  profile: string;
+  /** absent: the default profile */
+  profile?: string;
   replaces?: string;
 }
 
@@ -62,32 +73,26 @@ export function parseNewOrder(payload: unknown, svc: EdgeServices, now: number):
       `${problems.length} identifier(s) in the order cannot be accepted`,
     );
   }
-  const profileName = p.profile === undefined ? svc.config.defaultProfile : p.profile;
-  if (typeof profileName !== 'string' || !Object.hasOwn(svc.config.profiles, profileName)) {
+  // The profile's existence and what it allows are checked in createOrder, against the database.
+  if (p.profile !== undefined && (typeof p.profile !== 'string' || p.profile.length === 0)) {
     throw new AcmeProblem(
       'invalidProfile',
-      `unknown profile ${JSON.stringify(p.profile)}; offered: ${Object.keys(svc.config.profiles).join(', ')}`,
+      `"profile" must be a profile name, got ${JSON.stringify(p.profile)}`,
     );
   }
-  const profile = svc.config.profiles[profileName]!;
   const notBefore = parseDate(p.notBefore, 'notBefore');
   const notAfter = parseDate(p.notAfter, 'notAfter');
   const start = notBefore ?? now;
   if (notBefore !== undefined && (notBefore < now - 60_000 || notBefore > now + 7 * 86_400_000)) {
     throw new AcmeProblem('malformed', 'notBefore must lie between now and 7 days from now');
   }
-  if (notAfter !== undefined) {
-    if (notAfter <= start) throw new AcmeProblem('malformed', 'notAfter must be after notBefore (or now)');
-    if (notAfter - start > profile.validitySeconds * 1000 + 60_000) {
-      throw new AcmeProblem(
-        'malformed',
-        `profile "${profileName}" issues certificates valid for at most ${profile.validitySeconds} s`,
-      );
-    }
+  if (notAfter !== undefined && notAfter <= start) {
+    throw new AcmeProblem('malformed', 'notAfter must be after notBefore (or now)');
   }
   if (p.replaces !== undefined && typeof p.replaces !== 'string')
     throw new AcmeProblem('malformed', '"replaces" must be a string');
-  const out: NewOrderPayload = { identifiers: canonicalIdentifiers(ids), profile: profileName };
+  const out: NewOrderPayload = { identifiers: canonicalIdentifiers(ids) };
+  if (typeof p.profile === 'string') out.profile = p.profile;
   if (notBefore !== undefined) out.notBefore = notBefore;
   if (notAfter !== undefined) out.notAfter = notAfter;
   if (typeof p.replaces === 'string') out.replaces = p.replaces;
@@ -105,15 +110,90 @@ export function challengeTypesFor(id: Identifier, svc: EdgeServices): ChallengeR
   return ['http-01', 'dns-01', ...alpn];
 }
 
+/** A new authorization for one identifier: pre-authorized (valid, marked) or pending with challenges. */
+export function newAuthorization(
+  svc: EdgeServices,
+  account: AccountRow,
+  ctx: AccountContext,
+  id: Identifier,
+  expiresAt: number,
+  now: number,
+): { authz: AuthzRow; challenges: ChallengeRow[]; mark?: PreauthMark } {
+  const wildcard = isWildcard(id);
+  const authz: AuthzRow = {
+    id: newId(),
+    accountId: account.id,
+    identifierType: id.type,
+    identifierValue: wildcard ? id.value.slice(2) : id.value,
+    wildcard,
+    status: 'pending',
+    expiresAt,
+    createdAt: now,
+  };
+  if (ctx.eabKid && preAuthorized(id, ctx)) {
+    // Issue 5: the EAB key pre-authorizes names in its allow list; no challenge, marked and logged.
+    authz.status = 'valid';
+    svc.log({
+      event: 'authz-preauthorized',
+      authzId: authz.id,
+      accountId: account.id,
+      eab: ctx.eabKid,
+      identifier: id.value,
+    });
+    return {
+      authz,
+      challenges: [],
+      mark: {
+        authzId: authz.id,
+        accountId: account.id,
+        eabKid: ctx.eabKid,
+        identifierType: id.type,
+        identifierValue: id.value,
+        createdAt: now,
+      },
+    };
+  }
+  // RFC 8555 §8: one token per challenge, at least 128 bits of entropy.
+  const challenges: ChallengeRow[] = challengeTypesFor(id, svc).map((type) => ({
+    id: newId(),
+    authzId: authz.id,
+    type,
+    token: randomToken(32),
+    status: 'pending',
+    validatedAt: null,
+    error: null,
+    validationRecord: null,
+    attemptAt: null,
+  }));
+  return { authz, challenges };
+}
+
 export async function createOrder(
   svc: EdgeServices,
   account: AccountRow,
   req: NewOrderPayload,
 ): Promise<OrderRow> {
+  // Issue 5: the account's EAB key, the profile and the name policies are settled before anything
+  // is written (no authorization is created for a refused order); then the rate limits.
+  const ctx = await accountContext(svc, account);
+  const profile = await resolveProfile(svc, ctx, req.profile);
   const now = Date.now();
+  if (req.notAfter !== undefined) {
+    const start = req.notBefore ?? now;
+    if (req.notAfter - start > profile.validitySeconds * 1000 + 60_000) {
+      throw new AcmeProblem(
+        'malformed',
+        `profile "${profile.name}" issues certificates valid for at most ${profile.validitySeconds} s`,
+      );
+    }
+  }
+  checkIdentifiers(req.identifiers, ctx, profile);
+  await checkOrderLimits(svc, account, req.identifiers, req.replaces);
   const orderExpires = now + svc.config.orderLifetimeSeconds * 1000;
+  const authzExpires = Math.min(orderExpires, now + svc.config.authzLifetimeSeconds * 1000);
   const authzs: AuthzRow[] = [];
   const chals: ChallengeRow[] = [];
+  const marks: PreauthMark[] = [];
   const authzIds: string[] = [];
   for (const id of req.identifiers) {
     const wildcard = isWildcard(id);
@@ -123,40 +203,19 @@ export async function createOrder(
       authzIds.push(reuse.id);
       continue;
     }
-    const authz: AuthzRow = {
-      id: newId(),
-      accountId: account.id,
-      identifierType: id.type,
-      identifierValue: value,
-      wildcard,
-      status: 'pending',
-      expiresAt: Math.min(orderExpires, now + svc.config.authzLifetimeSeconds * 1000),
-      createdAt: now,
-    };
-    authzs.push(authz);
-    authzIds.push(authz.id);
-    // RFC 8555 §8: one token per challenge, at least 128 bits of entropy.
-    for (const type of challengeTypesFor(id, svc)) {
-      chals.push({
-        id: newId(),
-        authzId: authz.id,
-        type,
-        token: randomToken(32),
-        status: 'pending',
-        validatedAt: null,
-        error: null,
-        validationRecord: null,
-        attemptAt: null,
-      });
-    }
+    const made = newAuthorization(svc, account, ctx, id, authzExpires, now);
+    authzs.push(made.authz);
+    chals.push(...made.challenges);
+    if (made.mark) marks.push(made.mark);
+    authzIds.push(made.authz.id);
   }
   const order: OrderRow = {
     id: newId(),
     accountId: account.id,
-    status: authzs.length === 0 ? 'ready' : 'pending',
+    status: authzs.every((a) => a.status === 'valid') ? 'ready' : 'pending',
     identifiers: JSON.stringify(req.identifiers),
     authzIds: JSON.stringify(authzIds),
-    profile: req.profile,
+    profile: profile.name,
     notBefore: req.notBefore ?? null,
     notAfter: req.notAfter ?? null,
     expiresAt: orderExpires,
@@ -167,6 +226,6 @@ export async function createOrder(
     relayAttemptAt: null,
     createdAt: now,
   };
-  await svc.orders.create({ order, authzs, challenges: chals });
+  await insertIssuanceBundle(svc.database.db, { order, authzs, challenges: chals, marks });
   return order;
 }

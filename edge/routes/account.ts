@@ -7,6 +7,7 @@ import { acmeJws } from '../acme/jws.ts';
 import { ensureOwner, json, requireAccount } from '../acme/respond.ts';
 import { accountToWire } from '../acme/wire.ts';
 import { PATHS } from '../linker.ts';
+import { checkAccountLimit, clientAddress } from '../ratelimit/limits.ts';
 import { newId } from '../storage/ids.ts';
 
 const MAX_CONTACTS = 10;
@@ -70,6 +71,8 @@ export function registerAccount(app: Hono<AppEnv>): void {
         'this CA requires an external account binding (ask an admin for an EAB key)',
       );
     }
+    // Issue 5: new accounts per client address (an EAB key may carry its own override).
+    await checkAccountLimit(svc, clientAddress(c.env, c.req.raw.headers), eabKid);
     const res = await svc.accounts.create({
       id: newId(),
       thumbprint: jws.thumbprint,

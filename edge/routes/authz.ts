@@ -1,14 +1,60 @@
-// Authorizations (RFC 8555 §7.5, deactivation §7.5.2) and challenges (§7.5.1).
+// newAuthz (RFC 8555 §7.4.1), authorizations (§7.5, deactivation §7.5.2) and challenges (§7.5.1).
 import type { Hono } from 'hono';
+import { isWildcard, normalizeIdentifier } from '../../shared/identifiers.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
 import type { AppEnv } from '../acme/context.ts';
 import { acmeJws } from '../acme/jws.ts';
+import { newAuthorization } from '../acme/new-order.ts';
 import { ensureOwner, json, notFound, requireAccount } from '../acme/respond.ts';
 import { resumeStale, startValidation } from '../acme/validation-job.ts';
 import { authzToWire, challengeToWire, effectiveAuthzStatus } from '../acme/wire.ts';
 import { PATHS } from '../linker.ts';
+import { accountContext, checkIdentifiers } from '../policy/issuance.ts';
+import { checkFailedValidations, checkOrderLimits } from '../ratelimit/limits.ts';
+import { insertIssuanceBundle } from '../storage/preauth.ts';
 
 export function registerAuthz(app: Hono<AppEnv>): void {
+  // RFC 8555 §7.4.1: pre-authorization. The identifier passes the same policies as in newOrder; an
+  // EAB key with pre-authorization on answers with a valid authorization, otherwise it is pending.
+  app.post(PATHS.newAuthz, acmeJws('kid', { postAsGet: false }), async (c) => {
+    const { svc, jws } = c.var;
+    const account = requireAccount(c);
+    const p = jws.payload as Record<string, unknown> | null;
+    if (typeof p !== 'object' || p === null || Array.isArray(p))
+      throw new AcmeProblem('malformed', 'newAuthz payload must be a JSON object with "identifier"');
+    const id = normalizeIdentifier(p.identifier);
+    if (isWildcard(id)) {
+      throw new AcmeProblem('rejectedIdentifier', 'newAuthz must not name a wildcard (RFC 8555 §7.4.1)', {
+        identifier: id,
+      });
+    }
+    const ctx = await accountContext(svc, account);
+    checkIdentifiers([id], ctx);
+    const now = Date.now();
+    const reuse = await svc.orders.findReusableAuthz(account.id, id.type, id.value, false, now + 86_400_000);
+    if (reuse) {
+      const chals = await svc.orders.challengesOf(reuse.id);
+      return json(c, authzToWire(reuse, chals, svc.linker, now), 200, svc.linker.authz(reuse.id));
+    }
+    await checkOrderLimits(svc, account, [id], undefined);
+    const made = newAuthorization(svc, account, ctx, id, now + svc.config.authzLifetimeSeconds * 1000, now);
+    await insertIssuanceBundle(svc.database.db, {
+      authzs: [made.authz],
+      challenges: made.challenges,
+      marks: made.mark ? [made.mark] : [],
+    });
+    return json(
+      c,
+      authzToWire(made.authz, made.challenges, svc.linker, now),
+      201,
+      svc.linker.authz(made.authz.id),
+    );
+  });
+  app.on(['GET', 'PUT', 'DELETE', 'PATCH', 'HEAD'], PATHS.newAuthz, (c) => {
+    c.header('Allow', 'POST');
+    throw new AcmeProblem('methodNotAllowed', `${c.req.method} is not allowed here: newAuthz takes a POST`);
+  });
+
   app.post(PATHS.authz, acmeJws('kid'), async (c) => {
     const { svc, jws } = c.var;
     const account = requireAccount(c);
@@ -60,6 +106,8 @@ export function registerAuthz(app: Hono<AppEnv>): void {
           `the authorization is ${status}; its challenges can no longer be attempted`,
         );
       }
+      // Issue 5: too many recent failed validations for this account → rateLimited.
+      await checkFailedValidations(svc, account);
       if (!(await startValidation(svc, authz, ch, account.thumbprint))) {
         const other = (await svc.orders.challengesOf(authz.id)).find(
           (x) => x.status === 'processing' && x.id !== ch.id,

@@ -1,15 +1,18 @@
-// The directory (RFC 8555 §7.1.1) and newNonce (§7.2).
+// The directory (RFC 8555 §7.1.1, meta.profiles from draft-ietf-acme-profiles) and newNonce (§7.2).
 import type { Hono } from 'hono';
 import type { AppEnv } from '../acme/context.ts';
 import { PATHS } from '../linker.ts';
+import { storesOf } from '../storage/stores.ts';
 
 export function registerDirectory(app: Hono<AppEnv>): void {
-  app.get(PATHS.directory, (c) => {
+  app.get(PATHS.directory, async (c) => {
     const { config, linker } = c.var.svc;
+    // draft-ietf-acme-profiles: the profiles admins defined, read from the database per request.
+    const profiles = await (await storesOf(c.var.svc)).settings.profiles();
     const meta: Record<string, unknown> = {
       caaIdentities: config.caaIdentities,
       externalAccountRequired: config.eabRequired,
-      profiles: Object.fromEntries(Object.entries(config.profiles).map(([k, v]) => [k, v.description])),
+      profiles: Object.fromEntries(profiles.map((p) => [p.name, p.description])),
     };
     if (config.termsOfService) meta.termsOfService = config.termsOfService;
     if (config.website) meta.website = config.website;
@@ -17,6 +20,8 @@ export function registerDirectory(app: Hono<AppEnv>): void {
       newNonce: linker.newNonce(),
       newAccount: linker.newAccount(),
       newOrder: linker.newOrder(),
+      // RFC 8555 §7.4.1: pre-authorization
+      newAuthz: linker.requestUrl(PATHS.newAuthz),
       revokeCert: linker.revokeCert(),
       keyChange: linker.keyChange(),
       meta,
