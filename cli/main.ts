@@ -8,6 +8,10 @@ const AREAS: Record<
     help: 'init, import-cert, key-info, serve, crl, audit-verify',
   },
   edge: { load: () => import('./edge.ts'), help: 'serve (the ACME edge on Node)' },
+  dev: {
+    load: () => import('./doh-bridge.ts'),
+    help: 'doh-bridge (DNS-over-HTTPS in front of a test DNS server)',
+  },
   eab: { load: () => import('./eab.ts'), help: 'create, list, revoke External Account Binding keys' },
   validator: {
     load: () => import('../validator/cli.ts'),

@@ -1,7 +1,7 @@
 // The ACME flow suite against the edge on workerd (`wrangler dev --local` with the repository's
 // wrangler.toml and its local D1), resolving through the test DoH responder in front of
 // pebble-challtestsrv (Workers have no UDP); signer on SoftHSM.
-import { type DohServer, startDohServer } from '../support/doh-server.ts';
+import { type DohServer, startDohServer } from '../../cli/doh-bridge.ts';
 import { httpsFetch } from '../support/https-fetch.ts';
 import { type Deps, startDeps, startWorkerdEdge, type WorkerdEdge } from './edges.ts';
 import { acmeFlowSuite } from './flow.ts';

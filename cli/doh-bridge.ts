@@ -1,10 +1,11 @@
-// A small DNS-over-HTTPS responder for tests (RFC 8484, plain HTTP on 127.0.0.1): it forwards each
-// wire-format query over UDP to a real DNS server — pebble-challtestsrv in the runtime matrix — and
-// returns its answer as application/dns-message. The Workers edge, which has no UDP, resolves
-// through it. GET ?dns=<base64url> and POST are both served.
+// `edgeca dev doh-bridge`: a small DNS-over-HTTPS responder for development and tests (RFC 8484,
+// plain HTTP on 127.0.0.1). It forwards each wire-format query over UDP to a real DNS server (a
+// test DNS such as pebble-challtestsrv) and returns its answer as application/dns-message. The
+// Workers edge, which has no UDP, resolves through it. GET ?dns=<base64url> and POST are served.
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
 
 export interface DohServer {
   /** http://127.0.0.1:PORT/dns-query */
@@ -38,7 +39,7 @@ function forward(query: Uint8Array, host: string, port: number): Promise<Uint8Ar
 }
 
 /** Starts the responder; `upstream` is "127.0.0.1:PORT" (e.g. ChallTestSrv.dnsAddress). */
-export async function startDohServer(upstream: string): Promise<DohServer> {
+export async function startDohServer(upstream: string, port = 0): Promise<DohServer> {
   const colon = upstream.lastIndexOf(':');
   const upHost = upstream.slice(0, colon);
   const upPort = Number(upstream.slice(colon + 1));
@@ -75,7 +76,7 @@ export async function startDohServer(upstream: string): Promise<DohServer> {
   });
   await new Promise<void>((resolve, reject) => {
     srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => resolve());
+    srv.listen(port, '127.0.0.1', () => resolve());
   });
   return {
     url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/dns-query`,
@@ -86,4 +87,32 @@ export async function startDohServer(upstream: string): Promise<DohServer> {
         srv.closeAllConnections();
       }),
   };
+}
+
+const HELP = `usage: edgeca dev doh-bridge --upstream HOST:PORT [--port N]
+Serves DNS-over-HTTPS on http://127.0.0.1:N/dns-query, answering from the DNS server at HOST:PORT.
+`;
+
+export async function main(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      upstream: { type: 'string' },
+      port: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help || positionals[0] !== 'doh-bridge' || !values.upstream) {
+    (values.help ? process.stdout : process.stderr).write(HELP);
+    return values.help ? 0 : 2;
+  }
+  const bridge = await startDohServer(values.upstream, Number(values.port ?? 0));
+  console.log(JSON.stringify({ event: 'doh-bridge-listening', url: bridge.url, upstream: values.upstream }));
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await bridge.close();
+  return 0;
 }
