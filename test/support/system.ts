@@ -2,15 +2,20 @@
 // token, root, intermediate, relay and validator keys, edge TLS certificate) in a fresh temp
 // directory, the signer over HTTP and the edge over HTTPS, both on free 127.0.0.1 ports.
 //
+// With `validator`, the on-prem validator (validator/) runs too, on its own resolver, and the edge
+// pins its key (EDGECA_VALIDATOR_URL / EDGECA_VALIDATOR_KEY_FILE); routes go in `env`.
+//
 // SoftHSM reads SOFTHSM2_CONF once, when the PKCS#11 module is initialised: one system per test
 // process (node's runner gives each test file its own process). stop() removes the temp directory.
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadEdgeConfigFromEnv, startNodeEdge } from '../../edge/runtime/node-server.ts';
 import { loadSignerConfig, startSigner } from '../../signer/server.ts';
+import { fromSignerConfig, type ValidatorConfig } from '../../validator/config.ts';
+import { startValidator } from '../../validator/server.ts';
 
 /** What signer/bootstrap.ts `initDev` returns (contract; the bootstrap owns the shape). */
 export interface DevInit {
@@ -36,8 +41,18 @@ export interface SystemOptions {
   http01Port?: number;
   /** further EDGECA_* settings for the edge; they win over the harness's own */
   env?: Record<string, string>;
+  /** also run the on-prem validator (true: on the system resolver, http-01 on `http01Port`) */
+  validator?: true | ValidatorOptions;
   /** where the signer's and the edge's log lines go (default: kept in System.logs) */
   log?: (line: Record<string, unknown>) => void;
+}
+
+export interface ValidatorOptions {
+  /** the validator's own (internal) DNS server, e.g. a second ChallTestSrv's dnsAddress */
+  dnsResolver?: string;
+  /** TEST ONLY ports the validator dials (default: SystemOptions.http01Port; 443) */
+  http01Port?: number;
+  tlsAlpnPort?: number;
 }
 
 export interface System {
@@ -49,18 +64,24 @@ export interface System {
   signerUrl: string;
   edgeUrl: string;
   dbUrl: string;
+  /** the validator's URL and the public JWK file the edge pins, when SystemOptions.validator */
+  validatorUrl?: string;
+  validatorPublicKeyFile?: string;
   init: DevInit;
   /** log lines of the signer and the edge (when no SystemOptions.log was given), oldest first */
   logs: Record<string, unknown>[];
   stop(): Promise<void>;
-  /** stop and start the edge on the same port and database (state must survive) */
-  restartEdge(): Promise<void>;
+  /** stop and start the edge on the same port and database (state must survive); `env` overrides settings from now on */
+  restartEdge(env?: Record<string, string>): Promise<void>;
   /** stop and start the signer on the same port, token and database */
   restartSigner(): Promise<void>;
   /** stop the signer only (the edge keeps running and sees it unreachable) */
   stopSigner(): Promise<void>;
   /** start the signer again after stopSigner, on the same port */
   startSigner(): Promise<void>;
+  /** stop / start the validator (same port and jti database) */
+  stopValidator(): Promise<void>;
+  startValidator(): Promise<void>;
 }
 
 interface Running {
@@ -99,6 +120,28 @@ async function startSignerAt(init: DevInit, port: number, log: Log): Promise<Run
   const { config, baseDir } = loadSignerConfig(init.signerConfigFile);
   config.listen = { ...config.listen, host: '127.0.0.1', port };
   return startSigner({ config, baseDir, deps: { log } });
+}
+
+/** The validator's config as `validator serve --signer-config` builds it, with test-only ports. */
+function validatorConfig(init: DevInit, dir: string, port: number, o: ValidatorOptions, sys: SystemOptions) {
+  const { config, baseDir } = loadSignerConfig(init.signerConfigFile);
+  const inherited = fromSignerConfig(config, baseDir);
+  const http01Port = o.http01Port ?? sys.http01Port;
+  const cfg: ValidatorConfig = {
+    listen: { host: '127.0.0.1', port },
+    edgeKeys: inherited.edgeKeys,
+    ceiling: inherited.ceiling,
+    validatorKeyFile: init.validatorKeyFile,
+    database: `file:${join(dir, 'validator.db')}`,
+    timeoutMs: 3000,
+    testOnly: {
+      allowLoopback: true,
+      ...(http01Port !== undefined ? { http01Port } : {}),
+      ...(o.tlsAlpnPort !== undefined ? { tlsAlpnPort: o.tlsAlpnPort } : {}),
+    },
+  };
+  if (o.dnsResolver) cfg.dnsResolver = o.dnsResolver;
+  return cfg;
 }
 
 /** The edge's settings as `edge serve` would read them from its environment. */
@@ -146,10 +189,13 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
   const log: Log = opts.log ?? ((line) => void (logs.length < 10_000 && logs.push(line)));
   let signer: Running | undefined;
   let edge: Running | undefined;
+  let validator: Running | undefined;
   const cleanup = async () => {
     await edge?.close().catch(() => {});
+    await validator?.close().catch(() => {});
     await signer?.close().catch(() => {});
     edge = undefined;
+    validator = undefined;
     signer = undefined;
     rmSync(dir, { recursive: true, force: true });
   };
@@ -160,9 +206,38 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     process.env.SOFTHSM2_CONF = init.softhsmConf;
     signer = await startSignerAt(init, signerPort, log);
     const signerUrl = signer.url.replace(/\/+$/, '');
+    let vConfig: ValidatorConfig | undefined;
+    let validatorPublicKeyFile: string | undefined;
+    let validatorUrl: string | undefined;
+    if (opts.validator) {
+      vConfig = validatorConfig(
+        init,
+        dir,
+        await freePort(),
+        opts.validator === true ? {} : opts.validator,
+        opts,
+      );
+      validator = await startValidator({ config: vConfig, log });
+      validatorUrl = validator.url;
+      // The edge pins the public part only.
+      const { d: _d, ...pub } = JSON.parse(readFileSync(init.validatorKeyFile, 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      validatorPublicKeyFile = join(dir, 'validator-public.json');
+      writeFileSync(validatorPublicKeyFile, JSON.stringify(pub));
+    }
     const edgePort = await freePort();
     const dbUrl = `file:${join(dir, 'edge.db')}`;
-    const env = edgeEnv(init, edgePort, signerUrl, dbUrl, opts);
+    const env = edgeEnv(init, edgePort, signerUrl, dbUrl, {
+      ...opts,
+      env: {
+        ...(validatorUrl && validatorPublicKeyFile
+          ? { EDGECA_VALIDATOR_URL: validatorUrl, EDGECA_VALIDATOR_KEY_FILE: validatorPublicKeyFile }
+          : {}),
+        ...opts.env,
+      },
+    });
     edge = await startEdgeWith(env, log);
     const edgeUrl = env.EDGECA_BASE_URL!;
     return {
@@ -174,8 +249,11 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
       dbUrl,
       init,
       logs,
+      ...(validatorUrl ? { validatorUrl } : {}),
+      ...(validatorPublicKeyFile ? { validatorPublicKeyFile } : {}),
       stop: cleanup,
-      async restartEdge() {
+      async restartEdge(over?: Record<string, string>) {
+        if (over) Object.assign(env, over);
         await edge?.close();
         edge = await startEdgeWith(env, log);
       },
@@ -189,6 +267,14 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
       },
       async startSigner() {
         signer ??= await startSignerAt(init, signerPort, log);
+      },
+      async stopValidator() {
+        await validator?.close();
+        validator = undefined;
+      },
+      async startValidator() {
+        if (!vConfig) throw new Error('startSystem was not asked for a validator');
+        validator ??= await startValidator({ config: vConfig, log });
       },
     };
   } catch (err) {
