@@ -138,6 +138,8 @@ export interface EdgeSettings {
   /** the origin clients use; default: this instance's own https://127.0.0.1:PORT */
   baseUrl?: string;
   fetch: (url: string, init?: RequestInit) => Promise<Response>;
+  /** further EDGECA_* settings (e.g. the on-prem validator's URL, key and routes); they win */
+  env?: Record<string, string>;
 }
 
 /** The edge on Deno, over HTTPS with the dev edge certificate, with the minimum permissions. */
@@ -161,6 +163,7 @@ export async function startDenoEdge(s: EdgeSettings): Promise<RunningEdge> {
     EDGECA_HTTP01_PORT: String(s.http01Port),
     EDGECA_ALLOW_LOOPBACK: 'true',
     EDGECA_EAB_REQUIRED: 'true',
+    ...s.env,
   };
   const proc = spawnChild(DENO, denoArgs({ readPaths: [s.sys.dir], writePaths: [s.sys.dir] }), env);
   await waitReady('the edge on Deno', `${listenUrl}/directory`, proc, s.fetch);
@@ -207,6 +210,7 @@ export async function startWorkerdEdge(s: Omit<EdgeSettings, 'dbUrl'>): Promise<
     EDGECA_HTTP01_PORT: String(s.http01Port),
     EDGECA_ALLOW_LOOPBACK: 'true',
     EDGECA_EAB_REQUIRED: 'true',
+    ...s.env,
   };
   // dotenv: single quotes keep the JWK's JSON as it is.
   writeFileSync(
