@@ -8,6 +8,9 @@
 // 14100), EDGECA_START_TIMEOUT_S (default 60); every other EDGECA_* variable (e.g.
 // EDGECA_DNS_RESOLVER, EDGECA_HTTP01_PORT, EDGECA_EAB_REQUIRED) is passed to the edge unchanged.
 // EDGECA_RUNTIME=node (default) | deno | workerd runs the same edge on that runtime.
+// The on-prem validator (docs/validator.md) runs beside the signer on EDGECA_VALIDATOR_PORT (14200),
+// resolving through EDGECA_VALIDATOR_DNS_RESOLVER (default: the system resolver); the edge pins its
+// key and routes by EDGECA_VALIDATION_ROUTES (default: tls-alpn-01 on-prem where the edge has no raw TLS).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -84,6 +87,7 @@ function printReady(endpoints, http01Port) {
     `  ACME directory   ${dir}`,
     `  trust this root  ${endpoints.tlsCaFile}`,
     `  signer           ${endpoints.signerUrl}`,
+    `  validator        ${endpoints.validatorUrl}`,
     `  admin API        ${endpoints.adminUrl}`,
     `  all of the above ${relative(ROOT, join(DEV_DIR, 'endpoints.json'))}`,
     '',
@@ -192,6 +196,42 @@ async function main() {
     fail(signerProblem);
   }
 
+  // The validator: its edge keys, ceiling and key come from signer.json. Dev only: it may dial
+  // loopback (dev names resolve to 127.0.0.1) and the http-01 port the edge uses.
+  const validatorPort = portFrom('EDGECA_VALIDATOR_PORT', 14200);
+  const validatorUrl = `http://127.0.0.1:${validatorPort}`;
+  const validatorArgs = [
+    CLI,
+    'validator',
+    'serve',
+    '--signer-config',
+    signer.file,
+    '--port',
+    String(validatorPort),
+  ];
+  validatorArgs.push('--database', `file:${join(DEV_DIR, 'validator.db')}`, '--test-allow-loopback');
+  if (http01Port !== 80) validatorArgs.push('--test-http01-port', String(http01Port));
+  if (env.EDGECA_VALIDATOR_DNS_RESOLVER)
+    validatorArgs.push('--dns-resolver', env.EDGECA_VALIDATOR_DNS_RESOLVER);
+  const validatorProc = startService('validator', validatorArgs, { cwd: ROOT, env });
+  services.push(validatorProc);
+  watch(validatorProc);
+  const validatorProblem = await waitHealthy(`${validatorUrl}/v1/health`, validatorProc, {
+    caFile: rootFile,
+    timeoutMs,
+  });
+  if (validatorProblem) {
+    if (stopping) return;
+    stopping = true;
+    await stopAll();
+    fail(validatorProblem);
+  }
+  if (!env.EDGECA_VALIDATOR_URL) {
+    const { d: _d, ...validatorPublicJwk } = readJson(join(DEV_DIR, 'validator-key.json'));
+    edgeEnv.EDGECA_VALIDATOR_URL = validatorUrl;
+    edgeEnv.EDGECA_VALIDATOR_KEY = JSON.stringify(validatorPublicJwk);
+  }
+
   const runtime = env.EDGECA_RUNTIME ?? 'node';
   if (!RUNTIMES.includes(runtime)) fail(`EDGECA_RUNTIME=${runtime}: choose one of ${RUNTIMES.join(', ')}`);
   if (runtime === 'workerd')
@@ -228,6 +268,7 @@ async function main() {
     edgeRuntime: runtime,
     ...launch.extra,
     signerUrl,
+    validatorUrl: edgeEnv.EDGECA_VALIDATOR_URL,
     tlsCaFile: resolve(rootFile),
     issuingRootFile: current.issuingRootFile ?? resolve(rootFile),
     ...(runtime === 'workerd' ? {} : { dbUrl: edgeEnv.EDGECA_DB_URL }),
