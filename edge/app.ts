@@ -5,6 +5,7 @@ import type { Client } from '@libsql/client';
 import { Hono } from 'hono';
 import { AcmeProblem } from '../shared/problems.ts';
 import type { AppEnv, EdgeServices } from './acme/context.ts';
+import { registerAdmin } from './admin/index.ts';
 import type { EdgeConfig } from './config.ts';
 import { Linker, PATHS } from './linker.ts';
 import { createSignerClient, type SignerClient } from './relay/signer-client.ts';
@@ -94,6 +95,7 @@ export function createApp(svc: EdgeServices): Hono<AppEnv> {
   registerAuthz(app);
   registerCertificate(app);
   registerCrl(app);
+  registerAdmin(app);
   app.get('/health', (c) => c.json({ status: 'ok' }));
 
   for (const path of POST_ONLY) {

@@ -11,7 +11,7 @@ import {
   preauthorizations,
 } from './admin-schema.ts';
 import { type Db, rowsAffected } from './db.ts';
-import { accounts, authorizations, certificates, challenges, orders } from './schema.ts';
+import { accounts, authorizations, certificates, challenges, eabKeys, orders } from './schema.ts';
 import type { Stmt } from './settings.ts';
 
 export const TOKEN_PREFIX = 'edgeca_admin_';
@@ -109,6 +109,16 @@ export function createAdminStore(db: Db) {
         )
         .orderBy(desc(adminChanges.id))
         .limit(opts.limit);
+    },
+
+    newEabKey(k: { kid: string; hmacKey: string; name: string }): Stmt {
+      return db.insert(eabKeys).values({ ...k, createdAt: Date.now() });
+    },
+    revokeEabKey(kid: string): Stmt {
+      return db
+        .update(eabKeys)
+        .set({ revokedAt: Date.now() })
+        .where(and(eq(eabKeys.kid, kid), isNull(eabKeys.revokedAt)));
     },
 
     markPreauthorized(m: typeof preauthorizations.$inferInsert): Stmt {

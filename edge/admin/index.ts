@@ -1,0 +1,65 @@
+// The admin API under /admin (issue 5): JSON in and out, bearer tokens stored hashed with read and
+// write scopes, problem documents naming the faulty field, every change in the change log. The
+// OpenAPI document at /admin/openapi.json needs no token.
+import { Hono } from 'hono';
+import type { AppEnv } from '../acme/context.ts';
+import { storesOf } from '../storage/stores.ts';
+import { type AdminEnv, AdminError } from './http.ts';
+import { registerObjectRoutes } from './object-routes.ts';
+import { openApiDocument } from './openapi.ts';
+import { registerSettingsRoutes } from './settings-routes.ts';
+
+export const ADMIN_PREFIX = '/admin';
+
+export function createAdminApp(): Hono<AdminEnv> {
+  const r = new Hono<AdminEnv>();
+  r.get('/openapi.json', (c) => c.json(openApiDocument(c.var.svc.config.baseUrl + ADMIN_PREFIX)));
+  r.use('*', async (c, next) => {
+    const auth = c.req.header('authorization') ?? '';
+    const m = /^Bearer\s+(\S+)$/i.exec(auth);
+    if (!m) {
+      c.header('WWW-Authenticate', 'Bearer realm="edgeca-admin"');
+      throw new AdminError('unauthorized', 'an admin token is required: Authorization: Bearer <token>');
+    }
+    const token = await (await storesOf(c.var.svc)).admin.authenticate(m[1]!);
+    if (!token) {
+      c.header('WWW-Authenticate', 'Bearer realm="edgeca-admin", error="invalid_token"');
+      throw new AdminError('unauthorized', 'the admin token is unknown or revoked');
+    }
+    const reading = c.req.method === 'GET' || c.req.method === 'HEAD';
+    if (!reading && token.scope !== 'write') {
+      throw new AdminError(
+        'forbidden',
+        `token ${token.id} has the read scope; this change needs a write token`,
+      );
+    }
+    c.set('adminToken', token);
+    await next();
+    c.header('Cache-Control', 'no-store');
+  });
+  registerSettingsRoutes(r);
+  registerObjectRoutes(r);
+  r.all('*', (c) => {
+    throw new AdminError(
+      'notFound',
+      `no admin endpoint ${c.req.method} ${c.req.path} (see /admin/openapi.json)`,
+    );
+  });
+  r.onError((err, c) => {
+    let e: AdminError;
+    if (err instanceof AdminError) e = err;
+    else {
+      c.var.svc.log({ event: 'admin-internal-error', path: c.req.path, error: String(err) });
+      e = new AdminError('internal', 'the server hit an internal error; nothing was changed');
+    }
+    return c.body(JSON.stringify(e.toJSON()), e.status as 400, {
+      'Content-Type': 'application/problem+json',
+    });
+  });
+  return r;
+}
+
+/** Mounts the admin API on the edge app. */
+export function registerAdmin(app: Hono<AppEnv>): void {
+  app.route(ADMIN_PREFIX, createAdminApp() as unknown as Hono<AppEnv>);
+}

@@ -1,0 +1,280 @@
+// Admin API: EAB keys (with their policy, profiles, expiry, pre-authorization), accounts, orders,
+// certificates, admin tokens, pre-authorized authorizations and the change log.
+import type { Hono } from 'hono';
+import { b64uEncode } from '../../shared/encoding.ts';
+import { parsePolicy } from '../policy/engine.ts';
+import type { EabKeyRow } from '../storage/schema.ts';
+import { DEFAULT_EAB_SETTINGS, type EabSettings, type Stmt } from '../storage/settings.ts';
+import { storesOf } from '../storage/stores.ts';
+import {
+  type AdminContext,
+  type AdminEnv,
+  AdminError,
+  bad,
+  body,
+  bool,
+  int,
+  iso,
+  onlyFields,
+  queryInt,
+  record,
+  str,
+  time,
+} from './http.ts';
+
+const random = (n: number) => b64uEncode(crypto.getRandomValues(new Uint8Array(n)));
+
+async function eabView(c: AdminContext, k: EabKeyRow, s?: EabSettings) {
+  const { settings } = await storesOf(c.var.svc);
+  const set = s ?? (await settings.eabSettings(k.kid));
+  const policy = await settings.policy(`eab:${k.kid}`);
+  return {
+    kid: k.kid,
+    name: k.name,
+    accountId: k.accountId,
+    createdAt: iso(k.createdAt),
+    revokedAt: iso(k.revokedAt),
+    expiresAt: iso(set.expiresAt),
+    profiles: set.profiles,
+    preAuthorize: set.preAuthorize,
+    policy: policy ?? null,
+  };
+}
+
+/** The EAB settings fields of a create or update body, checked (profiles must exist). */
+async function eabFields(c: AdminContext, o: Record<string, unknown>, base: EabSettings) {
+  const { settings } = await storesOf(c.var.svc);
+  const out: EabSettings = { ...base };
+  if (o.profiles !== undefined) {
+    if (o.profiles === null) out.profiles = null;
+    else {
+      if (!Array.isArray(o.profiles) || o.profiles.some((p) => typeof p !== 'string'))
+        throw bad('profiles', 'must be an array of profile names, or null for every profile');
+      const known = new Set((await settings.profiles()).map((p) => p.name));
+      const unknown = (o.profiles as string[]).filter((p) => !known.has(p));
+      if (unknown.length) throw bad('profiles', `no such profile: ${unknown.join(', ')}`);
+      out.profiles = [...new Set(o.profiles as string[])];
+    }
+  }
+  const exp = time(o, 'expiresAt');
+  if (exp !== undefined) out.expiresAt = exp;
+  const pre = bool(o, 'preAuthorize');
+  if (pre !== undefined) out.preAuthorize = pre;
+  let policy: { allow: string[]; deny: string[] } | null | undefined;
+  if (o.policy === null) policy = null;
+  else if (o.policy !== undefined) {
+    const parsed = parsePolicy(o.policy);
+    if (!parsed.ok) throw bad(`policy.${parsed.field}`, parsed.error);
+    policy = parsed.policy;
+  }
+  return { settings: out, policy };
+}
+
+async function eabKey(c: AdminContext): Promise<EabKeyRow> {
+  const k = await c.var.svc.eab.get(c.req.param('kid') ?? '');
+  if (!k) throw new AdminError('notFound', `no EAB key "${c.req.param('kid')}"`);
+  return k;
+}
+
+export function registerObjectRoutes(r: Hono<AdminEnv>): void {
+  r.get('/eab-keys', async (c) => {
+    const { settings } = await storesOf(c.var.svc);
+    const all = await settings.allEabSettings();
+    const keys = await c.var.svc.eab.list();
+    return c.json({
+      keys: await Promise.all(keys.map((k) => eabView(c, k, all.get(k.kid) ?? DEFAULT_EAB_SETTINGS))),
+    });
+  });
+  r.post('/eab-keys', async (c) => {
+    const o = await body(c);
+    onlyFields(o, ['name', 'policy', 'profiles', 'expiresAt', 'preAuthorize']);
+    const name = str(o, 'name') ?? '';
+    const f = await eabFields(c, o, DEFAULT_EAB_SETTINGS);
+    if (f.settings.expiresAt !== null && f.settings.expiresAt <= Date.now())
+      throw bad('expiresAt', 'lies in the past');
+    const { admin, settings } = await storesOf(c.var.svc);
+    const kid = `eab-${random(9)}`;
+    const hmacKey = random(32);
+    const stmts: Stmt[] = [admin.newEabKey({ kid, hmacKey, name }), settings.putEabSettings(kid, f.settings)];
+    if (f.policy) stmts.push(settings.putPolicy(`eab:${kid}`, f.policy));
+    const after = { kid, name, ...f.settings, policy: f.policy ?? null };
+    await record(c, 'eab.create', `eab:${kid}`, null, after, stmts);
+    const key = (await c.var.svc.eab.get(kid))!;
+    // The HMAC key is in this answer only; no other view shows it.
+    return c.json({ ...(await eabView(c, key)), hmacKey }, 201);
+  });
+  r.get('/eab-keys/:kid', async (c) => c.json(await eabView(c, await eabKey(c))));
+  r.patch('/eab-keys/:kid', async (c) => {
+    const k = await eabKey(c);
+    const o = await body(c);
+    onlyFields(o, ['policy', 'profiles', 'expiresAt', 'preAuthorize']);
+    const { settings } = await storesOf(c.var.svc);
+    const beforeView = await eabView(c, k);
+    const f = await eabFields(c, o, await settings.eabSettings(k.kid));
+    const stmts: Stmt[] = [settings.putEabSettings(k.kid, f.settings)];
+    if (f.policy === null) stmts.push(settings.deletePolicy(`eab:${k.kid}`));
+    else if (f.policy) stmts.push(settings.putPolicy(`eab:${k.kid}`, f.policy));
+    const policy = f.policy === undefined ? beforeView.policy : f.policy;
+    await record(
+      c,
+      'eab.update',
+      `eab:${k.kid}`,
+      beforeView,
+      { ...beforeView, ...f.settings, expiresAt: iso(f.settings.expiresAt), policy },
+      stmts,
+    );
+    return c.json(await eabView(c, k));
+  });
+  r.post('/eab-keys/:kid/revoke', async (c) => {
+    const k = await eabKey(c);
+    if (k.revokedAt)
+      throw new AdminError('conflict', `EAB key ${k.kid} was already revoked on ${iso(k.revokedAt)}`);
+    const { admin } = await storesOf(c.var.svc);
+    const before = await eabView(c, k);
+    await record(c, 'eab.revoke', `eab:${k.kid}`, before, { ...before, revokedAt: iso(Date.now()) }, [
+      admin.revokeEabKey(k.kid),
+    ]);
+    return c.json(await eabView(c, (await c.var.svc.eab.get(k.kid))!));
+  });
+
+  r.get('/accounts', async (c) => {
+    const { admin } = await storesOf(c.var.svc);
+    const rows = await admin.accounts({
+      ...(c.req.query('eab') ? { eabKid: c.req.query('eab')! } : {}),
+      ...(c.req.query('status') ? { status: c.req.query('status')! } : {}),
+      limit: queryInt(c, 'limit', 100, 1000),
+    });
+    return c.json({
+      accounts: rows.map((a) => ({ ...a, contact: JSON.parse(a.contact), createdAt: iso(a.createdAt) })),
+    });
+  });
+  r.post('/accounts/:id/deactivate', async (c) => {
+    const a = await c.var.svc.accounts.get(c.req.param('id'));
+    if (!a) throw new AdminError('notFound', `no account "${c.req.param('id')}"`);
+    if (a.status !== 'valid') throw new AdminError('conflict', `the account is already ${a.status}`);
+    const { admin } = await storesOf(c.var.svc);
+    await record(
+      c,
+      'account.deactivate',
+      `account:${a.id}`,
+      { status: a.status },
+      { status: 'deactivated' },
+      [admin.deactivateAccount(a.id)],
+    );
+    return c.json({ id: a.id, status: 'deactivated' });
+  });
+
+  r.get('/orders', async (c) => {
+    const { admin } = await storesOf(c.var.svc);
+    const rows = await admin.orders({
+      ...(c.req.query('account') ? { accountId: c.req.query('account')! } : {}),
+      ...(c.req.query('status') ? { status: c.req.query('status')! } : {}),
+      ...(c.req.query('identifier') ? { identifier: c.req.query('identifier')! } : {}),
+      limit: queryInt(c, 'limit', 100, 1000),
+    });
+    return c.json({
+      orders: rows.map((o) => ({
+        ...o,
+        identifiers: JSON.parse(o.identifiers),
+        createdAt: iso(o.createdAt),
+        expiresAt: iso(o.expiresAt),
+      })),
+    });
+  });
+  r.get('/certificates', async (c) => {
+    const { admin } = await storesOf(c.var.svc);
+    const rows = await admin.certificates({
+      ...(c.req.query('account') ? { accountId: c.req.query('account')! } : {}),
+      ...(c.req.query('serial') ? { serial: c.req.query('serial')! } : {}),
+      ...(c.req.query('identifier') ? { identifier: c.req.query('identifier')! } : {}),
+      limit: queryInt(c, 'limit', 100, 1000),
+    });
+    return c.json({
+      certificates: rows.map((x) => ({
+        ...x,
+        identifiers: JSON.parse(x.identifiers),
+        notBefore: iso(x.notBefore),
+        notAfter: iso(x.notAfter),
+        revokedAt: iso(x.revokedAt),
+      })),
+    });
+  });
+  r.post('/certificates/:serial/revoke', async (c) => {
+    const { svc } = c.var;
+    const o = await body(c);
+    onlyFields(o, ['reason']);
+    const reason = int(o, 'reason', 0, 10) ?? 0;
+    if (reason === 7) throw bad('reason', '7 is not a CRL reason code (RFC 5280 §5.3.1)');
+    const cert = await svc.certificates.bySerial(c.req.param('serial').toLowerCase());
+    if (!cert) throw new AdminError('notFound', `no certificate with serial ${c.req.param('serial')}`);
+    if (cert.revokedAt)
+      throw new AdminError('conflict', `the certificate was already revoked on ${iso(cert.revokedAt)}`);
+    const outcome = await svc.signer.revoke(cert.serial, reason);
+    if (outcome.status === 'unavailable')
+      throw new AdminError('badGateway', `the signer is unavailable: ${outcome.detail}`);
+    if (outcome.status === 'refused' && outcome.problem.kind !== 'alreadyRevoked')
+      throw new AdminError('badGateway', `the signer refused: ${outcome.problem.message}`);
+    await svc.certificates.markRevoked(cert.id, reason, Date.now());
+    await record(
+      c,
+      'certificate.revoke',
+      `certificate:${cert.serial}`,
+      { revokedAt: null },
+      { revokedAt: iso(Date.now()), reason },
+      [],
+    );
+    return c.json({ serial: cert.serial, revoked: true, reason });
+  });
+
+  r.get('/tokens', async (c) => {
+    const { admin } = await storesOf(c.var.svc);
+    return c.json({
+      tokens: (await admin.tokens()).map((t) => ({
+        ...t,
+        createdAt: iso(t.createdAt),
+        revokedAt: iso(t.revokedAt),
+      })),
+    });
+  });
+  r.post('/tokens', async (c) => {
+    const o = await body(c);
+    onlyFields(o, ['name', 'scope']);
+    const scope = o.scope ?? 'read';
+    if (scope !== 'read' && scope !== 'write') throw bad('scope', 'must be "read" or "write"');
+    const { admin } = await storesOf(c.var.svc);
+    const made = await admin.newToken(str(o, 'name') ?? '', scope);
+    await record(c, 'token.create', `token:${made.row.id}`, null, made.row, [made.stmt]);
+    return c.json({ ...made.row, createdAt: iso(made.row.createdAt), token: made.token }, 201);
+  });
+  r.post('/tokens/:id/revoke', async (c) => {
+    const { admin } = await storesOf(c.var.svc);
+    const t = await admin.token(c.req.param('id'));
+    if (!t) throw new AdminError('notFound', `no admin token "${c.req.param('id')}"`);
+    if (t.revokedAt) throw new AdminError('conflict', `token ${t.id} is already revoked`);
+    await record(c, 'token.revoke', `token:${t.id}`, t, { ...t, revokedAt: Date.now() }, [
+      admin.revokeToken(t.id),
+    ]);
+    return c.json({ id: t.id, revoked: true });
+  });
+
+  r.get('/preauthorizations', async (c) => {
+    const { admin } = await storesOf(c.var.svc);
+    const rows = await admin.preauthorized(queryInt(c, 'limit', 100, 1000));
+    return c.json({ preauthorizations: rows.map((p) => ({ ...p, createdAt: iso(p.createdAt) })) });
+  });
+
+  r.get('/changes', async (c) => {
+    const { admin } = await storesOf(c.var.svc);
+    const before = c.req.query('before');
+    if (before !== undefined && !/^\d{1,15}$/.test(before)) throw bad('before', 'must be a change id');
+    const rows = await admin.changes({
+      limit: queryInt(c, 'limit', 100, 1000),
+      ...(before ? { beforeId: Number(before) } : {}),
+      ...(c.req.query('target') ? { target: c.req.query('target')! } : {}),
+    });
+    const parse = (t: string | null) => (t === null ? null : JSON.parse(t));
+    return c.json({
+      changes: rows.map((x) => ({ ...x, at: iso(x.at), before: parse(x.before), after: parse(x.after) })),
+    });
+  });
+}
