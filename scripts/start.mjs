@@ -234,8 +234,22 @@ async function main() {
 
   const runtime = env.EDGECA_RUNTIME ?? 'node';
   if (!RUNTIMES.includes(runtime)) fail(`EDGECA_RUNTIME=${runtime}: choose one of ${RUNTIMES.join(', ')}`);
-  if (runtime === 'workerd')
+  if (runtime === 'workerd') {
     edgeEnv.EDGECA_RELAY_KEY = readFileSync(edgeEnv.EDGECA_RELAY_KEY_FILE, 'utf8').trim();
+    // Workers have no UDP: a plain DNS server (EDGECA_DNS_RESOLVER=host:port) is reached through a
+    // local DNS-over-HTTPS bridge; a DoH URL is used as it is.
+    const resolver = edgeEnv.EDGECA_DNS_RESOLVER;
+    if (resolver && !/^https?:\/\//i.test(resolver)) {
+      const dohPort = portFrom('EDGECA_DOH_BRIDGE_PORT', edgePort + 53);
+      const bridgeArgs = [CLI, 'dev', 'doh-bridge', '--upstream', resolver, '--port', String(dohPort)];
+      const bridge = startService('doh-bridge', bridgeArgs, { cwd: ROOT, env });
+      services.push(bridge);
+      watch(bridge);
+      edgeEnv.EDGECA_DNS_RESOLVER = `http://127.0.0.1:${dohPort}/dns-query`;
+    }
+    // wrangler.toml's vars describe a production Worker; the dev edge takes the caller's choice.
+    edgeEnv.EDGECA_EAB_REQUIRED ??= 'false';
+  }
   const launch = edgeLaunch(runtime, { root: ROOT, devDir: DEV_DIR, edgeEnv, edgePort });
   const edgeProc = startService(`edge:${runtime}`, launch.args, {
     cwd: ROOT,
