@@ -13,6 +13,10 @@ const AREAS: Record<
     help: 'doh-bridge (DNS-over-HTTPS in front of a test DNS server)',
   },
   eab: { load: () => import('./eab.ts'), help: 'create, list, revoke External Account Binding keys' },
+  admin: {
+    load: () => import('./admin.ts'),
+    help: 'policies, profiles, EAB keys, rate limits, accounts, certificates, tokens, change log',
+  },
   validator: {
     load: () => import('../validator/cli.ts'),
     help: 'serve, public-key (the on-prem validator, docs/validator.md)',

@@ -1,0 +1,111 @@
+// Help text, duration parsing and the human tables of `edgeca admin`.
+export interface Conn {
+  url: string;
+  token: string;
+  ca?: Buffer;
+}
+
+export const HELP = `usage: edgeca admin <area> <command> [options]
+  token create --scope read|write [--name N] [--db URL]   first token, written straight to the database
+  token list | token revoke <id>
+  policy list | policy show [SCOPE] | policy delete SCOPE
+  policy set SCOPE [--allow RULE]... [--deny RULE]...      SCOPE: global, eab:<kid>, account:<id>
+                                                           RULE: name, *.wildcard, .suffix, CIDR
+  profile list | profile show NAME | profile delete NAME | profile default NAME
+  profile set NAME --validity 24h [--description D] [--key-types EC-P256,RSA-2048,...]
+      [--ekus serverAuth,clientAuth] [--identifiers dns,ip] [--wildcards|--no-wildcards]
+      [--signer-profile NAME]                              (an existing profile keeps what is not given)
+  eab create [--name N] [--allow RULE]... [--deny RULE]... [--profiles a,b] [--expires 30d|DATE]
+      [--pre-authorize]                                    prints the HMAC key once
+  eab list | eab show KID | eab revoke KID
+  eab update KID [--allow/--deny ...] [--profiles a,b|--all-profiles] [--expires ...]
+      [--pre-authorize|--no-pre-authorize]
+  ratelimit list
+  ratelimit set NAME --count N --window 1h [--account ID | --eab KID]   (override with --account/--eab)
+  ratelimit delete NAME [--account ID | --eab KID]
+      NAME: newOrdersPerAccount, certificatesPerDomain, newAccountsPerIP, failedValidationsPerAccount
+  account list [--eab KID] [--status S] | account deactivate ID
+  order list [--account ID] [--identifier NAME] [--status S]
+  cert list [--account ID] [--identifier NAME] [--serial HEX] | cert revoke SERIAL [--reason N]
+  preauth list | changes [--limit N]
+Options: --json (machine output), --url (or EDGECA_ADMIN_URL), --token (or EDGECA_ADMIN_TOKEN),
+  --ca-file (or EDGECA_ADMIN_CA_FILE). Defaults: the dev edge's adminUrl and tlsCaFile from
+  .edgeca/dev/endpoints.json (written by npm start).
+`;
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** "90", "90s", "15m", "24h", "7d" → seconds */
+export function parseDuration(text: string, what: string): number {
+  const m = /^(\d+)([smhd]?)$/.exec(text.trim());
+  if (!m) throw new Error(`${what}: "${text}" is not a duration such as 3600, 15m, 24h or 7d`);
+  return Number(m[1]) * (UNITS[m[2] || 's'] ?? 1);
+}
+
+/** "30d" (from now), an RFC 3339 date-time, or "never" → ISO string or null */
+export function parseExpiry(text: string): string | null {
+  if (text === 'never') return null;
+  if (/^\d+[smhd]?$/.test(text))
+    return new Date(Date.now() + parseDuration(text, '--expires') * 1000).toISOString();
+  if (Number.isNaN(Date.parse(text)))
+    throw new Error(`--expires: "${text}" is neither a duration (30d) nor a date`);
+  return text;
+}
+
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return '-';
+  if (Array.isArray(v))
+    return v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x))).join(',') || '-';
+  if (typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    if ('allow' in o && 'deny' in o) return `allow=${cell(o.allow)} deny=${cell(o.deny)}`;
+    if ('type' in o && 'value' in o) return String(o.value);
+    const s = JSON.stringify(v);
+    return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  }
+  return String(v);
+}
+
+function table(rows: Record<string, unknown>[]): string {
+  if (rows.length === 0) return '(none)\n';
+  const cols = Object.keys(rows[0]!);
+  const cells = rows.map((r) => cols.map((c) => cell(r[c])));
+  const width = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
+  const line = (xs: string[]) =>
+    `${xs
+      .map((x, i) => x.padEnd(width[i]!))
+      .join('  ')
+      .trimEnd()}\n`;
+  return line(cols) + cells.map(line).join('');
+}
+
+/** A table for each list in the answer, or key: value lines for one object. */
+export function formatTable(cmd: string[], out: unknown): string {
+  if (out === undefined || out === null) return 'done\n';
+  if (typeof out !== 'object') return `${String(out)}\n`;
+  const o = out as Record<string, unknown>;
+  const lists = Object.entries(o).filter(
+    ([, v]) => Array.isArray(v) && (v.length === 0 || typeof v[0] === 'object'),
+  );
+  if (lists.length > 0) {
+    const head = Object.entries(o)
+      .filter(([k, v]) => !lists.some(([l]) => l === k) && !Array.isArray(v))
+      .map(([k, v]) => `${k}: ${cell(v)}\n`)
+      .join('');
+    return (
+      head +
+      lists
+        .map(([k, v]) => (lists.length > 1 ? `${k}:\n` : '') + table(v as Record<string, unknown>[]))
+        .join('\n')
+    );
+  }
+  const pad = Math.max(...Object.keys(o).map((k) => k.length));
+  let s = Object.entries(o)
+    .map(([k, v]) => `${`${k}:`.padEnd(pad + 2)}${cell(v)}\n`)
+    .join('');
+  if ('hmacKey' in o || 'token' in o)
+    s += `(the ${'hmacKey' in o ? 'HMAC key' : 'token'} is shown only now)\n`;
+  if (cmd[0] === 'eab' && cmd[1] === 'create')
+    s += 'client: --eab-kid <kid> --eab-hmac-key <hmacKey> (certbot), --eab --kid --hmac (lego)\n';
+  return s;
+}

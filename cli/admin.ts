@@ -1,0 +1,338 @@
+// `edgeca admin ...`: the admin CLI. `token create` writes the first admin token straight into the
+// edge database (like `edgeca eab`); every other command drives the admin API over HTTP(S), so it
+// works against a remote edge too. Human tables by default, --json for scripts.
+import { existsSync, readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { parseArgs } from 'node:util';
+import { createClient } from '@libsql/client';
+import { createAdminStore } from '../edge/storage/admin.ts';
+import { openDatabase } from '../edge/storage/db.ts';
+import { type Conn, formatTable, HELP, parseDuration, parseExpiry } from './admin-format.ts';
+
+const ENDPOINTS = '.edgeca/dev/endpoints.json';
+
+class CliError extends Error {}
+
+function connection(v: {
+  url?: string | undefined;
+  token?: string | undefined;
+  'ca-file'?: string | undefined;
+}): Conn {
+  let dev: { adminUrl?: string; tlsCaFile?: string } = {};
+  if (existsSync(ENDPOINTS)) dev = JSON.parse(readFileSync(ENDPOINTS, 'utf8'));
+  const url = v.url ?? process.env.EDGECA_ADMIN_URL ?? dev.adminUrl;
+  if (!url)
+    throw new CliError(
+      'no admin URL: pass --url https://edge/admin or set EDGECA_ADMIN_URL (npm start writes one to .edgeca/dev/endpoints.json)',
+    );
+  const token = v.token ?? process.env.EDGECA_ADMIN_TOKEN;
+  if (!token)
+    throw new CliError(
+      'no admin token: pass --token or set EDGECA_ADMIN_TOKEN (make the first one with `edgeca admin token create --scope write`)',
+    );
+  const caFile = v['ca-file'] ?? process.env.EDGECA_ADMIN_CA_FILE ?? dev.tlsCaFile;
+  return {
+    url: url.replace(/\/+$/, ''),
+    token,
+    ...(caFile && existsSync(caFile) ? { ca: readFileSync(caFile) } : {}),
+  };
+}
+
+async function api(conn: Conn, method: string, path: string, body?: unknown): Promise<unknown> {
+  const u = new URL(conn.url + path);
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
+      u,
+      {
+        method,
+        headers: {
+          authorization: `Bearer ${conn.token}`,
+          ...(payload ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(conn.ca ? { ca: conn.ca } : {}),
+        timeout: 30_000,
+      },
+      (r) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () =>
+          resolve({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timed out after 30 s')));
+    req.on('error', reject);
+    req.end(payload);
+  }).catch((e: Error) => {
+    throw new CliError(
+      `cannot reach ${conn.url}: ${e.message} (is the edge running? check --url / EDGECA_ADMIN_URL and --ca-file)`,
+    );
+  });
+  const doc = res.text ? JSON.parse(res.text) : undefined;
+  if (res.status >= 400) {
+    const detail = doc?.detail ?? res.text;
+    const hint =
+      res.status === 401
+        ? ' — create a token with `edgeca admin token create --scope write` and pass it with --token or EDGECA_ADMIN_TOKEN'
+        : res.status === 403
+          ? ' — use a token with the write scope'
+          : '';
+    throw new CliError(`${method} ${path}: ${res.status} ${detail}${hint}`);
+  }
+  return doc;
+}
+
+const csv = (v: string | undefined) =>
+  v === undefined
+    ? undefined
+    : v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+
+function need(v: string | undefined, what: string): string {
+  if (!v) throw new CliError(`name the ${what} (see \`edgeca admin --help\`)`);
+  return v;
+}
+
+type Values = ReturnType<typeof parse>['values'];
+
+function parse(args: string[]) {
+  return parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      url: { type: 'string' },
+      token: { type: 'string' },
+      'ca-file': { type: 'string' },
+      db: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      scope: { type: 'string' },
+      name: { type: 'string' },
+      allow: { type: 'string', multiple: true },
+      deny: { type: 'string', multiple: true },
+      profiles: { type: 'string' },
+      'all-profiles': { type: 'boolean' },
+      expires: { type: 'string' },
+      'pre-authorize': { type: 'boolean' },
+      'no-pre-authorize': { type: 'boolean' },
+      description: { type: 'string' },
+      validity: { type: 'string' },
+      'key-types': { type: 'string' },
+      ekus: { type: 'string' },
+      identifiers: { type: 'string' },
+      wildcards: { type: 'boolean' },
+      'no-wildcards': { type: 'boolean' },
+      'signer-profile': { type: 'string' },
+      count: { type: 'string' },
+      window: { type: 'string' },
+      account: { type: 'string' },
+      eab: { type: 'string' },
+      identifier: { type: 'string' },
+      serial: { type: 'string' },
+      status: { type: 'string' },
+      reason: { type: 'string' },
+      limit: { type: 'string' },
+    },
+  });
+}
+
+function query(v: Values, map: Record<string, keyof Values>): string {
+  const q = new URLSearchParams();
+  for (const [k, opt] of Object.entries(map)) {
+    const x = v[opt];
+    if (typeof x === 'string') q.set(k, x);
+  }
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+function eabBody(v: Values): Record<string, unknown> {
+  const b: Record<string, unknown> = {};
+  if (v.allow || v.deny) b.policy = { allow: v.allow ?? [], deny: v.deny ?? [] };
+  if (v.profiles !== undefined) b.profiles = csv(v.profiles);
+  if (v['all-profiles']) b.profiles = null;
+  if (v.expires !== undefined) b.expiresAt = parseExpiry(v.expires);
+  if (v['pre-authorize']) b.preAuthorize = true;
+  if (v['no-pre-authorize']) b.preAuthorize = false;
+  return b;
+}
+
+async function profileBody(conn: Conn, name: string, v: Values): Promise<Record<string, unknown>> {
+  let b: Record<string, unknown> = {};
+  try {
+    const { name: _n, ...existing } = (await api(
+      conn,
+      'GET',
+      `/profiles/${encodeURIComponent(name)}`,
+    )) as Record<string, unknown>;
+    b = existing;
+  } catch (e) {
+    if (!(e instanceof CliError) || !/ 404 /.test(e.message)) throw e;
+  }
+  if (v.description !== undefined) b.description = v.description;
+  if (v.validity !== undefined) b.validitySeconds = parseDuration(v.validity, '--validity');
+  if (v['key-types'] !== undefined) b.keyTypes = csv(v['key-types']);
+  if (v.ekus !== undefined) b.ekus = csv(v.ekus);
+  if (v.identifiers !== undefined) b.identifierTypes = csv(v.identifiers);
+  if (v.wildcards) b.allowWildcards = true;
+  if (v['no-wildcards']) b.allowWildcards = false;
+  if (v['signer-profile'] !== undefined) b.signerProfile = v['signer-profile'];
+  if (b.validitySeconds === undefined) throw new CliError('a new profile needs --validity (e.g. 24h, 7d)');
+  return b;
+}
+
+async function tokenCreate(v: Values): Promise<number> {
+  const scope = v.scope ?? 'read';
+  if (scope !== 'read' && scope !== 'write') throw new CliError('--scope must be read or write');
+  const client = createClient({
+    url: v.db ?? process.env.EDGECA_DB_URL ?? 'file:.edgeca/dev/edge.db',
+    ...(process.env.EDGECA_DB_AUTH_TOKEN ? { authToken: process.env.EDGECA_DB_AUTH_TOKEN } : {}),
+  });
+  try {
+    const store = createAdminStore((await openDatabase(client)).db);
+    const t = await store.newToken(v.name ?? '', scope);
+    await store.commit([t.stmt], {
+      tokenId: 'cli',
+      action: 'token.create',
+      target: `token:${t.row.id}`,
+      before: null,
+      after: t.row,
+    });
+    if (v.json) process.stdout.write(`${JSON.stringify({ id: t.row.id, scope, token: t.token })}\n`);
+    else
+      process.stdout.write(
+        `id:    ${t.row.id}\nscope: ${scope}\ntoken: ${t.token}\n(the token is shown only now; export EDGECA_ADMIN_TOKEN=<token>)\n`,
+      );
+    return 0;
+  } finally {
+    client.close();
+  }
+}
+
+async function run(positionals: string[], v: Values): Promise<unknown> {
+  const [area, cmd, arg] = positionals;
+  const e = encodeURIComponent;
+  const conn = () => connection(v);
+  const scopeOf = () => (v.account ? `account:${v.account}` : v.eab ? `eab:${v.eab}` : undefined);
+  switch (`${area} ${cmd ?? ''}`.trim()) {
+    case 'token list':
+      return api(conn(), 'GET', '/tokens');
+    case 'token revoke':
+      return api(conn(), 'POST', `/tokens/${e(need(arg, 'token id'))}/revoke`);
+    case 'policy list':
+      return api(conn(), 'GET', '/policies');
+    case 'policy show':
+      return api(conn(), 'GET', `/policies/${e(arg ?? 'global')}`);
+    case 'policy set':
+      return api(conn(), 'PUT', `/policies/${e(need(arg, 'scope (global, eab:<kid>, account:<id>)'))}`, {
+        allow: v.allow ?? [],
+        deny: v.deny ?? [],
+      });
+    case 'policy delete':
+      return api(conn(), 'DELETE', `/policies/${e(need(arg, 'scope'))}`);
+    case 'profile list':
+      return api(conn(), 'GET', '/profiles');
+    case 'profile show':
+      return api(conn(), 'GET', `/profiles/${e(need(arg, 'profile'))}`);
+    case 'profile set': {
+      const c = conn();
+      return api(c, 'PUT', `/profiles/${e(need(arg, 'profile'))}`, await profileBody(c, arg!, v));
+    }
+    case 'profile delete':
+      return api(conn(), 'DELETE', `/profiles/${e(need(arg, 'profile'))}`);
+    case 'profile default':
+      return api(conn(), 'PUT', '/default-profile', { name: need(arg, 'profile') });
+    case 'eab create':
+      return api(conn(), 'POST', '/eab-keys', { ...(v.name ? { name: v.name } : {}), ...eabBody(v) });
+    case 'eab list':
+      return api(conn(), 'GET', '/eab-keys');
+    case 'eab show':
+      return api(conn(), 'GET', `/eab-keys/${e(need(arg, 'EAB key id'))}`);
+    case 'eab update':
+      return api(conn(), 'PATCH', `/eab-keys/${e(need(arg, 'EAB key id'))}`, eabBody(v));
+    case 'eab revoke':
+      return api(conn(), 'POST', `/eab-keys/${e(need(arg, 'EAB key id'))}/revoke`);
+    case 'ratelimit list':
+      return api(conn(), 'GET', '/rate-limits');
+    case 'ratelimit set': {
+      const name = need(arg, 'rate limit');
+      const body = {
+        count: Number(need(v.count, '--count')),
+        windowSeconds: parseDuration(need(v.window, '--window'), '--window'),
+      };
+      const s = scopeOf();
+      return api(
+        conn(),
+        'PUT',
+        s ? `/rate-limits/${e(name)}/overrides/${e(s)}` : `/rate-limits/${e(name)}`,
+        body,
+      );
+    }
+    case 'ratelimit delete': {
+      const name = need(arg, 'rate limit');
+      const s = scopeOf();
+      return api(
+        conn(),
+        'DELETE',
+        s ? `/rate-limits/${e(name)}/overrides/${e(s)}` : `/rate-limits/${e(name)}`,
+      );
+    }
+    case 'account list':
+      return api(conn(), 'GET', `/accounts${query(v, { eab: 'eab', status: 'status', limit: 'limit' })}`);
+    case 'account deactivate':
+      return api(conn(), 'POST', `/accounts/${e(need(arg, 'account id'))}/deactivate`);
+    case 'order list':
+      return api(
+        conn(),
+        'GET',
+        `/orders${query(v, { account: 'account', status: 'status', identifier: 'identifier', limit: 'limit' })}`,
+      );
+    case 'cert list':
+      return api(
+        conn(),
+        'GET',
+        `/certificates${query(v, { account: 'account', serial: 'serial', identifier: 'identifier', limit: 'limit' })}`,
+      );
+    case 'cert revoke':
+      return api(conn(), 'POST', `/certificates/${e(need(arg, 'serial'))}/revoke`, {
+        reason: Number(v.reason ?? 0),
+      });
+    case 'preauth list':
+      return api(conn(), 'GET', '/preauthorizations');
+    case 'changes':
+    case 'changes list':
+      return api(conn(), 'GET', `/changes${query(v, { limit: 'limit' })}`);
+  }
+  throw new CliError(`unknown command "${positionals.join(' ')}"\n${HELP}`);
+}
+
+export async function main(args: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(args);
+  } catch (err) {
+    process.stderr.write(`edgeca admin: ${(err as Error).message}\n${HELP}`);
+    return 2;
+  }
+  const { positionals, values } = parsed;
+  if (values.help || positionals.length === 0) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  try {
+    if (positionals[0] === 'token' && positionals[1] === 'create') return await tokenCreate(values);
+    const out = await run(positionals, values);
+    if (values.json) process.stdout.write(`${JSON.stringify(out ?? null)}\n`);
+    else process.stdout.write(formatTable(positionals, out));
+    return 0;
+  } catch (err) {
+    // CliError and the argument parsers' errors are messages for the user, not crashes
+    if (!(err instanceof Error)) throw err;
+    process.stderr.write(`edgeca admin: ${err.message}\n`);
+    return 1;
+  }
+}
