@@ -240,7 +240,7 @@ async function main() {
     // local DNS-over-HTTPS bridge; a DoH URL is used as it is.
     const resolver = edgeEnv.EDGECA_DNS_RESOLVER;
     if (resolver && !/^https?:\/\//i.test(resolver)) {
-      const dohPort = portFrom('EDGECA_DOH_BRIDGE_PORT', edgePort + 53);
+      const dohPort = portFrom('EDGECA_DOH_BRIDGE_PORT', edgePort + 4);
       const bridgeArgs = [CLI, 'dev', 'doh-bridge', '--upstream', resolver, '--port', String(dohPort)];
       const bridge = startService('doh-bridge', bridgeArgs, { cwd: ROOT, env });
       services.push(bridge);
