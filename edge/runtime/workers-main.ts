@@ -45,7 +45,11 @@ async function build(env: WorkersEnv): Promise<Hono<AppEnv>> {
   if (!/^https?:\/\//i.test(dohUrl)) {
     throw new Error(`EDGECA_DNS_RESOLVER must be a DNS-over-HTTPS URL on Workers (no UDP), got "${dohUrl}"`);
   }
-  const runtime = createWorkersRuntime({ dohUrl, waitUntil });
+  const runtime = createWorkersRuntime({
+    dohUrl,
+    waitUntil,
+    connectByAddress: /^(1|true|yes)$/i.test(vars.EDGECA_HTTP01_CONNECT_BY_ADDRESS ?? ''),
+  });
   if (vars.EDGECA_DB_URL) {
     const client = createClient({
       url: vars.EDGECA_DB_URL,

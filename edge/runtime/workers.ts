@@ -20,6 +20,12 @@ export interface WorkersRuntimeOptions {
   /** the current request's ctx.waitUntil (looked up per call: services outlive one request) */
   waitUntil(work: Promise<unknown>): void;
   fetch?: typeof fetch;
+  /**
+   * Fetch http-01 URLs by the address validation resolved and checked (with the Host header set),
+   * instead of by name. Cloudflare's platform refuses fetches to IP literals, so this is for local
+   * workerd (tests, `npm start`), where names from a private DNS do not resolve for the runtime.
+   */
+  connectByAddress?: boolean;
 }
 
 /** Maps a fetch failure to ConnectError; workerd's messages are the only signal it gives. */
@@ -69,8 +75,12 @@ async function readCapped(
 export function createWorkersRuntime(opts: WorkersRuntimeOptions): EdgeRuntime {
   const doFetch = opts.fetch ?? ((input, init) => fetch(input, init));
   async function httpGet(req: HttpGetRequest): Promise<HttpGetResult> {
-    // The URL names the host as the Host header does (hostHeader carries a non-default port).
-    const url = `${req.tls ? 'https' : 'http'}://${req.hostHeader}${req.path}`;
+    // By name, the URL names the host as the Host header does (hostHeader carries a non-default port).
+    const scheme = req.tls ? 'https' : 'http';
+    const byAddress = req.address.includes(':') ? `[${req.address}]` : req.address;
+    const url = opts.connectByAddress
+      ? `${scheme}://${byAddress}:${req.port}${req.path}`
+      : `${scheme}://${req.hostHeader}${req.path}`;
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), req.timeoutMs);
     try {
@@ -78,7 +88,11 @@ export function createWorkersRuntime(opts: WorkersRuntimeOptions): EdgeRuntime {
         method: 'GET',
         // Validation decides about every redirect hop itself (RFC 8555 §8.3, http01.ts).
         redirect: 'manual',
-        headers: { 'User-Agent': USER_AGENT, Accept: '*/*' },
+        headers: {
+          'User-Agent': USER_AGENT,
+          Accept: '*/*',
+          ...(opts.connectByAddress ? { Host: req.hostHeader } : {}),
+        },
         signal: ctl.signal,
       });
       const headers: Record<string, string> = {};
