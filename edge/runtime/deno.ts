@@ -5,7 +5,14 @@
 // Deno's types are declared here, minimally, instead of loading lib.deno.d.ts into the Node build.
 import { http1Get, type RawConn } from './deno-http.ts';
 import { createDohResolver } from './doh.ts';
-import { ConnectError, DnsError, type DnsResolver, type EdgeRuntime, type HttpGetRequest } from './types.ts';
+import {
+  ConnectError,
+  DnsError,
+  type DnsResolver,
+  type EdgeRuntime,
+  type HttpGetRequest,
+  VALIDATION_USER_AGENT,
+} from './types.ts';
 
 /** The part of the Deno namespace the adapter and deno-main.ts use. */
 export interface DenoApi {
@@ -70,8 +77,6 @@ export interface DenoRuntimeOptions {
   dnsResolver?: string;
   dnsTimeoutMs?: number;
 }
-
-const USER_AGENT = 'edgeca-validation/0.1 (+RFC 8555 §8)';
 
 /** "1.2.3.4:53" → {ipAddr, port}; "[::1]:53" → {ipAddr: "::1", port}; "1.2.3.4" → port 53. */
 export function parseNameServer(s: string): { ipAddr: string; port: number } {
@@ -166,7 +171,7 @@ async function denoHttpGet(req: HttpGetRequest) {
       hostHeader: req.hostHeader,
       path: req.path,
       maxBytes: req.maxBytes,
-      userAgent: USER_AGENT,
+      userAgent: VALIDATION_USER_AGENT,
     });
   } catch (err) {
     if (timedOut) throw new ConnectError('TIMEOUT', `no complete answer within ${req.timeoutMs} ms`);

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { type ChallTestSrv, startChallTestSrv } from '../../test/support/challtestsrv.ts';
 import { type DohServer, startDohServer } from '../../cli/doh-bridge.ts';
+import { type ChallTestSrv, startChallTestSrv } from '../../test/support/challtestsrv.ts';
 import { createDohResolver, decodeAnswer, encodeQuery } from './doh.ts';
 import { DnsError } from './types.ts';
 

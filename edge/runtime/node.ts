@@ -12,6 +12,7 @@ import {
   type HttpGetRequest,
   type HttpGetResult,
   type TlsAlpnProbe,
+  VALIDATION_USER_AGENT,
 } from './types.ts';
 
 export interface NodeRuntimeOptions {
@@ -20,8 +21,6 @@ export interface NodeRuntimeOptions {
   /** budget of one DNS lookup, retries included (default 3000 ms) */
   dnsTimeoutMs?: number;
 }
-
-const USER_AGENT = 'edgeca-validation/0.1 (+RFC 8555 §8)';
 
 export function createNodeRuntime(opts: NodeRuntimeOptions = {}): EdgeRuntime {
   const dnsOpts: { server?: string; timeoutMs?: number } = {};
@@ -92,7 +91,12 @@ function nodeHttpGet(req: HttpGetRequest): Promise<HttpGetResult> {
       method: 'GET',
       // agent:false: a fresh connection to exactly this address, never a pooled or proxied one.
       agent: false,
-      headers: { Host: req.hostHeader, 'User-Agent': USER_AGENT, Accept: '*/*', Connection: 'close' },
+      headers: {
+        Host: req.hostHeader,
+        'User-Agent': VALIDATION_USER_AGENT,
+        Accept: '*/*',
+        Connection: 'close',
+      },
     };
     const request = req.tls
       ? https.request({

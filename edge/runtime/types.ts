@@ -71,3 +71,6 @@ export interface EdgeRuntime {
   /** keep background work alive past the response (Workers' waitUntil); Node/Deno just let it run */
   waitUntil(work: Promise<unknown>): void;
 }
+
+/** User-Agent of validation requests (ASCII only: header values must be). */
+export const VALIDATION_USER_AGENT = 'edgeca-validation/0.1 (+RFC 8555 section 8)';

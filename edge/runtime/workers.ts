@@ -8,10 +8,15 @@
 // - background work (a challenge's validation) is handed to the request's ctx.waitUntil; an attempt
 //   cut short is claimed again by the next read of the authorization (validation-job.ts).
 import { createDohResolver } from './doh.ts';
-import { ConnectError, type EdgeRuntime, type HttpGetRequest, type HttpGetResult } from './types.ts';
+import {
+  ConnectError,
+  type EdgeRuntime,
+  type HttpGetRequest,
+  type HttpGetResult,
+  VALIDATION_USER_AGENT,
+} from './types.ts';
 
 export const DEFAULT_DOH_URL = 'https://cloudflare-dns.com/dns-query';
-const USER_AGENT = 'edgeca-validation/0.1 (+RFC 8555 §8)';
 
 export interface WorkersRuntimeOptions {
   /** RFC 8484 resolver endpoint (default Cloudflare's) */
@@ -21,8 +26,8 @@ export interface WorkersRuntimeOptions {
   waitUntil(work: Promise<unknown>): void;
   fetch?: typeof fetch;
   /**
-   * Fetch http-01 URLs by the address validation resolved and checked (with the Host header set),
-   * instead of by name. Cloudflare's platform refuses fetches to IP literals, so this is for local
+   * Fetch http-01 URLs by the address validation resolved and checked, instead of by name. workerd
+   * connects to whatever a Host header names, so none is set: the responder sees the address. Cloudflare's platform refuses fetches to IP literals, so this is for local
    * workerd (tests, `npm start`), where names from a private DNS do not resolve for the runtime.
    */
   connectByAddress?: boolean;
@@ -89,9 +94,8 @@ export function createWorkersRuntime(opts: WorkersRuntimeOptions): EdgeRuntime {
         // Validation decides about every redirect hop itself (RFC 8555 §8.3, http01.ts).
         redirect: 'manual',
         headers: {
-          'User-Agent': USER_AGENT,
+          'User-Agent': VALIDATION_USER_AGENT,
           Accept: '*/*',
-          ...(opts.connectByAddress ? { Host: req.hostHeader } : {}),
         },
         signal: ctl.signal,
       });
