@@ -1,10 +1,11 @@
 // The Deno adapter of EdgeRuntime: DNS through Deno.resolveDns (a chosen name server, or DoH when the
 // resolver is an https:// URL), the http-01 GET over Deno.connect to the already-checked address
-// with our own Host header (deno-http.ts), and no tls-alpn-01: Deno's TLS API neither exposes the
+// with our own Host header (http1-client.ts), and no tls-alpn-01: Deno's TLS API neither exposes the
 // peer certificate nor lets us skip verification, so tls-alpn-01 is not offered on Deno.
 // Deno's types are declared here, minimally, instead of loading lib.deno.d.ts into the Node build.
-import { http1Get, type RawConn } from './deno-http.ts';
+
 import { createDohResolver } from './doh.ts';
+import { http1Get, type RawConn } from './http1-client.ts';
 import {
   ConnectError,
   DnsError,

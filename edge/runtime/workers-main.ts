@@ -45,11 +45,7 @@ async function build(env: WorkersEnv): Promise<Hono<AppEnv>> {
   if (!/^https?:\/\//i.test(dohUrl)) {
     throw new Error(`EDGECA_DNS_RESOLVER must be a DNS-over-HTTPS URL on Workers (no UDP), got "${dohUrl}"`);
   }
-  const runtime = createWorkersRuntime({
-    dohUrl,
-    waitUntil,
-    connectByAddress: /^(1|true|yes)$/i.test(vars.EDGECA_HTTP01_CONNECT_BY_ADDRESS ?? ''),
-  });
+  const runtime = createWorkersRuntime({ dohUrl, waitUntil });
   if (vars.EDGECA_DB_URL) {
     const client = createClient({
       url: vars.EDGECA_DB_URL,

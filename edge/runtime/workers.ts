@@ -8,6 +8,7 @@
 // - background work (a challenge's validation) is handed to the request's ctx.waitUntil; an attempt
 //   cut short is claimed again by the next read of the authorization (validation-job.ts).
 import { createDohResolver } from './doh.ts';
+import { http1Get, type RawConn } from './http1-client.ts';
 import {
   ConnectError,
   type EdgeRuntime,
@@ -15,6 +16,7 @@ import {
   type HttpGetResult,
   VALIDATION_USER_AGENT,
 } from './types.ts';
+import { connectRaw } from './workers-socket.ts';
 
 export const DEFAULT_DOH_URL = 'https://cloudflare-dns.com/dns-query';
 
@@ -26,11 +28,11 @@ export interface WorkersRuntimeOptions {
   waitUntil(work: Promise<unknown>): void;
   fetch?: typeof fetch;
   /**
-   * Fetch http-01 URLs by the address validation resolved and checked, instead of by name. workerd
-   * connects to whatever a Host header names, so none is set: the responder sees the address. Cloudflare's platform refuses fetches to IP literals, so this is for local
-   * workerd (tests, `npm start`), where names from a private DNS do not resolve for the runtime.
+   * Plain-HTTP http-01 hops over cloudflare:sockets to the checked address, with our Host header
+   * (default). false: fetch by name instead — the platform resolves the name again, which is only
+   * for unit tests that stub fetch.
    */
-  connectByAddress?: boolean;
+  sockets?: boolean;
 }
 
 /** Maps a fetch failure to ConnectError; workerd's messages are the only signal it gives. */
@@ -79,13 +81,35 @@ async function readCapped(
 
 export function createWorkersRuntime(opts: WorkersRuntimeOptions): EdgeRuntime {
   const doFetch = opts.fetch ?? ((input, init) => fetch(input, init));
+  async function httpGetBySocket(req: HttpGetRequest): Promise<HttpGetResult> {
+    let timedOut = false;
+    let conn: RawConn | undefined;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      conn?.close();
+    }, req.timeoutMs);
+    try {
+      conn = await connectRaw(req.address, req.port);
+      return await http1Get(conn, {
+        hostHeader: req.hostHeader,
+        path: req.path,
+        maxBytes: req.maxBytes,
+        userAgent: VALIDATION_USER_AGENT,
+      });
+    } catch (err) {
+      if (timedOut) throw new ConnectError('TIMEOUT', `no complete answer within ${req.timeoutMs} ms`);
+      throw fetchConnectError(err, false);
+    } finally {
+      clearTimeout(timer);
+      conn?.close();
+    }
+  }
+
   async function httpGet(req: HttpGetRequest): Promise<HttpGetResult> {
-    // By name, the URL names the host as the Host header does (hostHeader carries a non-default port).
-    const scheme = req.tls ? 'https' : 'http';
-    const byAddress = req.address.includes(':') ? `[${req.address}]` : req.address;
-    const url = opts.connectByAddress
-      ? `${scheme}://${byAddress}:${req.port}${req.path}`
-      : `${scheme}://${req.hostHeader}${req.path}`;
+    // Plain HTTP goes over a TCP socket to the checked address, with our Host header. An https://
+    // redirect hop goes through fetch by name (the platform does TLS; it resolves the name itself).
+    if (!req.tls && opts.sockets !== false) return httpGetBySocket(req);
+    const url = `https://${req.hostHeader}${req.path}`;
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), req.timeoutMs);
     try {
@@ -93,10 +117,7 @@ export function createWorkersRuntime(opts: WorkersRuntimeOptions): EdgeRuntime {
         method: 'GET',
         // Validation decides about every redirect hop itself (RFC 8555 §8.3, http01.ts).
         redirect: 'manual',
-        headers: {
-          'User-Agent': VALIDATION_USER_AGENT,
-          Accept: '*/*',
-        },
+        headers: { 'User-Agent': VALIDATION_USER_AGENT, Accept: '*/*' },
         signal: ctl.signal,
       });
       const headers: Record<string, string> = {};
@@ -108,7 +129,7 @@ export function createWorkersRuntime(opts: WorkersRuntimeOptions): EdgeRuntime {
     } catch (err) {
       if (ctl.signal.aborted)
         throw new ConnectError('TIMEOUT', `no complete answer within ${req.timeoutMs} ms`);
-      throw fetchConnectError(err, req.tls === true);
+      throw fetchConnectError(err, true);
     } finally {
       clearTimeout(timer);
     }

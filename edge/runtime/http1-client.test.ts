@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { HttpProtocolError, http1Get, type RawConn } from './deno-http.ts';
+import { HttpProtocolError, http1Get, type RawConn } from './http1-client.ts';
 
 /** node:net socket → the read/write/close connection http1Get expects. */
 function rawConn(sock: Socket): RawConn {

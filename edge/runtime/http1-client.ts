@@ -1,7 +1,8 @@
-// A minimal HTTP/1.1 GET over an already connected socket, for the Deno adapter's http-01 requests:
-// Deno's fetch cannot be told which address to dial for a name, so the validator connects to the
-// checked address itself (Deno.connect) and sends the Host header it chose. No runtime API is used
-// here — only a read/write/close connection — so Node tests can drive it over node:net.
+// A minimal HTTP/1.1 GET over an already connected socket, for the http-01 requests of runtimes
+// whose fetch cannot be told which address to dial for a name (Deno, Workers): validation connects
+// to the checked address itself (Deno.connect, cloudflare:sockets) and sends the Host header it
+// chose. No runtime API is used here — only a read/write/close connection — so Node tests can drive
+// it over node:net.
 import type { HttpGetResult } from './types.ts';
 
 /** The part of Deno.Conn used here. */
