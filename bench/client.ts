@@ -29,6 +29,8 @@ export type Latencies = Map<Kind, number[]>;
 /** Polls are bounded: a flow that needs more than this many polls of one resource fails. */
 const MAX_POLLS = 400;
 const POLL_DELAY_MS = 5;
+/** A request without an answer this long is an error of its flow (the flow fails, the run goes on). */
+const REQUEST_TIMEOUT_MS = 20_000;
 
 export class Http {
   readonly agent: Agent;
@@ -42,7 +44,7 @@ export class Http {
   send(url: string, method: string, body?: string): Promise<Reply> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = body ? { 'content-type': 'application/jose+json' } : {};
-      const req = request(url, { method, headers, agent: this.agent, timeout: 60_000 }, (res) => {
+      const req = request(url, { method, headers, agent: this.agent, timeout: REQUEST_TIMEOUT_MS }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>

@@ -7,6 +7,8 @@ import type { Http01Server } from '../test/support/http01.ts';
 import { BenchAccount, type Http, type Kind, type Latencies } from './client.ts';
 import { selfCpuMs, treeCpuMs } from './proc.ts';
 
+const ACCOUNT_ATTEMPTS = 3;
+
 export interface Percentiles {
   n: number;
   p50: number;
@@ -50,13 +52,24 @@ export interface LevelOptions {
 
 export async function runLevel(o: LevelOptions): Promise<LevelResult> {
   const lat: Latencies = new Map();
+  const setupErrors: string[] = [];
+  // Set-up, not measured; a failed newAccount is retried (bounded) so one lost request does not end the run.
   const accounts = await Promise.all(
-    Array.from({ length: o.concurrency }, () => BenchAccount.create(o.http, o.directoryUrl, new Map())),
+    Array.from({ length: o.concurrency }, async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await BenchAccount.create(o.http, o.directoryUrl, new Map());
+        } catch (e) {
+          setupErrors.push(e instanceof Error ? e.message : String(e));
+          if (attempt >= ACCOUNT_ATTEMPTS) throw e;
+        }
+      }
+    }),
   );
   // Account creation is set up, not measured: each account records into `lat` from here on.
   for (const a of accounts) a.lat = lat;
   const flows: number[] = [];
-  const firstErrors: string[] = [];
+  const firstErrors: string[] = setupErrors.slice(0, 5).map((e) => `set-up (retried): ${e}`);
   let errors = 0;
   let issued = 0;
   const cpu0 = treeCpuMs(o.serverPids);

@@ -5,7 +5,7 @@
 // threshold: the exit status is 0 unless the bench itself could not run or a chain failed to verify.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { initDev } from '../signer/bootstrap.ts';
 import { startChallTestSrv } from '../test/support/challtestsrv.ts';
 import { startHttp01Server } from '../test/support/http01.ts';
@@ -32,9 +32,12 @@ export interface TargetResult {
   chains: { chains: number; failed: number; firstFailure?: string; opensslChecked: number };
 }
 
-const args = new Set(process.argv.slice(2));
-const quick = args.has('--quick');
-const outDir = join(REPO, 'bench-results');
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const outAt = argv.indexOf('--out');
+/** `--out DIR` (tests) keeps a smoke run's JSON away from bench-results/. */
+const outDir =
+  outAt >= 0 && argv[outAt + 1] ? resolve(argv[outAt + 1] as string) : join(REPO, 'bench-results');
 const plan = quick
   ? { seconds: 4, levels: [1, 8, 32], denoLevels: [8], signerCount: 600, growthSeconds: 4, big: 100_000 }
   : {

@@ -34,13 +34,14 @@ export interface SignerProc {
   child: Child;
 }
 
-export async function startSignerProc(c: Common): Promise<SignerProc> {
+/** `edgeca signer serve` as a child; `nodeArgs` e.g. ['--cpu-prof', '--cpu-prof-dir=DIR'] to profile it. */
+export async function startSignerProc(c: Common, nodeArgs: string[] = []): Promise<SignerProc> {
   const cfg = JSON.parse(readFileSync(c.init.signerConfigFile, 'utf8')) as { listen: { port: number } };
   const url = `http://127.0.0.1:${cfg.listen.port}`;
   const child = spawnChild(
     'signer',
     process.execPath,
-    [CLI, 'signer', 'serve', '--config', c.init.signerConfigFile],
+    [...nodeArgs, CLI, 'signer', 'serve', '--config', c.init.signerConfigFile],
     {
       cwd: REPO,
       env: { SOFTHSM2_CONF: c.init.softhsmConf },

@@ -12,7 +12,7 @@ import { type RelayKey, type RevokeRequest, type SignRequest, verifyRelay } from
 import { type CaSigner, HsmUnavailableError } from '../ca-signer.ts';
 import { checkCeiling } from '../ceiling.ts';
 import type { SignerConfig } from '../config.ts';
-import type { IssuanceRow, SignerStore } from '../store/store.ts';
+import type { IssuanceRow, NewIntent, SignerStore } from '../store/store.ts';
 import { CrlIssuer } from './crl.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import type { CertTools, RequestLog } from './types.ts';
@@ -62,24 +62,33 @@ export class SignerService {
     if (typeof payload.rid === 'string') log.rid = payload.rid;
     checkSignShape(payload);
     log.orderId = payload.orderId;
-    await this.consumeJti(payload.jti, payload.exp, 'sign', { orderId: payload.orderId });
     const out = await this.orders.run(payload.orderId, () => this.signLocked(payload));
     log.serial = out.serial;
     return out;
   }
 
+  /**
+   * The jti is recorded before anything is acted on. For a new order (the common case) it is
+   * recorded in the same transaction as the intent, so an issuance costs two commits: jti +
+   * intent before the HSM signs, then certificate + audit row.
+   */
   private async signLocked(req: SignRequest): Promise<SignOutcome> {
+    const ctx = { orderId: req.orderId };
     let csrDer: Uint8Array;
     try {
       csrDer = b64uDecode(req.csr);
     } catch {
+      await this.consumeJti(req.jti, req.exp, 'sign', ctx);
       throw new AcmeProblem('malformed', 'csr is not base64url');
     }
     const csrHash = toHex(await sha256(csrDer));
+    let jtiConsumed = false;
     // Two rounds at most: the second only when another process recorded this order's intent first.
     for (let round = 0; round < 2; round++) {
       const row = await this.o.store.byOrder(req.orderId);
       if (row) {
+        if (!jtiConsumed) await this.consumeJti(req.jti, req.exp, 'sign', ctx);
+        jtiConsumed = true;
         if (row.csrHash !== csrHash) {
           throw new AcmeProblem('badCSR', `order ${req.orderId} was already signed for a different CSR`, {
             status: 409,
@@ -89,22 +98,32 @@ export class SignerService {
           return { chainPem: row.chainPem, serial: row.serial, existing: true };
         return this.completeIntent(row);
       }
-      const intent = await this.prepareIntent(req, csrDer, csrHash);
-      if (await this.o.store.insertIntent(intent)) {
-        const fresh = await this.o.store.byOrder(req.orderId);
-        if (!fresh) throw new Error(`intent for order ${req.orderId} vanished`);
-        return this.completeIntent(fresh);
+      const intent = await this.prepareIntent(req, csrDer, csrHash, jtiConsumed);
+      if (jtiConsumed) {
+        if (await this.o.store.insertIntent(intent)) return this.completeIntent(intentRow(intent));
+        continue;
       }
+      const r = await this.o.store.recordJtiAndIntent(req.jti, req.exp, intent);
+      if (!r.jtiFresh) await this.refuseReplay(req.jti, 'sign', ctx);
+      jtiConsumed = true;
+      if (r.intentInserted) return this.completeIntent(intentRow(intent));
     }
     throw new Error(`order ${req.orderId}: intent could not be recorded`);
   }
 
   /** Parses the CSR, checks the ceiling (auditing a refusal) and builds the TBS certificate. */
-  private async prepareIntent(req: SignRequest, csrDer: Uint8Array, csrHash: string) {
+  private async prepareIntent(
+    req: SignRequest,
+    csrDer: Uint8Array,
+    csrHash: string,
+    jtiConsumed: boolean,
+  ): Promise<NewIntent> {
     let csr: Awaited<ReturnType<CertTools['parseCsr']>>;
     try {
       csr = await this.o.tools.parseCsr(csrDer);
     } catch (e) {
+      // A refused request still uses up its jti (recorded before the answer, replays refused).
+      if (!jtiConsumed) await this.consumeJti(req.jti, req.exp, 'sign', { orderId: req.orderId });
       if (e instanceof AcmeProblem) throw e;
       throw new AcmeProblem(
         'badCSR',
@@ -121,6 +140,7 @@ export class SignerService {
       csr,
     });
     if (violation) {
+      if (!jtiConsumed) await this.consumeJti(req.jti, req.exp, 'sign', { orderId: req.orderId });
       await this.o.store.auditEvent('refuse', {
         op: 'sign',
         orderId: req.orderId,
@@ -247,9 +267,35 @@ export class SignerService {
     ctx: Record<string, unknown>,
   ): Promise<void> {
     if (await this.o.store.recordJti(jti, exp)) return;
+    await this.refuseReplay(jti, op, ctx);
+  }
+
+  private async refuseReplay(jti: string, op: string, ctx: Record<string, unknown>): Promise<never> {
     await this.o.store.auditEvent('replay', { op, jti, ...ctx });
     throw new AcmeProblem('unauthorized', 'relay request was already used (replayed jti)');
   }
+}
+
+/** The row an intent was just stored as (no read back: the store wrote exactly these values). */
+function intentRow(i: NewIntent): IssuanceRow {
+  return {
+    orderId: i.orderId,
+    serial: i.serial,
+    csrHash: i.csrHash,
+    tbs: Buffer.from(i.tbs.buffer, i.tbs.byteOffset, i.tbs.byteLength),
+    certDer: null,
+    chainPem: null,
+    status: 'intent',
+    identifiers: JSON.stringify(i.identifiers),
+    profile: i.profile,
+    accountId: i.accountId,
+    notBefore: i.notBefore.getTime(),
+    notAfter: i.notAfter.getTime(),
+    createdAt: Date.now(),
+    issuedAt: null,
+    revokedAt: null,
+    revocationReason: null,
+  };
 }
 
 function checkSignShape(p: SignRequest): void {

@@ -65,11 +65,14 @@ export class SignerStore {
   async recordJti(jti: string, expS: number): Promise<boolean> {
     const nowMs = Date.now();
     const res = await this.db.insert(relayJti).values({ jti, exp: expS }).onConflictDoNothing().run();
-    if (nowMs - this.lastPrune > JTI_PRUNE_EVERY_MS) {
-      this.lastPrune = nowMs;
-      await this.db.delete(relayJti).where(lt(relayJti.exp, Math.floor(nowMs / 1000) - JTI_KEEP_AFTER_EXP_S));
-    }
+    await this.maybePruneJtis(nowMs);
     return res.rowsAffected === 1;
+  }
+
+  private async maybePruneJtis(nowMs: number): Promise<void> {
+    if (nowMs - this.lastPrune <= JTI_PRUNE_EVERY_MS) return;
+    this.lastPrune = nowMs;
+    await this.db.delete(relayJti).where(lt(relayJti.exp, Math.floor(nowMs / 1000) - JTI_KEEP_AFTER_EXP_S));
   }
 
   async byOrder(orderId: string): Promise<IssuanceRow | undefined> {
@@ -84,7 +87,38 @@ export class SignerStore {
 
   /** Records the intent to sign (serial + TBS) before the HSM is asked; false if the order has one. */
   async insertIntent(i: NewIntent): Promise<boolean> {
-    const res = await this.db
+    const res = await this.intentInsert(i).run();
+    return res.rowsAffected === 1;
+  }
+
+  /**
+   * Records a relay jti and, only if it was fresh, the intent: one transaction, one commit (the
+   * durable jti and the intent-before-signature rule both hold, at half the writes). `jtiFresh`
+   * false means a replay (nothing written); `intentInserted` false means the order has an intent.
+   */
+  async recordJtiAndIntent(
+    jti: string,
+    expS: number,
+    i: NewIntent,
+  ): Promise<{ jtiFresh: boolean; intentInserted: boolean }> {
+    await this.maybePruneJtis(Date.now());
+    const jtiInsert = this.db.insert(relayJti).values({ jti, exp: expS }).onConflictDoNothing();
+    // changes() is the jti insert's: a replayed jti writes no intent either.
+    const guardedIntent = this.db.run(sql`INSERT INTO issuance
+        (order_id, serial, csr_hash, tbs, status, identifiers, profile, account_id, not_before, not_after, created_at)
+      SELECT ${i.orderId}, ${i.serial}, ${i.csrHash}, ${Buffer.from(i.tbs)}, 'intent', ${JSON.stringify(i.identifiers)},
+        ${i.profile}, ${i.accountId}, ${i.notBefore.getTime()}, ${i.notAfter.getTime()}, ${Date.now()}
+      WHERE changes() > 0
+      ON CONFLICT DO NOTHING`);
+    const [a, b] = await this.db.batch([jtiInsert, guardedIntent]);
+    return {
+      jtiFresh: (a as { rowsAffected: number }).rowsAffected === 1,
+      intentInserted: (b as { rowsAffected: number }).rowsAffected === 1,
+    };
+  }
+
+  private intentInsert(i: NewIntent) {
+    return this.db
       .insert(issuance)
       .values({
         orderId: i.orderId,
@@ -99,9 +133,7 @@ export class SignerStore {
         notAfter: i.notAfter.getTime(),
         createdAt: Date.now(),
       })
-      .onConflictDoNothing()
-      .run();
-    return res.rowsAffected === 1;
+      .onConflictDoNothing();
   }
 
   /** Completes an intent with its certificate and audits the signing, in one batch. */
