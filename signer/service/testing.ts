@@ -9,7 +9,7 @@ import * as asn from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
 import { exportJWK, generateKeyPair } from 'jose';
 import { derToPem, toHex } from '../../shared/encoding.ts';
-import { importRelayPrivateKey, type RelayKey } from '../../shared/relay.ts';
+import type { RelayKey } from '../../shared/relay.ts';
 import { type CaSigner, HsmUnavailableError } from '../ca-signer.ts';
 import type { SignerConfig } from '../config.ts';
 import type { CertTools, ServiceCsr } from './types.ts';
@@ -233,8 +233,9 @@ export async function makeCsr(names: { dns?: string[]; ip?: string[] }, cn?: str
 export async function edgeKeyPair(
   kid = 'edge-1',
 ): Promise<{ priv: RelayKey; pubJwk: SignerConfig['edgeKeys'][number] }> {
-  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-  const priv = await importRelayPrivateKey({ ...(await exportJWK(privateKey)), kid });
+  // The private half never needs to leave WebCrypto: the relay codec signs with the CryptoKey.
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  const priv: RelayKey = { kid, alg: 'ES256', key: privateKey };
   return { priv, pubJwk: { ...(await exportJWK(publicKey)), kid } };
 }
 
