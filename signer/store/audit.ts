@@ -42,9 +42,22 @@ export interface AppendResult {
   seq?: number;
 }
 
+interface Pending {
+  event: AuditEvent;
+  details: Record<string, unknown>;
+  before: BatchItem<'sqlite'>[];
+  onlyIfChanged: boolean;
+  resolve: (r: AppendResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Appends queued while a commit runs share the next one: at most this many per transaction. */
+const MAX_GROUP = 64;
+
 export class AuditWriter {
   private head: { seq: number; hash: string } | undefined;
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly queue: Pending[] = [];
+  private draining = false;
 
   constructor(private readonly db: StoreDb) {}
 
@@ -52,6 +65,8 @@ export class AuditWriter {
    * Appends one audit row in one batch after `before` (the state change it records).
    * With `onlyIfChanged`, the audit row is written only when the last statement of `before`
    * changed a row (SQLite changes()), so a guarded update that lost a race records nothing.
+   * Appends are serialised; those that queue up while a commit runs are written together in
+   * one transaction (group commit), each still after its own state change and in chain order.
    */
   append(
     event: AuditEvent,
@@ -59,9 +74,74 @@ export class AuditWriter {
     before: BatchItem<'sqlite'>[] = [],
     onlyIfChanged = false,
   ): Promise<AppendResult> {
-    const run = this.tail.then(() => this.appendNow(event, details, before, onlyIfChanged));
-    this.tail = run.catch(() => undefined);
-    return run;
+    return new Promise((resolve, reject) => {
+      this.queue.push({ event, details, before, onlyIfChanged, resolve, reject });
+      if (!this.draining) {
+        this.draining = true;
+        // Let the appends of this turn of the event loop join the first group.
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      // Bounded by the queue: each pass settles at least one append.
+      while (this.queue.length > 0) {
+        const group = this.queue.splice(0, MAX_GROUP);
+        if (group.length > 1) {
+          try {
+            const results = await this.appendGroup(group);
+            group.forEach((p, i) => p.resolve(results[i] as AppendResult));
+            continue;
+          } catch {
+            // A guarded change lost its race, or another process moved the head: the whole group
+            // rolled back; append each on its own, with the per-row guard and retries.
+            this.head = undefined;
+          }
+        }
+        for (const p of group) {
+          try {
+            p.resolve(await this.appendNow(p.event, p.details, p.before, p.onlyIfChanged));
+          } catch (e) {
+            p.reject(e);
+          }
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /**
+   * One transaction for several appends. A guarded state change that changed nothing makes its
+   * audit row's hash NULL, which the NOT NULL column refuses: the transaction rolls back and the
+   * caller falls back to one append at a time (a group never writes a hole in the chain).
+   */
+  private async appendGroup(group: Pending[]): Promise<AppendResult[]> {
+    let head = this.head ?? (await this.readHead());
+    const items: BatchItem<'sqlite'>[] = [];
+    const results: AppendResult[] = [];
+    for (const p of group) {
+      const row = { seq: head.seq + 1, time: Date.now(), event: p.event, details: canonicalJson(p.details) };
+      const hash = await auditRowHash(head.hash, row);
+      const guarded = p.onlyIfChanged && p.before.length > 0;
+      const hashValue = guarded ? sql`CASE WHEN changes() > 0 THEN ${hash} END` : sql`${hash}`;
+      items.push(
+        ...p.before,
+        this.db.run(sql`INSERT INTO audit_log (seq, time, event, details, prev_hash, hash)
+            VALUES (${row.seq}, ${row.time}, ${row.event}, ${row.details}, ${head.hash}, ${hashValue})`),
+      );
+      head = { seq: row.seq, hash };
+      results.push({ applied: true, seq: row.seq });
+    }
+    items.push(
+      this.db.run(sql`INSERT INTO audit_head (id, seq, hash) VALUES (1, ${head.seq}, ${head.hash})
+          ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`),
+    );
+    await this.db.batch(items as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
+    this.head = head;
+    return results;
   }
 
   private async appendNow(

@@ -144,3 +144,61 @@ test('a CRL with a number not above the stored one is not saved', async () => {
   assert.deepEqual(await store.verifyAudit(), { ok: true, rows: 2 });
   store.close();
 });
+
+const intentFor = (i: number) => ({
+  orderId: `g${i}`,
+  serial: (0x1000 + i).toString(16),
+  csrHash: 'h',
+  tbs: new Uint8Array([i & 0xff]),
+  identifiers: [{ type: 'dns' as const, value: `g${i}.test` }],
+  profile: 'default',
+  accountId: 'acct',
+  notBefore: new Date(),
+  notAfter: new Date(Date.now() + 3600_000),
+});
+
+test('concurrent issuances share commits and still leave one unbroken audit chain', async () => {
+  const store = await SignerStore.open(freshUrl());
+  for (let i = 0; i < 40; i++) assert.equal(await store.insertIntent(intentFor(i)), true);
+  const applied = await Promise.all(
+    Array.from({ length: 40 }, (_, i) =>
+      store.markIssued(`g${i}`, new Uint8Array([i]), `PEM${i}`, { serial: intentFor(i).serial }),
+    ),
+  );
+  assert.deepEqual(applied, Array(40).fill(true));
+  assert.deepEqual(await store.verifyAudit(), { ok: true, rows: 40 });
+  store.close();
+});
+
+test('a guarded change that lost its race in a group records nothing, and the others are recorded', async () => {
+  const store = await SignerStore.open(freshUrl());
+  for (let i = 0; i < 6; i++) assert.equal(await store.insertIntent(intentFor(i)), true);
+  assert.equal(await store.markIssued('g3', new Uint8Array([3]), 'PEM3', {}), true);
+  const applied = await Promise.all(
+    Array.from({ length: 6 }, (_, i) => store.markIssued(`g${i}`, new Uint8Array([i]), `again${i}`, {})),
+  );
+  assert.deepEqual(applied, [true, true, true, false, true, true]);
+  assert.equal((await store.byOrder('g3'))?.chainPem, 'PEM3');
+  assert.deepEqual(await store.verifyAudit(), { ok: true, rows: 6 });
+  store.close();
+});
+
+test('a jti and an intent are recorded together; a replayed jti records no intent', async () => {
+  const store = await SignerStore.open(freshUrl());
+  const exp = Math.floor(Date.now() / 1000) + 60;
+  assert.deepEqual(await store.recordJtiAndIntent('j1', exp, intentFor(1)), {
+    jtiFresh: true,
+    intentInserted: true,
+  });
+  assert.deepEqual(await store.recordJtiAndIntent('j1', exp, intentFor(2)), {
+    jtiFresh: false,
+    intentInserted: false,
+  });
+  assert.equal(await store.byOrder('g2'), undefined);
+  assert.deepEqual(await store.recordJtiAndIntent('j2', exp, { ...intentFor(1), serial: 'ff' }), {
+    jtiFresh: true,
+    intentInserted: false,
+  });
+  assert.equal((await store.byOrder('g1'))?.serial, intentFor(1).serial);
+  store.close();
+});
