@@ -81,4 +81,21 @@ export const MIGRATIONS: Migration[] = [
       `CREATE INDEX IF NOT EXISTS accounts_eab ON accounts (eab_kid)`,
     ],
   },
+  {
+    id: 3,
+    name: 'renewal information (ARI): window overrides, scheduled revocation of replaced certificates',
+    statements: [
+      // one row per certificate an admin touched (renew now); certificates without a row get the
+      // default window computed from their dates (edge/acme/ari.ts)
+      `CREATE TABLE IF NOT EXISTS renewal_info (certificate_id TEXT PRIMARY KEY NOT NULL,
+        cert_id TEXT NOT NULL, serial TEXT NOT NULL, window_start INTEGER, window_end INTEGER,
+        explanation_url TEXT, revoke_at INTEGER, revoke_when_replaced INTEGER NOT NULL DEFAULT 0,
+        revoke_reason INTEGER NOT NULL DEFAULT 4, revoke_claimed_at INTEGER, revoke_done_at INTEGER,
+        revoke_error TEXT, updated_at INTEGER NOT NULL)`,
+      `CREATE UNIQUE INDEX IF NOT EXISTS renewal_info_cert_id ON renewal_info (cert_id)`,
+      `CREATE INDEX IF NOT EXISTS renewal_info_due ON renewal_info (revoke_done_at, revoke_at)`,
+      // RFC 9773 §5: newOrder looks up the orders that already replace a certificate
+      `CREATE INDEX IF NOT EXISTS orders_replaces ON orders (replaces)`,
+    ],
+  },
 ];
