@@ -72,7 +72,11 @@ async function main(): Promise<number> {
       http01Port: http01.port,
       tlsCa: readFileSync(init.rootCertFile),
     };
-    const signer = await startSignerProc(common);
+    // BENCH_PROFILE_DIR=DIR: the Node edge and the signer write V8 CPU profiles there (bench/cpuprofile.ts reads them).
+    const profDir = process.env.BENCH_PROFILE_DIR;
+    const profArgs = (who: string) =>
+      profDir ? ['--cpu-prof', `--cpu-prof-dir=${join(resolve(profDir), who)}`] : [];
+    const signer = await startSignerProc(common, profArgs('signer'));
     cleanups.push(() => signer.child.stop());
 
     say('signer: openssl speed, SoftHSM, builder, service, /v1/sign');
@@ -111,7 +115,7 @@ async function main(): Promise<number> {
       targets.push({ target: t.name, levels: out, chains: check });
     };
 
-    const nodeEdge = await startNodeEdge(common, signer, join(work, 'edge-node.db'));
+    const nodeEdge = await startNodeEdge(common, signer, join(work, 'edge-node.db'), profArgs('edge'));
     await runTarget(nodeEdge, plan.levels);
     await nodeEdge.stop();
 
