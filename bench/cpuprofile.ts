@@ -66,13 +66,8 @@ export function summarise(file: string, top = 25): string {
     const seen = new Set<string>();
     for (let id: number | undefined = p.samples[i]; id !== undefined; id = parent.get(id)) {
       const n = byId.get(id);
-      if (
-        !n ||
-        !n.callFrame.url ||
-        n.callFrame.url.includes('node_modules') ||
-        n.callFrame.url.startsWith('node:')
-      )
-        continue;
+      const url = n?.callFrame.url ?? '';
+      if (!n || !url || url.includes('node_modules') || url.startsWith('node:')) continue;
       const key = `${n.callFrame.functionName || '(anonymous)'} ${where(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
       if (seen.has(key)) continue;
       seen.add(key);
