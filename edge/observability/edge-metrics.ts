@@ -1,0 +1,147 @@
+// The edge's metrics (issue 9), one set per EdgeServices kept beside it (as storesOf does), so the
+// services object needs no new member. Counters move where things happen (requests, validations,
+// orders reaching a final status, relay calls); gauges that describe the shared state (orders by
+// status, certificates, used-nonce table size) are read from the database at scrape time, so
+// every instance reports the same totals for them.
+import { count, gt, isNotNull, isNull, sql } from 'drizzle-orm';
+import type { EdgeServices } from '../acme/context.ts';
+import type { SignerClient } from '../relay/signer-client.ts';
+import { certificates, nonces, orders } from '../storage/schema.ts';
+import { Registry, secondsSince } from './metrics.ts';
+
+export function createEdgeMetrics(svc: Pick<EdgeServices, 'database'>) {
+  const registry = new Registry();
+  const m = {
+    registry,
+    requests: registry.counter('edgeca_http_requests_total', 'HTTP requests answered, by route and status.', [
+      'method',
+      'route',
+      'status',
+    ]),
+    requestSeconds: registry.histogram(
+      'edgeca_http_request_duration_seconds',
+      'Time to answer an HTTP request, by route.',
+      ['route'],
+    ),
+    problems: registry.counter(
+      'edgeca_acme_problems_total',
+      'Problem documents answered, by ACME error type.',
+      ['type'],
+    ),
+    rateLimited: registry.counter(
+      'edgeca_rate_limit_refusals_total',
+      'Requests refused with rateLimited, by the limit that refused them.',
+      ['limit'],
+    ),
+    ordersFinished: registry.counter(
+      'edgeca_orders_finished_total',
+      'Orders that reached a final status here, by status and reason (issued, authorization, expired, profile, signer-refused).',
+      ['status', 'reason'],
+    ),
+    validations: registry.counter(
+      'edgeca_validations_total',
+      'Challenge validations finished, by challenge type and result.',
+      ['type', 'result'],
+    ),
+    issuanceSeconds: registry.histogram(
+      'edgeca_issuance_duration_seconds',
+      'From newOrder to the certificate stored (validation and relay included).',
+      [],
+      [1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600],
+    ),
+    relaySeconds: registry.histogram(
+      'edgeca_relay_duration_seconds',
+      'Calls to the signer over the relay, by operation and outcome.',
+      ['op', 'outcome'],
+    ),
+    ordersByStatus: registry.gauge('edgeca_orders', 'Orders in the database, by status.', ['status']),
+    certificatesByState: registry.gauge('edgeca_certificates', 'Certificates in the database, by state.', [
+      'state',
+    ]),
+    nonceTable: registry.gauge(
+      'edgeca_nonces_used',
+      'Used nonces remembered until they expire (table size).',
+    ),
+  };
+  registry.collect(async () => {
+    const db = svc.database.db;
+    const byStatus = await db
+      .select({ status: orders.status, n: count() })
+      .from(orders)
+      .groupBy(orders.status);
+    m.ordersByStatus.reset();
+    for (const s of ['pending', 'ready', 'processing', 'valid', 'invalid'])
+      m.ordersByStatus.set({ status: s }, 0);
+    for (const r of byStatus) m.ordersByStatus.set({ status: r.status }, r.n);
+    const now = Date.now();
+    const [c] = await db
+      .select({
+        revoked: sql<number>`coalesce(sum(case when ${isNotNull(certificates.revokedAt)} then 1 else 0 end), 0)`,
+        active: sql<number>`coalesce(sum(case when ${isNull(certificates.revokedAt)} and ${gt(certificates.notAfter, now)} then 1 else 0 end), 0)`,
+        total: count(),
+      })
+      .from(certificates);
+    const revoked = Number(c?.revoked ?? 0);
+    const active = Number(c?.active ?? 0);
+    m.certificatesByState.set({ state: 'active' }, active);
+    m.certificatesByState.set({ state: 'revoked' }, revoked);
+    m.certificatesByState.set({ state: 'expired' }, Number(c?.total ?? 0) - active - revoked);
+    const [n] = await db.select({ n: count() }).from(nonces);
+    m.nonceTable.set({}, n?.n ?? 0);
+  });
+  return m;
+}
+
+export type EdgeMetrics = ReturnType<typeof createEdgeMetrics>;
+
+const made = new WeakMap<object, EdgeMetrics>();
+
+/** The metrics of one edge (created on first use). */
+export function metricsOf(svc: Pick<EdgeServices, 'database'>): EdgeMetrics {
+  let m = made.get(svc);
+  if (!m) {
+    m = createEdgeMetrics(svc);
+    made.set(svc, m);
+  }
+  return m;
+}
+
+/** The signer client, timing every relay call into edgeca_relay_duration_seconds. */
+export function instrumentSignerClient(inner: SignerClient, m: EdgeMetrics): SignerClient {
+  const timed = async <T>(op: string, run: () => Promise<T>, outcome: (v: T) => string): Promise<T> => {
+    const started = performance.now();
+    try {
+      const v = await run();
+      m.relaySeconds.observe({ op, outcome: outcome(v) }, secondsSince(started));
+      return v;
+    } catch (e) {
+      m.relaySeconds.observe({ op, outcome: 'error' }, secondsSince(started));
+      throw e;
+    }
+  };
+  const client: SignerClient = {
+    sign: (req) =>
+      timed(
+        'sign',
+        () => inner.sign(req),
+        (o) => o.status,
+      ),
+    revoke: (serial, reason, rid) =>
+      timed(
+        'revoke',
+        () => inner.revoke(serial, reason, rid),
+        (o) => o.status,
+      ),
+    crl: () =>
+      timed(
+        'crl',
+        () => inner.crl(),
+        () => 'ok',
+      ),
+  };
+  if (inner.health) {
+    const health = inner.health.bind(inner);
+    client.health = () => timed('health', health, (h) => (h.ok ? 'ok' : 'unavailable'));
+  }
+  return client;
+}
