@@ -2,8 +2,8 @@
 // lifetime with a per-certificate shift, "renew now" windows, Retry-After.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { issueLeaf, makeIssuer } from '../../test/support/ari.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
+import { issueLeaf, makeIssuer } from '../../test/support/ari.ts';
 import {
   buildCertId,
   certIdOf,
@@ -68,10 +68,14 @@ describe('suggested window', () => {
     it(`opens ${name}'s window between 2/3 and 2/3 + 1/24 of its lifetime, 1/24 long`, () => {
       const notBefore = Date.now() + offset;
       const w = defaultWindow({ notBefore, notAfter: notBefore + life, serial: `ab${offset}` });
-      assert.ok(w.start >= notBefore + 16 * H && w.start < notBefore + 17 * H, `start ${w.start - notBefore}`);
+      assert.ok(
+        w.start >= notBefore + 16 * H && w.start < notBefore + 17 * H,
+        `start ${w.start - notBefore}`,
+      );
       assert.equal(w.end - w.start, H);
       assert.ok(w.end < notBefore + life, 'the window closes before expiry');
-      if (offset === -48 * H) assert.ok(w.end < Date.now(), 'an expired certificate: the window lies in the past');
+      if (offset === -48 * H)
+        assert.ok(w.end < Date.now(), 'an expired certificate: the window lies in the past');
       else assert.ok(w.start > Date.now(), 'not yet time to renew');
     });
   }
@@ -79,7 +83,8 @@ describe('suggested window', () => {
     const notBefore = Date.now();
     const starts = Array.from(
       { length: 200 },
-      (_, i) => defaultWindow({ notBefore, notAfter: notBefore + life, serial: (0x1000 + i).toString(16) }).start,
+      (_, i) =>
+        defaultWindow({ notBefore, notAfter: notBefore + life, serial: (0x1000 + i).toString(16) }).start,
     );
     const spread = Math.max(...starts) - Math.min(...starts);
     assert.ok(spread > 0.8 * H, `spread ${spread / 60000} min`);
