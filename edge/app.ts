@@ -8,6 +8,9 @@ import type { AppEnv, EdgeServices } from './acme/context.ts';
 import { registerAdmin } from './admin/index.ts';
 import type { EdgeConfig } from './config.ts';
 import { Linker, PATHS } from './linker.ts';
+import { instrumentSignerClient, metricsOf } from './observability/edge-metrics.ts';
+import { requestObserver } from './observability/request-log.ts';
+import { registerObservability } from './observability/routes.ts';
 import { createSignerClient, type SignerClient } from './relay/signer-client.ts';
 import { registerAccount } from './routes/account.ts';
 import { registerAuthz } from './routes/authz.ts';
@@ -39,7 +42,7 @@ export async function createServices(opts: {
     database = await openDatabase(opts.dbClient);
   }
   const db = database.db;
-  return {
+  const svc: EdgeServices = {
     config,
     runtime,
     database,
@@ -58,6 +61,9 @@ export async function createServices(opts: {
       })),
     log: opts.log ?? ((e) => console.log(JSON.stringify({ time: new Date().toISOString(), ...e }))),
   };
+  // Issue 9: every relay call is timed into edgeca_relay_duration_seconds.
+  svc.signer = instrumentSignerClient(svc.signer, metricsOf(svc));
+  return svc;
 }
 
 const POST_ONLY = [
@@ -74,8 +80,12 @@ const POST_ONLY = [
   PATHS.certificate,
 ];
 
-export function createApp(svc: EdgeServices): Hono<AppEnv> {
+/** publicMetrics: serve /metrics without a token (default; Workers passes false: /admin/metrics only) */
+export function createApp(svc: EdgeServices, opts: { publicMetrics?: boolean } = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+
+  // Issue 9: a request id, one log line and the metrics of every request (edge/observability/).
+  app.use('*', requestObserver(svc));
 
   app.use('*', async (c, next) => {
     c.set('svc', svc);
@@ -96,7 +106,7 @@ export function createApp(svc: EdgeServices): Hono<AppEnv> {
   registerCertificate(app);
   registerCrl(app);
   registerAdmin(app);
-  app.get('/health', (c) => c.json({ status: 'ok' }));
+  registerObservability(app, svc, { publicMetrics: opts.publicMetrics ?? true });
 
   for (const path of POST_ONLY) {
     app.on(['GET', 'PUT', 'DELETE', 'PATCH', 'HEAD'], path, (c) => {

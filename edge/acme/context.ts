@@ -49,5 +49,7 @@ export type AppEnv = {
   Variables: {
     svc: EdgeServices;
     jws: VerifiedJws;
+    /** this request's id (X-Request-Id), relayed to the signer as `rid` (edge/observability/) */
+    requestId: string;
   };
 };

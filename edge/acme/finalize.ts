@@ -8,6 +8,7 @@ import { parseCsr } from '../../shared/csr.ts';
 import { b64uDecode, b64uEncode, pemToDers, sha256, toHex } from '../../shared/encoding.ts';
 import { identifierKey } from '../../shared/identifiers.ts';
 import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
+import { metricsOf } from '../observability/edge-metrics.ts';
 import { newId } from '../storage/ids.ts';
 import type { CertificateRow, OrderRow } from '../storage/schema.ts';
 import type { Profile } from '../storage/settings.ts';
@@ -115,7 +116,10 @@ export async function relayOrder(svc: EdgeServices, order: OrderRow, rid?: strin
     ? new AcmeProblem('invalidProfile', `profile "${order.profile}" no longer exists; create a new order`)
     : await profileKeyRefusal(order.csr, profile);
   if (refusal || !profile) {
-    await svc.orders.setOrderStatus(order.id, ['processing'], 'invalid', JSON.stringify(refusal?.toJSON()));
+    if (
+      await svc.orders.setOrderStatus(order.id, ['processing'], 'invalid', JSON.stringify(refusal?.toJSON()))
+    )
+      metricsOf(svc).ordersFinished.inc({ status: 'invalid', reason: 'profile' });
     return (await svc.orders.get(order.id)) ?? order;
   }
   const notBefore = Math.max(order.notBefore ?? 0, now - BACKDATE_MS);
@@ -137,12 +141,13 @@ export async function relayOrder(svc: EdgeServices, order: OrderRow, rid?: strin
   }
   if (outcome.status === 'refused') {
     svc.log({ event: 'relay-refused', orderId: order.id, detail: outcome.problem.message });
-    await svc.orders.setOrderStatus(
+    const changed = await svc.orders.setOrderStatus(
       order.id,
       ['processing'],
       'invalid',
       JSON.stringify(outcome.problem.toJSON()),
     );
+    if (changed) metricsOf(svc).ordersFinished.inc({ status: 'invalid', reason: 'signer-refused' });
     return (await svc.orders.get(order.id)) ?? order;
   }
   const leaf = await describeLeaf(outcome.chainPem);
@@ -160,7 +165,11 @@ export async function relayOrder(svc: EdgeServices, order: OrderRow, rid?: strin
     revocationReason: null,
     createdAt: Date.now(),
   };
-  await svc.orders.completeOrder(order.id, cert);
+  if (await svc.orders.completeOrder(order.id, cert)) {
+    const m = metricsOf(svc);
+    m.ordersFinished.inc({ status: 'valid', reason: 'issued' });
+    m.issuanceSeconds.observe({}, (Date.now() - order.createdAt) / 1000);
+  }
   return (await svc.orders.get(order.id)) ?? order;
 }
 

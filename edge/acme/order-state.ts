@@ -2,6 +2,7 @@
 // → valid, or to invalid. Status derived from authorizations is settled lazily, whenever an order is
 // read, with guarded updates, so every instance sharing the database reaches the same answer.
 import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
+import { metricsOf } from '../observability/edge-metrics.ts';
 import type { OrderRow } from '../storage/schema.ts';
 import type { EdgeServices } from './context.ts';
 import { resumeRelay } from './finalize.ts';
@@ -14,7 +15,8 @@ export async function refreshOrder(svc: EdgeServices, order: OrderRow): Promise<
     const err = JSON.stringify(
       new AcmeProblem('malformed', 'the order expired before it was finalized').toJSON(),
     );
-    await svc.orders.setOrderStatus(order.id, ['pending', 'ready'], 'invalid', err);
+    if (await svc.orders.setOrderStatus(order.id, ['pending', 'ready'], 'invalid', err))
+      metricsOf(svc).ordersFinished.inc({ status: 'invalid', reason: 'expired' });
     return (await svc.orders.get(order.id)) ?? order;
   }
   if (order.status === 'pending') {
@@ -43,7 +45,8 @@ export async function refreshOrder(svc: EdgeServices, order: OrderRow): Promise<
         subs[0]!.kind,
         'one or more authorizations of the order failed',
       );
-      await svc.orders.setOrderStatus(order.id, ['pending'], 'invalid', JSON.stringify(problem.toJSON()));
+      if (await svc.orders.setOrderStatus(order.id, ['pending'], 'invalid', JSON.stringify(problem.toJSON())))
+        metricsOf(svc).ordersFinished.inc({ status: 'invalid', reason: 'authorization' });
       return (await svc.orders.get(order.id)) ?? order;
     }
     if (authzs.length === ids.length && authzs.every((a) => effectiveAuthzStatus(a, now) === 'valid')) {

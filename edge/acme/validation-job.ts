@@ -7,6 +7,7 @@
 // validator the challenge stays processing and is retried, up to VALIDATOR_GIVE_UP_MS.
 import { AcmeProblem } from '../../shared/problems.ts';
 import type { EdgeConfig } from '../config.ts';
+import { metricsOf } from '../observability/edge-metrics.ts';
 import type { AuthzRow, ChallengeRow } from '../storage/schema.ts';
 import { keyAuthorization, validateChallenge, validationOptions } from '../validation/index.ts';
 import { createValidatorClient, type ValidatorClient } from '../validation/remote.ts';
@@ -149,11 +150,12 @@ export async function runValidation(
   const error =
     result.status === 'invalid' ? JSON.stringify({ ...result.problem.toJSON(), identifier }) : undefined;
   const validationRecord = result.validationRecord ? JSON.stringify(result.validationRecord) : undefined;
-  await svc.orders.finishChallenge(
+  const finished = await svc.orders.finishChallenge(
     { challengeId: ch.id, authzId: authz.id },
     { status: result.status, ...(error ? { error } : {}), ...(validationRecord ? { validationRecord } : {}) },
     Date.now(),
   );
+  if (finished) metricsOf(svc).validations.inc({ type: ch.type, result: result.status });
   svc.log({
     event: 'validation',
     challengeId: ch.id,

@@ -3,6 +3,8 @@
 // OpenAPI document at /admin/openapi.json needs no token.
 import { Hono } from 'hono';
 import type { AppEnv } from '../acme/context.ts';
+import { METRICS_CONTENT_TYPE } from '../observability/metrics.ts';
+import { metricsText } from '../observability/routes.ts';
 import { storesOf } from '../storage/stores.ts';
 import { type AdminEnv, AdminError } from './http.ts';
 import { registerObjectRoutes } from './object-routes.ts';
@@ -37,6 +39,10 @@ export function createAdminApp(): Hono<AdminEnv> {
     await next();
     c.header('Cache-Control', 'no-store');
   });
+  // Issue 9: the Prometheus text behind a token too (the only way to it on Workers).
+  r.get('/metrics', async (c) =>
+    c.body(await metricsText(c.var.svc), 200, { 'Content-Type': METRICS_CONTENT_TYPE }),
+  );
   registerSettingsRoutes(r);
   registerObjectRoutes(r);
   r.all('*', (c) => {

@@ -209,7 +209,7 @@ export function registerObjectRoutes(r: Hono<AdminEnv>): void {
     if (!cert) throw new AdminError('notFound', `no certificate with serial ${c.req.param('serial')}`);
     if (cert.revokedAt)
       throw new AdminError('conflict', `the certificate was already revoked on ${iso(cert.revokedAt)}`);
-    const outcome = await svc.signer.revoke(cert.serial, reason);
+    const outcome = await svc.signer.revoke(cert.serial, reason, c.var.requestId);
     if (outcome.status === 'unavailable')
       throw new AdminError('badGateway', `the signer is unavailable: ${outcome.detail}`);
     if (outcome.status === 'refused' && outcome.problem.kind !== 'alreadyRevoked')

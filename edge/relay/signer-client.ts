@@ -28,6 +28,8 @@ export interface SignerClient {
   revoke(serial: string, reason: number, rid?: string): Promise<RevokeOutcome>;
   /** the current CRL (DER) */
   crl(): Promise<Uint8Array>;
+  /** whether the signer answers and its HSM session is open (readiness); absent in test doubles */
+  health?(): Promise<{ ok: boolean; detail: string }>;
 }
 
 export async function createSignerClient(opts: {
@@ -101,6 +103,17 @@ export async function createSignerClient(opts: {
         return { status: 'unavailable', detail: `signer answered HTTP ${res.status}` };
       }
       return { status: 'refused', problem: await refusal(res) };
+    },
+    async health() {
+      try {
+        const res = await doFetch(`${opts.url}/v1/health`, { signal: AbortSignal.timeout(opts.timeoutMs) });
+        const doc = (await res.json().catch(() => ({}))) as { status?: unknown; hsm?: unknown };
+        if (res.status === 200 && doc.status === 'ok')
+          return { ok: true, detail: 'signer ok, HSM session open' };
+        return { ok: false, detail: `signer answered HTTP ${res.status} (hsm: ${String(doc.hsm ?? '?')})` };
+      } catch (e) {
+        return { ok: false, detail: `signer unreachable at ${opts.url}: ${(e as Error).message}` };
+      }
     },
     async crl() {
       const res = await doFetch(`${opts.url}/v1/crl`, { signal: AbortSignal.timeout(opts.timeoutMs) });

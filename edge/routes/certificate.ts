@@ -81,7 +81,7 @@ export function registerCertificate(app: Hono<AppEnv>): void {
       throw new AcmeProblem('unauthorized', 'the JWS key is neither the certificate key nor an account key');
     }
     if (cert.revokedAt) throw new AcmeProblem('alreadyRevoked', 'the certificate is already revoked');
-    const outcome = await svc.signer.revoke(cert.serial, reason, c.req.header('x-request-id'));
+    const outcome = await svc.signer.revoke(cert.serial, reason, c.var.requestId);
     if (outcome.status === 'unavailable') {
       throw new AcmeProblem('serviceUnavailable', 'the signer is unavailable; retry the revocation shortly', {
         retryAfter: 5,

@@ -75,7 +75,7 @@ export function registerOrder(app: Hono<AppEnv>): void {
       throw new AcmeProblem('orderNotReady', 'the order is no longer ready (finalized concurrently)');
     }
     const processing = (await svc.orders.get(order.id))!;
-    const after = await relayOrder(svc, processing, c.req.header('x-request-id'));
+    const after = await relayOrder(svc, processing, c.var.requestId);
     if (after.status === 'processing') c.header('Retry-After', PROCESSING_RETRY_AFTER_S);
     return json(c, orderToWire(after, svc.linker), 200, svc.linker.order(order.id));
   });

@@ -52,11 +52,11 @@ async function build(env: WorkersEnv): Promise<Hono<AppEnv>> {
       ...(config.dbAuthToken ? { authToken: config.dbAuthToken } : {}),
     });
     const services = await createServices({ config, runtime, dbClient: client });
-    return createApp(services);
+    return createApp(services, { publicMetrics: false });
   }
   if (!env.DB) throw new Error('no D1 binding "DB" and no EDGECA_DB_URL: the edge has no database');
   const database = await openD1Database(env.DB);
-  return createApp(await createServices({ config, runtime, database }));
+  return createApp(await createServices({ config, runtime, database }), { publicMetrics: false });
 }
 
 export default {
