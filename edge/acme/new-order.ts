@@ -19,6 +19,7 @@ import { insertIssuanceBundle, type PreauthMark } from '../storage/preauth.ts';
 import type { AccountRow, AuthzRow, ChallengeRow, OrderRow } from '../storage/schema.ts';
 import { routingContext, tlsAlpnOffered } from '../validation/routing.ts';
 import type { EdgeServices } from './context.ts';
+import { checkReplaces } from './replaces.ts';
 
 export interface NewOrderPayload {
   identifiers: Identifier[];
@@ -188,7 +189,11 @@ export async function createOrder(
     }
   }
   checkIdentifiers(req.identifiers, ctx, profile);
-  await checkOrderLimits(svc, account, req.identifiers, req.replaces);
+  // RFC 9773 §5: the replaced certificate checked, and recorded in its canonical spelling
+  const replaces = req.replaces
+    ? (await checkReplaces(svc, account, req.replaces, req.identifiers, now)).certId
+    : undefined;
+  await checkOrderLimits(svc, account, req.identifiers, replaces);
   const orderExpires = now + svc.config.orderLifetimeSeconds * 1000;
   const authzExpires = Math.min(orderExpires, now + svc.config.authzLifetimeSeconds * 1000);
   const authzs: AuthzRow[] = [];
@@ -222,7 +227,7 @@ export async function createOrder(
     error: null,
     csr: null,
     certificateId: null,
-    replaces: req.replaces ?? null,
+    replaces: replaces ?? null,
     relayAttemptAt: null,
     createdAt: now,
   };

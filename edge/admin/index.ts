@@ -9,6 +9,7 @@ import { storesOf } from '../storage/stores.ts';
 import { type AdminEnv, AdminError } from './http.ts';
 import { registerObjectRoutes } from './object-routes.ts';
 import { openApiDocument } from './openapi.ts';
+import { registerRenewalRoutes } from './renewal-routes.ts';
 import { registerSettingsRoutes } from './settings-routes.ts';
 
 export const ADMIN_PREFIX = '/admin';
@@ -45,6 +46,7 @@ export function createAdminApp(): Hono<AdminEnv> {
   );
   registerSettingsRoutes(r);
   registerObjectRoutes(r);
+  registerRenewalRoutes(r);
   r.all('*', (c) => {
     throw new AdminError(
       'notFound',

@@ -7,10 +7,10 @@
 // A limit with no row is off. Overrides for an account or an EAB key win over the global limit
 // (account first). Renewals inside the renewal window are exempt from the order and certificate
 // limits, as Let's Encrypt does for ARI renewals. Refusals are `rateLimited` with Retry-After.
-import { b64uDecode, toHex } from '../../shared/encoding.ts';
 import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
+import { certificateByCertId, parseCertId, renewalStore, windowOf } from '../acme/ari.ts';
 import type { EdgeServices } from '../acme/context.ts';
-import type { AccountRow } from '../storage/schema.ts';
+import type { AccountRow, CertificateRow } from '../storage/schema.ts';
 import type { LimitName } from '../storage/settings.ts';
 import { storesOf } from '../storage/stores.ts';
 
@@ -35,28 +35,25 @@ export function registeredDomain(id: Identifier): string {
 }
 
 /**
- * RFC 9773 `replaces` names a certificate of this account (base64url AKI "." base64url serial); the
- * order is a renewal inside the window when that certificate is in the last third of its lifetime
- * (the window edgeca would suggest through ARI) and not yet expired.
+ * RFC 9773 `replaces` names a certificate (base64url AKI "." base64url serial), already checked by
+ * newOrder (edge/acme/replaces.ts: owner or authorized, not yet replaced); the order is a renewal
+ * inside the window when the certificate's ARI window has opened (the default one, or the past one
+ * "renew now" set) and the certificate has not expired.
  */
 export async function isRenewalInWindow(
   svc: EdgeServices,
-  accountId: string,
   replaces: string | undefined,
   now: number,
 ): Promise<boolean> {
   if (!replaces) return false;
-  const serialPart = replaces.split('.')[1];
-  if (!serialPart) return false;
-  let serial: string;
+  let cert: CertificateRow | undefined;
   try {
-    serial = toHex(b64uDecode(serialPart));
+    cert = await certificateByCertId(svc, parseCertId(replaces));
   } catch {
     return false;
   }
-  const cert = await svc.certificates.bySerial(serial);
-  if (!cert || cert.accountId !== accountId || cert.revokedAt) return false;
-  const start = cert.notBefore + ((cert.notAfter - cert.notBefore) * 2) / 3;
+  if (!cert) return false;
+  const { start } = windowOf(cert, await renewalStore(svc).byCertificate(cert.id));
   return now >= start && now < cert.notAfter;
 }
 
@@ -68,7 +65,7 @@ export async function checkOrderLimits(
   replaces: string | undefined,
 ): Promise<void> {
   const now = Date.now();
-  if (await isRenewalInWindow(svc, account.id, replaces, now)) return;
+  if (await isRenewalInWindow(svc, replaces, now)) return;
   const { settings, admin, buckets } = await storesOf(svc);
   const scopes = scopesOf(account);
   const perDomain = await settings.limitFor('certificatesPerDomain', scopes);

@@ -24,6 +24,8 @@ export function registerDirectory(app: Hono<AppEnv>): void {
       newAuthz: linker.requestUrl(PATHS.newAuthz),
       revokeCert: linker.revokeCert(),
       keyChange: linker.keyChange(),
+      // RFC 9773 §3: ACME Renewal Information
+      renewalInfo: linker.renewalInfo(),
       meta,
     });
   });

@@ -2,6 +2,7 @@
 // the bad request they mean (wrong alg, stale nonce, foreign url, ...). Works over any fetch-like
 // function: the app's in-process `app.request`, or real HTTPS.
 import { exportJWK, FlattenedSign, generateKeyPair, type JWK } from 'jose';
+import { buildCertId, certIdOf } from '../../edge/acme/ari.ts';
 import { b64uEncode } from '../../shared/encoding.ts';
 
 export type FetchLike = (url: string, init?: RequestInit) => Promise<Response>;
@@ -28,6 +29,19 @@ export interface Directory {
   keyChange: string;
   renewalInfo?: string;
   meta?: Record<string, unknown>;
+}
+
+export interface RenewalInfo {
+  status: number;
+  body: Record<string, unknown>;
+  /** suggestedWindow in ms since the epoch */
+  window?: { start: number; end: number };
+  retryAfter?: number;
+}
+
+/** The RFC 9773 certID of a certificate (the leaf of a PEM chain). */
+export function certIdOfPem(pem: string): string {
+  return buildCertId(certIdOf(pem));
 }
 
 export interface SignOpts {
@@ -103,6 +117,30 @@ export class TestAcme {
 
   async keyAuthorization(token: string): Promise<string> {
     return `${token}.${await this.thumbprint()}`;
+  }
+
+  /**
+   * ARI (RFC 9773 §4): the renewal information of a certificate (PEM chain or certID), as an
+   * ARI-aware client reads it: the window, the explanation and when to ask again.
+   */
+  async renewalInfo(certPemOrId: string): Promise<RenewalInfo> {
+    if (!this.dir.renewalInfo) throw new Error('the directory has no renewalInfo');
+    const id = certPemOrId.includes('-----BEGIN') ? certIdOfPem(certPemOrId) : certPemOrId;
+    const res = await this.fetch(`${this.dir.renewalInfo}/${id}`);
+    const body = (await res.json()) as Record<string, unknown>;
+    const out: RenewalInfo = { status: res.status, body };
+    const ra = res.headers.get('retry-after');
+    if (ra !== null) out.retryAfter = Number(ra);
+    const w = body.suggestedWindow as { start: string; end: string } | undefined;
+    if (w) out.window = { start: Date.parse(w.start), end: Date.parse(w.end) };
+    return out;
+  }
+
+  /** RFC 9773 §4.2: is it time to renew (the window's end has passed, or a random point in it has)? */
+  static shouldRenew(info: RenewalInfo, now = Date.now()): boolean {
+    if (!info.window) return false;
+    const { start, end } = info.window;
+    return end <= now || start + Math.random() * (end - start) <= now;
   }
 
   /** EAB JWS (RFC 8555 §7.3.4) binding this client's key to an EAB kid. */
