@@ -10,6 +10,7 @@ import { derToPem, pemToDers } from '../shared/encoding.ts';
 import { importRelayPublicKey, type RelayKey } from '../shared/relay.ts';
 import type { CaSigner } from './ca-signer.ts';
 import type { SignerConfig } from './config.ts';
+import { createSignerMetrics, instrumentCaSigner, withObservability } from './metrics.ts';
 import { signerApp } from './service/app.ts';
 import { SignerService } from './service/service.ts';
 import { issuerSubject, loadCertTools, openHsm } from './service/tools.ts';
@@ -88,8 +89,11 @@ export async function startSigner(opts: StartSignerOptions): Promise<RunningSign
   const cleanups: (() => Promise<void> | void)[] = [];
   try {
     if (hsm) cleanups.push(() => hsm.close());
-    const signer = opts.deps?.signer ?? hsm?.signer;
-    if (!signer) throw new Error('unreachable: no CA signer');
+    const caSigner = opts.deps?.signer ?? hsm?.signer;
+    if (!caSigner) throw new Error('unreachable: no CA signer');
+    // Issue 9: HSM signatures timed and their failures counted; /metrics, /health, /ready in front.
+    const metrics = createSignerMetrics();
+    const signer = instrumentCaSigner(caSigner, metrics);
     const tools = opts.deps?.tools ?? (await loadCertTools(config, issuerDer));
     const store = await SignerStore.open(databaseUrl(baseDir, config.database));
     cleanups.unshift(() => store.close());
@@ -112,7 +116,15 @@ export async function startSigner(opts: StartSignerOptions): Promise<RunningSign
       service.onHsmState = (ok) => {
         hsmState = ok;
       };
-    const app = signerApp({ service, hsmOk, issuerSubject: issuerSubject(issuerDer), log });
+    const app = withObservability(
+      signerApp({ service, hsmOk, issuerSubject: issuerSubject(issuerDer), log }),
+      {
+        metrics,
+        hsmOk,
+        db: store.db,
+        service: 'signer',
+      },
+    );
     const tls = config.listen.tlsCertFile && config.listen.tlsKeyFile;
     const server = await new Promise<ReturnType<typeof serve>>((resolveListen, rejectListen) => {
       const s = serve(
