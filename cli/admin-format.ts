@@ -28,6 +28,9 @@ export const HELP = `usage: edgeca admin <area> <command> [options]
   order list [--account ID] [--identifier NAME] [--status S]
   cert list [--account ID] [--identifier NAME] [--serial HEX] | cert revoke SERIAL [--reason N]
   preauth list | changes [--limit N]
+  renew-now --serial HEX | --issuer KEYID | --pattern RULE      ARI: renew at the next poll (docs/renewal.md)
+      [--revoke-when-replaced] [--revoke-at 6h|DATE] [--reason N] [--explanation URL] [--dry-run]
+  renewals list | renewals show SERIAL | renewals run             overrides; run due revocations (cron)
 Options: --json (machine output), --url (or EDGECA_ADMIN_URL), --token (or EDGECA_ADMIN_TOKEN),
   --ca-file (or EDGECA_ADMIN_CA_FILE). Defaults: the dev edge's adminUrl and tlsCaFile from
   .edgeca/dev/endpoints.json (written by npm start).

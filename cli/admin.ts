@@ -136,6 +136,12 @@ function parse(args: string[]) {
       status: { type: 'string' },
       reason: { type: 'string' },
       limit: { type: 'string' },
+      issuer: { type: 'string' },
+      pattern: { type: 'string' },
+      'revoke-when-replaced': { type: 'boolean' },
+      'revoke-at': { type: 'string' },
+      explanation: { type: 'string' },
+      'dry-run': { type: 'boolean' },
     },
   });
 }
@@ -158,6 +164,22 @@ function eabBody(v: Values): Record<string, unknown> {
   if (v.expires !== undefined) b.expiresAt = parseExpiry(v.expires);
   if (v['pre-authorize']) b.preAuthorize = true;
   if (v['no-pre-authorize']) b.preAuthorize = false;
+  return b;
+}
+
+/** Issue 7: renew now — one selector, then what happens to the replaced certificates. */
+function renewNowBody(v: Values): Record<string, unknown> {
+  const b: Record<string, unknown> = {};
+  if (v.serial !== undefined) b.serial = v.serial;
+  if (v.issuer !== undefined) b.issuer = v.issuer;
+  if (v.pattern !== undefined) b.pattern = v.pattern;
+  if (Object.keys(b).length !== 1)
+    throw new CliError('renew-now needs one of --serial, --issuer or --pattern');
+  if (v['revoke-when-replaced']) b.revokeWhenReplaced = true;
+  if (v['revoke-at'] !== undefined) b.revokeAt = parseExpiry(v['revoke-at']);
+  if (v.reason !== undefined) b.revokeReason = Number(v.reason);
+  if (v.explanation !== undefined) b.explanationUrl = v.explanation;
+  if (v['dry-run']) b.dryRun = true;
   return b;
 }
 
@@ -301,6 +323,14 @@ async function run(positionals: string[], v: Values): Promise<unknown> {
       return api(conn(), 'POST', `/certificates/${e(need(arg, 'serial'))}/revoke`, {
         reason: Number(v.reason ?? 0),
       });
+    case 'renew-now':
+      return api(conn(), 'POST', '/renew-now', renewNowBody(v));
+    case 'renewals list':
+      return api(conn(), 'GET', `/renewals${query(v, { limit: 'limit' })}`);
+    case 'renewals show':
+      return api(conn(), 'GET', `/renewals/${e(need(arg, 'serial'))}`);
+    case 'renewals run':
+      return api(conn(), 'POST', '/renewals/run');
     case 'preauth list':
       return api(conn(), 'GET', '/preauthorizations');
     case 'changes':
