@@ -1,10 +1,11 @@
 // `edgeca eab create|list|revoke`: External Account Binding keys, straight on the edge database
 // (EDGECA_DB_URL). The HMAC key is printed once, at creation, and never again.
+
 import { parseArgs } from 'node:util';
 import { createClient } from '@libsql/client';
+import { newEabCredentials } from '../edge/acme/eab.ts';
 import { createEabRepo } from '../edge/storage/accounts.ts';
 import { openDatabase } from '../edge/storage/db.ts';
-import { b64uEncode } from '../shared/encoding.ts';
 import { type LocalD1, localD1FromEndpoints, sqlString } from './d1-local.ts';
 
 const HELP = `usage: edgeca eab <create|list|revoke> [options]
@@ -86,8 +87,7 @@ export async function main(args: string[]): Promise<number> {
   const repo = d1 ? d1Store(d1) : await libsqlStore(explicit ?? 'file:.edgeca/dev/edge.db');
   try {
     if (cmd === 'create') {
-      const kid = `eab-${b64uEncode(crypto.getRandomValues(new Uint8Array(9)))}`;
-      const hmacKey = b64uEncode(crypto.getRandomValues(new Uint8Array(32)));
+      const { kid, hmacKey } = newEabCredentials();
       await repo.create({ kid, hmacKey, name: values.name ?? '' });
       if (values.json) process.stdout.write(`${JSON.stringify({ kid, hmacKey })}\n`);
       else

@@ -2,7 +2,7 @@
 // payload is the new account's public key. The key id must be known, unrevoked, unexpired and unbound;
 // the account then inherits the key's name policy, allowed profiles and expiry (edge/policy/issuance.ts).
 import { flattenedVerify, type JWK } from 'jose';
-import { b64uDecode } from '../../shared/encoding.ts';
+import { b64uDecode, b64uEncode } from '../../shared/encoding.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
 import { storesOf } from '../storage/stores.ts';
 import type { EdgeServices } from './context.ts';
@@ -64,4 +64,18 @@ export async function verifyEab(svc: EdgeServices, eab: unknown, accountThumbpri
     throw new AcmeProblem('unauthorized', 'externalAccountBinding payload is not the account key in the JWS');
   }
   return hdr.kid;
+}
+
+/**
+ * A new EAB key id and HMAC key (256 bits, base64url). Neither starts with "-": clients take them
+ * as command-line arguments (certbot's --eab-hmac-key would read such a key as an option).
+ */
+export function newEabCredentials(): { kid: string; hmacKey: string } {
+  const pick = (bytes: number) => {
+    for (;;) {
+      const v = b64uEncode(crypto.getRandomValues(new Uint8Array(bytes)));
+      if (!v.startsWith('-')) return v;
+    }
+  };
+  return { kid: `eab-${pick(9)}`, hmacKey: pick(32) };
 }

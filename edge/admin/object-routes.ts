@@ -1,7 +1,8 @@
 // Admin API: EAB keys (with their policy, profiles, expiry, pre-authorization), accounts, orders,
 // certificates, admin tokens, pre-authorized authorizations and the change log.
+
 import type { Hono } from 'hono';
-import { b64uEncode } from '../../shared/encoding.ts';
+import { newEabCredentials } from '../acme/eab.ts';
 import { parsePolicy } from '../policy/engine.ts';
 import type { EabKeyRow } from '../storage/schema.ts';
 import { DEFAULT_EAB_SETTINGS, type EabSettings, type Stmt } from '../storage/settings.ts';
@@ -21,8 +22,6 @@ import {
   str,
   time,
 } from './http.ts';
-
-const random = (n: number) => b64uEncode(crypto.getRandomValues(new Uint8Array(n)));
 
 async function eabView(c: AdminContext, k: EabKeyRow, s?: EabSettings) {
   const { settings } = await storesOf(c.var.svc);
@@ -93,8 +92,7 @@ export function registerObjectRoutes(r: Hono<AdminEnv>): void {
     if (f.settings.expiresAt !== null && f.settings.expiresAt <= Date.now())
       throw bad('expiresAt', 'lies in the past');
     const { admin, settings } = await storesOf(c.var.svc);
-    const kid = `eab-${random(9)}`;
-    const hmacKey = random(32);
+    const { kid, hmacKey } = newEabCredentials();
     const stmts: Stmt[] = [admin.newEabKey({ kid, hmacKey, name }), settings.putEabSettings(kid, f.settings)];
     if (f.policy) stmts.push(settings.putPolicy(`eab:${kid}`, f.policy));
     const after = { kid, name, ...f.settings, policy: f.policy ?? null };
