@@ -1,0 +1,150 @@
+// Issue 7's acceptance over the whole system (SoftHSM signer, edge over HTTPS): a 24 h certificate
+// by default; ARI says "not yet"; an operator runs `edgeca admin renew-now --pattern` with
+// --revoke-when-replaced; the project's ARI-aware client renews at its next renewalInfo poll with
+// `replaces`; the old certificate is revoked by the schedule (driven by the clients' polls) and shows
+// up in the CRL the edge serves, parsed by openssl.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { certIdOfPem, makeCsr, newKey, TestAcme } from '../support/acme.ts';
+import { type Http01Server, startHttp01Server } from '../support/http01.ts';
+import { httpsFetch } from '../support/https-fetch.ts';
+import { freePort, type System, startSystem } from '../support/system.ts';
+import { verifyChain } from '../support/tools.ts';
+
+const run = promisify(execFile);
+let sys: System;
+let http01: Http01Server;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function poll<T extends { status: string }>(
+  c: TestAcme,
+  url: string,
+  done: (x: T) => boolean,
+): Promise<T> {
+  for (let i = 0; i < 60; i++) {
+    const body = (await (await c.post(url, '')).json()) as T;
+    if (done(body)) return body;
+    await sleep(200);
+  }
+  throw new Error(`${url} did not settle`);
+}
+
+type Order = {
+  status: string;
+  authorizations: string[];
+  finalize: string;
+  certificate?: string;
+  error?: unknown;
+};
+
+/** newOrder → http-01 (when needed) → finalize → the PEM chain. */
+async function issue(c: TestAcme, extra: Record<string, unknown> = {}): Promise<string> {
+  const res = await c.post(c.dir.newOrder, { identifiers: [{ type: 'ip', value: '127.0.0.1' }], ...extra });
+  assert.equal(res.status, 201, await res.clone().text());
+  const url = res.headers.get('location')!;
+  const order = (await res.json()) as Order;
+  for (const a of order.authorizations) {
+    const authz = (await (await c.post(a, '')).json()) as {
+      status: string;
+      challenges: { type: string; url: string; token: string }[];
+    };
+    if (authz.status === 'valid') continue;
+    const ch = authz.challenges.find((x) => x.type === 'http-01')!;
+    http01.set(ch.token, await c.keyAuthorization(ch.token));
+    await c.post(ch.url, {});
+    await poll(c, a, (x) => x.status !== 'pending');
+  }
+  await poll<Order>(c, url, (o) => o.status === 'ready');
+  const csr = await makeCsr([], { ips: ['127.0.0.1'] });
+  assert.equal((await c.post(order.finalize, { csr: csr.b64u })).status, 200);
+  const done = await poll<Order>(c, url, (o) => o.status === 'valid' || o.status === 'invalid');
+  assert.equal(done.status, 'valid', JSON.stringify(done.error));
+  return (await c.post(done.certificate!, '')).text();
+}
+
+async function cli(...args: string[]): Promise<string> {
+  const { stdout } = await run(process.execPath, ['bin/edgeca.mjs', 'admin', ...args], { timeout: 60_000 });
+  return stdout;
+}
+
+async function opensslText(pem: string): Promise<string> {
+  const f = join(sys.dir, `c-${Date.now()}.pem`);
+  writeFileSync(f, pem);
+  return (await run('openssl', ['x509', '-in', f, '-noout', '-text', '-serial'])).stdout;
+}
+
+describe('ARI: renew now, renewal with replaces, scheduled revocation, CRL', { timeout: 240_000 }, () => {
+  before(async () => {
+    const port = await freePort();
+    http01 = await startHttp01Server(port);
+    sys = await startSystem({ http01Port: port });
+  });
+  after(async () => {
+    await sys?.stop();
+    await http01?.close();
+  });
+
+  test('an operator renews a name pattern now; the client renews within one poll; the old certificate lands in the CRL', async () => {
+    const fetch = httpsFetch(sys.caFile);
+    const c = await new TestAcme(fetch, sys.directoryUrl, await newKey()).init();
+    assert.equal((await c.newAccount()).status, 201);
+    const old = await issue(c);
+    await verifyChain(old, sys.caFile);
+    const text = await opensslText(old);
+    const nb = Date.parse(/Not Before: (.+)/.exec(text)![1]!);
+    const na = Date.parse(/Not After : (.+)/.exec(text)![1]!);
+    assert.ok(Math.abs(na - nb - 86_400_000) <= 60_000, 'the default profile issues 24 h certificates');
+    const oldSerial = /serial=([0-9A-F]+)/.exec(text)![1]!.toLowerCase();
+
+    const first = await c.renewalInfo(old);
+    assert.equal(first.status, 200);
+    assert.equal(TestAcme.shouldRenew(first), false, 'a fresh certificate is not due');
+    assert.equal(first.retryAfter, 3600);
+
+    const tok = JSON.parse(
+      await cli('token', 'create', '--scope', 'write', '--db', sys.dbUrl, '--json'),
+    ).token;
+    const conn = ['--url', `${sys.edgeUrl}/admin`, '--token', tok, '--ca-file', sys.caFile, '--json'];
+    const moved = JSON.parse(
+      await cli('renew-now', '--pattern', '127.0.0.0/8', '--revoke-when-replaced', ...conn),
+    );
+    assert.equal(moved.count, 1);
+
+    const next = await c.renewalInfo(old);
+    assert.equal(TestAcme.shouldRenew(next), true, 'one poll after renew-now the client renews');
+    const renewed = await issue(c, { replaces: certIdOfPem(old) });
+    await verifyChain(renewed, sys.caFile);
+    assert.notEqual(certIdOfPem(renewed), certIdOfPem(old));
+    assert.equal(TestAcme.shouldRenew(await c.renewalInfo(renewed)), false, 'the new certificate is not due');
+
+    // The client keeps polling renewalInfo; the polls carry out the revocation that fell due.
+    let shown: { override: { revokedByScheduleAt: string | null } } | undefined;
+    for (let i = 0; i < 60; i++) {
+      await c.renewalInfo(renewed);
+      shown = JSON.parse(await cli('renewals', 'show', oldSerial, ...conn));
+      if (shown?.override.revokedByScheduleAt) break;
+      await sleep(250);
+    }
+    assert.ok(shown?.override.revokedByScheduleAt, 'revoked on schedule');
+
+    // The edge serves the signer's CRL (cached at most 60 s): the old serial is in it, reason superseded.
+    let crlText = '';
+    for (let i = 0; i < 15; i++) {
+      const res = await fetch(`${sys.edgeUrl}/crl`);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-type'), 'application/pkix-crl');
+      const f = join(sys.dir, 'edge.crl');
+      writeFileSync(f, new Uint8Array(await res.arrayBuffer()));
+      crlText = (await run('openssl', ['crl', '-inform', 'DER', '-in', f, '-noout', '-text'])).stdout;
+      if (crlText.includes(oldSerial.toUpperCase())) break;
+      await sleep(5000);
+    }
+    assert.match(crlText, new RegExp(`Serial Number: ${oldSerial.toUpperCase()}`));
+    assert.match(crlText, /Superseded/);
+  });
+});
