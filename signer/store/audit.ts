@@ -92,7 +92,7 @@ export class AuditWriter {
         if (group.length > 1) {
           try {
             const results = await this.appendGroup(group);
-            group.forEach((p, i) => p.resolve(results[i] as AppendResult));
+            for (const [i, p] of group.entries()) p.resolve(results[i] as AppendResult);
             continue;
           } catch {
             // A guarded change lost its race, or another process moved the head: the whole group
