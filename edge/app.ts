@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { AcmeProblem } from '../shared/problems.ts';
 import type { AppEnv, EdgeServices } from './acme/context.ts';
 import { registerAdmin } from './admin/index.ts';
+import { registerAdminUi } from './admin/ui/index.ts';
 import type { EdgeConfig } from './config.ts';
 import { Linker, PATHS } from './linker.ts';
 import { instrumentSignerClient, metricsOf } from './observability/edge-metrics.ts';
@@ -19,7 +20,6 @@ import { registerCrl } from './routes/crl.ts';
 import { registerDirectory } from './routes/directory.ts';
 import { registerKeyChange } from './routes/key-change.ts';
 import { registerOrder } from './routes/order.ts';
-import { registerRenewalInfo } from './routes/renewal-info.ts';
 import type { EdgeRuntime } from './runtime/types.ts';
 import { createAccountRepo, createEabRepo } from './storage/accounts.ts';
 import { type Database, openDatabase } from './storage/db.ts';
@@ -106,7 +106,7 @@ export function createApp(svc: EdgeServices, opts: { publicMetrics?: boolean } =
   registerAuthz(app);
   registerCertificate(app);
   registerCrl(app);
-  registerRenewalInfo(app);
+  registerAdminUi(app);
   registerAdmin(app);
   registerObservability(app, svc, { publicMetrics: opts.publicMetrics ?? true });
 
