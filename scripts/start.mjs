@@ -1,8 +1,9 @@
 // `npm start`: a complete development CA on this machine. Installs what is missing (npm deps,
 // SoftHSM), bootstraps the signer's dev CA in .edgeca/dev (idempotent), runs the signer and the
 // edge as child processes, waits until both are healthy, writes .edgeca/dev/endpoints.json and
-// prints how to point certbot / lego at it. Ctrl-C or SIGTERM stops both and exits 0; if either
-// service dies, the other is stopped and this exits non-zero.
+// prints how to point certbot / lego at it. Ctrl-C or SIGTERM stops everything and exits 0. A
+// service that fails to come up stops everything (exit non-zero); once all are up, a service that
+// dies (a crash, kill -9) is restarted — at most 10 times a minute (scripts/lib/procs.mjs).
 //
 // Environment: EDGECA_PORT (edge, default 14000), EDGECA_SIGNER_PORT (default: signer.json's port,
 // 14100), EDGECA_START_TIMEOUT_S (default 60); every other EDGECA_* variable (e.g.
@@ -16,7 +17,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { edgeLaunch, RUNTIMES } from './lib/edge-runtimes.mjs';
 import { ensureDebianPackages, ensureNpmDeps, orExit, ROOT, START_PACKAGES } from './lib/ensure.mjs';
-import { startService, waitHealthy } from './lib/procs.mjs';
+import { createSupervisor, waitHealthy } from './lib/procs.mjs';
 
 const DEV_DIR = join(ROOT, '.edgeca', 'dev');
 const CLI = join(ROOT, 'bin', 'edgeca.mjs');
@@ -145,56 +146,32 @@ async function main() {
     EDGECA_BASE_URL: baseUrl,
   };
 
-  const services = [];
-  let stopping = false;
-  const stopAll = async () => {
-    // Stop in reverse start order: the edge first, so it does not relay to a signer that is gone.
-    for (const s of [...services].reverse()) await s.stop();
-  };
+  const sup = createSupervisor();
   const shutdown = async (signal) => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`\n[edgeca] ${signal}: stopping the edge and the signer\n`);
-    await stopAll();
-    process.exit(0);
+    if (sup.stopping) return;
+    process.stderr.write(`\n[edgeca] ${signal}: stopping the edge, the validator and the signer\n`);
+    await sup.shutdown(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGHUP', () => void shutdown('SIGHUP'));
   // Last resort (an uncaught error): never leave a detached service behind.
-  process.on('exit', () => {
-    for (const s of services) if (s.running) s.child.kill('SIGKILL');
-  });
-  const watch = (service) => {
-    service.exited.then(async ({ code, signal }) => {
-      if (stopping) return;
-      stopping = true;
-      process.stderr.write(
-        `[edgeca] ${service.name} exited (${signal ?? `code ${code}`}); stopping the other service\n`,
-      );
-      await stopAll();
-      process.exit(code && code !== 0 ? code : 1);
-    });
+  process.on('exit', () => sup.killAll());
+  const healthy = async (url, service, timeout) => {
+    const problem = await waitHealthy(url, service, { caFile: rootFile, timeoutMs: timeout });
+    if (problem && !sup.stopping) {
+      process.stderr.write(`[edgeca] ${problem}\n`);
+      await sup.shutdown(1);
+    }
   };
 
   const softhsm = fromSigner.softhsmConf ? { SOFTHSM2_CONF: fromSigner.softhsmConf } : {};
-  const signerProc = startService('signer', [CLI, 'signer', 'serve', '--config', signer.file], {
+  const signerProc = sup.launch('signer', [CLI, 'signer', 'serve', '--config', signer.file], {
     cwd: ROOT,
     env: { ...env, ...softhsm },
   });
-  services.push(signerProc);
-  watch(signerProc);
   const timeoutMs = Number(env.EDGECA_START_TIMEOUT_S ?? 60) * 1000;
-  const signerProblem = await waitHealthy(`${signerUrl}/v1/health`, signerProc, {
-    caFile: rootFile,
-    timeoutMs,
-  });
-  if (signerProblem) {
-    if (stopping) return;
-    stopping = true;
-    await stopAll();
-    fail(signerProblem);
-  }
+  await healthy(`${signerUrl}/v1/health`, signerProc, timeoutMs);
 
   // The validator: its edge keys, ceiling and key come from signer.json. Dev only: it may dial
   // loopback (dev names resolve to 127.0.0.1) and the http-01 port the edge uses.
@@ -213,19 +190,8 @@ async function main() {
   if (http01Port !== 80) validatorArgs.push('--test-http01-port', String(http01Port));
   if (env.EDGECA_VALIDATOR_DNS_RESOLVER)
     validatorArgs.push('--dns-resolver', env.EDGECA_VALIDATOR_DNS_RESOLVER);
-  const validatorProc = startService('validator', validatorArgs, { cwd: ROOT, env });
-  services.push(validatorProc);
-  watch(validatorProc);
-  const validatorProblem = await waitHealthy(`${validatorUrl}/v1/health`, validatorProc, {
-    caFile: rootFile,
-    timeoutMs,
-  });
-  if (validatorProblem) {
-    if (stopping) return;
-    stopping = true;
-    await stopAll();
-    fail(validatorProblem);
-  }
+  const validatorProc = sup.launch('validator', validatorArgs, { cwd: ROOT, env });
+  await healthy(`${validatorUrl}/v1/health`, validatorProc, timeoutMs);
   if (!env.EDGECA_VALIDATOR_URL) {
     const { d: _d, ...validatorPublicJwk } = readJson(join(DEV_DIR, 'validator-key.json'));
     edgeEnv.EDGECA_VALIDATOR_URL = validatorUrl;
@@ -242,32 +208,24 @@ async function main() {
     if (resolver && !/^https?:\/\//i.test(resolver)) {
       const dohPort = portFrom('EDGECA_DOH_BRIDGE_PORT', edgePort + 4);
       const bridgeArgs = [CLI, 'dev', 'doh-bridge', '--upstream', resolver, '--port', String(dohPort)];
-      const bridge = startService('doh-bridge', bridgeArgs, { cwd: ROOT, env });
-      services.push(bridge);
-      watch(bridge);
+      sup.launch('doh-bridge', bridgeArgs, { cwd: ROOT, env });
       edgeEnv.EDGECA_DNS_RESOLVER = `http://127.0.0.1:${dohPort}/dns-query`;
     }
     // wrangler.toml's vars describe a production Worker; the dev edge takes the caller's choice.
     edgeEnv.EDGECA_EAB_REQUIRED ??= 'false';
   }
   const launch = edgeLaunch(runtime, { root: ROOT, devDir: DEV_DIR, edgeEnv, edgePort });
-  const edgeProc = startService(`edge:${runtime}`, launch.args, {
+  const edgeProc = sup.launch(`edge:${runtime}`, launch.args, {
     cwd: ROOT,
     env: launch.env,
     command: launch.command,
   });
-  services.push(edgeProc);
-  watch(edgeProc);
-  const edgeProblem = await waitHealthy(`${launch.baseUrl}/health`, edgeProc, {
-    caFile: rootFile,
-    timeoutMs: runtime === 'workerd' ? Math.max(timeoutMs, 120_000) : timeoutMs,
-  });
-  if (edgeProblem) {
-    if (stopping) return;
-    stopping = true;
-    await stopAll();
-    fail(edgeProblem);
-  }
+  await healthy(
+    `${launch.baseUrl}/health`,
+    edgeProc,
+    runtime === 'workerd' ? Math.max(timeoutMs, 120_000) : timeoutMs,
+  );
+  sup.steady();
 
   // Merge: keep what the signer bootstrap wrote (softhsmConf, pkcs11Module, tokenLabel, pinFile, ...).
   const current = existsSync(endpointsFile) ? readJson(endpointsFile) : {};

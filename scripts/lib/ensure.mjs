@@ -29,6 +29,7 @@ export const DEBIAN_PACKAGES = {
   lego: { bins: ['lego'], files: [] },
   dnsutils: { bins: ['dig'], files: [] },
   openssl: { bins: ['openssl'], files: [] },
+  chromium: { bins: ['chromium'], files: [] },
   // node-gyp builds pkcs11js (the PKCS#11 addon) during `npm ci`
   'build-essential': { bins: ['make', 'g++'], files: [] },
   python3: { bins: ['python3'], files: [] },
@@ -39,7 +40,16 @@ export const BUILD_PACKAGES = ['build-essential', 'python3'];
 
 /** Packages `npm start` needs (the signer's HSM) and those `npm test` needs (plus the interop tools). */
 export const START_PACKAGES = ['softhsm2', 'opensc'];
-export const TEST_PACKAGES = ['softhsm2', 'opensc', 'pebble', 'certbot', 'lego', 'dnsutils', 'openssl'];
+export const TEST_PACKAGES = [
+  'softhsm2',
+  'opensc',
+  'pebble',
+  'certbot',
+  'lego',
+  'dnsutils',
+  'openssl',
+  'chromium',
+];
 
 /** Full path of an executable found on PATH, or undefined. */
 export function which(name, pathEnv = process.env.PATH ?? '') {

@@ -101,3 +101,94 @@ export async function waitHealthy(url, service, { caFile, timeoutMs = 60_000, in
   }
   return `${service.name} not healthy at ${url} after ${Math.round(timeoutMs / 1000)} s (last: ${last})`;
 }
+
+const RESTART_LIMIT = 10;
+const RESTART_WINDOW_MS = 60_000;
+const RESTART_DELAY_MS = 500;
+
+/**
+ * Runs named services and keeps them running. Until `steady()` is called (everything came up
+ * healthy), a service that exits stops everything (a bad configuration fails fast with its own
+ * message). After that, a service that dies — a crash, `kill -9` — is restarted after a short
+ * delay: state lives in the databases and the HSM token, so nothing is lost. More than
+ * RESTART_LIMIT restarts within RESTART_WINDOW_MS stops everything and exits non-zero.
+ */
+export function createSupervisor({ log = (m) => process.stderr.write(`[edgeca] ${m}\n`) } = {}) {
+  const services = [];
+  let stopping = false;
+  let isSteady = false;
+
+  const stopAll = async () => {
+    // Reverse start order: the edge first, so it does not relay to a signer that is gone.
+    for (const s of [...services].reverse()) await s.stop();
+  };
+  const giveUp = async (code) => {
+    stopping = true;
+    await stopAll();
+    process.exit(code && code !== 0 ? code : 1);
+  };
+
+  function launch(name, args, opts) {
+    const handle = {
+      name,
+      proc: startService(name, args, opts),
+      restarts: [],
+      stopped: false,
+      get child() {
+        return handle.proc.child;
+      },
+      get running() {
+        return handle.proc.running;
+      },
+      async stop(graceMs) {
+        handle.stopped = true;
+        return handle.proc.stop(graceMs);
+      },
+    };
+    const watch = () =>
+      handle.proc.exited.then(async ({ code, signal }) => {
+        if (stopping || handle.stopped) return;
+        const why = signal ?? `code ${code}`;
+        const now = Date.now();
+        handle.restarts = handle.restarts.filter((t) => t > now - RESTART_WINDOW_MS);
+        if (!isSteady || handle.restarts.length >= RESTART_LIMIT) {
+          log(
+            `${name} exited (${why})${isSteady ? `, ${RESTART_LIMIT} times within a minute` : ''}; stopping everything`,
+          );
+          await giveUp(code);
+          return;
+        }
+        handle.restarts.push(now);
+        log(`${name} exited (${why}); restarting it`);
+        await new Promise((r) => setTimeout(r, RESTART_DELAY_MS));
+        if (stopping || handle.stopped) return;
+        handle.proc = startService(name, args, opts);
+        watch();
+      });
+    watch();
+    services.push(handle);
+    return handle;
+  }
+
+  return {
+    launch,
+    /** everything is up: from now on a dead service is restarted */
+    steady: () => {
+      isSteady = true;
+    },
+    get stopping() {
+      return stopping;
+    },
+    /** stops every service (reverse start order) and exits with `code` */
+    async shutdown(code = 0) {
+      if (stopping) return;
+      stopping = true;
+      await stopAll();
+      process.exit(code);
+    },
+    /** SIGKILL whatever still runs (process exit, last resort) */
+    killAll() {
+      for (const s of services) if (s.running) s.child.kill('SIGKILL');
+    },
+  };
+}
