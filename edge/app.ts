@@ -20,6 +20,7 @@ import { registerCrl } from './routes/crl.ts';
 import { registerDirectory } from './routes/directory.ts';
 import { registerKeyChange } from './routes/key-change.ts';
 import { registerOrder } from './routes/order.ts';
+import { registerRenewalInfo } from './routes/renewal-info.ts';
 import type { EdgeRuntime } from './runtime/types.ts';
 import { createAccountRepo, createEabRepo } from './storage/accounts.ts';
 import { type Database, openDatabase } from './storage/db.ts';
@@ -106,6 +107,7 @@ export function createApp(svc: EdgeServices, opts: { publicMetrics?: boolean } =
   registerAuthz(app);
   registerCertificate(app);
   registerCrl(app);
+  registerRenewalInfo(app);
   registerAdminUi(app);
   registerAdmin(app);
   registerObservability(app, svc, { publicMetrics: opts.publicMetrics ?? true });
