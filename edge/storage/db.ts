@@ -39,6 +39,16 @@ interface MigrationTarget {
 }
 
 export async function openDatabase(client: Client): Promise<Database> {
+  if (client.protocol === 'file') {
+    // An embedded file: WAL lets readers run beside the writer and other processes (a second edge
+    // instance, the CLI) share the file; synchronous=NORMAL in WAL mode loses no committed
+    // transaction when a process dies (kill -9), only possibly the last ones on power loss — and
+    // the signer, not the edge, is the record of what was issued. busy_timeout waits out a
+    // concurrent writer instead of failing the request.
+    await client.execute('PRAGMA journal_mode = WAL');
+    await client.execute('PRAGMA synchronous = NORMAL');
+    await client.execute('PRAGMA busy_timeout = 5000');
+  }
   await migrate({
     rows: async (sql) => (await client.execute(sql)).rows as unknown as Record<string, unknown>[],
     batch: async (stmts) => void (await client.batch(stmts, 'write')),
