@@ -32,7 +32,9 @@ function port(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
-export function configFromArgs(values: Record<string, string | boolean | undefined>): ValidatorConfig {
+export function configFromArgs(
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>,
+): ValidatorConfig {
   const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
   const configFile = str('config');
   const signerConfig = str('signer-config');
