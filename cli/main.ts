@@ -17,6 +17,10 @@ const AREAS: Record<
     load: () => import('./admin.ts'),
     help: 'policies, profiles, EAB keys, rate limits, accounts, certificates, tokens, change log',
   },
+  status: {
+    load: () => import('./status.ts'),
+    help: 'one screen: edge, signer, HSM token, database, last issuances',
+  },
   validator: {
     load: () => import('../validator/cli.ts'),
     help: 'serve, public-key (the on-prem validator, docs/validator.md)',
