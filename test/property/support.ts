@@ -3,6 +3,7 @@
 // (never a 5xx), and a refused request changes no row (DESIGN.md invariant 5).
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import type { EdgeConfig } from '../../edge/config.ts';
 import { b64uEncode } from '../../shared/encoding.ts';
 import { ACME_ERROR_PREFIX } from '../../shared/problems.ts';
 import { newKey, TestAcme } from '../support/acme.ts';
@@ -26,8 +27,8 @@ export interface World {
   challengeUrl: string;
 }
 
-export async function world(): Promise<World> {
-  const edge = await startInprocEdge();
+export async function world(config: Partial<EdgeConfig> = {}): Promise<World> {
+  const edge = await startInprocEdge({ config });
   // Speed only (durability is not what these tests prove): a nonce costs no fsync'd journal.
   await edge.svc.database.client?.execute('PRAGMA journal_mode=WAL');
   await edge.svc.database.client?.execute('PRAGMA synchronous=OFF');
