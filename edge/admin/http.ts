@@ -44,7 +44,7 @@ export class AdminError extends Error {
       type: `urn:edgeca:admin:${this.kind}`,
       status: this.status,
       detail: this.message,
-      ...(this.field ? { field: this.field } : {}),
+      ...(this.field !== undefined ? { field: this.field } : {}),
     };
   }
 }
