@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createNodeRuntime } from '../edge/runtime/node.ts';
 import { importRelayPrivateKey, importRelayPublicKey, type RelayKey } from '../shared/relay.ts';
+import { createSignerMetrics, withObservability } from '../signer/metrics.ts';
 import { validatorApp } from './app.ts';
 import { loadValidatorConfig, type ValidatorConfig } from './config.ts';
 import { ValidatorService } from './service.ts';
@@ -46,7 +47,11 @@ export async function startValidator(opts: StartValidatorOptions): Promise<Runni
   try {
     const runtime = createNodeRuntime(config.dnsResolver ? { dnsResolver: config.dnsResolver } : {});
     const service = new ValidatorService({ config, runtime, store, edgeKeys, answerKey, log });
-    const app = validatorApp({ service, answerKid: answerKey.kid, log });
+    // Issue 9: /metrics (requests by path and status), /health and /ready in front of the app.
+    const app = withObservability(validatorApp({ service, answerKid: answerKey.kid, log }), {
+      metrics: createSignerMetrics('edgeca_validator'),
+      service: 'validator',
+    });
     const tls = config.listen.tlsCertFile && config.listen.tlsKeyFile;
     const server = await new Promise<ReturnType<typeof serve>>((resolveListen, rejectListen) => {
       const s = serve(
