@@ -27,6 +27,7 @@ export async function checkCsr(
   csrB64u: unknown,
   order: OrderRow,
   accountSpkiSha256?: string,
+  profile?: Profile,
 ): Promise<Uint8Array> {
   if (typeof csrB64u !== 'string' || csrB64u.length === 0)
     throw new AcmeProblem('malformed', 'finalize needs a "csr" string');
@@ -42,6 +43,12 @@ export async function checkCsr(
     throw new AcmeProblem(
       'badCSR',
       `CSR key ${csr.keyDescription} is not accepted (RSA 2048–4096, EC P-256, P-384)`,
+    );
+  }
+  if (profile && !(profile.keyTypes as string[]).includes(csr.keyType)) {
+    throw new AcmeProblem(
+      'badCSR',
+      `profile "${profile.name}" accepts ${profile.keyTypes.join(', ')} keys, not ${csr.keyDescription}`,
     );
   }
   if (csr.requestsCa)
@@ -95,26 +102,17 @@ async function describeLeaf(chainPem: string): Promise<IssuedLeaf> {
   };
 }
 
-/** badCSR when the CSR's key type is not one the profile accepts. */
-async function profileKeyRefusal(csrB64u: string, profile: Profile): Promise<AcmeProblem | undefined> {
-  const csr = await parseCsr(b64uDecode(csrB64u));
-  if ((profile.keyTypes as string[]).includes(csr.keyType)) return undefined;
-  return new AcmeProblem(
-    'badCSR',
-    `profile "${profile.name}" accepts ${profile.keyTypes.join(', ')} keys, not ${csr.keyDescription}`,
-  );
-}
-
 /** One relay attempt for a processing order; returns the order as it now stands. */
 export async function relayOrder(svc: EdgeServices, order: OrderRow, rid?: string): Promise<OrderRow> {
   if (!order.csr) return order;
   const now = Date.now();
-  // Issue 5: the order's profile as it stands in the database now: its validity, the leaf key types
-  // it accepts, and the signer profile it is relayed as (the signer enforces its own ceiling on it).
+  // Issue 5: the order's profile as it stands in the database now: its validity and the signer
+  // profile it is relayed as (the signer enforces its own ceiling on it). The CSR's key type was
+  // checked against the profile at finalize (checkCsr); the signer's ceiling checks it again.
   const profile = await (await storesOf(svc)).settings.profile(order.profile);
-  const refusal = !profile
-    ? new AcmeProblem('invalidProfile', `profile "${order.profile}" no longer exists; create a new order`)
-    : await profileKeyRefusal(order.csr, profile);
+  const refusal = profile
+    ? undefined
+    : new AcmeProblem('invalidProfile', `profile "${order.profile}" no longer exists; create a new order`);
   if (refusal || !profile) {
     if (
       await svc.orders.setOrderStatus(order.id, ['processing'], 'invalid', JSON.stringify(refusal?.toJSON()))

@@ -10,6 +10,7 @@ import { refreshOrder } from '../acme/order-state.ts';
 import { ensureOwner, json, notFound, requireAccount } from '../acme/respond.ts';
 import { orderToWire } from '../acme/wire.ts';
 import { PATHS } from '../linker.ts';
+import { storesOf } from '../storage/stores.ts';
 
 const PROCESSING_RETRY_AFTER_S = '2';
 
@@ -70,7 +71,8 @@ export function registerOrder(app: Hono<AppEnv>): void {
     const payload = jws.payload as Record<string, unknown>;
     if (typeof payload !== 'object' || payload === null)
       throw new AcmeProblem('malformed', 'finalize payload must be an object');
-    const der = await checkCsr(payload.csr, order, await accountSpkiSha256(jws.jwk as JsonWebKey));
+    const profile = await (await storesOf(svc)).settings.profile(order.profile);
+    const der = await checkCsr(payload.csr, order, await accountSpkiSha256(jws.jwk as JsonWebKey), profile);
     if (!(await svc.orders.beginFinalize(order.id, b64uEncode(der), Date.now()))) {
       throw new AcmeProblem('orderNotReady', 'the order is no longer ready (finalized concurrently)');
     }
