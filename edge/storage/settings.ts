@@ -104,9 +104,47 @@ function eabFromRow(r: EabKeySettingsRow | undefined): EabSettings {
   };
 }
 
+/**
+ * How long a read of run-time settings is reused by this instance. Issue 5: a change applies to
+ * the next request on every instance sharing the database, with no in-process cache staler than a
+ * few seconds; the instance that makes the change drops its cache at once.
+ */
+export const SETTINGS_CACHE_MS = 2000;
+
 export function createSettingsStore(db: Db) {
   const getSetting = async (name: string) =>
     (await db.select().from(edgeSettings).where(eq(edgeSettings.name, name)))[0]?.value;
+  const cache = new Map<string, { at: number; value: Promise<unknown> }>();
+  /** a read shared for SETTINGS_CACHE_MS (callers must not mutate what it returns) */
+  const memo = <T>(key: string, load: () => Promise<T>): Promise<T> => {
+    const now = Date.now();
+    const hit = cache.get(key);
+    if (hit && now - hit.at < SETTINGS_CACHE_MS) return hit.value as Promise<T>;
+    const value = load();
+    cache.set(key, { at: now, value });
+    value.catch(() => cache.delete(key));
+    return value;
+  };
+  /** the limit that applies: the first override among `scopes` (narrowest first), else the global one */
+  const loadLimit = async (name: LimitName, scopes: string[]): Promise<Limit | undefined> => {
+    if (scopes.length > 0) {
+      const rows = await db
+        .select()
+        .from(rateLimitOverrides)
+        .where(and(eq(rateLimitOverrides.name, name), inArray(rateLimitOverrides.scope, scopes)));
+      for (const s of scopes) {
+        const r = rows.find((x) => x.scope === s);
+        if (r) return { count: r.count, windowSeconds: r.windowSeconds };
+      }
+    }
+    const [g] = await db.select().from(rateLimits).where(eq(rateLimits.name, name));
+    return g ? { count: g.count, windowSeconds: g.windowSeconds } : undefined;
+  };
+  /** every statement that changes settings drops this instance's cached reads */
+  const changes = <T>(stmt: T): T => {
+    cache.clear();
+    return stmt;
+  };
   return {
     /**
      * First use of a database: the profiles of the deployment config become rows, once. The marker
@@ -128,31 +166,38 @@ export function createSettingsStore(db: Db) {
         db.run(sql`INSERT OR IGNORE INTO edge_settings (name, value) VALUES ('profilesSeeded', '1')`),
       );
       await db.batch(stmts as [Stmt, ...Stmt[]]);
+      cache.clear();
     },
 
-    async profiles(): Promise<Profile[]> {
-      return (await db.select().from(profiles).orderBy(asc(profiles.name))).map(profileFromRow);
+    profiles(): Promise<Profile[]> {
+      return memo('profiles', async () =>
+        (await db.select().from(profiles).orderBy(asc(profiles.name))).map(profileFromRow),
+      );
     },
-    async profile(name: string): Promise<Profile | undefined> {
-      const [r] = await db.select().from(profiles).where(eq(profiles.name, name));
-      return r ? profileFromRow(r) : undefined;
+    profile(name: string): Promise<Profile | undefined> {
+      return memo(`profile:${name}`, async () => {
+        const [r] = await db.select().from(profiles).where(eq(profiles.name, name));
+        return r ? profileFromRow(r) : undefined;
+      });
     },
     /** the profile orders get when they name none (may name a profile that was deleted) */
-    async defaultProfile(): Promise<string | undefined> {
-      return getSetting('defaultProfile');
+    defaultProfile(): Promise<string | undefined> {
+      return memo('defaultProfile', () => getSetting('defaultProfile'));
     },
     putProfile(p: Profile): Stmt {
       const row = profileToRow(p);
-      return db.insert(profiles).values(row).onConflictDoUpdate({ target: profiles.name, set: row });
+      return changes(db.insert(profiles).values(row).onConflictDoUpdate({ target: profiles.name, set: row }));
     },
     deleteProfile(name: string): Stmt {
-      return db.delete(profiles).where(eq(profiles.name, name));
+      return changes(db.delete(profiles).where(eq(profiles.name, name)));
     },
     setDefaultProfile(name: string): Stmt {
-      return db
-        .insert(edgeSettings)
-        .values({ name: 'defaultProfile', value: name })
-        .onConflictDoUpdate({ target: edgeSettings.name, set: { value: name } });
+      return changes(
+        db
+          .insert(edgeSettings)
+          .values({ name: 'defaultProfile', value: name })
+          .onConflictDoUpdate({ target: edgeSettings.name, set: { value: name } }),
+      );
     },
 
     async policy(scope: string): Promise<NamePolicy | undefined> {
@@ -160,11 +205,13 @@ export function createSettingsStore(db: Db) {
       return r ? { allow: JSON.parse(r.allow), deny: JSON.parse(r.deny) } : undefined;
     },
     /** the policies of several scopes in one query, in the order asked */
-    async policiesOf(scopes: string[]): Promise<{ scope: string; policy: NamePolicy }[]> {
-      const rows = await db.select().from(namePolicies).where(inArray(namePolicies.scope, scopes));
-      return scopes.flatMap((s) => {
-        const r = rows.find((x) => x.scope === s);
-        return r ? [{ scope: s, policy: { allow: JSON.parse(r.allow), deny: JSON.parse(r.deny) } }] : [];
+    policiesOf(scopes: string[]): Promise<{ scope: string; policy: NamePolicy }[]> {
+      return memo(`policies:${scopes.join('\n')}`, async () => {
+        const rows = await db.select().from(namePolicies).where(inArray(namePolicies.scope, scopes));
+        return scopes.flatMap((s) => {
+          const r = rows.find((x) => x.scope === s);
+          return r ? [{ scope: s, policy: { allow: JSON.parse(r.allow), deny: JSON.parse(r.deny) } }] : [];
+        });
       });
     },
     async policies(): Promise<{ scope: string; allow: string[]; deny: string[]; updatedAt: number }[]> {
@@ -178,15 +225,19 @@ export function createSettingsStore(db: Db) {
         deny: JSON.stringify(p.deny),
         updatedAt: Date.now(),
       };
-      return db.insert(namePolicies).values(row).onConflictDoUpdate({ target: namePolicies.scope, set: row });
+      return changes(
+        db.insert(namePolicies).values(row).onConflictDoUpdate({ target: namePolicies.scope, set: row }),
+      );
     },
     deletePolicy(scope: string): Stmt {
-      return db.delete(namePolicies).where(eq(namePolicies.scope, scope));
+      return changes(db.delete(namePolicies).where(eq(namePolicies.scope, scope)));
     },
 
-    async eabSettings(kid: string): Promise<EabSettings> {
-      const [r] = await db.select().from(eabKeySettings).where(eq(eabKeySettings.kid, kid));
-      return eabFromRow(r);
+    eabSettings(kid: string): Promise<EabSettings> {
+      return memo(`eab:${kid}`, async () => {
+        const [r] = await db.select().from(eabKeySettings).where(eq(eabKeySettings.kid, kid));
+        return eabFromRow(r);
+      });
     },
     async allEabSettings(): Promise<Map<string, EabSettings>> {
       const rows = await db.select().from(eabKeySettings);
@@ -199,10 +250,9 @@ export function createSettingsStore(db: Db) {
         expiresAt: s.expiresAt,
         preAuthorize: s.preAuthorize,
       };
-      return db
-        .insert(eabKeySettings)
-        .values(row)
-        .onConflictDoUpdate({ target: eabKeySettings.kid, set: row });
+      return changes(
+        db.insert(eabKeySettings).values(row).onConflictDoUpdate({ target: eabKeySettings.kid, set: row }),
+      );
     },
 
     async limits(): Promise<({ name: string } & Limit)[]> {
@@ -214,41 +264,35 @@ export function createSettingsStore(db: Db) {
         .from(rateLimitOverrides)
         .orderBy(asc(rateLimitOverrides.name), asc(rateLimitOverrides.scope))) as LimitOverride[];
     },
-    /** the limit that applies: the first override among `scopes` (narrowest first), else the global one */
-    async limitFor(name: LimitName, scopes: string[]): Promise<Limit | undefined> {
-      if (scopes.length > 0) {
-        const rows = await db
-          .select()
-          .from(rateLimitOverrides)
-          .where(and(eq(rateLimitOverrides.name, name), inArray(rateLimitOverrides.scope, scopes)));
-        for (const s of scopes) {
-          const r = rows.find((x) => x.scope === s);
-          if (r) return { count: r.count, windowSeconds: r.windowSeconds };
-        }
-      }
-      const [g] = await db.select().from(rateLimits).where(eq(rateLimits.name, name));
-      return g ? { count: g.count, windowSeconds: g.windowSeconds } : undefined;
+    limitFor(name: LimitName, scopes: string[]): Promise<Limit | undefined> {
+      return memo(`limit:${name}:${scopes.join('\n')}`, () => loadLimit(name, scopes));
     },
     putLimit(name: LimitName, l: Limit): Stmt {
       const row = { name, count: l.count, windowSeconds: l.windowSeconds };
-      return db.insert(rateLimits).values(row).onConflictDoUpdate({ target: rateLimits.name, set: row });
+      return changes(
+        db.insert(rateLimits).values(row).onConflictDoUpdate({ target: rateLimits.name, set: row }),
+      );
     },
     deleteLimit(name: LimitName): Stmt {
-      return db.delete(rateLimits).where(eq(rateLimits.name, name));
+      return changes(db.delete(rateLimits).where(eq(rateLimits.name, name)));
     },
     putOverride(o: LimitOverride): Stmt {
-      return db
-        .insert(rateLimitOverrides)
-        .values(o)
-        .onConflictDoUpdate({
-          target: [rateLimitOverrides.name, rateLimitOverrides.scope],
-          set: { count: o.count, windowSeconds: o.windowSeconds },
-        });
+      return changes(
+        db
+          .insert(rateLimitOverrides)
+          .values(o)
+          .onConflictDoUpdate({
+            target: [rateLimitOverrides.name, rateLimitOverrides.scope],
+            set: { count: o.count, windowSeconds: o.windowSeconds },
+          }),
+      );
     },
     deleteOverride(name: LimitName, scope: string): Stmt {
-      return db
-        .delete(rateLimitOverrides)
-        .where(and(eq(rateLimitOverrides.name, name), eq(rateLimitOverrides.scope, scope)));
+      return changes(
+        db
+          .delete(rateLimitOverrides)
+          .where(and(eq(rateLimitOverrides.name, name), eq(rateLimitOverrides.scope, scope))),
+      );
     },
   };
 }
