@@ -4,7 +4,7 @@
 // The registry is the edge's portable one (edge/observability/metrics.ts: Web APIs only).
 import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
-import { METRICS_CONTENT_TYPE, Registry, secondsSince } from '../edge/observability/metrics.ts';
+import { METRICS_CONTENT_TYPE, Registry, secondsSince } from '../shared/metrics.ts';
 import { type CaSigner, HsmUnavailableError } from './ca-signer.ts';
 
 /** Relay paths are fixed; anything else is one label value, so a scanner cannot grow the series. */

@@ -2,8 +2,8 @@
 // write scopes, problem documents naming the faulty field, every change in the change log. The
 // OpenAPI document at /admin/openapi.json needs no token.
 import { Hono } from 'hono';
+import { METRICS_CONTENT_TYPE } from '../../shared/metrics.ts';
 import type { AppEnv } from '../acme/context.ts';
-import { METRICS_CONTENT_TYPE } from '../observability/metrics.ts';
 import { metricsText } from '../observability/routes.ts';
 import { storesOf } from '../storage/stores.ts';
 import { type AdminEnv, AdminError } from './http.ts';

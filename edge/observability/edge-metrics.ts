@@ -4,10 +4,10 @@
 // status, certificates, used-nonce table size) are read from the database at scrape time, so
 // every instance reports the same totals for them.
 import { count, gt, isNotNull, isNull, sql } from 'drizzle-orm';
+import { Registry, secondsSince } from '../../shared/metrics.ts';
 import type { EdgeServices } from '../acme/context.ts';
 import type { SignerClient } from '../relay/signer-client.ts';
 import { certificates, nonces, orders } from '../storage/schema.ts';
-import { Registry, secondsSince } from './metrics.ts';
 
 export function createEdgeMetrics(svc: Pick<EdgeServices, 'database'>) {
   const registry = new Registry();

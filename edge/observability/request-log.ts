@@ -6,10 +6,10 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import { randomToken } from '../../shared/encoding.ts';
+import { secondsSince } from '../../shared/metrics.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
 import type { AppEnv, EdgeServices } from '../acme/context.ts';
 import { metricsOf } from './edge-metrics.ts';
-import { secondsSince } from './metrics.ts';
 
 const INCOMING_ID = /^[A-Za-z0-9._:-]{8,64}$/;
 

@@ -6,9 +6,9 @@
 
 import { sql } from 'drizzle-orm';
 import type { Hono } from 'hono';
+import { METRICS_CONTENT_TYPE } from '../../shared/metrics.ts';
 import type { AppEnv, EdgeServices } from '../acme/context.ts';
 import { metricsOf } from './edge-metrics.ts';
-import { METRICS_CONTENT_TYPE } from './metrics.ts';
 
 export interface ReadyCheck {
   name: 'database' | 'signer';
