@@ -49,7 +49,9 @@ export async function createServices(opts: {
     runtime,
     database,
     linker: new Linker(config.baseUrl),
-    nonces: await createNonceRepo(db, config.nonceLifetimeSeconds),
+    nonces: await createNonceRepo(db, config.nonceLifetimeSeconds, {
+      rejectPercent: config.nonceRejectPercent,
+    }),
     accounts: createAccountRepo(db),
     eab: createEabRepo(db),
     orders: createOrderRepo(db),

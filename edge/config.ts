@@ -42,6 +42,15 @@ export interface EdgeConfig {
   maxBodyBytes: number;
   /** time allowed for one relay call to the signer */
   relayTimeoutMs: number;
+  /** newOrder refuses (rateLimited) an account holding this many pending authorizations */
+  maxPendingAuthzsPerAccount: number;
+  /** newOrder refuses (rateLimited) an account holding this many pending or ready orders */
+  maxPendingOrdersPerAccount: number;
+  /** Node/Deno servers: time a client has to send its request headers, and the whole request */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** Pebble-style: refuse this percentage of good nonces with badNonce, so clients prove they retry */
+  nonceRejectPercent: number;
 }
 
 export const DEFAULT_PROFILES: Record<string, ProfileConfig> = {
@@ -70,6 +79,11 @@ export function defaultEdgeConfig(
     maxIdentifiersPerOrder: 100,
     maxBodyBytes: 64 * 1024,
     relayTimeoutMs: 15_000,
+    maxPendingAuthzsPerAccount: 1000,
+    maxPendingOrdersPerAccount: 1000,
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 30_000,
+    nonceRejectPercent: 0,
     validationRoutes: [],
     ...over,
   };
@@ -115,6 +129,22 @@ export function edgeConfigFromEnv(env: Record<string, string | undefined>): Edge
     eabRequired: bool(env.EDGECA_EAB_REQUIRED, false),
     caaIdentities: (env.EDGECA_CAA_IDENTITIES ?? '').split(',').filter(Boolean),
   });
+  // Resource limits (issue 10): every one configurable, each with a safe default.
+  const limit = (key: keyof EdgeConfig & string, name: string) => {
+    (cfg as unknown as Record<string, number>)[key] = int(name, env[name], cfg[key] as number);
+  };
+  limit('maxBodyBytes', 'EDGECA_MAX_BODY_BYTES');
+  limit('maxIdentifiersPerOrder', 'EDGECA_MAX_IDENTIFIERS_PER_ORDER');
+  limit('maxPendingAuthzsPerAccount', 'EDGECA_MAX_PENDING_AUTHZS');
+  limit('maxPendingOrdersPerAccount', 'EDGECA_MAX_PENDING_ORDERS');
+  limit('nonceLifetimeSeconds', 'EDGECA_NONCE_LIFETIME_S');
+  limit('orderLifetimeSeconds', 'EDGECA_ORDER_LIFETIME_S');
+  limit('authzLifetimeSeconds', 'EDGECA_AUTHZ_LIFETIME_S');
+  limit('relayTimeoutMs', 'EDGECA_RELAY_TIMEOUT_MS');
+  limit('headersTimeoutMs', 'EDGECA_HEADERS_TIMEOUT_MS');
+  limit('requestTimeoutMs', 'EDGECA_REQUEST_TIMEOUT_MS');
+  limit('nonceRejectPercent', 'EDGECA_NONCE_REJECT_PERCENT');
+  if (cfg.nonceRejectPercent > 100) throw new Error('EDGECA_NONCE_REJECT_PERCENT must lie between 0 and 100');
   if (env.EDGECA_DB_AUTH_TOKEN) cfg.dbAuthToken = env.EDGECA_DB_AUTH_TOKEN;
   if (env.EDGECA_DNS_RESOLVER) cfg.dnsResolver = env.EDGECA_DNS_RESOLVER;
   if (env.EDGECA_TOS_URL) cfg.termsOfService = env.EDGECA_TOS_URL;

@@ -39,6 +39,18 @@ export function loadEdgeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Edg
   return edgeConfigFromEnv(e);
 }
 
+/** Node's server timeouts from the config (headersTimeout must not exceed requestTimeout). */
+function slowClientLimits(config: EdgeConfig) {
+  const requestTimeout = config.requestTimeoutMs;
+  const headersTimeout =
+    requestTimeout > 0 ? Math.min(config.headersTimeoutMs, requestTimeout) : config.headersTimeoutMs;
+  return {
+    requestTimeout,
+    headersTimeout,
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4) || 1000)),
+  };
+}
+
 export async function startNodeEdge(config: EdgeConfig, opts: NodeEdgeOptions = {}): Promise<RunningEdge> {
   const client = createClient({
     url: config.dbUrl,
@@ -59,12 +71,18 @@ export async function startNodeEdge(config: EdgeConfig, opts: NodeEdgeOptions = 
         fetch: app.fetch,
         hostname: opts.host ?? '127.0.0.1',
         port: opts.port ?? 0,
+        // Issue 10: a slow client (slowloris) is cut off once its headers or its whole request
+        // take longer than the configured time; Node checks every connectionsCheckingInterval.
         ...(tls
           ? {
               createServer: createHttpsServer,
-              serverOptions: { cert: readFileSync(opts.tlsCertFile!), key: readFileSync(opts.tlsKeyFile!) },
+              serverOptions: {
+                cert: readFileSync(opts.tlsCertFile!),
+                key: readFileSync(opts.tlsKeyFile!),
+                ...slowClientLimits(config),
+              },
             }
-          : {}),
+          : { serverOptions: slowClientLimits(config) }),
       },
       () => resolve(s),
     );

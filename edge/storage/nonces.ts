@@ -17,7 +17,17 @@ export interface NonceRepo {
   prune(): Promise<number>;
 }
 
-export async function createNonceRepo(db: Db, lifetimeSeconds: number): Promise<NonceRepo> {
+/**
+ * `rejectPercent` (EDGECA_NONCE_REJECT_PERCENT, default 0) refuses that share of good nonces, as
+ * Pebble's PEBBLE_WFE_NONCEREJECT does, so a deployment can prove its clients retry on badNonce
+ * (RFC 8555 §6.5). A refused nonce is not used up.
+ */
+export async function createNonceRepo(
+  db: Db,
+  lifetimeSeconds: number,
+  opts: { rejectPercent?: number } = {},
+): Promise<NonceRepo> {
+  const rejectPercent = opts.rejectPercent ?? 0;
   await db
     .insert(edgeSecrets)
     .values({ name: 'nonce-mac', value: randomToken(32) })
@@ -61,6 +71,7 @@ export async function createNonceRepo(db: Db, lifetimeSeconds: number): Promise<
       if (!timingSafeEqual(await mac(body), raw.subarray(16))) return false;
       const expiresAt = new DataView(body.buffer, body.byteOffset).getFloat64(0);
       if (!(expiresAt > Date.now())) return false;
+      if (rejectPercent > 0 && Math.random() * 100 < rejectPercent) return false;
       const res = await db.run(
         sql`INSERT OR IGNORE INTO nonces (value, expires_at) VALUES (${nonce}, ${Math.ceil(expiresAt)})`,
       );

@@ -36,6 +36,8 @@ export interface OrderRepo {
     wildcard: boolean,
     validUntil: number,
   ): Promise<AuthzRow | undefined>;
+  /** unexpired pending/ready orders and pending authorizations the account holds (issue 10 limits) */
+  countOpen(accountId: string, now: number): Promise<{ orders: number; authzs: number }>;
   getAuthz(id: string): Promise<AuthzRow | undefined>;
   getAuthzs(ids: string[]): Promise<AuthzRow[]>;
   challengesOf(authzId: string): Promise<ChallengeRow[]>;
@@ -109,6 +111,29 @@ export function createOrderRepo(db: Db): OrderRepo {
           gt(authorizations.expiresAt, validUntil),
         ),
       }),
+    async countOpen(accountId, now) {
+      const [o] = await db
+        .select({ n: sql<number>`count(*)` })
+        .from(orders)
+        .where(
+          and(
+            eq(orders.accountId, accountId),
+            inArray(orders.status, ['pending', 'ready']),
+            gt(orders.expiresAt, now),
+          ),
+        );
+      const [a] = await db
+        .select({ n: sql<number>`count(*)` })
+        .from(authorizations)
+        .where(
+          and(
+            eq(authorizations.accountId, accountId),
+            eq(authorizations.status, 'pending'),
+            gt(authorizations.expiresAt, now),
+          ),
+        );
+      return { orders: Number(o?.n ?? 0), authzs: Number(a?.n ?? 0) };
+    },
     getAuthz: (id) => db.query.authorizations.findFirst({ where: eq(authorizations.id, id) }),
     async getAuthzs(ids) {
       if (ids.length === 0) return [];
