@@ -49,6 +49,8 @@ export interface EdgeConfig {
   /** Node/Deno servers: time a client has to send its request headers, and the whole request */
   headersTimeoutMs: number;
   requestTimeoutMs: number;
+  /** failed admin API authentications allowed per client address per minute (then 429) */
+  adminAuthFailuresPerMinute: number;
   /** Pebble-style: refuse this percentage of good nonces with badNonce, so clients prove they retry */
   nonceRejectPercent: number;
 }
@@ -84,6 +86,7 @@ export function defaultEdgeConfig(
     headersTimeoutMs: 10_000,
     requestTimeoutMs: 30_000,
     nonceRejectPercent: 0,
+    adminAuthFailuresPerMinute: 10,
     validationRoutes: [],
     ...over,
   };
@@ -144,6 +147,7 @@ export function edgeConfigFromEnv(env: Record<string, string | undefined>): Edge
   limit('headersTimeoutMs', 'EDGECA_HEADERS_TIMEOUT_MS');
   limit('requestTimeoutMs', 'EDGECA_REQUEST_TIMEOUT_MS');
   limit('nonceRejectPercent', 'EDGECA_NONCE_REJECT_PERCENT');
+  limit('adminAuthFailuresPerMinute', 'EDGECA_ADMIN_AUTH_FAILURES_PER_MIN');
   if (cfg.nonceRejectPercent > 100) throw new Error('EDGECA_NONCE_REJECT_PERCENT must lie between 0 and 100');
   if (env.EDGECA_DB_AUTH_TOKEN) cfg.dbAuthToken = env.EDGECA_DB_AUTH_TOKEN;
   if (env.EDGECA_DNS_RESOLVER) cfg.dnsResolver = env.EDGECA_DNS_RESOLVER;

@@ -16,6 +16,7 @@ export type AdminErrorKind =
   | 'forbidden'
   | 'notFound'
   | 'conflict'
+  | 'tooManyRequests'
   | 'internal'
   | 'badGateway';
 
@@ -25,6 +26,7 @@ const STATUS: Record<AdminErrorKind, number> = {
   forbidden: 403,
   notFound: 404,
   conflict: 409,
+  tooManyRequests: 429,
   internal: 500,
   badGateway: 502,
 };

@@ -5,6 +5,7 @@ import { Hono } from 'hono';
 import { METRICS_CONTENT_TYPE } from '../../shared/metrics.ts';
 import type { AppEnv } from '../acme/context.ts';
 import { metricsText } from '../observability/routes.ts';
+import { clientAddress } from '../ratelimit/limits.ts';
 import { storesOf } from '../storage/stores.ts';
 import { type AdminEnv, AdminError } from './http.ts';
 import { registerObjectRoutes } from './object-routes.ts';
@@ -24,8 +25,24 @@ export function createAdminApp(): Hono<AdminEnv> {
       c.header('WWW-Authenticate', 'Bearer realm="edgeca-admin"');
       throw new AdminError('unauthorized', 'an admin token is required: Authorization: Bearer <token>');
     }
-    const token = await (await storesOf(c.var.svc)).admin.authenticate(m[1]!);
+    // Issue 10: failed authentications are throttled per client address in a bucket every edge
+    // instance shares; once it is empty every attempt from that address is refused, a right token
+    // included, so guessing learns nothing until the bucket refills.
+    const stores = await storesOf(c.var.svc);
+    const perMinute = c.var.svc.config.adminAuthFailuresPerMinute;
+    const throttle = { count: perMinute, windowSeconds: 60 };
+    const key = `adminAuthFailures:${clientAddress(c.env, c.req.raw.headers)}`;
+    const blocked = await stores.buckets.peek(key, throttle);
+    if (!blocked.ok) {
+      c.header('Retry-After', String(blocked.retryAfterSeconds));
+      throw new AdminError(
+        'tooManyRequests',
+        `too many failed admin logins from this address; retry after ${blocked.retryAfterSeconds} s`,
+      );
+    }
+    const token = await stores.admin.authenticate(m[1]!);
     if (!token) {
+      await stores.buckets.take(key, throttle);
       c.header('WWW-Authenticate', 'Bearer realm="edgeca-admin", error="invalid_token"');
       throw new AdminError('unauthorized', 'the admin token is unknown or revoked');
     }

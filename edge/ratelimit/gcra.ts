@@ -12,6 +12,8 @@ export type Take = { ok: true } | { ok: false; retryAfterSeconds: number };
 export interface Bucket {
   /** takes one token from the bucket `key` under `limit` */
   take(key: string, limit: Limit, now?: number): Promise<Take>;
+  /** whether a take would succeed now, without taking (a throttle checked before the work) */
+  peek(key: string, limit: Limit, now?: number): Promise<Take>;
   /** gives back a token taken by a request that was refused for another reason */
   refund(key: string, limit: Limit): Promise<void>;
   /** deletes buckets that are full again (their state says nothing any more) */
@@ -41,6 +43,14 @@ export function createBucket(db: Db): Bucket {
       const [row] = await db.select().from(rateBuckets).where(sql`${rateBuckets.key} = ${key}`);
       const waitMs = row ? row.tat + t - window - now : t;
       return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
+    },
+    async peek(key, limit, now = Date.now()) {
+      if (limit.count <= 0) return { ok: false, retryAfterSeconds: limit.windowSeconds };
+      const t = interval(limit);
+      const window = limit.windowSeconds * 1000;
+      const [row] = await db.select().from(rateBuckets).where(sql`${rateBuckets.key} = ${key}`);
+      if (!row || Math.max(row.tat, now) + t - now <= window) return { ok: true };
+      return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((row.tat + t - window - now) / 1000)) };
     },
     async refund(key, limit) {
       await db.run(sql`UPDATE rate_buckets SET tat = tat - ${interval(limit)} WHERE key = ${key}`);
