@@ -147,7 +147,7 @@ describe('expiry and clean-up', () => {
     assert.match(o.error?.detail ?? '', /expired/);
     const a = (await (await acme.post(order.authorizations[0]!, '')).json()) as { status: string };
     assert.equal(a.status, 'expired');
-    assert.deepEqual(await edge.svc.orders.countOpen(JSON.stringify(0), Date.now()), {
+    assert.deepEqual(await edge.svc.orders.countOpen(acme.kid!.split('/').pop()!, Date.now()), {
       orders: 0,
       authzs: 0,
     });
