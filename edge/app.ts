@@ -23,7 +23,7 @@ import { registerOrder } from './routes/order.ts';
 import { registerRenewalInfo } from './routes/renewal-info.ts';
 import type { EdgeRuntime } from './runtime/types.ts';
 import { createAccountRepo, createEabRepo } from './storage/accounts.ts';
-import { type Database, openDatabase } from './storage/db.ts';
+import { type Database, isDatabaseBusy, openDatabase } from './storage/db.ts';
 import { createNonceRepo } from './storage/nonces.ts';
 import { createCertificateRepo, createOrderRepo } from './storage/orders.ts';
 
@@ -132,6 +132,12 @@ export function createApp(svc: EdgeServices, opts: { publicMetrics?: boolean } =
     let problem: AcmeProblem;
     if (err instanceof AcmeProblem) {
       problem = err;
+    } else if (isDatabaseBusy(err)) {
+      // Another connection held the database past the busy timeout; the batch changed nothing.
+      svc.log({ event: 'database-busy', path: c.req.path });
+      problem = new AcmeProblem('serviceUnavailable', 'the database is busy; retry the request shortly', {
+        retryAfter: 1,
+      });
     } else {
       svc.log({ event: 'internal-error', path: c.req.path, error: String(err), stack: (err as Error).stack });
       problem = new AcmeProblem(

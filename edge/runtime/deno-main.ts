@@ -4,8 +4,10 @@
 // or https:// URL does not), served by Deno.serve — HTTPS when EDGECA_TLS_CERT_FILE and
 // EDGECA_TLS_KEY_FILE are set (RFC 8555 §6.1), plain HTTP otherwise (behind a TLS terminator, tests).
 import { createClient } from '@libsql/client';
+import { resilientClient } from '../../shared/libsql.ts';
 import { createApp, createServices } from '../app.ts';
 import { edgeConfigFromEnv } from '../config.ts';
+import { FILE_PRAGMAS } from '../storage/db.ts';
 import { createDenoRuntime, deno, EDGECA_ENV } from './deno.ts';
 
 function readEnv(D: ReturnType<typeof deno>): Record<string, string | undefined> {
@@ -37,10 +39,11 @@ async function main(): Promise<void> {
   if (!env.EDGECA_RELAY_KEY)
     throw new Error('set EDGECA_RELAY_KEY_FILE (or EDGECA_RELAY_KEY) to the edge relay key JWK');
   const config = edgeConfigFromEnv(env);
-  const client = createClient({
-    url: config.dbUrl,
-    ...(config.dbAuthToken ? { authToken: config.dbAuthToken } : {}),
-  });
+  const client = resilientClient(
+    () =>
+      createClient({ url: config.dbUrl, ...(config.dbAuthToken ? { authToken: config.dbAuthToken } : {}) }),
+    FILE_PRAGMAS,
+  );
   const runtime = createDenoRuntime(config.dnsResolver ? { dnsResolver: config.dnsResolver } : {});
   const services = await createServices({ config, runtime, dbClient: client });
   const app = createApp(services);

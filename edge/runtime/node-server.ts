@@ -6,9 +6,11 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createClient } from '@libsql/client';
+import { resilientClient } from '../../shared/libsql.ts';
 import type { EdgeServices } from '../acme/context.ts';
 import { createApp, createServices } from '../app.ts';
 import { type EdgeConfig, edgeConfigFromEnv } from '../config.ts';
+import { FILE_PRAGMAS } from '../storage/db.ts';
 import { createNodeRuntime } from './node.ts';
 
 export interface NodeEdgeOptions {
@@ -52,10 +54,11 @@ function slowClientLimits(config: EdgeConfig) {
 }
 
 export async function startNodeEdge(config: EdgeConfig, opts: NodeEdgeOptions = {}): Promise<RunningEdge> {
-  const client = createClient({
-    url: config.dbUrl,
-    ...(config.dbAuthToken ? { authToken: config.dbAuthToken } : {}),
-  });
+  const client = resilientClient(
+    () =>
+      createClient({ url: config.dbUrl, ...(config.dbAuthToken ? { authToken: config.dbAuthToken } : {}) }),
+    FILE_PRAGMAS,
+  );
   const runtime = createNodeRuntime(config.dnsResolver ? { dnsResolver: config.dnsResolver } : {});
   const services = await createServices({
     config,

@@ -6,6 +6,9 @@ import type { Client } from '@libsql/client';
 import { drizzle as drizzleD1 } from 'drizzle-orm/d1';
 import { drizzle, type LibSQLDatabase } from 'drizzle-orm/libsql';
 import { MIGRATIONS } from './migrations.ts';
+
+export { isDatabaseBusy } from '../../shared/libsql.ts';
+
 import * as schema from './schema.ts';
 
 export type Db = LibSQLDatabase<typeof schema>;
@@ -38,17 +41,21 @@ interface MigrationTarget {
   batch(stmts: { sql: string; args: (string | number)[] }[]): Promise<void>;
 }
 
+/**
+ * Per-connection settings of an embedded file: WAL lets readers run beside the writer and other
+ * processes (a second edge instance, the CLI) share the file; synchronous=NORMAL in WAL mode loses
+ * no committed transaction when a process dies (kill -9), only possibly the last ones on power loss
+ * — and the signer, not the edge, is the record of what was issued. busy_timeout waits out a
+ * concurrent writer instead of failing the request.
+ */
+export const FILE_PRAGMAS = [
+  'PRAGMA journal_mode = WAL',
+  'PRAGMA synchronous = NORMAL',
+  'PRAGMA busy_timeout = 5000',
+];
+
 export async function openDatabase(client: Client): Promise<Database> {
-  if (client.protocol === 'file') {
-    // An embedded file: WAL lets readers run beside the writer and other processes (a second edge
-    // instance, the CLI) share the file; synchronous=NORMAL in WAL mode loses no committed
-    // transaction when a process dies (kill -9), only possibly the last ones on power loss — and
-    // the signer, not the edge, is the record of what was issued. busy_timeout waits out a
-    // concurrent writer instead of failing the request.
-    await client.execute('PRAGMA journal_mode = WAL');
-    await client.execute('PRAGMA synchronous = NORMAL');
-    await client.execute('PRAGMA busy_timeout = 5000');
-  }
+  if (client.protocol === 'file') for (const p of FILE_PRAGMAS) await client.execute(p);
   await migrate({
     rows: async (sql) => (await client.execute(sql)).rows as unknown as Record<string, unknown>[],
     batch: async (stmts) => void (await client.batch(stmts, 'write')),

@@ -4,6 +4,7 @@
 import { type Client, createClient } from '@libsql/client';
 import { and, eq, gt, isNotNull, lt, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/libsql';
+import { resilientClient } from '../../shared/libsql.ts';
 import type { Identifier } from '../../shared/problems.ts';
 import { AuditWriter, type StoreDb, verifyAuditChain } from './audit.ts';
 import { type AuditEvent, crlState, DDL, issuance, relayJti } from './schema.ts';
@@ -39,14 +40,15 @@ export class SignerStore {
 
   /** Opens (creating if needed) the libSQL database at `url`, e.g. `file:/var/lib/edgeca/signer.db`. */
   static async open(url: string): Promise<SignerStore> {
-    const client = createClient({ url });
+    // WAL lets the CLI (crl, audit-verify) read while the service writes; busy_timeout rides
+    // out the short write lock a second process may hold (synchronous stays FULL: this is the
+    // record of issuance). A connection that hit SQLITE_BUSY is replaced (shared/libsql.ts).
+    const pragmas = url.startsWith('file:')
+      ? ['PRAGMA journal_mode = WAL', 'PRAGMA busy_timeout = 5000']
+      : [];
+    const client = resilientClient(() => createClient({ url }), pragmas);
     try {
-      // WAL lets the CLI (crl, audit-verify) read while the service writes; busy_timeout rides
-      // out the short write lock a second process may hold.
-      if (url.startsWith('file:')) {
-        await client.execute('PRAGMA journal_mode = WAL');
-        await client.execute('PRAGMA busy_timeout = 5000');
-      }
+      for (const p of pragmas) await client.execute(p);
       await client.executeMultiple(DDL);
     } catch (e) {
       client.close();

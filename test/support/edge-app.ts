@@ -11,6 +11,8 @@ import { createApp, createServices } from '../../edge/app.ts';
 import { defaultEdgeConfig, type EdgeConfig } from '../../edge/config.ts';
 import type { SignerClient } from '../../edge/relay/signer-client.ts';
 import { createNodeRuntime } from '../../edge/runtime/node.ts';
+import { FILE_PRAGMAS } from '../../edge/storage/db.ts';
+import { resilientClient } from '../../shared/libsql.ts';
 import type { FetchLike } from './acme.ts';
 
 export const BASE = 'https://acme.test:14000';
@@ -50,7 +52,7 @@ export async function startInprocEdge(
     allowLoopback: true,
     ...opts.config,
   });
-  const client = createClient({ url: dbUrl });
+  const client = resilientClient(() => createClient({ url: dbUrl }), FILE_PRAGMAS);
   const svc = await createServices({
     config,
     runtime: createNodeRuntime(opts.dnsResolver ? { dnsResolver: opts.dnsResolver } : {}),
