@@ -3,10 +3,30 @@
 // read, with guarded updates, so every instance sharing the database reaches the same answer.
 import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
 import { metricsOf } from '../observability/edge-metrics.ts';
-import type { OrderRow } from '../storage/schema.ts';
+import type { AuthzRow, OrderRow } from '../storage/schema.ts';
 import type { EdgeServices } from './context.ts';
 import { resumeRelay } from './finalize.ts';
+import { resumeStale, STALE_ATTEMPT_MS } from './validation-job.ts';
 import { effectiveAuthzStatus } from './wire.ts';
+
+/**
+ * A client may poll only the order while a validation runs: an attempt abandoned by a process or
+ * isolate that went away is resumed from here too, not only from an authorization read.
+ */
+async function resumeStaleOfOrder(svc: EdgeServices, order: OrderRow, authzs: AuthzRow[]): Promise<void> {
+  const pending = authzs.filter((a) => a.status === 'pending');
+  if (pending.length === 0) return;
+  const staleBefore = Date.now() - STALE_ATTEMPT_MS;
+  const chals = await svc.orders.challengesOfMany(pending.map((a) => a.id));
+  const stale = chals.filter((c) => c.status === 'processing' && (c.attemptAt ?? 0) <= staleBefore);
+  if (stale.length === 0) return;
+  const account = await svc.accounts.get(order.accountId);
+  if (!account) return;
+  for (const a of pending) {
+    const mine = stale.filter((c) => c.authzId === a.id);
+    if (mine.length) await resumeStale(svc, a, mine, account.thumbprint);
+  }
+}
 
 /** Brings an order's stored status up to date and returns the current row. */
 export async function refreshOrder(svc: EdgeServices, order: OrderRow): Promise<OrderRow> {
@@ -53,6 +73,7 @@ export async function refreshOrder(svc: EdgeServices, order: OrderRow): Promise<
       await svc.orders.setOrderStatus(order.id, ['pending'], 'ready');
       return (await svc.orders.get(order.id)) ?? order;
     }
+    await resumeStaleOfOrder(svc, order, authzs);
     return order;
   }
   if (order.status === 'processing') {
