@@ -1,7 +1,7 @@
 // The signer's metrics, liveness and readiness (issue 9). `withObservability` puts /metrics,
 // /health and /ready in front of the relay app (signer/service/app.ts, left as it is) and counts
 // every request; `instrumentCaSigner` times every HSM signature and counts its failures.
-// The registry is the edge's portable one (edge/observability/metrics.ts: Web APIs only).
+// The registry is the portable one in shared/metrics.ts (Web APIs only).
 import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { METRICS_CONTENT_TYPE, Registry, secondsSince } from '../shared/metrics.ts';

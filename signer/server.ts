@@ -2,15 +2,13 @@
 // variable, never argv, never logged), the issuance database and the CRL timer, and serves the
 // relay API over HTTP, or HTTPS when listen.tlsCertFile/tlsKeyFile are set.
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { serve } from '@hono/node-server';
 import { derToPem, pemToDers } from '../shared/encoding.ts';
 import { importRelayPublicKey, type RelayKey } from '../shared/relay.ts';
 import type { CaSigner } from './ca-signer.ts';
 import type { SignerConfig } from './config.ts';
 import { createSignerMetrics, instrumentCaSigner, withObservability } from './metrics.ts';
+import { listen } from './onprem-http.ts';
 import { signerApp } from './service/app.ts';
 import { SignerService } from './service/service.ts';
 import { issuerSubject, loadCertTools, openHsm } from './service/tools.ts';
@@ -125,30 +123,13 @@ export async function startSigner(opts: StartSignerOptions): Promise<RunningSign
         service: 'signer',
       },
     );
-    const tls = config.listen.tlsCertFile && config.listen.tlsKeyFile;
-    const server = await new Promise<ReturnType<typeof serve>>((resolveListen, rejectListen) => {
-      const s = serve(
-        {
-          fetch: app.fetch,
-          port: config.listen.port,
-          hostname: config.listen.host,
-          ...(tls
-            ? {
-                createServer: createHttpsServer,
-                serverOptions: {
-                  cert: readFileSync(configPath(baseDir, config.listen.tlsCertFile ?? '')),
-                  key: readFileSync(configPath(baseDir, config.listen.tlsKeyFile ?? '')),
-                },
-              }
-            : {}),
-        },
-        () => resolveListen(s),
-      );
-      s.once('error', rejectListen);
+    const server = await listen(app.fetch, {
+      host: config.listen.host,
+      port: config.listen.port,
+      tlsCertFile: config.listen.tlsCertFile && configPath(baseDir, config.listen.tlsCertFile),
+      tlsKeyFile: config.listen.tlsKeyFile && configPath(baseDir, config.listen.tlsKeyFile),
     });
-    const addr = server.address() as AddressInfo;
-    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    const url = `${tls ? 'https' : 'http'}://${host}:${addr.port}`;
+    const url = server.url;
     log({ event: 'listening', url, issuer: issuerSubject(issuerDer), edgeKeys: [...edgeKeys.keys()] });
     let closing: Promise<void> | undefined;
     return {
@@ -156,10 +137,7 @@ export async function startSigner(opts: StartSignerOptions): Promise<RunningSign
       service,
       close: () => {
         closing ??= (async () => {
-          await new Promise<void>((done) => {
-            server.close(() => done());
-            if ('closeAllConnections' in server) server.closeAllConnections();
-          });
+          await server.close();
           for (const c of cleanups) await c();
         })();
         return closing;

@@ -2,12 +2,10 @@
 // logged), opens the jti database and a Node validation runtime on the internal resolver, and
 // serves the app over HTTP, or HTTPS when listen.tlsCertFile/tlsKeyFile are set.
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import { createNodeRuntime } from '../edge/runtime/node.ts';
 import { importRelayPrivateKey, importRelayPublicKey, type RelayKey } from '../shared/relay.ts';
 import { createSignerMetrics, withObservability } from '../signer/metrics.ts';
+import { listen } from '../signer/onprem-http.ts';
 import { validatorApp } from './app.ts';
 import { loadValidatorConfig, type ValidatorConfig } from './config.ts';
 import { ValidatorService } from './service.ts';
@@ -52,30 +50,8 @@ export async function startValidator(opts: StartValidatorOptions): Promise<Runni
       metrics: createSignerMetrics('edgeca_validator'),
       service: 'validator',
     });
-    const tls = config.listen.tlsCertFile && config.listen.tlsKeyFile;
-    const server = await new Promise<ReturnType<typeof serve>>((resolveListen, rejectListen) => {
-      const s = serve(
-        {
-          fetch: app.fetch,
-          port: config.listen.port,
-          hostname: config.listen.host,
-          ...(tls
-            ? {
-                createServer: createHttpsServer,
-                serverOptions: {
-                  cert: readFileSync(config.listen.tlsCertFile ?? ''),
-                  key: readFileSync(config.listen.tlsKeyFile ?? ''),
-                },
-              }
-            : {}),
-        },
-        () => resolveListen(s),
-      );
-      s.once('error', rejectListen);
-    });
-    const addr = server.address() as AddressInfo;
-    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    const url = `${tls ? 'https' : 'http'}://${host}:${addr.port}`;
+    const server = await listen(app.fetch, config.listen);
+    const url = server.url;
     log({
       event: 'listening',
       role: 'validator',
@@ -91,10 +67,7 @@ export async function startValidator(opts: StartValidatorOptions): Promise<Runni
       service,
       close: () => {
         closing ??= (async () => {
-          await new Promise<void>((done) => {
-            server.close(() => done());
-            if ('closeAllConnections' in server) server.closeAllConnections();
-          });
+          await server.close();
           store.close();
         })();
         return closing;
