@@ -13,25 +13,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadEdgeConfigFromEnv, startNodeEdge } from '../../edge/runtime/node-server.ts';
+import { type DevInit, initDev } from '../../signer/bootstrap.ts';
 import { loadSignerConfig, startSigner } from '../../signer/server.ts';
 import { fromSignerConfig, type ValidatorConfig } from '../../validator/config.ts';
 import { startValidator } from '../../validator/server.ts';
 
-/** What signer/bootstrap.ts `initDev` returns (contract; the bootstrap owns the shape). */
-export interface DevInit {
-  dir: string;
-  signerConfigFile: string;
-  rootCertFile: string;
-  issuerCertFile: string;
-  relayKeyFile: string;
-  validatorKeyFile: string;
-  edgeTlsCertFile: string;
-  edgeTlsKeyFile: string;
-  softhsmConf: string;
-  pkcs11Module: string;
-  tokenLabel: string;
-  pinFile: string;
-}
+export type { DevInit };
 
 export interface SystemOptions {
   eabRequired?: boolean;
@@ -87,17 +74,6 @@ export interface System {
 interface Running {
   url: string;
   close(): Promise<void>;
-}
-
-// signer/bootstrap.ts is loaded by path so this harness type-checks before it lands; described
-// by the contract it must meet. Swap for a static import once it exists.
-interface BootstrapModule {
-  initDev(opts: { dir: string; keyType?: string; signerPort?: number }): Promise<DevInit>;
-}
-
-async function load<T>(relPath: string): Promise<T> {
-  const url = new URL(`../../${relPath}`, import.meta.url).href;
-  return (await import(url)) as T;
 }
 
 /** A TCP port free on 127.0.0.1 right now. */
@@ -200,7 +176,6 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const { initDev } = await load<BootstrapModule>('signer/bootstrap.ts');
     const signerPort = await freePort();
     const init = await initDev({ dir, signerPort });
     process.env.SOFTHSM2_CONF = init.softhsmConf;
