@@ -53,24 +53,29 @@ export interface LevelOptions {
 export async function runLevel(o: LevelOptions): Promise<LevelResult> {
   const lat: Latencies = new Map();
   const setupErrors: string[] = [];
-  // Set-up, not measured; a failed newAccount is retried (bounded) so one lost request does not end the run.
-  const accounts = await Promise.all(
+  // Set-up, not measured; a failed newAccount is retried (bounded) so one lost request does not end
+  // the run. A worker whose account never comes up is dropped and counted as an error: a server that
+  // stalls under load shows in the table instead of ending the whole bench.
+  let lostWorkers = 0;
+  const created = await Promise.all(
     Array.from({ length: o.concurrency }, async () => {
-      for (let attempt = 1; ; attempt++) {
+      for (let attempt = 1; attempt <= ACCOUNT_ATTEMPTS; attempt++) {
         try {
           return await BenchAccount.create(o.http, o.directoryUrl, new Map());
         } catch (e) {
           setupErrors.push(e instanceof Error ? e.message : String(e));
-          if (attempt >= ACCOUNT_ATTEMPTS) throw e;
         }
       }
+      lostWorkers++;
+      return undefined;
     }),
   );
+  const accounts = created.filter((a): a is BenchAccount => a !== undefined);
   // Account creation is set up, not measured: each account records into `lat` from here on.
   for (const a of accounts) a.lat = lat;
   const flows: number[] = [];
   const firstErrors: string[] = setupErrors.slice(0, 5).map((e) => `set-up (retried): ${e}`);
-  let errors = 0;
+  let errors = lostWorkers;
   let issued = 0;
   const cpu0 = treeCpuMs(o.serverPids);
   const self0 = selfCpuMs();
