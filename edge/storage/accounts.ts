@@ -1,7 +1,7 @@
 // Accounts and External Account Binding keys. An EAB key binds at most one account: the insert
 // of the account and the claim of the key run in one batch, each guarded by the other.
 import { and, desc, eq, isNull, sql } from 'drizzle-orm';
-import { type Db, rowsAffected } from './db.ts';
+import { type Db, rowBy, rowsAffected } from './db.ts';
 import { type AccountRow, accounts, type EabKeyRow, eabKeys } from './schema.ts';
 
 export type NewAccount = Omit<AccountRow, 'createdAt'>;
@@ -35,8 +35,8 @@ function isUniqueViolation(e: unknown): boolean {
 }
 
 export function createAccountRepo(db: Db): AccountRepo {
-  const get = (id: string) => db.query.accounts.findFirst({ where: eq(accounts.id, id) });
-  const byThumbprint = (t: string) => db.query.accounts.findFirst({ where: eq(accounts.thumbprint, t) });
+  const get = rowBy<AccountRow>(db, accounts, accounts.id);
+  const byThumbprint = rowBy<AccountRow>(db, accounts, accounts.thumbprint);
   return {
     get,
     byThumbprint,
@@ -102,7 +102,7 @@ export function createEabRepo(db: Db): EabRepo {
     async create(k) {
       await db.insert(eabKeys).values({ ...k, createdAt: Date.now() });
     },
-    get: (kid) => db.query.eabKeys.findFirst({ where: eq(eabKeys.kid, kid) }),
+    get: rowBy<EabKeyRow>(db, eabKeys, eabKeys.kid),
     list: () => db.query.eabKeys.findMany({ orderBy: desc(eabKeys.createdAt) }),
     async revoke(kid) {
       const res = await db

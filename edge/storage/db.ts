@@ -3,8 +3,10 @@
 // HTTP anywhere; created by the runtime adapter) or a Cloudflare D1 binding (Workers). Neither has
 // interactive transactions here: every state change is one guarded statement or one batch.
 import type { Client } from '@libsql/client';
+import { eq, sql } from 'drizzle-orm';
 import { drizzle as drizzleD1 } from 'drizzle-orm/d1';
 import { drizzle, type LibSQLDatabase } from 'drizzle-orm/libsql';
+import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { MIGRATIONS } from './migrations.ts';
 
 export { isDatabaseBusy } from '../../shared/libsql.ts';
@@ -120,6 +122,25 @@ async function migrate(target: MigrationTarget): Promise<void> {
       },
     ]);
   }
+}
+
+/**
+ * A prepared lookup of one row by one column. Building a drizzle query costs about three times
+ * as much CPU as running it on an embedded file (measured: 260 µs against 85 µs), and the hot
+ * reads of every request (account by kid, order, authorization, challenge) are all of this shape.
+ */
+export function rowBy<Row>(
+  db: Db,
+  table: SQLiteTable,
+  column: SQLiteColumn,
+): (value: string) => Promise<Row | undefined> {
+  const q = db
+    .select()
+    .from(table)
+    .where(eq(column, sql.placeholder('v')))
+    .limit(1)
+    .prepare();
+  return async (value) => (await q.get({ v: value })) as Row | undefined;
 }
 
 /** Rows changed by one statement's result, whichever driver produced it. */

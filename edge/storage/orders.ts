@@ -2,7 +2,7 @@
 // (`WHERE status = <expected>`) or one batch of them, so a concurrent or repeated request changes
 // nothing twice and a failed request leaves nothing half-written (DESIGN.md: no interactive transactions).
 import { and, desc, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
-import { type Db, rowsAffected } from './db.ts';
+import { type Db, rowBy, rowsAffected } from './db.ts';
 import {
   type AuthzRow,
   authorizations,
@@ -85,7 +85,7 @@ export function createOrderRepo(db: Db): OrderRepo {
       ];
       await db.batch(stmts as [(typeof stmts)[0], ...typeof stmts]);
     },
-    get: (id) => db.query.orders.findFirst({ where: eq(orders.id, id) }),
+    get: rowBy<OrderRow>(db, orders, orders.id),
     async listIdsByAccount(accountId, limit, before) {
       return db
         .select({ id: orders.id, createdAt: orders.createdAt })
@@ -134,7 +134,7 @@ export function createOrderRepo(db: Db): OrderRepo {
         );
       return { orders: Number(o?.n ?? 0), authzs: Number(a?.n ?? 0) };
     },
-    getAuthz: (id) => db.query.authorizations.findFirst({ where: eq(authorizations.id, id) }),
+    getAuthz: rowBy<AuthzRow>(db, authorizations, authorizations.id),
     async getAuthzs(ids) {
       if (ids.length === 0) return [];
       return db.select().from(authorizations).where(inArray(authorizations.id, ids));
@@ -144,7 +144,7 @@ export function createOrderRepo(db: Db): OrderRepo {
       if (authzIds.length === 0) return [];
       return db.select().from(challenges).where(inArray(challenges.authzId, authzIds));
     },
-    getChallenge: (id) => db.query.challenges.findFirst({ where: eq(challenges.id, id) }),
+    getChallenge: rowBy<ChallengeRow>(db, challenges, challenges.id),
     async startChallenge(challengeId, authzId, now) {
       const res = await db.run(sql`UPDATE challenges SET status = 'processing', attempt_at = ${now}
         WHERE id = ${challengeId} AND status = 'pending'
@@ -231,7 +231,7 @@ export function createOrderRepo(db: Db): OrderRepo {
 
 export function createCertificateRepo(db: Db): CertificateRepo {
   return {
-    get: (id) => db.query.certificates.findFirst({ where: eq(certificates.id, id) }),
+    get: rowBy<CertificateRow>(db, certificates, certificates.id),
     byOrder: (orderId) => db.query.certificates.findFirst({ where: eq(certificates.orderId, orderId) }),
     bySerial: (serial) => db.query.certificates.findFirst({ where: eq(certificates.serial, serial) }),
     async markRevoked(id, reason, at) {
