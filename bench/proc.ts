@@ -1,6 +1,5 @@
 // Child processes for the bench: servers run as separate processes (own process group) so their
 // CPU time can be read from /proc apart from the load generator's, and every wait is bounded.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { request as requestHttp } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -8,62 +7,9 @@ import { request as httpsRequest } from 'node:https';
 /** Linux USER_HZ: /proc/<pid>/stat counts CPU time in these ticks (getconf CLK_TCK). */
 const CLK_TCK = 100;
 
-export interface Child {
-  name: string;
-  pid: number;
-  output(): string;
-  exited(): boolean;
-  stop(): Promise<void>;
-}
+export { type Child, spawnChild } from '../test/support/child.ts';
 
-export function spawnChild(
-  name: string,
-  cmd: string,
-  args: string[],
-  opts: { env?: Record<string, string>; cwd?: string },
-): Child {
-  const child: ChildProcess = spawn(cmd, args, {
-    cwd: opts.cwd,
-    env: { ...process.env, NO_COLOR: '1', ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let out = '';
-  const keep = (d: Buffer) => {
-    out += d.toString();
-    if (out.length > 400_000) out = out.slice(-200_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  let exited = false;
-  const exit = new Promise<void>((r) =>
-    child.once('exit', () => {
-      exited = true;
-      r();
-    }),
-  );
-  const signal = (sig: NodeJS.Signals) => {
-    try {
-      if (child.pid) process.kill(-child.pid, sig);
-    } catch {
-      // already gone
-    }
-  };
-  if (!child.pid) throw new Error(`${name}: could not start ${cmd}`);
-  return {
-    name,
-    pid: child.pid,
-    output: () => out,
-    exited: () => exited,
-    async stop() {
-      if (exited) return;
-      signal('SIGTERM');
-      const killer = setTimeout(() => signal('SIGKILL'), 5000);
-      await exit;
-      clearTimeout(killer);
-    },
-  };
-}
+import type { Child } from '../test/support/child.ts';
 
 /** Polls `url` (HTTPS trusting `ca`) until it answers 2xx; throws with the child's output otherwise. */
 export async function waitReady(child: Child, url: string, ca: Buffer, timeoutMs = 60_000): Promise<void> {

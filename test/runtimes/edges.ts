@@ -1,16 +1,17 @@
 // Starting the same edge on Deno (the npm `deno` binary) and on workerd (`wrangler dev --local`
 // with its local D1) as child processes, next to the in-process signer of startSystem. Every wait
 // is bounded; a runtime that cannot start fails the test with its own output, never a silent skip.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createClient } from '@libsql/client';
+import { newEabCredentials } from '../../edge/acme/eab.ts';
 import { EDGECA_ENV } from '../../edge/runtime/deno.ts';
 import { createEabRepo } from '../../edge/storage/accounts.ts';
 import { openDatabase } from '../../edge/storage/db.ts';
-import { b64uEncode } from '../../shared/encoding.ts';
 import { type ChallTestSrv, startChallTestSrv } from '../support/challtestsrv.ts';
+import { type Child, spawnChild } from '../support/child.ts';
 import { type Http01Server, startHttp01Server } from '../support/http01.ts';
 import { freePort, type System, startSystem } from '../support/system.ts';
 
@@ -33,10 +34,7 @@ export interface RunningEdge {
   stop(): Promise<void>;
 }
 
-const newEab = (): EabKey => ({
-  kid: `eab-${b64uEncode(crypto.getRandomValues(new Uint8Array(9)))}`,
-  hmacKey: b64uEncode(crypto.getRandomValues(new Uint8Array(32))),
-});
+const newEab = (): EabKey => newEabCredentials();
 
 /** A new EAB key in a libSQL edge database (Node and Deno edges). */
 export async function seedEabLibsql(dbUrl: string): Promise<EabKey> {
@@ -61,52 +59,11 @@ export async function execLibsql(dbUrl: string, sql: string): Promise<void> {
   }
 }
 
-/** Spawns a child in its own process group, keeping its output; stop() ends the group. */
-function spawnChild(cmd: string, args: string[], env: Record<string, string>, cwd = REPO) {
-  const child: ChildProcess = spawn(cmd, args, {
-    cwd,
-    env: { ...process.env, NO_COLOR: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let out = '';
-  const keep = (d: Buffer) => {
-    if (out.length < 200_000) out += d.toString();
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  let exited = false;
-  const exit = new Promise<void>((r) =>
-    child.once('exit', () => {
-      exited = true;
-      r();
-    }),
-  );
-  const signal = (sig: NodeJS.Signals) => {
-    try {
-      if (child.pid) process.kill(-child.pid, sig);
-    } catch {
-      // already gone
-    }
-  };
-  return {
-    output: () => out,
-    exited: () => exited,
-    async stop() {
-      if (exited) return;
-      signal('SIGTERM');
-      const killer = setTimeout(() => signal('SIGKILL'), 5000);
-      await exit;
-      clearTimeout(killer);
-    },
-  };
-}
-
 /** Polls `url` until it answers 200 or the child exits or the time is up. */
 async function waitReady(
   what: string,
   url: string,
-  proc: ReturnType<typeof spawnChild>,
+  proc: Child,
   fetchFn: (u: string) => Promise<Response>,
 ): Promise<void> {
   const started = Date.now();
@@ -165,7 +122,15 @@ export async function startDenoEdge(s: EdgeSettings): Promise<RunningEdge> {
     EDGECA_EAB_REQUIRED: 'true',
     ...s.env,
   };
-  const proc = spawnChild(DENO, denoArgs({ readPaths: [s.sys.dir], writePaths: [s.sys.dir] }), env);
+  const proc = spawnChild(
+    'the edge on Deno',
+    DENO,
+    denoArgs({ readPaths: [s.sys.dir], writePaths: [s.sys.dir] }),
+    {
+      env,
+      cwd: REPO,
+    },
+  );
   await waitReady('the edge on Deno', `${listenUrl}/directory`, proc, s.fetch);
   return { baseUrl, listenUrl, output: proc.output, stop: proc.stop };
 }
@@ -226,6 +191,7 @@ export async function startWorkerdEdge(s: Omit<EdgeSettings, 'dbUrl'>): Promise<
     WRANGLER_LOG_PATH: join(s.sys.dir, 'wrangler-logs'),
   };
   const proc = spawnChild(
+    'the edge on workerd',
     process.execPath,
     [
       WRANGLER,
@@ -247,7 +213,7 @@ export async function startWorkerdEdge(s: Omit<EdgeSettings, 'dbUrl'>): Promise<
       '--log-level',
       'info',
     ],
-    wranglerEnv,
+    { env: wranglerEnv, cwd: REPO },
   );
   await waitReady('the edge on workerd (wrangler dev)', `${listenUrl}/directory`, proc, s.fetch);
   const exec = async (sql: string) => {
