@@ -17,7 +17,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { edgeLaunch, RUNTIMES } from './lib/edge-runtimes.mjs';
 import { ensureDebianPackages, ensureNpmDeps, orExit, ROOT, START_PACKAGES } from './lib/ensure.mjs';
-import { createSupervisor, waitHealthy } from './lib/procs.mjs';
+import { createSupervisor, reapStale, waitHealthy } from './lib/procs.mjs';
 
 const DEV_DIR = join(ROOT, '.edgeca', 'dev');
 const CLI = join(ROOT, 'bin', 'edgeca.mjs');
@@ -146,7 +146,13 @@ async function main() {
     EDGECA_BASE_URL: baseUrl,
   };
 
-  const sup = createSupervisor();
+  const pidFile = join(DEV_DIR, 'services.pid.json');
+  try {
+    await reapStale(pidFile);
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+  }
+  const sup = createSupervisor({ pidFile });
   const shutdown = async (signal) => {
     if (sup.stopping) return;
     process.stderr.write(`\n[edgeca] ${signal}: stopping the edge, the validator and the signer\n`);

@@ -1,7 +1,7 @@
 // Child-process supervision for `npm start`: start a service with its output prefixed, poll a
 // health URL with a bound, and stop everything on Ctrl-C or when one service dies.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
@@ -113,10 +113,20 @@ const RESTART_DELAY_MS = 500;
  * delay: state lives in the databases and the HSM token, so nothing is lost. More than
  * RESTART_LIMIT restarts within RESTART_WINDOW_MS stops everything and exits non-zero.
  */
-export function createSupervisor({ log = (m) => process.stderr.write(`[edgeca] ${m}\n`) } = {}) {
+export function createSupervisor({
+  log = (m) => process.stderr.write(`[edgeca] ${m}\n`),
+  pidFile = undefined,
+} = {}) {
   const services = [];
   let stopping = false;
   let isSteady = false;
+  // The process groups of the running services, so that a later start can clean up after a
+  // supervisor that was itself killed (its services run in their own groups and would linger).
+  const recordPids = () => {
+    if (!pidFile) return;
+    const pids = services.filter((s) => s.running).map((s) => s.child.pid);
+    writeFileSync(pidFile, `${JSON.stringify({ supervisor: process.pid, groups: pids })}\n`);
+  };
 
   const stopAll = async () => {
     // Reverse start order: the edge first, so it does not relay to a signer that is gone.
@@ -125,6 +135,7 @@ export function createSupervisor({ log = (m) => process.stderr.write(`[edgeca] $
   const giveUp = async (code) => {
     stopping = true;
     await stopAll();
+    if (pidFile) rmSync(pidFile, { force: true });
     process.exit(code && code !== 0 ? code : 1);
   };
 
@@ -163,10 +174,12 @@ export function createSupervisor({ log = (m) => process.stderr.write(`[edgeca] $
         await new Promise((r) => setTimeout(r, RESTART_DELAY_MS));
         if (stopping || handle.stopped) return;
         handle.proc = startService(name, args, opts);
+        recordPids();
         watch();
       });
     watch();
     services.push(handle);
+    recordPids();
     return handle;
   }
 
@@ -184,6 +197,7 @@ export function createSupervisor({ log = (m) => process.stderr.write(`[edgeca] $
       if (stopping) return;
       stopping = true;
       await stopAll();
+      if (pidFile) rmSync(pidFile, { force: true });
       process.exit(code);
     },
     /** SIGKILL whatever still runs (process exit, last resort) */
@@ -191,4 +205,63 @@ export function createSupervisor({ log = (m) => process.stderr.write(`[edgeca] $
       for (const s of services) if (s.running) s.child.kill('SIGKILL');
     },
   };
+}
+
+/**
+ * Stops the services a previous supervisor left behind (it was killed, so it could not stop
+ * them): the process groups recorded in `pidFile`, if that supervisor is gone and the group still
+ * runs one of our services. Bounded: SIGTERM, then SIGKILL after 3 s.
+ */
+export async function reapStale(pidFile, log = (m) => process.stderr.write(`[edgeca] ${m}\n`)) {
+  if (!existsSync(pidFile)) return;
+  let rec;
+  try {
+    rec = JSON.parse(readFileSync(pidFile, 'utf8'));
+  } catch {
+    rmSync(pidFile, { force: true });
+    return;
+  }
+  const alive = (pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const isSupervisor = (pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('start.mjs');
+    } catch {
+      return false;
+    }
+  };
+  if (rec.supervisor && rec.supervisor !== process.pid && isSupervisor(rec.supervisor)) {
+    throw new Error(`another npm start (pid ${rec.supervisor}) is running; stop it first (Ctrl-C there)`);
+  }
+  const ours = (pid) => {
+    try {
+      return /edgeca|wrangler|deno|workerd/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  const stale = (rec.groups ?? []).filter((pid) => Number.isInteger(pid) && alive(pid) && ours(pid));
+  for (const pid of stale) {
+    log(`stopping a service left running by an earlier start (process group ${pid})`);
+    try {
+      process.kill(-pid, 'SIGTERM');
+    } catch {
+      // gone already
+    }
+  }
+  for (let i = 0; i < 30 && stale.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of stale.filter(alive)) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  rmSync(pidFile, { force: true });
 }
