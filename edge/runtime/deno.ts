@@ -5,6 +5,7 @@
 // Deno's types are declared here, minimally, instead of loading lib.deno.d.ts into the Node build.
 
 import { createDohResolver } from './doh.ts';
+import envNames from './env-names.json' with { type: 'json' };
 import { http1Get, type RawConn } from './http1-client.ts';
 import {
   ConnectError,
@@ -41,44 +42,11 @@ export interface DenoApi {
   exit(code: number): never;
 }
 
-/** The settings read, for `--allow-env=<these>` (docs/runtimes.md); with plain --allow-env all EDGECA_* are read. */
-export const EDGECA_ENV = [
-  'EDGECA_HOST',
-  'EDGECA_PORT',
-  'EDGECA_BASE_URL',
-  'EDGECA_TLS_CERT_FILE',
-  'EDGECA_TLS_KEY_FILE',
-  'EDGECA_DB_URL',
-  'EDGECA_DB_AUTH_TOKEN',
-  'EDGECA_SIGNER_URL',
-  'EDGECA_RELAY_KEY',
-  'EDGECA_RELAY_KEY_FILE',
-  'EDGECA_VALIDATOR_KEY',
-  'EDGECA_VALIDATOR_KEY_FILE',
-  'EDGECA_VALIDATOR_URL',
-  'EDGECA_VALIDATION_ROUTES',
-  'EDGECA_DNS_RESOLVER',
-  'EDGECA_HTTP01_PORT',
-  'EDGECA_TLSALPN01_PORT',
-  'EDGECA_ALLOW_LOOPBACK',
-  'EDGECA_EAB_REQUIRED',
-  'EDGECA_CAA_IDENTITIES',
-  'EDGECA_TOS_URL',
-  'EDGECA_WEBSITE',
-  // resource limits (issue 10, edge/config.ts)
-  'EDGECA_MAX_BODY_BYTES',
-  'EDGECA_MAX_IDENTIFIERS_PER_ORDER',
-  'EDGECA_MAX_PENDING_AUTHZS',
-  'EDGECA_MAX_PENDING_ORDERS',
-  'EDGECA_NONCE_LIFETIME_S',
-  'EDGECA_ORDER_LIFETIME_S',
-  'EDGECA_AUTHZ_LIFETIME_S',
-  'EDGECA_RELAY_TIMEOUT_MS',
-  'EDGECA_HEADERS_TIMEOUT_MS',
-  'EDGECA_REQUEST_TIMEOUT_MS',
-  'EDGECA_NONCE_REJECT_PERCENT',
-  'EDGECA_ADMIN_AUTH_FAILURES_PER_MIN',
-];
+/**
+ * The settings the edge reads, for Deno's `--allow-env=<these>` (docs/runtimes.md). One list in
+ * env-names.json, which `npm start` (scripts/lib/edge-runtimes.mjs) reads too.
+ */
+export const EDGECA_ENV: readonly string[] = envNames;
 
 export function deno(): DenoApi {
   const d = (globalThis as { Deno?: DenoApi }).Deno;

@@ -2,35 +2,14 @@
 // is the same Hono app everywhere; what differs is the command line, the transport (Node and Deno
 // serve HTTPS with the dev certificate; workerd serves HTTP locally, as TLS is the platform's on
 // Workers) and the database (libSQL file on Node/Deno; wrangler's local D1 on workerd).
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const RUNTIMES = ['node', 'deno', 'workerd'];
 
-/** Environment variables the edge reads (Deno's --allow-env lists them). */
+/** Environment variables the edge reads (Deno's --allow-env lists them): one list for all. */
 const DENO_ENV = [
-  'EDGECA_HOST',
-  'EDGECA_PORT',
-  'EDGECA_BASE_URL',
-  'EDGECA_TLS_CERT_FILE',
-  'EDGECA_TLS_KEY_FILE',
-  'EDGECA_DB_URL',
-  'EDGECA_DB_AUTH_TOKEN',
-  'EDGECA_SIGNER_URL',
-  'EDGECA_RELAY_KEY',
-  'EDGECA_RELAY_KEY_FILE',
-  'EDGECA_VALIDATOR_KEY',
-  'EDGECA_VALIDATOR_KEY_FILE',
-  'EDGECA_DNS_RESOLVER',
-  'EDGECA_HTTP01_PORT',
-  'EDGECA_TLSALPN01_PORT',
-  'EDGECA_ALLOW_LOOPBACK',
-  'EDGECA_EAB_REQUIRED',
-  'EDGECA_CAA_IDENTITIES',
-  'EDGECA_TOS_URL',
-  'EDGECA_WEBSITE',
-  'EDGECA_VALIDATOR_URL',
-  'EDGECA_VALIDATION_ROUTES',
+  ...JSON.parse(readFileSync(new URL('../../edge/runtime/env-names.json', import.meta.url), 'utf8')),
   'LIBSQL_JS_DEV',
 ];
 
