@@ -21,19 +21,6 @@ let http01: Http01Server;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function poll<T extends { status: string }>(
-  c: TestAcme,
-  url: string,
-  done: (x: T) => boolean,
-): Promise<T> {
-  for (let i = 0; i < 60; i++) {
-    const body = (await (await c.post(url, '')).json()) as T;
-    if (done(body)) return body;
-    await sleep(200);
-  }
-  throw new Error(`${url} did not settle`);
-}
-
 type Order = {
   status: string;
   authorizations: string[];
@@ -57,12 +44,12 @@ async function issue(c: TestAcme, extra: Record<string, unknown> = {}): Promise<
     const ch = authz.challenges.find((x) => x.type === 'http-01')!;
     http01.set(ch.token, await c.keyAuthorization(ch.token));
     await c.post(ch.url, {});
-    await poll(c, a, (x) => x.status !== 'pending');
+    await c.poll(a, (x) => x.status !== 'pending');
   }
-  await poll<Order>(c, url, (o) => o.status === 'ready');
+  await c.poll<Order>(url, (o) => o.status === 'ready');
   const csr = await makeCsr([], { ips: ['127.0.0.1'] });
   assert.equal((await c.post(order.finalize, { csr: csr.b64u })).status, 200);
-  const done = await poll<Order>(c, url, (o) => o.status === 'valid' || o.status === 'invalid');
+  const done = await c.poll<Order>(url, (o) => o.status === 'valid' || o.status === 'invalid');
   assert.equal(done.status, 'valid', JSON.stringify(done.error));
   return (await c.post(done.certificate!, '')).text();
 }

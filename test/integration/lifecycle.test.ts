@@ -13,21 +13,6 @@ import { verifyChain } from '../support/tools.ts';
 let sys: System;
 let http01: Http01Server;
 
-async function poll<T extends { status: string }>(
-  c: TestAcme,
-  url: string,
-  done: (x: T) => boolean,
-  tries = 50,
-): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const res = await c.post(url, '');
-    const body = (await res.json()) as T;
-    if (done(body)) return body;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} did not settle in ${tries} polls`);
-}
-
 type Order = {
   status: string;
   authorizations: string[];
@@ -48,9 +33,9 @@ async function readyOrder(c: TestAcme, ip = '127.0.0.1'): Promise<{ order: Order
     const ch = authz.challenges.find((x) => x.type === 'http-01')!;
     http01.set(ch.token, await c.keyAuthorization(ch.token));
     assert.equal((await c.post(ch.url, {})).status, 200);
-    await poll(c, a, (x) => x.status !== 'pending');
+    await c.poll(a, (x) => x.status !== 'pending');
   }
-  return { order: await poll<Order>(c, url, (o) => o.status === 'ready'), url };
+  return { order: await c.poll<Order>(url, (o) => o.status === 'ready'), url };
 }
 
 describe('issuance lifecycle over HTTPS', { timeout: 180_000 }, () => {
@@ -73,7 +58,7 @@ describe('issuance lifecycle over HTTPS', { timeout: 180_000 }, () => {
     const csr = await makeCsr([], { ips: ['127.0.0.1'] });
     const res = await c.post(order.finalize, { csr: csr.b64u }, { nonce });
     assert.equal(res.status, 200, await res.clone().text());
-    const done = await poll<Order>(c, url, (o) => o.status === 'valid' || o.status === 'invalid');
+    const done = await c.poll<Order>(url, (o) => o.status === 'valid' || o.status === 'invalid');
     assert.equal(done.status, 'valid', JSON.stringify(done.error));
     const cert = await c.post(done.certificate!, '');
     assert.equal(cert.headers.get('content-type'), 'application/pem-certificate-chain');
@@ -94,10 +79,10 @@ describe('issuance lifecycle over HTTPS', { timeout: 180_000 }, () => {
       await sys.startSigner();
     }
     await new Promise((r) => setTimeout(r, 3100));
-    const done = await poll<Order>(c, url, (o) => o.status !== 'processing');
+    const done = await c.poll<Order>(url, (o) => o.status !== 'processing');
     assert.equal(done.status, 'valid', JSON.stringify(done.error));
     const first = await (await c.post(done.certificate!, '')).text();
-    const again = await poll<Order>(c, url, (o) => o.status === 'valid');
+    const again = await c.poll<Order>(url, (o) => o.status === 'valid');
     assert.equal(await (await c.post(again.certificate!, '')).text(), first, 'one certificate per order');
     await verifyChain(first, sys.caFile);
   });

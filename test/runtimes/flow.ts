@@ -34,24 +34,6 @@ type Order = {
 };
 type Authz = { status: string; challenges: { type: string; url: string; token: string; status: string }[] };
 
-const POLLS = 150;
-const POLL_GAP_MS = 200;
-
-export async function poll<T extends { status: string }>(
-  c: TestAcme,
-  url: string,
-  done: (x: T) => boolean,
-): Promise<T> {
-  let last: unknown;
-  for (let i = 0; i < POLLS; i++) {
-    const res = await c.post(url, '');
-    last = await res.json();
-    if (res.status === 200 && done(last as T)) return last as T;
-    await new Promise((r) => setTimeout(r, POLL_GAP_MS));
-  }
-  throw new Error(`${url} did not settle within ${POLLS} polls; last answer ${JSON.stringify(last)}`);
-}
-
 /** Orders, answers each challenge of `type`, finalizes, and returns the chain PEM. */
 export async function issue(
   t: FlowTarget,
@@ -76,17 +58,17 @@ export async function issue(
       );
     const answered = await c.post(ch.url, {});
     assert.equal(answered.status, 200, await answered.clone().text());
-    const done = await poll<Authz>(c, a, (x) => x.status !== 'pending');
+    const done = await c.poll<Authz>(a, (x) => x.status !== 'pending');
     assert.equal(done.status, 'valid', JSON.stringify(done.challenges));
   }
-  await poll<Order>(c, url, (o) => o.status === 'ready');
+  await c.poll<Order>(url, (o) => o.status === 'ready');
   const csr = await makeCsr(
     ident.type === 'dns' ? [ident.value] : [],
     ident.type === 'ip' ? { ips: [ident.value] } : {},
   );
   const fin = await c.post(order.finalize, { csr: csr.b64u });
   assert.equal(fin.status, 200, await fin.clone().text());
-  const valid = await poll<Order>(c, url, (o) => o.status === 'valid' || o.status === 'invalid');
+  const valid = await c.poll<Order>(url, (o) => o.status === 'valid' || o.status === 'invalid');
   assert.equal(valid.status, 'valid', JSON.stringify(valid.error));
   const cert = await c.post(valid.certificate!, '');
   assert.equal(cert.status, 200);
@@ -178,7 +160,7 @@ export function acmeFlowSuite(
       t.http01.set(ch.token, await fresh.keyAuthorization(ch.token));
       // As if an isolate or process took the challenge and went away before finishing it.
       await t.exec(`UPDATE challenges SET status = 'processing', attempt_at = 1 WHERE token = '${ch.token}'`);
-      const done = await poll<Authz>(fresh, authzUrl, (x) => x.status !== 'pending');
+      const done = await fresh.poll<Authz>(authzUrl, (x) => x.status !== 'pending');
       assert.equal(done.status, 'valid', JSON.stringify(done.challenges));
     });
 

@@ -110,6 +110,22 @@ export class TestAcme {
     return res;
   }
 
+  /** POST-as-GET `url` until `done` holds for a 200 answer (bounded: `tries` reads, `gapMs` apart). */
+  async poll<T extends { status: string }>(
+    url: string,
+    done: (x: T) => boolean,
+    { tries = 150, gapMs = 200 }: { tries?: number; gapMs?: number } = {},
+  ): Promise<T> {
+    let last: unknown;
+    for (let i = 0; i < tries; i++) {
+      const res = await this.post(url, '');
+      last = await res.json();
+      if (res.status === 200 && done(last as T)) return last as T;
+      await new Promise((r) => setTimeout(r, gapMs));
+    }
+    throw new Error(`${url} did not settle within ${tries} polls; last answer ${JSON.stringify(last)}`);
+  }
+
   async thumbprint(): Promise<string> {
     const { calculateJwkThumbprint } = await import('jose');
     return calculateJwkThumbprint(this.key.jwk, 'sha256');
