@@ -167,7 +167,7 @@ function eabBody(v: Values): Record<string, unknown> {
   return b;
 }
 
-/** Issue 7: renew now — one selector, then what happens to the replaced certificates. */
+/** Renew now — one selector, then what happens to the replaced certificates. */
 function renewNowBody(v: Values): Record<string, unknown> {
   const b: Record<string, unknown> = {};
   if (v.serial !== undefined) b.serial = v.serial;

@@ -65,7 +65,7 @@ export async function createServices(opts: {
       })),
     log: opts.log ?? ((e) => console.log(JSON.stringify({ time: new Date().toISOString(), ...e }))),
   };
-  // Issue 9: every relay call is timed into edgeca_relay_duration_seconds.
+  // Every relay call is timed into edgeca_relay_duration_seconds.
   svc.signer = instrumentSignerClient(svc.signer, metricsOf(svc));
   return svc;
 }
@@ -88,7 +88,7 @@ const POST_ONLY = [
 export function createApp(svc: EdgeServices, opts: { publicMetrics?: boolean } = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  // Issue 9: a request id, one log line and the metrics of every request (edge/observability/).
+  // A request id, one log line and the metrics of every request (edge/observability/).
   app.use('*', requestObserver(svc));
 
   app.use('*', async (c, next) => {

@@ -1,5 +1,5 @@
 // Edge deployment settings: URLs, keys, ports, resolver. They come from the environment (Node, Deno)
-// or wrangler vars (Workers); admins' run-time settings live in the database instead (DESIGN.md §6).
+// or wrangler vars (Workers); admins' run-time settings live in the database instead (invariant 6 in docs/architecture.md).
 import { parseValidationRoutes, type RouteRule } from './validation/routing.ts';
 
 export interface ProfileConfig {
@@ -132,7 +132,7 @@ export function edgeConfigFromEnv(env: Record<string, string | undefined>): Edge
     eabRequired: bool(env.EDGECA_EAB_REQUIRED, false),
     caaIdentities: (env.EDGECA_CAA_IDENTITIES ?? '').split(',').filter(Boolean),
   });
-  // Resource limits (issue 10): every one configurable, each with a safe default.
+  // Resource limits: every one configurable, each with a safe default.
   const limit = (key: keyof EdgeConfig & string, name: string) => {
     (cfg as unknown as Record<string, number>)[key] = int(name, env[name], cfg[key] as number);
   };

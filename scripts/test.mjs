@@ -1,6 +1,7 @@
 // `npm test`: installs what the tests need (npm deps, Debian packages), then runs the typecheck,
-// the linter, `npm audit --audit-level=high` (whole runs only) and every `*.test.ts` under edge/, signer/, shared/, cli/, test/ and scripts/ with node's
-// test runner. The last lines printed are the test runner's TAP summary (`# pass N`, `# fail N`); when
+// the linter, `npm audit --audit-level=high` (whole runs only) and every `*.test.ts` in the
+// repository (discovered, never listed; dependency and state folders aside) with node's test
+// runner. A discovered file that reported no result fails the run. The last lines printed are the test runner's TAP summary (`# pass N`, `# fail N`); when
 // the typecheck or lint failed, one more line `N passed, N failed` follows so the failure shows.
 //
 //   npm test                          everything (what CI runs)
@@ -8,33 +9,13 @@
 //   EDGECA_TEST_QUICK=1 npm test      skip the slow interop tests (files under test/interop/ or *.interop.test.ts)
 //   EDGECA_TEST_CONCURRENCY=2         test files run in parallel (default 1: interop tests use fixed ports)
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { ensureDebianPackages, ensureNpmDeps, orExit, ROOT, TEST_PACKAGES } from './lib/ensure.mjs';
+import { filesNotRun, findTests } from './lib/test-files.mjs';
 
-const TEST_DIRS = ['edge', 'signer', 'shared', 'cli', 'test', 'scripts'];
-const SKIP_DIRS = new Set([
-  'node_modules',
-  '.edgeca',
-  '.git',
-  '.wrangler',
-  'test-artifacts',
-  'bench-results',
-]);
 const TEST_TIMEOUT_MS = Number(process.env.EDGECA_TEST_TIMEOUT_MS ?? 300_000);
-
-/** Every *.test.ts under dir (depth-bounded), sorted for a stable order. */
-function findTests(dir, depth = 0) {
-  if (depth > 12 || !existsSync(dir)) return [];
-  if (statSync(dir).isFile()) return dir.endsWith('.test.ts') ? [dir] : [];
-  const out = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.isDirectory() && !SKIP_DIRS.has(entry.name))
-      out.push(...findTests(join(dir, entry.name), depth + 1));
-    else if (entry.isFile() && entry.name.endsWith('.test.ts')) out.push(join(dir, entry.name));
-  }
-  return out.sort();
-}
 
 function isInterop(file) {
   const rel = relative(ROOT, file).split('\\').join('/');
@@ -68,7 +49,7 @@ async function check(name, cmd, args) {
 }
 
 /**
- * `npm audit --audit-level=high` (issue 10): no known high or critical vulnerability in the
+ * `npm audit --audit-level=high`: no known high or critical vulnerability in the
  * dependency tree. It needs the registry's audit endpoint. Where the registry refuses that endpoint
  * (a mirror answering 405, as the one this project's machines and CI reach does), there is no report
  * to judge: the check says so and is skipped, in CI too. A report with findings always fails it.
@@ -116,7 +97,7 @@ async function main() {
   }
   if (!subset && !(await auditCheck())) checksFailed++;
 
-  const roots = subset ? args.map((a) => resolve(process.cwd(), a)) : TEST_DIRS.map((d) => join(ROOT, d));
+  const roots = subset ? args.map((a) => resolve(process.cwd(), a)) : [ROOT];
   const missing = roots.filter((r) => !existsSync(r));
   if (missing.length > 0) {
     process.stderr.write(`no such file or directory: ${missing.map((m) => relative(ROOT, m)).join(', ')}\n`);
@@ -141,6 +122,8 @@ async function main() {
   } else {
     const concurrency = Math.max(1, Number(process.env.EDGECA_TEST_CONCURRENCY ?? 1) || 1);
     let tail = '';
+    const reportDir = mkdtempSync(join(tmpdir(), 'edgeca-test-files-'));
+    const ranFile = join(reportDir, 'files.json');
     testStatus = await run(
       process.execPath,
       [
@@ -148,6 +131,9 @@ async function main() {
         'tsx',
         '--test',
         '--test-reporter=tap',
+        '--test-reporter-destination=stdout',
+        `--test-reporter=${join(ROOT, 'scripts', 'lib', 'files-reporter.mjs')}`,
+        `--test-reporter-destination=${ranFile}`,
         `--test-concurrency=${concurrency}`,
         `--test-timeout=${TEST_TIMEOUT_MS}`,
         ...files.map((f) => relative(ROOT, f)),
@@ -163,6 +149,14 @@ async function main() {
     // A runner that died before its summary still counts as a failure, and says so last.
     if (testStatus !== 0 && fail === 0) fail = 1;
     summaryMissing = !passLine;
+    const notRun = filesNotRun(files, ranFile);
+    rmSync(reportDir, { recursive: true, force: true });
+    if (notRun.length > 0) {
+      process.stdout.write(
+        `\n== tests: ${notRun.length} test file(s) reported no result: ${notRun.map((f) => relative(ROOT, f)).join(', ')}\n`,
+      );
+      checksFailed++;
+    }
   }
 
   if (checksFailed > 0 || summaryMissing)

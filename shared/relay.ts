@@ -1,4 +1,4 @@
-// The relay protocol between the edge and the signer (and the on-prem validator), DESIGN.md:
+// The relay protocol between the edge and the signer (and the on-prem validator), described in docs/architecture.md:
 // every request is a compact JWS (ES256 or EdDSA) by an edge relay key named by `kid`; the
 // payload is a short-lived JWT-like object with a `jti` the receiver remembers to refuse replays.
 // `op` binds a JWS to one endpoint so a signed revoke cannot be replayed as a sign, say.

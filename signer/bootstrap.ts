@@ -1,4 +1,4 @@
-// Bringing a CA into existence: keys generated inside the token (DESIGN.md invariant 1), the
+// Bringing a CA into existence: keys generated inside the token (invariant 1 in docs/architecture.md), the
 // root and intermediate certificates (or the intermediate's CSR for an offline root), importing
 // the intermediate certificate an offline root signed, and the whole development setup under
 // .edgeca/dev (SoftHSM token, CA, relay and validator keys, the edge's HTTPS certificate, the

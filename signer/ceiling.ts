@@ -1,4 +1,4 @@
-// The signer's ceiling (DESIGN.md invariant 2): whatever the edge asks for, the signer only signs
+// The signer's ceiling (invariant 2 in docs/architecture.md): whatever the edge asks for, the signer only signs
 // what its own configuration allows. Pure and synchronous so every rule is table-tested; the first
 // rule broken is returned, named, so refusals are audited and answered with the reason.
 

@@ -1,4 +1,4 @@
-// The signer's metrics, liveness and readiness (issue 9). `withObservability` puts /metrics,
+// The signer's metrics, liveness and readiness. `withObservability` puts /metrics,
 // /health and /ready in front of the relay app (signer/service/app.ts, left as it is) and counts
 // every request; `instrumentCaSigner` times every HSM signature and counts its failures.
 // The registry is the portable one in shared/metrics.ts (Web APIs only).

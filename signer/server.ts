@@ -89,7 +89,7 @@ export async function startSigner(opts: StartSignerOptions): Promise<RunningSign
     if (hsm) cleanups.push(() => hsm.close());
     const caSigner = opts.deps?.signer ?? hsm?.signer;
     if (!caSigner) throw new Error('unreachable: no CA signer');
-    // Issue 9: HSM signatures timed and their failures counted; /metrics, /health, /ready in front.
+    // HSM signatures timed and their failures counted; /metrics, /health, /ready in front.
     const metrics = createSignerMetrics();
     const signer = instrumentCaSigner(caSigner, metrics);
     const tools = opts.deps?.tools ?? (await loadCertTools(config, issuerDer));

@@ -45,7 +45,7 @@ export async function startValidator(opts: StartValidatorOptions): Promise<Runni
   try {
     const runtime = createNodeRuntime(config.dnsResolver ? { dnsResolver: config.dnsResolver } : {});
     const service = new ValidatorService({ config, runtime, store, edgeKeys, answerKey, log });
-    // Issue 9: /metrics (requests by path and status), /health and /ready in front of the app.
+    // /metrics (requests by path and status), /health and /ready in front of the app.
     const app = withObservability(validatorApp({ service, answerKid: answerKey.kid, log }), {
       metrics: createSignerMetrics('edgeca_validator'),
       service: 'validator',

@@ -46,7 +46,7 @@ export async function verifyEab(svc: EdgeServices, eab: unknown, accountThumbpri
     throw new AcmeProblem('unauthorized', `external account key "${hdr.kid}" has been revoked`);
   if (key.accountId)
     throw new AcmeProblem('unauthorized', `external account key "${hdr.kid}" is already bound to an account`);
-  // Issue 5: a key may carry an expiry (admin API); past it the key binds nothing.
+  // A key may carry an expiry (admin API); past it the key binds nothing.
   const { expiresAt } = await (await storesOf(svc)).settings.eabSettings(hdr.kid);
   if (expiresAt !== null && expiresAt <= Date.now()) {
     throw new AcmeProblem(

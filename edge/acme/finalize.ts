@@ -1,7 +1,7 @@
 // Finalize (RFC 8555 §7.4): the CSR is checked against the order, the order goes ready →
 // processing, and the signer is asked through the relay. A signer that is away leaves the order
 // processing (Retry-After) and the next poll retries; the signer answers a retry for the same order
-// with the same certificate (DESIGN.md invariant 3), so nothing is lost and nothing issued twice.
+// with the same certificate (invariant 3 in docs/architecture.md), so nothing is lost and nothing issued twice.
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import { parseCsr } from '../../shared/csr.ts';
@@ -106,7 +106,7 @@ async function describeLeaf(chainPem: string): Promise<IssuedLeaf> {
 export async function relayOrder(svc: EdgeServices, order: OrderRow, rid?: string): Promise<OrderRow> {
   if (!order.csr) return order;
   const now = Date.now();
-  // Issue 5: the order's profile as it stands in the database now: its validity and the signer
+  // The order's profile as it stands in the database now: its validity and the signer
   // profile it is relayed as (the signer enforces its own ceiling on it). The CSR's key type was
   // checked against the profile at finalize (checkCsr); the signer's ceiling checks it again.
   const profile = await (await storesOf(svc)).settings.profile(order.profile);

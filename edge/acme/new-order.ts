@@ -132,7 +132,7 @@ export function newAuthorization(
     createdAt: now,
   };
   if (ctx.eabKid && preAuthorized(id, ctx)) {
-    // Issue 5: the EAB key pre-authorizes names in its allow list; no challenge, marked and logged.
+    // The EAB key pre-authorizes names in its allow list; no challenge, marked and logged.
     authz.status = 'valid';
     svc.log({
       event: 'authz-preauthorized',
@@ -170,7 +170,7 @@ export function newAuthorization(
 }
 
 /**
- * Issue 10: an account may hold only so many unfinished orders and pending authorizations, so one
+ * An account may hold only so many unfinished orders and pending authorizations, so one
  * client cannot fill the database (Let's Encrypt caps pending authorizations the same way).
  * Expired ones do not count. The check is not atomic with the insert: concurrent requests may pass
  * it together, which overshoots by at most the number of requests in flight.
@@ -199,7 +199,7 @@ export async function createOrder(
   account: AccountRow,
   req: NewOrderPayload,
 ): Promise<OrderRow> {
-  // Issue 5: the account's EAB key, the profile and the name policies are settled before anything
+  // The account's EAB key, the profile and the name policies are settled before anything
   // is written (no authorization is created for a refused order); then the rate limits.
   const ctx = await accountContext(svc, account);
   const profile = await resolveProfile(svc, ctx, req.profile);

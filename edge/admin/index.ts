@@ -1,4 +1,4 @@
-// The admin API under /admin (issue 5): JSON in and out, bearer tokens stored hashed with read and
+// The admin API under /admin: JSON in and out, bearer tokens stored hashed with read and
 // write scopes, problem documents naming the faulty field, every change in the change log. The
 // OpenAPI document at /admin/openapi.json needs no token.
 import { Hono } from 'hono';
@@ -25,7 +25,7 @@ export function createAdminApp(): Hono<AdminEnv> {
       c.header('WWW-Authenticate', 'Bearer realm="edgeca-admin"');
       throw new AdminError('unauthorized', 'an admin token is required: Authorization: Bearer <token>');
     }
-    // Issue 10: failed authentications are throttled per client address in a bucket every edge
+    // Failed authentications are throttled per client address in a bucket every edge
     // instance shares; once it is empty every attempt from that address is refused, a right token
     // included, so guessing learns nothing until the bucket refills.
     const stores = await storesOf(c.var.svc);
@@ -57,7 +57,7 @@ export function createAdminApp(): Hono<AdminEnv> {
     await next();
     c.header('Cache-Control', 'no-store');
   });
-  // Issue 9: the Prometheus text behind a token too (the only way to it on Workers).
+  // The Prometheus text behind a token too (the only way to it on Workers).
   r.get('/metrics', async (c) =>
     c.body(await metricsText(c.var.svc), 200, { 'Content-Type': METRICS_CONTENT_TYPE }),
   );

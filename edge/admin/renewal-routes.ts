@@ -1,4 +1,4 @@
-// Admin API: "renew now" (issue 7) — moves the ARI window (RFC 9773) of one certificate, of every
+// Admin API: "renew now" — moves the ARI window (RFC 9773) of one certificate, of every
 // certificate of an issuer, or of every certificate with an identifier matching a pattern into the
 // past, so ARI-aware clients renew at their next poll; optionally schedules the revocation of the
 // replaced certificates (once replaced, and/or at a deadline). Also lists the overrides and runs the

@@ -1,4 +1,4 @@
-// The edge's metrics (issue 9), one set per EdgeServices kept beside it (as storesOf does), so the
+// The edge's metrics, one set per EdgeServices kept beside it (as storesOf does), so the
 // services object needs no new member. Counters move where things happen (requests, validations,
 // orders reaching a final status, relay calls); gauges that describe the shared state (orders by
 // status, certificates, used-nonce table size) are read from the database at scrape time, so

@@ -1,4 +1,4 @@
-// One structured log line and the metrics of every request (issue 9). Each request gets an id: the
+// One structured log line and the metrics of every request. Each request gets an id: the
 // client's X-Request-Id when it is a short token, else a fresh one; it is answered in X-Request-Id,
 // kept in the context (`requestId`) for the relay to the signer (the `rid` claim, which the signer
 // logs) and written in the line. The line names method, path, matched route, status, time and the

@@ -1,4 +1,4 @@
-// Liveness, readiness and metrics of the edge (issue 9). /health answers while the process serves
+// Liveness, readiness and metrics of the edge. /health answers while the process serves
 // requests; /ready also checks what issuance needs: the database answers a query and the signer
 // answers its health check with its HSM session open (503 naming what is not ready). /metrics is
 // the Prometheus text; where it must not be public (Workers: no private network in front of it)

@@ -1,4 +1,4 @@
-// Issue 5 end to end in process (real libSQL file, the project's own ACME client): policies per
+// Admin policy end to end in process (real libSQL file, the project's own ACME client): policies per
 // scope, EAB binding once, profiles and invalidProfile, rate limits tripping and recovering,
 // pre-authorization on and off, newAuthz, and the profile the edge relays to the signer.
 import assert from 'node:assert/strict';

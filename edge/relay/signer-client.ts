@@ -1,4 +1,4 @@
-// The edge's side of the relay protocol (DESIGN.md): each call is a fresh JWS by the relay key.
+// The edge's side of the relay protocol (docs/architecture.md): each call is a fresh JWS by the relay key.
 // Outcomes are classified so finalize can keep an order `processing` while the signer is away
 // (unavailable) and fail it cleanly when the signer refuses (refused).
 import { AcmeProblem, isProblemDocument } from '../../shared/problems.ts';

@@ -71,7 +71,7 @@ export function registerAccount(app: Hono<AppEnv>): void {
         'this CA requires an external account binding (ask an admin for an EAB key)',
       );
     }
-    // Issue 5: new accounts per client address (an EAB key may carry its own override).
+    // New accounts per client address (an EAB key may carry its own override).
     await checkAccountLimit(svc, clientAddress(c.env, c.req.raw.headers), eabKid);
     const res = await svc.accounts.create({
       id: newId(),

@@ -106,7 +106,7 @@ export function registerAuthz(app: Hono<AppEnv>): void {
           `the authorization is ${status}; its challenges can no longer be attempted`,
         );
       }
-      // Issue 5: too many recent failed validations for this account → rateLimited.
+      // Too many recent failed validations for this account → rateLimited.
       await checkFailedValidations(svc, account);
       if (!(await startValidation(svc, authz, ch, account.thumbprint))) {
         const other = (await svc.orders.challengesOf(authz.id)).find(

@@ -74,7 +74,7 @@ export async function startNodeEdge(config: EdgeConfig, opts: NodeEdgeOptions = 
         fetch: app.fetch,
         hostname: opts.host ?? '127.0.0.1',
         port: opts.port ?? 0,
-        // Issue 10: a slow client (slowloris) is cut off once its headers or its whole request
+        // A slow client (slowloris) is cut off once its headers or its whole request
         // take longer than the configured time; Node checks every connectionsCheckingInterval.
         ...(tls
           ? {

@@ -1,4 +1,4 @@
-// What differs between runtimes (Node, Deno, Workers), behind one interface (DESIGN.md invariant 4).
+// What differs between runtimes (Node, Deno, Workers), behind one interface (invariant 4 in docs/architecture.md).
 // Everything else in edge/ receives an EdgeRuntime and never asks which runtime it is on.
 
 /** A DNS failure, classified so validation can answer the right ACME problem (`dns`). */

@@ -1,4 +1,4 @@
-// Tables for what admins change at run time (DESIGN.md invariant 6): name policies, profiles, EAB
+// Tables for what admins change at run time (invariant 6 in docs/architecture.md): name policies, profiles, EAB
 // key settings, rate limits and their buckets, admin tokens, the change log, and the marks left on
 // pre-authorized authorizations. Created by migration 2; every edge instance reads them per request.
 import { integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';

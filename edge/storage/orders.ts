@@ -1,6 +1,6 @@
 // Orders, authorizations and challenges. Every state change is a guarded statement
 // (`WHERE status = <expected>`) or one batch of them, so a concurrent or repeated request changes
-// nothing twice and a failed request leaves nothing half-written (DESIGN.md: no interactive transactions).
+// nothing twice and a failed request leaves nothing half-written (no interactive transactions: they do not exist on D1).
 import { and, desc, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import { type Db, rowBy, rowsAffected } from './db.ts';
 import {
@@ -36,7 +36,7 @@ export interface OrderRepo {
     wildcard: boolean,
     validUntil: number,
   ): Promise<AuthzRow | undefined>;
-  /** unexpired pending/ready orders and pending authorizations the account holds (issue 10 limits) */
+  /** unexpired pending/ready orders and pending authorizations the account holds */
   countOpen(accountId: string, now: number): Promise<{ orders: number; authzs: number }>;
   getAuthz(id: string): Promise<AuthzRow | undefined>;
   getAuthzs(ids: string[]): Promise<AuthzRow[]>;

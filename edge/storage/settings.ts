@@ -1,4 +1,4 @@
-// Run-time settings admins change (DESIGN.md invariant 6): name policies, profiles, the default
+// Run-time settings admins change (invariant 6 in docs/architecture.md): name policies, profiles, the default
 // profile, EAB key settings, rate limits and overrides. Reads go to the database on every call (no
 // in-process cache), so a change applies to the next request on every instance. Writes are returned
 // as unexecuted statements: the admin API batches them with their change-log row (nothing half-done).
@@ -105,7 +105,7 @@ function eabFromRow(r: EabKeySettingsRow | undefined): EabSettings {
 }
 
 /**
- * How long a read of run-time settings is reused by this instance. Issue 5: a change applies to
+ * How long a read of run-time settings is reused by this instance. A change applies to
  * the next request on every instance sharing the database, with no in-process cache staler than a
  * few seconds; the instance that makes the change drops its cache at once.
  */

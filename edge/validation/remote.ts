@@ -1,4 +1,4 @@
-// The edge's client of the on-prem validator (issue 11, DESIGN.md relay protocol): each challenge is
+// The edge's client of the on-prem validator (relay protocol in docs/architecture.md): each challenge is
 // a fresh POST /v1/validate JWS by the relay key, and only an answer that verifies against the
 // PINNED validator key and carries this request's jti settles it. Anything else (unreachable,
 // 5xx, a problem document, a forged or replayed answer) is `unavailable`: the challenge stays

@@ -1,4 +1,4 @@
-// Where a challenge is validated (issue 11): at the edge, on-prem by the validator, or both (both
+// Where a challenge is validated: at the edge, on-prem by the validator, or both (both
 // perspectives must agree, Boulder's multi-perspective idea applied to the inside/outside split).
 // Rules match an identifier by DNS suffix or IP range; the most specific match wins (longest
 // suffix, longest prefix). Without a matching rule: tls-alpn-01 goes on-prem when this runtime has

@@ -1,4 +1,4 @@
-// What the validators take and return. Portable: no runtime-specific imports (DESIGN.md invariant 4).
+// What the validators take and return. Portable: no runtime-specific imports (invariant 4 in docs/architecture.md).
 import type { AcmeProblem, Identifier } from '../../shared/problems.ts';
 import type { AddressPolicy } from './address-policy.ts';
 

@@ -93,12 +93,15 @@ export function ensureNpmDeps(root = ROOT) {
   ensureDebianPackages(BUILD_PACKAGES);
   log(`${reason}: running npm ci`);
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  if (run(npm, ['ci', '--no-audit', '--no-fund'], { cwd: root }) === 0) return true;
-  // `npm ci` refuses a lock file that lacks entries npm now expects (e.g. other platforms' optional
-  // binaries); `npm install --no-save` installs the same tree without rewriting the checkout's lock.
-  log('npm ci failed: falling back to npm install --no-save');
-  const status = run(npm, ['install', '--no-save', '--no-audit', '--no-fund'], { cwd: root });
-  if (status !== 0) throw new SetupError(`npm install failed (exit ${status})`);
+  const status = run(npm, ['ci', '--no-audit', '--no-fund'], { cwd: root });
+  // No fallback to `npm install`: it would install a tree nobody reviewed. A lock that `npm ci`
+  // refuses is a defect of the checkout, to be fixed there and committed.
+  if (status !== 0) {
+    throw new SetupError(
+      `npm ci failed (exit ${status}). If it says the lock file is out of sync with package.json, ` +
+        'run `npm install --package-lock-only`, review and commit package-lock.json, and run this again.',
+    );
+  }
   return true;
 }
 

@@ -1,10 +1,19 @@
 // Proves the dependency checks `npm start` and `npm test` share, without installing anything.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { DEBIAN_PACKAGES, ensureNpmDeps, missingPackages, TEST_PACKAGES, which } from './ensure.mjs';
+import { DEBIAN_PACKAGES, ensureNpmDeps, missingPackages, ROOT, TEST_PACKAGES, which } from './ensure.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgeca-ensure-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -63,4 +72,38 @@ test('ensureNpmDeps installs nothing when node_modules is newer than package-loc
   const past = new Date(Date.now() - 60_000);
   utimesSync(join(root, 'package-lock.json'), past, past);
   assert.equal(ensureNpmDeps(root), false);
+});
+
+test('ensureNpmDeps fails loudly when npm ci refuses a stale lock, and never falls back to npm install', () => {
+  const root = join(dir, 'stale-lock');
+  mkdirSync(root, { recursive: true });
+  writeFileSync(
+    join(root, 'package.json'),
+    JSON.stringify({ name: 'stale', version: '1.0.0', dependencies: { 'is-number': '^7.0.0' } }),
+  );
+  writeFileSync(
+    join(root, 'package-lock.json'),
+    JSON.stringify({
+      name: 'stale',
+      version: '1.0.0',
+      lockfileVersion: 3,
+      requires: true,
+      packages: { '': { name: 'stale', version: '1.0.0' } },
+    }),
+  );
+  assert.throws(
+    () => ensureNpmDeps(root),
+    (e: Error) => /npm ci failed/.test(e.message) && /package-lock-only/.test(e.message),
+  );
+  assert.equal(existsSync(join(root, 'node_modules', 'is-number')), false, 'nothing was installed');
+});
+
+test('the committed lock file names every dependency of package.json with the same range', () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8'));
+  const root = lock.packages[''];
+  assert.deepEqual(root.dependencies ?? {}, pkg.dependencies ?? {});
+  assert.deepEqual(root.devDependencies ?? {}, pkg.devDependencies ?? {});
+  for (const name of [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.devDependencies ?? {})])
+    assert.ok(lock.packages[`node_modules/${name}`], `${name} is locked`);
 });

@@ -1,4 +1,4 @@
-// CA key objects in a PKCS#11 token: the generation templates (DESIGN.md invariant 1: generated
+// CA key objects in a PKCS#11 token: the generation templates (invariant 1 in docs/architecture.md: generated
 // inside the token, sensitive, never extractable), reading a key's public half as a
 // SubjectPublicKeyInfo, and describing a key's attributes for `edgeca signer key-info`.
 import { randomBytes } from 'node:crypto';

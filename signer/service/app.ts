@@ -1,4 +1,4 @@
-// The signer's HTTP face (DESIGN.md relay protocol): POST /v1/sign, POST /v1/revoke (compact JWS
+// The signer's HTTP face (relay protocol in docs/architecture.md): POST /v1/sign, POST /v1/revoke (compact JWS
 // bodies), GET /v1/crl, GET /v1/health. Every error is an RFC 7807 problem document; one JSON log
 // line per request names the order/serial and the relay `rid`, never a secret.
 import type { Hono } from 'hono';

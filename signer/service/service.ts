@@ -1,6 +1,6 @@
 // The signer's issuance logic behind POST /v1/sign and /v1/revoke. Order of checks: relay JWS
 // (pinned edge key, op, freshness), then the jti is recorded durably (a replay is refused and
-// audited), then the request itself. Signing is idempotent per orderId (DESIGN.md invariant 3):
+// audited), then the request itself. Signing is idempotent per orderId (invariant 3 in docs/architecture.md):
 // the INTENT (serial + TBS) is stored before the HSM signs, so a crash or 503 between the two is
 // completed by re-signing the SAME TBS: ECDSA signatures differ from one signing to the next,
 // but serial, names, validity and key, everything the certificate says, are identical.
@@ -262,7 +262,7 @@ export class SignerService {
 
   /**
    * The relay JWS verified against the pinned edge keys. A request that fails (unpinned key, bad
-   * signature, wrong op, stale) is refused AND audited, not only logged (issue 10): the audit log
+   * signature, wrong op, stale) is refused AND audited, not only logged: the audit log
    * shows who tried. Details are bounded, since the sender is not yet authenticated.
    */
   private async verified<T extends SignRequest | RevokeRequest>(

@@ -1,4 +1,4 @@
-// The signer's own record (DESIGN.md: signer keeps its own issuance record and audit log), as
+// The signer's own record (the signer keeps its own issuance record and audit log), as
 // drizzle tables over libSQL. Created with CREATE TABLE IF NOT EXISTS on open (see DDL below):
 // four small tables do not need a migration tool, and opening an old file is always safe.
 import { blob, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';

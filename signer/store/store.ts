@@ -1,5 +1,5 @@
 // The signer's storage layer: the only code that touches its SQL. Every state change that must
-// be recorded is one batch together with its audit row (DESIGN.md: no interactive transactions),
+// be recorded is one batch together with its audit row (no interactive transactions: they do not exist on D1),
 // and every update is guarded so a repeated or concurrent request changes nothing twice.
 import { type Client, createClient } from '@libsql/client';
 import { and, eq, gt, isNotNull, lt, sql } from 'drizzle-orm';

@@ -1,4 +1,4 @@
-// Issue 9's acceptance in a real headless Chromium against the whole system (SoftHSM signer, HTTPS
+// The admin web UI in a real headless Chromium against the whole system (SoftHSM signer, HTTPS
 // edge): a new admin makes a token with the CLI, logs in to /admin/ui, creates an EAB key, a real
 // client (acme-client) bound to it gets a certificate, the admin sees it on the dashboard and
 // revokes it in the UI, revokes the key, and the counters moved in /metrics on both services. The

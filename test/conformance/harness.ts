@@ -1,5 +1,5 @@
 // The conformance tables' shared machinery: a table runner that sends one bad request per case and
-// checks everything RFC 8555 and DESIGN.md invariant 5 promise about the answer (status, problem
+// checks everything RFC 8555 and invariant 5 in docs/architecture.md promise about the answer (status, problem
 // document, subproblems, a fresh Replay-Nonce, Link rel="index", no row changed), plus the fixtures
 // the tables need: accounts, orders, an http-01 responder on loopback, a software signer stand-in.
 import assert from 'node:assert/strict';
@@ -85,7 +85,7 @@ export async function expectProblem(res: Response, c: BadRequestCore, edge: Inpr
     for (const a of ['none', 'HS256', 'RS512', 'ES512'])
       assert.ok(!doc.algorithms?.includes(a), `${a} not offered`);
   }
-  // RFC 8555 §6.5: error responses carry a fresh nonce (DESIGN.md invariant 5: every one of them).
+  // RFC 8555 §6.5: error responses carry a fresh nonce (invariant 5 in docs/architecture.md: every one of them).
   const nonce = res.headers.get('replay-nonce');
   assert.ok(nonce, 'Replay-Nonce header on the error response');
   assert.match(nonce, /^[A-Za-z0-9_-]+$/, 'Replay-Nonce is base64url');

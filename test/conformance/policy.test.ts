@@ -1,4 +1,4 @@
-// Issue 5's problems through the conformance table runner (problem document, fresh nonce, Link
+// Admin policy problems through the conformance table runner (problem document, fresh nonce, Link
 // index, no row changed): rejectedIdentifier from name policies and profiles, invalidProfile,
 // rateLimited with Retry-After, newAuthz misuse, and EAB keys that expired or were revoked.
 // The admin API's own 400s (naming the field) are tabled in edge/admin/admin.test.ts.

@@ -1,4 +1,4 @@
-// Admin login throttling (issue 10): failed bearer authentications are counted per client address
+// Admin login throttling: failed bearer authentications are counted per client address
 // in a bucket kept in libSQL (shared by every edge instance); once EDGECA_ADMIN_AUTH_FAILURES_PER_MIN
 // is spent, every attempt from that address is refused with 429 and Retry-After — a right token
 // included, so a guesser learns nothing — until the bucket refills.

@@ -1,4 +1,4 @@
-// Crash tests (issue 10, DESIGN.md invariant 3): under a steady issuance load from a few concurrent
+// Crash tests (invariant 3 in docs/architecture.md): under a steady issuance load from a few concurrent
 // clients, the signer and the edge are each killed with SIGKILL at least 20 times at random
 // moments and started again. Afterwards: every order is valid, or invalid with a reason; no order
 // has two certificates (the edge's certificates table and the signer's issuance record agree by

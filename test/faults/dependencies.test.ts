@@ -1,4 +1,4 @@
-// Dependency faults (issue 10): each gives the right problem or the right wait, never a stuck
+// Dependency faults: each gives the right problem or the right wait, never a stuck
 // order. Signer unreachable: finalize leaves the order processing with Retry-After, and it
 // completes once the signer is back. Database locked by another connection beyond the busy
 // timeout: a problem document (5xx with nothing half-written), then service resumes. DNS resolver

@@ -1,4 +1,4 @@
-// Resource limits (issue 10), each configurable through an EDGECA_* setting and each proved here:
+// Resource limits, each configurable through an EDGECA_* setting and each proved here:
 // request body cap, identifiers per order, unfinished orders and pending authorizations per
 // account, the nonce used-set pruned at expiry, expiry of stale orders and authorizations, and the
 // Node server cutting off a slow client.

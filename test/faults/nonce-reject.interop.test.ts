@@ -1,4 +1,4 @@
-// Pebble-style random nonce rejection (issue 10): with EDGECA_NONCE_REJECT_PERCENT=30 the edge
+// Pebble-style random nonce rejection: with EDGECA_NONCE_REJECT_PERCENT=30 the edge
 // refuses about a third of good nonces with badNonce (RFC 8555 §6.5), and real clients — acme-client
 // and lego — must still get their certificates by retrying with the fresh nonce they were given.
 import assert from 'node:assert/strict';

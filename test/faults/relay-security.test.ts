@@ -1,4 +1,4 @@
-// The signer refuses AND audits (issue 10, DESIGN.md invariant 2): a relay request signed by an
+// The signer refuses AND audits (invariant 2 in docs/architecture.md): a relay request signed by an
 // edge key it does not pin, one signed by the wrong key under a pinned kid, a replayed request,
 // and a request outside its ceiling. Each answer is a problem document; each refusal is a row in
 // the hash-chained audit log, which still verifies afterwards.

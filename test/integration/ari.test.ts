@@ -1,4 +1,4 @@
-// Issue 7's acceptance over the whole system (SoftHSM signer, edge over HTTPS): a 24 h certificate
+// Renewal over the whole system (SoftHSM signer, edge over HTTPS): a 24 h certificate
 // by default; ARI says "not yet"; an operator runs `edgeca admin renew-now --pattern` with
 // --revoke-when-replaced; the project's ARI-aware client renews at its next renewalInfo poll with
 // `replaces`; the old certificate is revoked by the schedule (driven by the clients' polls) and shows

@@ -1,7 +1,7 @@
 // The whole issuance path over real HTTPS with the project's own client, and what must survive:
 // an edge restart in the middle of a flow (nonces and state live in the database), and a signer
 // that is away at finalize (the order stays processing and completes when it is back, with one
-// certificate — DESIGN.md invariant 3).
+// certificate — invariant 3 in docs/architecture.md).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { makeCsr, newKey, TestAcme } from '../support/acme.ts';

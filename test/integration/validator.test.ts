@@ -1,4 +1,4 @@
-// On-prem validation end to end (issue 11): the signer on SoftHSM, the Node edge over HTTPS, the
+// On-prem validation end to end: the signer on SoftHSM, the Node edge over HTTPS, the
 // validator in its own role, and two pebble-challtestsrv instances: the edge's resolver does not
 // know the internal names (no default A record), the validator's does. acme-client gets a
 // certificate for an internal name with http-01, dns-01 and tls-alpn-01 only when the route sends

@@ -1,4 +1,4 @@
-// Issue 5's acceptance, as a new admin does it from docs/admin.md: the CLI (a real child process)
+// Admin policy as a new admin does it from docs/admin.md: the CLI (a real child process)
 // makes the first token, a profile, an EAB key with a policy and a rate limit against the whole
 // system over HTTPS; acme-client bound to that key gets exactly what the policy allows and a clear
 // rejectedIdentifier for the rest; the change log shows every step.

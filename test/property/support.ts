@@ -1,6 +1,6 @@
-// Shared machinery of the property tests (issue 10): one in-process edge with an account and an
+// Shared machinery of the property tests: one in-process edge with an account and an
 // order, and the one property every hostile request must meet — the answer is a problem document
-// (never a 5xx), and a refused request changes no row (DESIGN.md invariant 5).
+// (never a 5xx), and a refused request changes no row (invariant 5 in docs/architecture.md).
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { EdgeConfig } from '../../edge/config.ts';
@@ -9,7 +9,7 @@ import { ACME_ERROR_PREFIX } from '../../shared/problems.ts';
 import { newKey, TestAcme } from '../support/acme.ts';
 import { type InprocEdge, startInprocEdge } from '../support/edge-app.ts';
 
-/** Generated cases per property (issue 10: at least 10,000); EDGECA_PROPERTY_RUNS may raise it. */
+/** Generated cases per property (at least 10,000); EDGECA_PROPERTY_RUNS may raise it. */
 export const RUNS = Math.max(10_000, Number(process.env.EDGECA_PROPERTY_RUNS ?? 0) || 0);
 
 /** fast-check settings: a fixed seed unless EDGECA_PROPERTY_SEED asks for another, so a failure replays. */

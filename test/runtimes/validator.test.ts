@@ -1,4 +1,4 @@
-// Issue 11's acceptance on Deno: the edge on Deno (no raw TLS, so no tls-alpn-01 of its own) with
+// On-prem validation with the edge on Deno: the edge on Deno (no raw TLS, so no tls-alpn-01 of its own) with
 // the validator on-prem. Its resolver does not know the internal names; the validator's does. lego
 // gets a certificate for an internal name over http-01 and acme-client over tls-alpn-01, both
 // validated on-prem; with the route switched to `edge`, the same order fails with a `dns` problem.

@@ -1,4 +1,4 @@
-// The admin web UI under /admin/ui (issue 9): server-rendered HTML (hono/html), no script, no build
+// The admin web UI under /admin/ui: server-rendered HTML (hono/html), no script, no build
 // step, so it runs wherever the edge runs. Login with an admin token (session.ts); every page reads
 // and every form writes through the admin API as that token (api.ts), so scopes, checks and the
 // change log are the API's. Forms are POSTs with a per-session CSRF field; answers are never cached

@@ -1,4 +1,4 @@
-// Sessions of the admin web UI (issue 9). Logging in takes an admin token, checked against the
+// Sessions of the admin web UI. Logging in takes an admin token, checked against the
 // admin token store (hashes only). The session cookie carries a random session id and the token;
 // it is HttpOnly, SameSite=Strict, Secure on https, scoped to /admin/ui and short-lived, and every
 // request checks the token again, so revoking the token ends its sessions at once, on every

@@ -1,0 +1,35 @@
+// Which test files `npm test` runs, and which of them the run never heard from. Every `*.test.ts`
+// in the tree counts (discovered, never listed by hand), except under dependency, state and
+// hidden folders.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+
+export const SKIP_DIRS = new Set(['node_modules', 'test-artifacts', 'bench-results']);
+
+/** Every *.test.ts under dir (depth-bounded; hidden folders skipped), sorted for a stable order. */
+export function findTests(dir, depth = 0) {
+  if (depth > 12 || !existsSync(dir)) return [];
+  if (statSync(dir).isFile()) return dir.endsWith('.test.ts') ? [dir] : [];
+  if (depth > 0 && (basename(dir).startsWith('.') || SKIP_DIRS.has(basename(dir)))) return [];
+  const out = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) out.push(...findTests(join(dir, entry.name), depth + 1));
+    else if (entry.isFile() && entry.name.endsWith('.test.ts')) out.push(join(dir, entry.name));
+  }
+  return out.sort();
+}
+
+/**
+ * The files of `files` missing from the JSON list the files reporter wrote to `ranFile` (all of
+ * them when it wrote nothing: the runner died before its reporters finished).
+ */
+export function filesNotRun(files, ranFile) {
+  let ran = [];
+  try {
+    ran = JSON.parse(readFileSync(ranFile, 'utf8'));
+  } catch {
+    ran = [];
+  }
+  const seen = new Set(ran.map((f) => resolve(f)));
+  return files.filter((f) => !seen.has(resolve(f)));
+}
