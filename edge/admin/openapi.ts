@@ -39,6 +39,17 @@ const OPS: Op[] = [
   ['post', '/tokens/{id}/revoke', 'Revoke an admin token'],
   ['get', '/preauthorizations', 'Authorizations granted by EAB pre-authorization'],
   ['get', '/changes', 'The change log, newest first (?limit=&before=<id>&target=)'],
+  [
+    'post',
+    '/renew-now',
+    'Move the ARI renewal window of certificates into the past (one selector: serial, issuer or pattern)',
+    'RenewNow',
+  ],
+  ['get', '/renewals', 'Renewal windows set by renew-now (?limit=)'],
+  ['get', '/renewals/{serial}', "A certificate's suggested renewal window and its override"],
+  ['post', '/renewals/run', 'Revoke the replaced certificates whose revocation is due now', 'RenewalRun'],
+  ['get', '/metrics', 'Prometheus metrics of this edge instance (text exposition format)'],
+  ['get', '/openapi.json', 'This document'],
 ];
 
 const arr = (items: readonly string[]) => ({ type: 'array', items: { type: 'string', enum: [...items] } });
@@ -93,6 +104,29 @@ const SCHEMAS = {
     description: `names: ${LIMIT_NAMES.join(', ')}`,
   },
   Revoke: { type: 'object', properties: { reason: { type: 'integer', minimum: 0, maximum: 10 } } },
+  RenewNow: {
+    type: 'object',
+    additionalProperties: false,
+    description: 'exactly one of serial, issuer, pattern',
+    properties: {
+      serial: { type: 'string', description: 'hex serial number' },
+      issuer: {
+        type: 'string',
+        description: "the issuer's key identifier (hex, colons allowed, or base64url)",
+      },
+      pattern: { type: 'string', description: 'a policy rule: name, *.wildcard, .suffix or CIDR' },
+      explanationUrl: { type: 'string', format: 'uri' },
+      revokeWhenReplaced: { type: 'boolean' },
+      revokeAt: { type: 'string', format: 'date-time' },
+      revokeReason: { type: 'integer', minimum: 0, maximum: 10 },
+      dryRun: { type: 'boolean' },
+    },
+  },
+  RenewalRun: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { limit: { type: 'integer', minimum: 1, maximum: 1000 } },
+  },
   Token: {
     type: 'object',
     properties: { name: { type: 'string' }, scope: { type: 'string', enum: ['read', 'write'] } },

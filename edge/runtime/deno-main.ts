@@ -8,7 +8,7 @@ import { resilientClient } from '../../shared/libsql.ts';
 import { createApp, createServices } from '../app.ts';
 import { edgeConfigFromEnv } from '../config.ts';
 import { FILE_PRAGMAS } from '../storage/db.ts';
-import { createDenoRuntime, deno, EDGECA_ENV } from './deno.ts';
+import { createDenoRuntime, deno, EDGE_ENV_NAMES } from './deno.ts';
 
 function readEnv(D: ReturnType<typeof deno>): Record<string, string | undefined> {
   try {
@@ -16,7 +16,7 @@ function readEnv(D: ReturnType<typeof deno>): Record<string, string | undefined>
   } catch {
     // --allow-env=<list>: the whole environment may not be read, each listed name may.
     const env: Record<string, string | undefined> = {};
-    for (const k of EDGECA_ENV) {
+    for (const k of EDGE_ENV_NAMES) {
       try {
         env[k] = D.env.get(k);
       } catch {

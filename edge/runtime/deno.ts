@@ -46,7 +46,7 @@ export interface DenoApi {
  * The settings the edge reads, for Deno's `--allow-env=<these>` (docs/runtimes.md). One list in
  * env-names.json, which `npm start` (scripts/lib/edge-runtimes.mjs) reads too.
  */
-export const EDGECA_ENV: readonly string[] = envNames;
+export const EDGE_ENV_NAMES: readonly string[] = envNames;
 
 export function deno(): DenoApi {
   const d = (globalThis as { Deno?: DenoApi }).Deno;

@@ -53,11 +53,9 @@ export function edgeLaunch(runtime, { root, devDir, edgeEnv, edgePort }) {
     const baseUrl = `http://127.0.0.1:${edgePort}`;
     const persist = join(devDir, 'wrangler-state');
     const envFile = join(devDir, 'workerd.env');
-    // Local workerd cannot resolve names from the test DNS itself: fetch http-01 by the checked address.
     const vars = {
       ...pick(edgeEnv, DENO_ENV),
       EDGECA_BASE_URL: baseUrl,
-      EDGECA_HTTP01_CONNECT_BY_ADDRESS: 'true',
     };
     delete vars.EDGECA_DB_URL; // the Worker's database is its D1 binding
     delete vars.EDGECA_TLS_CERT_FILE;

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createClient } from '@libsql/client';
 import { newEabCredentials } from '../../edge/acme/eab.ts';
-import { EDGECA_ENV } from '../../edge/runtime/deno.ts';
+import { EDGE_ENV_NAMES } from '../../edge/runtime/deno.ts';
 import { createEabRepo } from '../../edge/storage/accounts.ts';
 import { openDatabase } from '../../edge/storage/db.ts';
 import { type ChallTestSrv, startChallTestSrv } from '../support/challtestsrv.ts';
@@ -143,7 +143,7 @@ export function denoArgs(p: { readPaths: string[]; writePaths: string[] }): stri
     '--allow-net',
     `--allow-read=${p.readPaths.join(',')}`,
     `--allow-write=${p.writePaths.join(',')}`,
-    `--allow-env=${[...EDGECA_ENV, 'LIBSQL_JS_DEV'].join(',')}`,
+    `--allow-env=${[...EDGE_ENV_NAMES, 'LIBSQL_JS_DEV'].join(',')}`,
     '--allow-ffi=node_modules/@libsql',
     '--allow-sys=cpus,networkInterfaces,hostname',
     'edge/runtime/deno-main.ts',
