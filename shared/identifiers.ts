@@ -103,6 +103,22 @@ export function isValidDnsName(name: string): boolean {
 }
 
 /**
+ * The IPv4 address an IPv4-mapped (::ffff:0:0/96) or IPv4-compatible (::/96, deprecated by RFC 4291
+ * §2.5.5.1) IPv6 address stands for; null for every other address. `::` and `::1` are IPv6's own
+ * unspecified and loopback addresses, not IPv4-compatible ones.
+ */
+export function ipv4InIpv6(ip: Uint8Array): Uint8Array | null {
+  if (ip.length !== 16) return null;
+  for (let i = 0; i < 10; i++) if (ip[i] !== 0) return null;
+  const mapped = ip[10] === 0xff && ip[11] === 0xff;
+  const compatible = ip[10] === 0 && ip[11] === 0;
+  if (!mapped && !compatible) return null;
+  const v4 = ip.subarray(12);
+  if (compatible && v4[0] === 0 && v4[1] === 0 && v4[2] === 0 && (v4[3] ?? 0) <= 1) return null;
+  return v4;
+}
+
+/**
  * Validates one identifier from a client and returns its canonical form.
  * DNS: lowercased, at most one leading `*.` label (RFC 8555 §7.1.3), LDH labels, no trailing dot,
  * not an IP address in disguise. IP: canonical text (RFC 8738 §3).
@@ -119,6 +135,20 @@ export function normalizeIdentifier(raw: unknown): Identifier {
   if (type === 'ip') {
     const bytes = parseIp(value);
     if (!bytes) throw new AcmeProblem('malformed', `"${value}" is not an IP address`, { identifier: given });
+    // An IPv4 address written as IPv6 is refused, not rewritten. RFC 8738 §3: the identifier's value
+    // is the address the certificate names, and rewriting it would issue for something other than
+    // what was asked. Accepted as IPv6, it would escape every IPv4 rule (ceilings, policies, scopes)
+    // while TLS stacks that compare addresses after unmapping (Go's net.IP.Equal, for one) accept
+    // the certificate for the IPv4 address.
+    const v4 = ipv4InIpv6(bytes);
+    if (v4) {
+      const form = bytes[10] === 0xff ? 'IPv4-mapped' : 'IPv4-compatible';
+      throw new AcmeProblem(
+        'rejectedIdentifier',
+        `"${value}" is an ${form} IPv6 address: use the IPv4 form "${formatIp(v4)}" as the identifier`,
+        { identifier: given },
+      );
+    }
     return { type: 'ip', value: formatIp(bytes) };
   }
   if (type !== 'dns') {
@@ -184,6 +214,11 @@ export interface Cidr {
   prefix: number;
 }
 
+/**
+ * A range ("10.0.0.0/8", "fd00::/8"; a bare address is a /32 or /128). A range inside
+ * ::ffff:0:0/96 designates IPv4 addresses and is read as that IPv4 range, so a rule written in the
+ * mapped form ("::ffff:10.1.2.0/120") applies to the IPv4 identifiers it names (10.1.2.0/24).
+ */
 export function parseCidr(text: string): Cidr | null {
   const [addr, len, ...rest] = text.split('/');
   if (rest.length > 0 || addr === undefined) return null;
@@ -192,15 +227,26 @@ export function parseCidr(text: string): Cidr | null {
   const max = network.length * 8;
   const prefix = len === undefined ? max : /^[0-9]{1,3}$/.test(len) ? Number(len) : Number.NaN;
   if (!(prefix >= 0 && prefix <= max)) return null;
+  if (prefix >= 96 && isIpv4Mapped(network)) return { network: network.slice(12), prefix: prefix - 96 };
   return { network, prefix };
 }
 
+function isIpv4Mapped(ip: Uint8Array): boolean {
+  return ip.length === 16 && ip[10] === 0xff && ip[11] === 0xff && ip.subarray(0, 10).every((b) => b === 0);
+}
+
+/**
+ * True when `ip` lies in `cidr`. An IPv4-mapped address is compared with an IPv4 range as the IPv4
+ * address it is (as Go's net.IPNet.Contains does), so no rule on IPv4 ranges is bypassed by
+ * writing the address as IPv6; an IPv4 address never lies in an IPv6 range.
+ */
 export function ipInCidr(ip: Uint8Array, cidr: Cidr): boolean {
-  if (ip.length !== cidr.network.length) return false;
+  const addr = cidr.network.length === 4 && isIpv4Mapped(ip) ? ip.subarray(12) : ip;
+  if (addr.length !== cidr.network.length) return false;
   let bits = cidr.prefix;
-  for (let i = 0; i < ip.length && bits > 0; i++) {
+  for (let i = 0; i < addr.length && bits > 0; i++) {
     const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-    if (((ip[i] ?? 0) & mask) !== ((cidr.network[i] ?? 0) & mask)) return false;
+    if (((addr[i] ?? 0) & mask) !== ((cidr.network[i] ?? 0) & mask)) return false;
     bits -= 8;
   }
   return true;

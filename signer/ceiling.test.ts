@@ -129,6 +129,31 @@ const cases: [string, CeilingRequest, CeilingRule | null, Ceiling?][] = [
   ],
   ['refuses an IPv4 address out of range', request([ip('192.168.1.1')]), 'ipRanges'],
   ['refuses an IPv6 address out of range', request([ip('2001:db8::1')]), 'ipRanges'],
+  // An IPv4 address in IPv6 form would be judged by "::/0" and signed as an IPv6 SAN that some TLS
+  // clients match against the IPv4 address: refused as an identifier, whatever the ranges say.
+  ...(
+    [
+      ['an IPv4-mapped address under "::/0" whose IPv4 form is refused', '::ffff:8.8.8.8'],
+      ['an IPv4-mapped address in hex form under "::/0"', '::ffff:808:808'],
+      ['an IPv4-compatible address under "::/0"', '::8.8.8.8'],
+    ] as const
+  ).map(([name, value]): [string, CeilingRequest, CeilingRule | null, Ceiling?] => [
+    `refuses ${name}`,
+    request([ip(value)]),
+    'identifiers',
+    { ...ceiling, ipRanges: ['10.0.0.0/8', '::/0'] },
+  ]),
+  [
+    'refuses a CSR naming the IPv4-mapped form of a requested IPv4 address',
+    request([ip('10.0.0.1')], { csr: { identifiers: [ip('::ffff:a00:1')] } }),
+    'csrIdentifiers',
+  ],
+  [
+    'refuses the IPv4 form outside the ranges too',
+    request([ip('8.8.8.8')]),
+    'ipRanges',
+    { ...ceiling, ipRanges: ['10.0.0.0/8', '::/0'] },
+  ],
   [
     'refuses any IP when no range is allowed',
     request([ip('10.0.0.1')]),

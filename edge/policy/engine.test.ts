@@ -188,6 +188,20 @@ const TABLE: Row[] = [
     /global/,
   ],
   ['allows under no scopes at all', dns('anything.internal'), [], true],
+  [
+    'refuses an IPv4-mapped address in a denied IPv4 range',
+    ip('::ffff:a01:203'),
+    [P([], ['10.1.2.0/24'])],
+    false,
+    /10\.1\.2\.0\/24/,
+  ],
+  [
+    'refuses an IPv4 address in a denied range written in IPv4-mapped form',
+    ip('10.1.2.3'),
+    [P([], ['::ffff:10.1.2.0/120'])],
+    false,
+    /10\.1\.2\.0\/24/,
+  ],
 ];
 
 const LABELS = ['global', 'EAB key k1', 'account a1'];
@@ -214,6 +228,8 @@ describe('policy engine: rules and policies as admins write them', () => {
     ['10.1.2.3/8', '10.1.2.3/8'],
     ['10.0.0.1', '10.0.0.1/32'],
     ['FD00::/8', 'fd00::/8'],
+    ['::ffff:10.1.2.0/120', '10.1.2.0/24'],
+    ['::ffff:10.1.2.3', '10.1.2.3/32'],
   ];
   for (const [text, canon] of GOOD) {
     it(`accepts the rule "${text}" as "${canon}"`, () => {

@@ -2,7 +2,7 @@
 // could make the CA probe its own loopback services or a cloud metadata endpoint (SSRF). Private
 // RFC 1918 / ULA ranges are allowed by default because edgeca is a CA for internal networks.
 
-import { type Cidr, formatIp, ipInCidr, parseCidr, parseIp } from '../../shared/identifiers.ts';
+import { type Cidr, formatIp, ipInCidr, ipv4InIpv6, parseCidr, parseIp } from '../../shared/identifiers.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
 
 export interface AddressPolicy {
@@ -46,8 +46,6 @@ const RULES: ReadonlyArray<{ rule: Rule; ranges: Cidr[]; describe: string }> = [
   },
 ];
 
-const V4_MAPPED = parseCidr('::ffff:0:0/96');
-
 function allowed(rule: Rule, policy: AddressPolicy): boolean {
   switch (rule) {
     case 'loopback':
@@ -69,7 +67,8 @@ function allowed(rule: Rule, policy: AddressPolicy): boolean {
 export function checkAddress(ip: string, policy: AddressPolicy): AcmeProblem | null {
   const parsed = parseIp(ip);
   if (!parsed) return new AcmeProblem('connection', `"${ip}" is not an IP address`);
-  const bytes = V4_MAPPED && ipInCidr(parsed, V4_MAPPED) ? parsed.subarray(12) : parsed;
+  const v4 = ipv4InIpv6(parsed);
+  const bytes = v4 && parsed[10] === 0xff ? v4 : parsed;
   for (const { rule, ranges, describe } of RULES) {
     if (!ranges.some((r) => ipInCidr(bytes, r))) continue;
     if (allowed(rule, policy)) return null;

@@ -106,6 +106,21 @@ const CASES: BadRequest<World>[] = [
     send: order(A, [ip('192.0.2.9')]),
   },
   {
+    name: 'rejects the IPv4-mapped IPv6 form of an address in a denied range, asking for the IPv4 form',
+    status: 400,
+    type: 'rejectedIdentifier',
+    detail: /"192\.0\.2\.9".*IPv4|IPv4.*"192\.0\.2\.9"/,
+    send: order(A, [ip('::ffff:192.0.2.9')]),
+    check: (d) => assert.deepEqual(d.identifier, ip('::ffff:192.0.2.9')),
+  },
+  {
+    name: 'rejects the IPv4-compatible IPv6 form of an address with rejectedIdentifier',
+    status: 400,
+    type: 'rejectedIdentifier',
+    detail: /"10\.0\.0\.1"/,
+    send: order(A, [ip('::10.0.0.1')]),
+  },
+  {
     name: 'rejects several denied identifiers with one subproblem each',
     status: 400,
     type: 'rejectedIdentifier',
