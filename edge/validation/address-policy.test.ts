@@ -79,6 +79,27 @@ describe('checkAddress', () => {
       refusedBy: 'loopback',
     },
     {
+      name: 'refuses the Alibaba Cloud metadata address though 100.64/10 is allowed as private',
+      ip: '100.100.100.200',
+      policy: ALLOW_ALL,
+      refusedBy: 'metadata',
+    },
+    {
+      name: 'refuses the Oracle Cloud metadata address',
+      ip: '192.0.0.192',
+      policy: ALLOW_ALL,
+      refusedBy: 'metadata',
+    },
+    ...embedded(),
+    // RFC 8215: which IPv4 address a local-use NAT64 address reaches depends on the prefix length
+    // the operator chose (RFC 6052 §2.2 puts it in different bits for /48 … /96): not dialled at all.
+    ...['64:ff9b:1::a9fe:a9fe', '64:ff9b:1:a9fe:a9:fe00::', '64:ff9b:1::5db8:d822'].map((ip) => ({
+      name: `refuses the local-use NAT64 address ${ip}`,
+      ip,
+      policy: ALLOW_ALL,
+      refusedBy: 'local-use NAT64',
+    })),
+    {
       name: 'refuses text that is not an address',
       ip: 'localhost',
       policy: ALLOW_ALL,
@@ -98,3 +119,50 @@ describe('checkAddress', () => {
     });
   }
 });
+
+/**
+ * IPv6 forms that carry an IPv4 address and reach it (RFC 4291 §2.5.5 mapped and compatible,
+ * RFC 6052 NAT64 with the well-known and the local-use prefix, RFC 3056 6to4): each is judged by
+ * the IPv4 address inside.
+ */
+function embedded(): Array<{ name: string; ip: string; policy: AddressPolicy; refusedBy?: string }> {
+  const rows: Array<[form: string, metadata: string, loopback: string, priv: string, pub: string]> = [
+    ['IPv4-mapped', '::ffff:169.254.169.254', '::ffff:7f00:1', '::ffff:10.0.0.1', '::ffff:93.184.216.34'],
+    ['IPv4-compatible', '::169.254.169.254', '::127.0.0.1', '::10.0.0.1', '::93.184.216.34'],
+    ['NAT64 (64:ff9b::/96)', '64:ff9b::a9fe:a9fe', '64:ff9b::7f00:1', '64:ff9b::a00:1', '64:ff9b::5db8:d822'],
+    ['6to4 (2002::/16)', '2002:a9fe:a9fe::', '2002:7f00:1::1', '2002:a00:1::1', '2002:5db8:d822::1'],
+    [
+      'IPv4-mapped Alibaba metadata',
+      '::ffff:100.100.100.200',
+      '::ffff:127.1.2.3',
+      '::ffff:192.168.0.1',
+      '::ffff:8.8.8.8',
+    ],
+  ];
+  return rows.flatMap(([form, metadata, loopback, priv, pub]) => [
+    {
+      name: `refuses metadata in ${form} form (${metadata})`,
+      ip: metadata,
+      policy: ALLOW_ALL,
+      refusedBy: 'metadata',
+    },
+    {
+      name: `refuses loopback in ${form} form (${loopback})`,
+      ip: loopback,
+      policy: DEFAULT_ADDRESS_POLICY,
+      refusedBy: 'loopback',
+    },
+    {
+      name: `refuses a private IPv4 in ${form} form when private is refused`,
+      ip: priv,
+      policy: DENY_ALL,
+      refusedBy: 'private',
+    },
+    {
+      name: `allows a private IPv4 in ${form} form when private is allowed`,
+      ip: priv,
+      policy: DEFAULT_ADDRESS_POLICY,
+    },
+    { name: `allows a public IPv4 in ${form} form`, ip: pub, policy: DENY_ALL },
+  ]);
+}
