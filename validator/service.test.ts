@@ -3,12 +3,15 @@
 // what it refuses.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK, generateKeyPair } from 'jose';
 import { createNodeRuntime } from '../edge/runtime/node.ts';
 import { dns01TxtValue } from '../edge/validation/index.ts';
+import { parseCidr } from '../shared/identifiers.ts';
 import type { Identifier } from '../shared/problems.ts';
 import {
   importRelayPrivateKey,
@@ -24,7 +27,7 @@ import { type ChallTestSrv, startChallTestSrv } from '../test/support/challtests
 import { type Http01Server, startHttp01Server } from '../test/support/http01.ts';
 import { validatorApp } from './app.ts';
 import type { ValidatorConfig } from './config.ts';
-import { ValidatorService } from './service.ts';
+import { scopeProblem, ValidatorService } from './service.ts';
 import { JtiStore } from './store.ts';
 
 const TOKEN = 'tok_0123456789abcdefghijkl';
@@ -310,3 +313,127 @@ describe('the validator refuses requests it must not act on (problem document, n
     assert.match(((await again.json()) as { detail: string }).detail, /replayed jti/);
   });
 });
+
+describe('redirects stay inside the validator scope, and no response body reaches the answer', () => {
+  // A validator scoped to fd00::/8 and corp.internal. Names resolve to 127.0.0.1 (challtestsrv), which
+  // the test-only switch lets it dial, so 127.0.0.1 stands for an internal host outside the scope.
+  const SECRET = 'internal-secret-4f0c2d9e';
+  const challenge = `/.well-known/acme-challenge/${TOKEN}`;
+  let srv: http.Server;
+  let port = 0;
+  const secretHits: string[] = [];
+  const scoped = (): Partial<ValidatorConfig> => ({
+    ceiling: { dnsSuffixes: ['corp.internal'], ipRanges: ['fd00::/8'], allowWildcards: false },
+    testOnly: { http01Port: port, allowLoopback: true },
+  });
+  const redirects: Record<string, () => string> = {
+    'to-ip.corp.internal': () => `http://127.0.0.1:${port}/internal/secret`,
+    'to-name.corp.internal': () => `http://files.outside.example:${port}/internal/secret`,
+    'to-mapped.corp.internal': () => `http://[::ffff:127.0.0.1]:${port}/internal/secret`,
+    'to-inside.corp.internal': () => `http://db7.corp.internal:${port}${challenge}`,
+    'to-secret-inside.corp.internal': () => `http://db7.corp.internal:${port}/internal/secret`,
+  };
+
+  before(async () => {
+    srv = http.createServer((q, s) => {
+      const host = (q.headers.host ?? '').replace(/:\d+$/, '');
+      const to = redirects[host];
+      if (q.url === challenge && to) return void s.writeHead(302, { location: to() }).end();
+      if (q.url === challenge && host === 'db7.corp.internal') return void s.end(KA);
+      if (q.url === '/internal/secret') {
+        secretHits.push(host);
+        return void s.writeHead(200, { 'content-type': 'text/plain' }).end(`${SECRET}\n`);
+      }
+      s.writeHead(404).end(`${SECRET} (404 page)`);
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    port = (srv.address() as AddressInfo).port;
+  });
+  after(() => {
+    srv.closeAllConnections();
+    srv.close();
+  });
+
+  test('refuses the out-of-scope address directly (rejectedIdentifier), as before', async () => {
+    const a = await validate(await makeApp(scoped()), req({ type: 'ip', value: '127.0.0.1' }));
+    assert.equal(a.status, 'invalid');
+    assert.equal(a.error?.type, 'urn:ietf:params:acme:error:rejectedIdentifier');
+  });
+
+  const refused: { name: string; host: string; detail: RegExp }[] = [
+    {
+      name: 'a redirect to an address outside the IP ranges',
+      host: 'to-ip.corp.internal',
+      detail: /127\.0\.0\.1 is outside the CA's allowed IP ranges/,
+    },
+    {
+      name: 'a redirect to a name outside the DNS suffixes',
+      host: 'to-name.corp.internal',
+      detail: /files\.outside\.example is outside the CA's allowed DNS suffixes/,
+    },
+    {
+      name: 'a redirect to the IPv4-mapped form of an address',
+      host: 'to-mapped.corp.internal',
+      detail: /IPv4/,
+    },
+  ];
+  for (const c of refused) {
+    test(`refuses ${c.name} before dialling it, echoing no body`, async () => {
+      secretHits.length = 0;
+      const a = await validate(await makeApp(scoped()), req({ type: 'dns', value: c.host }));
+      assert.equal(a.status, 'invalid');
+      assert.equal(a.error?.type, 'urn:ietf:params:acme:error:connection');
+      assert.match(a.error?.detail ?? '', /redirect/i);
+      assert.match(a.error?.detail ?? '', c.detail);
+      assert.ok(!(a.error?.detail ?? '').includes(SECRET), a.error?.detail);
+      assert.deepEqual(secretHits, [], 'the redirect target was never fetched');
+    });
+  }
+
+  test('follows a redirect inside the scope and is valid', async () => {
+    const a = await validate(await makeApp(scoped()), req({ type: 'dns', value: 'to-inside.corp.internal' }));
+    assert.equal(a.status, 'valid', JSON.stringify(a));
+  });
+
+  test('answers a wrong body inside the scope with a fixed summary, not the body', async () => {
+    const a = await validate(
+      await makeApp(scoped()),
+      req({ type: 'dns', value: 'to-secret-inside.corp.internal' }),
+    );
+    assert.equal(a.status, 'invalid');
+    assert.equal(a.error?.type, 'urn:ietf:params:acme:error:incorrectResponse');
+    assert.ok(!(a.error?.detail ?? '').includes(SECRET), a.error?.detail);
+    assert.ok(!(a.error?.detail ?? '').includes('internal-secret'), a.error?.detail);
+  });
+});
+
+describe('the validator scope and IPv4 addresses in IPv6 form', () => {
+  const scope = { dnsSuffixes: ['corp.internal'], ipRanges: ['10.0.0.0/8', '::/0'], allowWildcards: false };
+  const ranges = scope.ipRanges.map((r) => parseCidrOrThrow(r));
+  test('refuses an IPv4-mapped address whose IPv4 form is outside the ranges, though "::/0" is in scope', () => {
+    assert.ok(scopeProblem(scope, ranges, { type: 'ip', value: '8.8.8.8' }));
+    const p = scopeProblem(scope, ranges, { type: 'ip', value: '::ffff:808:808' });
+    assert.equal(p?.kind, 'rejectedIdentifier');
+    assert.match(p?.message ?? '', /"8\.8\.8\.8"/);
+  });
+  test('refuses an IPv4-mapped identifier sent over the relay with rejectedIdentifier', async () => {
+    const app = await makeApp({ ceiling: scope });
+    const res = await post(
+      app,
+      await signRelay<ValidateRequest>(
+        { op: 'validate', ...req({ type: 'ip', value: '::ffff:8.8.8.8' }) },
+        edgeKey.priv,
+      ),
+    );
+    assert.equal(res.status, 400);
+    const doc = (await res.json()) as { type: string; detail: string };
+    assert.equal(doc.type, 'urn:ietf:params:acme:error:rejectedIdentifier');
+    assert.match(doc.detail, /use the IPv4 form/);
+  });
+});
+
+function parseCidrOrThrow(text: string) {
+  const c = parseCidr(text);
+  if (!c) throw new Error(`bad CIDR ${text}`);
+  return c;
+}

@@ -3,13 +3,21 @@
 // recorded durably (a replay is refused), then the identifier against the signer's ceiling. Only
 // then does it dial anything: http-01, dns-01 (through the internal resolver) or tls-alpn-01, with
 // edge/validation's code and address rules (no loopback, link-local or metadata addresses), on
-// ports 80 and 443 only. The answer, valid or the exact ACME problem, is a JWS by the validator
+// ports 80 and 443 only. Every http-01 redirect target is held to the same ceiling as the
+// identifier, so a name inside it cannot send the validator to a host outside it. The answer, valid or the exact ACME problem, is a JWS by the validator
 // key carrying the request's jti, so the edge can tell it from a forged or replayed one.
 
 import type { EdgeRuntime } from '../edge/runtime/types.ts';
 import { validateChallenge, validationOptions } from '../edge/validation/index.ts';
 import type { ValidationOptions, ValidationResult } from '../edge/validation/types.ts';
-import { dnsNameUnder, ipInCidr, normalizeIdentifier, parseCidr, parseIp } from '../shared/identifiers.ts';
+import {
+  type Cidr,
+  dnsNameUnder,
+  ipInCidr,
+  normalizeIdentifier,
+  parseCidr,
+  parseIp,
+} from '../shared/identifiers.ts';
 import { AcmeProblem, type Identifier } from '../shared/problems.ts';
 import {
   type RelayKey,
@@ -54,23 +62,25 @@ export class ValidatorService {
   readonly options: ValidationOptions;
   private inFlight = 0;
   private readonly maxConcurrent: number;
-  private readonly ranges;
+  private readonly ranges: Cidr[];
 
   constructor(private readonly o: ValidatorServiceOptions) {
     const t = o.config.testOnly ?? {};
+    const ranges = o.config.ceiling.ipRanges.map((r) => {
+      const c = parseCidr(r);
+      if (!c) throw new Error(`ceiling.ipRanges: "${r}" is not a CIDR`);
+      return c;
+    });
+    this.ranges = ranges;
     this.options = validationOptions({
       // RFC 8555 §8.3 and RFC 8737 §3 fix these ports; only tests move them.
       http01Port: t.http01Port ?? 80,
       tlsAlpnPort: t.tlsAlpnPort ?? 443,
       timeoutMs: o.config.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       addressPolicy: { allowLoopback: t.allowLoopback ?? false, allowPrivate: true, allowLinkLocal: false },
+      redirectScope: (target) => scopeProblem(o.config.ceiling, ranges, target)?.message ?? null,
     });
     this.maxConcurrent = o.config.maxConcurrent ?? DEFAULT_MAX_CONCURRENT;
-    this.ranges = o.config.ceiling.ipRanges.map((r) => {
-      const c = parseCidr(r);
-      if (!c) throw new Error(`ceiling.ipRanges: "${r}" is not a CIDR`);
-      return c;
-    });
   }
 
   /** Verifies a relay JWS, performs the challenge and returns the signed answer (compact JWS). */
@@ -147,12 +157,19 @@ function checkShape(p: ValidateRequest): Identifier {
   return id;
 }
 
-/** Null when the identifier lies inside the signer's ceiling; else `rejectedIdentifier`. */
-export function scopeProblem(
-  scope: ValidatorScope,
-  ranges: ReturnType<typeof parseCidr>[],
-  id: Identifier,
-): AcmeProblem | null {
+/**
+ * Null when the identifier lies inside the signer's ceiling; else `rejectedIdentifier`. It is first
+ * made canonical as an order's identifier is (an IPv4 address in IPv6 form is refused there), so a
+ * redirect's host gets exactly the identifier's checks.
+ */
+export function scopeProblem(scope: ValidatorScope, ranges: Cidr[], given: Identifier): AcmeProblem | null {
+  let id: Identifier;
+  try {
+    id = normalizeIdentifier(given);
+  } catch (e) {
+    if (e instanceof AcmeProblem) return e;
+    throw e;
+  }
   if (id.type === 'dns') {
     if (id.value.startsWith('*.') && !scope.allowWildcards) {
       return new AcmeProblem('rejectedIdentifier', `${id.value}: wildcards are outside the CA's ceiling`, {
@@ -167,7 +184,7 @@ export function scopeProblem(
     );
   }
   const ip = parseIp(id.value);
-  if (ip && ranges.some((r) => r !== null && ipInCidr(ip, r))) return null;
+  if (ip && ranges.some((r) => ipInCidr(ip, r))) return null;
   return new AcmeProblem(
     'rejectedIdentifier',
     `${id.value} is outside the CA's allowed IP ranges; the validator does not validate it`,

@@ -13,6 +13,7 @@ import type { ValidationOptions } from './types.ts';
 
 const TOKEN = 'tok_abcDEF-123';
 const KEY_AUTH = keyAuthorization(TOKEN, 'thumbprint_0123456789');
+const SECRET = 'internal-secret-b71f0a';
 const dns = (value: string): Identifier => ({ type: 'dns', value });
 
 describe('validateHttp01 against a real HTTP server on 127.0.0.1', () => {
@@ -45,6 +46,12 @@ describe('validateHttp01 against a real HTTP server on 127.0.0.1', () => {
     routes[`ok.test${challenge}`] = (_q, s) => s.end(`${KEY_AUTH}\r\n`);
     routes[`127.0.0.1${challenge}`] = (_q, s) => s.end(KEY_AUTH);
     routes[`wrong.test${challenge}`] = (_q, s) => s.end('something else\n\u0000');
+    routes[`otherkey.test${challenge}`] = (_q, s) => s.end(`${TOKEN}.someone_elses_thumbprint`);
+    routes[`tosecret.test${challenge}`] = (_q, s) =>
+      s.writeHead(302, { Location: `http://hop.test:${port}/internal/config` }).end();
+    routes['hop.test/internal/config'] = (_q, s) => s.end(`${SECRET}\n`);
+    routes[`offscope.test${challenge}`] = (_q, s) =>
+      s.writeHead(302, { Location: `http://hop.test:${port}/internal/config` }).end();
     routes[`huge.test${challenge}`] = (_q, s) => s.end(KEY_AUTH + 'x'.repeat(20_000));
     routes[`redir.test${challenge}`] = (_q, s) =>
       s.writeHead(302, { Location: `http://hop.test:${port}/one` }).end();
@@ -75,6 +82,8 @@ describe('validateHttp01 against a real HTTP server on 127.0.0.1', () => {
     detail?: RegExp;
     hops?: number;
     policy?: 'default';
+    /** text that must not appear in the detail (bytes of a response body) */
+    absent?: string[];
   }> = [
     {
       name: 'is valid when the body is the key authorization (trailing whitespace ignored)',
@@ -89,11 +98,35 @@ describe('validateHttp01 against a real HTTP server on 127.0.0.1', () => {
       hops: 1,
     },
     {
-      name: 'is incorrectResponse when the body differs, quoting it escaped',
+      name: 'is incorrectResponse when the body differs, with a fixed summary instead of the body',
       id: dns('wrong.test'),
       status: 'invalid',
       kind: 'incorrectResponse',
-      detail: /got "something else\\n\\u0000"/,
+      detail: /the response body \(16 bytes\) is not the key authorization/,
+      absent: ['something', 'else'],
+    },
+    {
+      name: 'is incorrectResponse naming another account key when the body has this token',
+      id: dns('otherkey.test'),
+      status: 'invalid',
+      kind: 'incorrectResponse',
+      detail: /key authorization of this token for another account key/,
+      absent: ['someone_elses_thumbprint'],
+    },
+    {
+      name: 'echoes no byte of a body reached through a redirect',
+      id: dns('tosecret.test'),
+      status: 'invalid',
+      kind: 'incorrectResponse',
+      detail: /is not the key authorization/,
+      absent: [SECRET, 'internal'],
+    },
+    {
+      name: 'echoes no byte of the body of an error page',
+      id: dns('missing.test'),
+      status: 'invalid',
+      kind: 'unauthorized',
+      absent: ['not found'],
     },
     {
       name: 'is incorrectResponse when the body is longer than the cap',
@@ -159,10 +192,57 @@ describe('validateHttp01 against a real HTTP server on 127.0.0.1', () => {
         assert.equal(result.problem.kind, c.kind);
         assert.deepEqual(result.problem.identifier, c.id);
         if (c.detail) assert.match(result.problem.message, c.detail);
+        for (const a of c.absent ?? [])
+          assert.ok(!result.problem.message.includes(a), result.problem.message);
       }
       if (c.hops !== undefined) assert.equal(result.validationRecord?.length, c.hops);
     });
   }
+
+  it('refuses a redirect target the scope refuses, before resolving or dialling it', async () => {
+    const seen: string[] = [];
+    const scoped: ValidationOptions = {
+      ...opts,
+      redirectScope: (target) => {
+        seen.push(`${target.type}:${target.value}`);
+        return target.value === 'hop.test' ? 'hop.test is outside the scope' : null;
+      },
+    };
+    hosts.length = 0;
+    const result = await validateHttp01(
+      rt,
+      { type: 'http-01', identifier: dns('offscope.test'), token: TOKEN, keyAuthorization: KEY_AUTH },
+      scoped,
+    );
+    assert.equal(result.status, 'invalid');
+    assert.equal(result.status === 'invalid' && result.problem.kind, 'connection');
+    assert.match(
+      result.status === 'invalid' ? result.problem.message : '',
+      /redirect from http:\/\/offscope\.test:\d+\/\.well-known\/acme-challenge\/tok_abcDEF-123 to hop\.test refused: hop\.test is outside the scope/,
+    );
+    assert.deepEqual(seen, ['dns:hop.test']);
+    assert.deepEqual(hosts, [`offscope.test:${port}`], 'only the first hop was fetched');
+    assert.equal(result.validationRecord?.length, 1);
+  });
+
+  it('hands the scope an IP redirect target as an ip identifier', async () => {
+    const seen: string[] = [];
+    routes[`toip.test/.well-known/acme-challenge/${TOKEN}`] = (_q, s) =>
+      s.writeHead(302, { Location: `http://127.0.0.1:${port}/.well-known/acme-challenge/${TOKEN}` }).end();
+    const result = await validateHttp01(
+      rt,
+      { type: 'http-01', identifier: dns('toip.test'), token: TOKEN, keyAuthorization: KEY_AUTH },
+      {
+        ...opts,
+        redirectScope: (t) => {
+          seen.push(`${t.type}:${t.value}`);
+          return null;
+        },
+      },
+    );
+    assert.equal(result.status, 'valid');
+    assert.deepEqual(seen, ['ip:127.0.0.1']);
+  });
 
   it('records url, hostname, port and addresses like Boulder', async () => {
     const result = await validateHttp01(

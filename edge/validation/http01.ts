@@ -1,9 +1,12 @@
 // http-01 (RFC 8555 §8.3; IP identifiers RFC 8738 §4): fetch
 // http://<identifier>/.well-known/acme-challenge/<token> and compare the body with the key
-// authorization. Redirects are followed here, hop by hop, so every new host is resolved again and
-// checked against the address policy before anything connects to it.
+// authorization. Redirects are followed here, hop by hop, so every new host is held to the scope
+// (when the caller sets one), resolved again and checked against the address policy before
+// anything connects to it, as Boulder's VA re-checks every hop. No byte of any response body goes
+// into a problem: a redirect can lead to any server the validator reaches, and a detail that quoted
+// the body would hand its content to whoever asked for the challenge.
 import { formatIp, isValidDnsName, parseIp } from '../../shared/identifiers.ts';
-import { AcmeProblem } from '../../shared/problems.ts';
+import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
 import { ConnectError, type EdgeRuntime } from '../runtime/types.ts';
 import { checkAddress } from './address-policy.ts';
 import { Deadline, hostPort, resolveHost } from './resolve.ts';
@@ -103,6 +106,14 @@ export async function validateHttp01(
       }
       const next = redirectTarget(location, url, opts);
       if (next instanceof AcmeProblem) return invalid(next, id, records);
+      const outOfScope = opts.redirectScope?.(hopIdentifier(next.host));
+      if (outOfScope) {
+        return invalid(
+          new AcmeProblem('connection', `redirect from ${url} to ${next.host} refused: ${outOfScope}`),
+          id,
+          records,
+        );
+      }
       hop = next;
       continue;
     }
@@ -120,12 +131,31 @@ export async function validateHttp01(
       new AcmeProblem(
         'incorrectResponse',
         `The key authorization file from the server did not match this challenge. ` +
-          `Expected ${JSON.stringify(input.keyAuthorization)} (got ${excerpt(text)})`,
+          `Expected ${JSON.stringify(input.keyAuthorization)}; ${bodySummary(res.body, res.truncated, input)}`,
       ),
       id,
       records,
     );
   }
+}
+
+/** A redirect's host as the identifier a scope judges: an IP literal is an `ip` identifier. */
+function hopIdentifier(host: string): Identifier {
+  return parseIp(host) ? { type: 'ip', value: host } : { type: 'dns', value: host };
+}
+
+/**
+ * What may be said about a body that is not the key authorization, without quoting it: its size,
+ * and whether it is this token's key authorization for another account key (the usual mistake after
+ * a key rollover). Both come from comparing with what the client already knows.
+ */
+function bodySummary(body: Uint8Array, truncated: boolean, input: ValidationInput): string {
+  const size = truncated ? `more than ${MAX_BODY_BYTES} bytes` : `${body.length} bytes`;
+  const text = truncated ? '' : new TextDecoder().decode(body).trimEnd();
+  if (text.startsWith(`${input.token}.`) && /^[A-Za-z0-9_.-]+$/.test(text)) {
+    return `the response body (${size}) is the key authorization of this token for another account key`;
+  }
+  return `the response body (${size}) is not the key authorization`;
 }
 
 function connectionProblem(err: ConnectError, where: string, url: string): AcmeProblem {

@@ -34,6 +34,7 @@ export function validationOptions(overrides: Partial<ValidationOptions> = {}): V
     tlsAlpnPort: overrides.tlsAlpnPort ?? 443,
     timeoutMs: overrides.timeoutMs ?? 5000,
     addressPolicy: overrides.addressPolicy ?? DEFAULT_ADDRESS_POLICY,
+    ...(overrides.redirectScope ? { redirectScope: overrides.redirectScope } : {}),
   };
 }
 

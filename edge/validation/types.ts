@@ -36,4 +36,10 @@ export interface ValidationOptions {
   /** budget of one validation attempt, DNS and redirects included (default 5000) */
   timeoutMs: number;
   addressPolicy: AddressPolicy;
+  /**
+   * Where http-01 redirects may lead besides the address policy: why `target` (the redirect's host
+   * as an identifier) is out of scope, or null when it may be followed. The on-prem validator holds
+   * every hop to the scope it holds the identifier to (the CA's names and ranges); the edge sets none.
+   */
+  redirectScope?: (target: Identifier) => string | null;
 }
