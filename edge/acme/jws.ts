@@ -4,7 +4,7 @@
 // nonce, so a request that fails earlier does not burn the client's nonce.
 import type { MiddlewareHandler } from 'hono';
 import { calculateJwkThumbprint, flattenedVerify, importJWK, type JWK } from 'jose';
-import { b64uDecode, utf8 } from '../../shared/encoding.ts';
+import { b64uDecode, b64uEncode, utf8 } from '../../shared/encoding.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
 import type { AppEnv, ProtectedHeader } from './context.ts';
 
@@ -130,6 +130,60 @@ function algMatchesKey(alg: JwsAlg, jwk: JWK): boolean {
   }
 }
 
+/** Octets of an EC coordinate or an Ed25519 key (RFC 7518 §6.2.1.2, RFC 8037 §2). */
+const COORDINATE_OCTETS: Readonly<Record<string, number>> = { 'P-256': 32, 'P-384': 48, Ed25519: 32 };
+
+/** One member's octets, or `badPublicKey` when it is not canonical unpadded base64url. */
+function memberOctets(jwk: JWK, name: 'x' | 'y' | 'n' | 'e'): Uint8Array {
+  const v = jwk[name];
+  if (typeof v !== 'string') throw new AcmeProblem('badPublicKey', `the JWK has no "${name}"`);
+  try {
+    return b64uDecode(v);
+  } catch {
+    throw new AcmeProblem(
+      'badPublicKey',
+      `the JWK "${name}" is not canonical base64url (RFC 7515 §2: no padding, unused bits zero)`,
+    );
+  }
+}
+
+function fixedSize(jwk: JWK, name: 'x' | 'y'): string {
+  const octets = memberOctets(jwk, name);
+  const want = COORDINATE_OCTETS[String(jwk.crv)];
+  if (octets.length !== want) {
+    throw new AcmeProblem(
+      'badPublicKey',
+      `the JWK "${name}" of a ${String(jwk.crv)} key must be ${want} octets (RFC 7518 §6.2.1.2), not ${octets.length}`,
+    );
+  }
+  return b64uEncode(octets);
+}
+
+/** An RSA integer in its minimal octets (RFC 7518 §6.3.1.1); leading zeros are the same integer. */
+function minimal(jwk: JWK, name: 'n' | 'e'): string {
+  const octets = memberOctets(jwk, name);
+  let i = 0;
+  while (i < octets.length - 1 && octets[i] === 0) i++;
+  return b64uEncode(octets.subarray(i));
+}
+
+/**
+ * The one spelling of a public key that its thumbprint (RFC 7638) is taken from and that is stored.
+ * Key import is lenient (stray unused bits, padding, leading zero octets all import as the same key)
+ * while a thumbprint hashes the members' text: without this one key would have several thumbprints,
+ * and so could hold several accounts. EC and Ed25519 members must already be canonical and of the
+ * curve's size, as go-jose (Boulder) requires; an RSA modulus or exponent with leading zero octets is
+ * the same integer and is read as such. Checks the key as `checkPublicJwk` does.
+ */
+export function canonicalPublicJwk(jwk: JWK): JWK {
+  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk))
+    throw new AcmeProblem('badPublicKey', 'the JWK must be a JSON object');
+  checkPublicJwk(jwk);
+  if (jwk.kty === 'EC') return { kty: 'EC', crv: jwk.crv, x: fixedSize(jwk, 'x'), y: fixedSize(jwk, 'y') };
+  if (jwk.kty === 'OKP') return { kty: 'OKP', crv: jwk.crv, x: fixedSize(jwk, 'x') };
+  return { kty: 'RSA', n: minimal(jwk, 'n'), e: minimal(jwk, 'e') };
+}
+
 export function publicJwkOnly(jwk: JWK): JWK {
   const { kty, crv, x, y, n, e } = jwk;
   const out: JWK = { kty };
@@ -171,9 +225,18 @@ export async function verifyJwsSignature(
   }
 }
 
+/**
+ * RFC 7638 thumbprint of the key's canonical form (`canonicalPublicJwk`), so every spelling of one
+ * key has one thumbprint. Private members are ignored here; where they matter, `checkPublicJwk`
+ * refuses them. Costs a few base64url decodes: only requests that carry a `jwk` compute it (newAccount,
+ * revokeCert, keyChange); requests by `kid` use the account's stored thumbprint.
+ */
 export async function thumbprintOf(jwk: JWK): Promise<string> {
+  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk))
+    throw new AcmeProblem('badPublicKey', 'the JWK must be a JSON object');
+  const canonical = canonicalPublicJwk(publicJwkOnly(jwk));
   try {
-    return await calculateJwkThumbprint(publicJwkOnly(jwk), 'sha256');
+    return await calculateJwkThumbprint(canonical, 'sha256');
   } catch {
     throw new AcmeProblem('badPublicKey', 'the JWK is incomplete');
   }
@@ -221,8 +284,7 @@ export function acmeJws(mode: KeyMode, opts: { postAsGet?: boolean } = {}): Midd
       jwk = JSON.parse(row.jwk) as JWK;
       account = row;
     } else {
-      jwk = hdr.jwk as JWK;
-      checkPublicJwk(jwk);
+      jwk = canonicalPublicJwk(hdr.jwk as JWK);
       account = undefined;
     }
     const thumbprint = account ? account.thumbprint : await thumbprintOf(jwk);

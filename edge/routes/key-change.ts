@@ -7,7 +7,7 @@ import { AcmeProblem } from '../../shared/problems.ts';
 import type { AppEnv } from '../acme/context.ts';
 import {
   acmeJws,
-  checkPublicJwk,
+  canonicalPublicJwk,
   type JWS_ALGORITHMS,
   parseFlattenedJws,
   parseProtectedHeader,
@@ -29,8 +29,7 @@ export function registerKeyChange(app: Hono<AppEnv>): void {
       throw new AcmeProblem('malformed', 'the inner keyChange JWS must carry the new key as "jwk"');
     if (hdr.url !== jws.protectedHeader.url)
       throw new AcmeProblem('malformed', 'inner and outer keyChange JWS must have the same "url"');
-    const newJwk = hdr.jwk as JWK;
-    checkPublicJwk(newJwk);
+    const newJwk = canonicalPublicJwk(hdr.jwk as JWK);
     const newThumb = await thumbprintOf(newJwk);
     await verifyJwsSignature(inner, hdr.alg as (typeof JWS_ALGORITHMS)[number], newJwk, newThumb);
     let body: Record<string, unknown>;

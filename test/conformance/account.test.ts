@@ -1,8 +1,9 @@
 // Bad account requests: newAccount (RFC 8555 §7.3), external account binding (§7.3.4), account
 // update and deactivation (§7.3.2, §7.3.6), key rollover (§7.3.5). Nothing may change on any of them.
 import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
 import { exportJWK, FlattenedSign, generateKeyPair } from 'jose';
-import { b64uEncode } from '../../shared/encoding.ts';
+import { b64uDecode, b64uEncode } from '../../shared/encoding.ts';
 import { type AcmeKey, newKey, TestAcme } from '../support/acme.ts';
 import { type InprocEdge, startInprocEdge } from '../support/edge-app.ts';
 import { account, type BadRequest, postRaw, rsaKey, runTable, signDirect } from './harness.ts';
@@ -392,7 +393,55 @@ const cases: BadRequest<World>[] = [
     ),
     check: (_doc, res, w) => assert.equal(res.headers.get('location'), w.b.kid),
   },
+  // one key, one thumbprint (RFC 7638 §3.2: members are canonical; RFC 7518 §6.2.1.2: fixed-size
+  // coordinates): another spelling of account A's key must not open a second account or move one
+  {
+    name: "rejects account A's key with a non-zero unused bit in x (a second spelling) with badPublicKey",
+    status: 400,
+    type: 'badPublicKey',
+    detail: /"x"/,
+    send: async (w) => (await respelled(w.edge, w.a.key, { x: flipUnusedBit })).newAccount(),
+  },
+  {
+    name: "rejects account A's key with a leading zero octet in y with badPublicKey",
+    status: 400,
+    type: 'badPublicKey',
+    detail: /"y".*32 octets/,
+    send: async (w) => (await respelled(w.edge, w.a.key, { y: leadingZero })).newAccount(),
+  },
+  {
+    name: "rejects account A's key with base64 padding in x with badPublicKey",
+    status: 400,
+    type: 'badPublicKey',
+    detail: /"x"/,
+    send: async (w) => (await respelled(w.edge, w.a.key, { x: (v) => `${v}=` })).newAccount(),
+  },
+  {
+    name: "rejects a keyChange of B to A's key spelled with a non-zero unused bit with badPublicKey",
+    status: 400,
+    type: 'badPublicKey',
+    send: async (w) => {
+      const other: AcmeKey = { ...w.a.key, jwk: { ...w.a.key.jwk, x: flipUnusedBit(w.a.key.jwk.x ?? '') } };
+      const hdr = { alg: other.alg, jwk: other.jwk, url: w.b.dir.keyChange };
+      return w.b.post(
+        w.b.dir.keyChange,
+        await innerJws(other, hdr, { account: w.b.kid, oldKey: w.b.key.jwk }),
+      );
+    },
+  },
 ];
+
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+/** The same 32 octets with the lowest of the two unused trailing bits set. */
+const flipUnusedBit = (v: string) => v.slice(0, -1) + B64URL[B64URL.indexOf(v.slice(-1)) ^ 1];
+const leadingZero = (v: string) => b64uEncode(new Uint8Array([0, ...b64uDecode(v)]));
+
+/** A client holding `key`'s private key whose jwk spells some members differently. */
+function respelled(edge: InprocEdge, key: AcmeKey, change: Record<string, (v: string) => string>) {
+  const jwk = { ...key.jwk } as Record<string, unknown>;
+  for (const [k, f] of Object.entries(change)) jwk[k] = f(String(jwk[k]));
+  return stranger(edge, { ...key, jwk: jwk as AcmeKey['jwk'] });
+}
 
 runTable(
   'accounts',
@@ -403,3 +452,19 @@ runTable(
   },
   cases,
 );
+
+describe('an RSA key whose modulus has a leading zero octet is the same key', () => {
+  let edge: InprocEdge;
+  after(() => edge?.close());
+  it('answers the existing account (200, same Location) and creates no second one', async () => {
+    edge = await startInprocEdge();
+    const key = await rsaKey(2048);
+    const first = await account(edge, key);
+    const before = await edge.snapshot();
+    const again = await respelled(edge, key, { n: leadingZero });
+    const res = await again.newAccount();
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(res.headers.get('location'), first.kid);
+    assert.equal(await edge.snapshot(), before, 'no row changed');
+  });
+});
