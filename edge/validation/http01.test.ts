@@ -63,6 +63,10 @@ describe('validateHttp01 against a real HTTP server on 127.0.0.1', () => {
       routes[`loop.test/loop/${i}`] = (_q, s) => s.writeHead(302, { Location: `/loop/${i + 1}` }).end();
     routes[`badport.test${challenge}`] = (_q, s) =>
       s.writeHead(302, { Location: 'http://ok.test:8081/x' }).end();
+    routes[`tometa.test${challenge}`] = (_q, s) =>
+      s.writeHead(302, { Location: `http://169.254.169.254:${port}/latest/meta-data/` }).end();
+    routes[`tonat64.test${challenge}`] = (_q, s) =>
+      s.writeHead(302, { Location: `http://[64:ff9b::a9fe:a9fe]:${port}/latest/meta-data/` }).end();
     routes[`ftp.test${challenge}`] = (_q, s) => s.writeHead(302, { Location: 'ftp://ok.test/x' }).end();
     routes[`slow.test${challenge}`] = () => {
       // accepts the request and never answers
@@ -162,6 +166,22 @@ describe('validateHttp01 against a real HTTP server on 127.0.0.1', () => {
       status: 'invalid',
       kind: 'connection',
       detail: /Invalid port in redirect target/,
+    },
+    {
+      name: 'is connection on a redirect to the metadata address, never dialled',
+      id: dns('tometa.test'),
+      status: 'invalid',
+      kind: 'connection',
+      detail: /169\.254\.169\.254 is a cloud metadata service address/,
+      hops: 2,
+    },
+    {
+      name: 'is connection on a redirect to the metadata address in NAT64 form',
+      id: dns('tonat64.test'),
+      status: 'invalid',
+      kind: 'connection',
+      detail: /64:ff9b::a9fe:a9fe reaches 169\.254\.169\.254, which is a cloud metadata service address/,
+      hops: 2,
     },
     {
       name: 'is connection on a redirect to a non-HTTP scheme',
