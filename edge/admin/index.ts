@@ -8,6 +8,7 @@ import { metricsText } from '../observability/routes.ts';
 import { clientAddress } from '../ratelimit/limits.ts';
 import { storesOf } from '../storage/stores.ts';
 import { type AdminEnv, AdminError } from './http.ts';
+import { registerIncidentRoutes } from './incident-routes.ts';
 import { registerObjectRoutes } from './object-routes.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerRenewalRoutes } from './renewal-routes.ts';
@@ -64,6 +65,7 @@ export function createAdminApp(): Hono<AdminEnv> {
   registerSettingsRoutes(r);
   registerObjectRoutes(r);
   registerRenewalRoutes(r);
+  registerIncidentRoutes(r);
   r.all('*', (c) => {
     throw new AdminError(
       'notFound',

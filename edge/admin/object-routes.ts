@@ -2,6 +2,7 @@
 // certificates, admin tokens, pre-authorized authorizations and the change log.
 
 import type { Hono } from 'hono';
+import { blockKeys, compromisedCertificateKey, KEY_COMPROMISE } from '../acme/compromised-keys.ts';
 import { newEabCredentials } from '../acme/eab.ts';
 import { parsePolicy } from '../policy/engine.ts';
 import type { EabKeyRow } from '../storage/schema.ts';
@@ -207,6 +208,12 @@ export function registerObjectRoutes(r: Hono<AdminEnv>): void {
     if (!cert) throw new AdminError('notFound', `no certificate with serial ${c.req.param('serial')}`);
     if (cert.revokedAt)
       throw new AdminError('conflict', `the certificate was already revoked on ${iso(cert.revokedAt)}`);
+    // keyCompromise blocks the key first, as ACME revokeCert does (edge/acme/compromised-keys.ts)
+    const block =
+      reason === KEY_COMPROMISE
+        ? await compromisedCertificateKey(cert.chainPem, 'admin-revoke', cert.serial, null)
+        : undefined;
+    if (block) await blockKeys(svc, [block]);
     const outcome = await svc.signer.revoke(cert.serial, reason, c.var.requestId);
     if (outcome.status === 'unavailable')
       throw new AdminError('badGateway', `the signer is unavailable: ${outcome.detail}`);
@@ -218,10 +225,15 @@ export function registerObjectRoutes(r: Hono<AdminEnv>): void {
       'certificate.revoke',
       `certificate:${cert.serial}`,
       { revokedAt: null },
-      { revokedAt: iso(Date.now()), reason },
+      { revokedAt: iso(Date.now()), reason, ...(block ? { blockedKey: block.spkiSha256 } : {}) },
       [],
     );
-    return c.json({ serial: cert.serial, revoked: true, reason });
+    return c.json({
+      serial: cert.serial,
+      revoked: true,
+      reason,
+      ...(block ? { blockedKey: block.spkiSha256 } : {}),
+    });
   });
 
   r.get('/tokens', async (c) => {

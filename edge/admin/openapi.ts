@@ -1,6 +1,7 @@
 // The admin API's OpenAPI 3.1 document, served at /admin/openapi.json. Built from one table of
 // operations so the document and the routes are reviewed side by side.
 import { EKUS, IDENTIFIER_TYPES, LEAF_KEY_TYPES, LIMIT_NAMES } from '../storage/settings.ts';
+import { INCIDENT_OPS, INCIDENT_SCHEMAS } from './incident-routes.ts';
 
 type Op = [method: string, path: string, summary: string, body?: string];
 
@@ -50,6 +51,7 @@ const OPS: Op[] = [
   ['post', '/renewals/run', 'Revoke the replaced certificates whose revocation is due now', 'RenewalRun'],
   ['get', '/metrics', 'Prometheus metrics of this edge instance (text exposition format)'],
   ['get', '/openapi.json', 'This document'],
+  ...INCIDENT_OPS,
 ];
 
 const arr = (items: readonly string[]) => ({ type: 'array', items: { type: 'string', enum: [...items] } });
@@ -127,6 +129,7 @@ const SCHEMAS = {
     additionalProperties: false,
     properties: { limit: { type: 'integer', minimum: 1, maximum: 1000 } },
   },
+  ...INCIDENT_SCHEMAS,
   Token: {
     type: 'object',
     properties: { name: { type: 'string' }, scope: { type: 'string', enum: ['read', 'write'] } },

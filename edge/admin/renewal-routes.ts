@@ -8,7 +8,6 @@ import { toHex } from '../../shared/encoding.ts';
 import type { Identifier } from '../../shared/problems.ts';
 import { buildCertId, certIdOf, parseKeyId, renewalStore, renewNowWindow, windowOf } from '../acme/ari.ts';
 import { runDueRevocations } from '../acme/scheduled-revocation.ts';
-import { checkPolicy, parseRule } from '../policy/engine.ts';
 import type { RenewalRow } from '../storage/renewal.ts';
 import type { CertificateRow } from '../storage/schema.ts';
 import {
@@ -26,6 +25,7 @@ import {
   str,
   time,
 } from './http.ts';
+import { matchesPattern, parsePattern } from './name-pattern.ts';
 
 /** Upper bound of certificates one renew-now request may select (and of rows scanned to find them). */
 const MAX_SELECTED = 50_000;
@@ -52,17 +52,15 @@ function selector(o: Record<string, unknown>): Selector {
     if (!id) throw bad('issuer', "must be the issuer's key identifier (hex, colons allowed, or base64url)");
     return { issuer: id, text: toHex(id) };
   }
-  const pattern = str(o, 'pattern', 300) ?? '';
-  const rule = parseRule(pattern);
-  if (typeof rule === 'string') throw bad('pattern', rule);
-  return { pattern: rule.text };
+  const parsed = parsePattern(str(o, 'pattern', 300) ?? '');
+  if ('error' in parsed) throw bad('pattern', parsed.error);
+  return parsed;
 }
 
 function matches(cert: CertificateRow, s: Selector): boolean {
   if ('serial' in s) return cert.serial === s.serial;
   if ('issuer' in s) return toHex(certIdOf(cert.chainPem).aki) === s.text;
-  const ids = JSON.parse(cert.identifiers) as Identifier[];
-  return ids.some((id) => checkPolicy(id, { allow: [s.pattern], deny: [] }).allowed);
+  return matchesPattern(cert, s.pattern);
 }
 
 async function select(c: AdminContext, s: Selector, now: number): Promise<CertificateRow[]> {

@@ -1,6 +1,7 @@
 // newAccount (RFC 8555 §7.3), account update and deactivation (§7.3.2, §7.3.6), orders list (§7.1.2.1).
 import type { Hono } from 'hono';
 import { AcmeProblem } from '../../shared/problems.ts';
+import { refuseBlockedAccountKey } from '../acme/compromised-keys.ts';
 import type { AppEnv } from '../acme/context.ts';
 import { verifyEab } from '../acme/eab.ts';
 import { acmeJws } from '../acme/jws.ts';
@@ -44,6 +45,7 @@ export function registerAccount(app: Hono<AppEnv>): void {
   app.post(PATHS.newAccount, acmeJws('jwk', { postAsGet: false }), async (c) => {
     const { svc, jws } = c.var;
     const p = asObject(jws.payload, 'newAccount');
+    await refuseBlockedAccountKey(svc, jws.jwk);
     const existing = await svc.accounts.byThumbprint(jws.thumbprint);
     if (existing) {
       if (existing.status !== 'valid')

@@ -5,6 +5,7 @@ import type { Hono } from 'hono';
 import type { JWK } from 'jose';
 import { b64uDecode, b64uEncode, pemToDers, sha256, timingSafeEqual, toHex } from '../../shared/encoding.ts';
 import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
+import { blockKeys, compromisedCertificateKey, KEY_COMPROMISE } from '../acme/compromised-keys.ts';
 import type { AppEnv } from '../acme/context.ts';
 import { acmeJws } from '../acme/jws.ts';
 import { ensureOwner, notFound, requireAccount } from '../acme/respond.ts';
@@ -81,6 +82,18 @@ export function registerCertificate(app: Hono<AppEnv>): void {
       throw new AcmeProblem('unauthorized', 'the JWS key is neither the certificate key nor an account key');
     }
     if (cert.revokedAt) throw new AcmeProblem('alreadyRevoked', 'the certificate is already revoked');
+    // The key is blocked before the signer is asked: if the signer is away the client retries, and
+    // the key stays refused either way (edge/acme/compromised-keys.ts).
+    if (reason === KEY_COMPROMISE)
+      await blockKeys(svc, [
+        await compromisedCertificateKey(
+          cert.chainPem,
+          'acme-revoke',
+          cert.serial,
+          jws.account?.id ?? null,
+          jws.account ? 'revokeCert by an account' : 'revokeCert signed by the certificate key',
+        ),
+      ]);
     const outcome = await svc.signer.revoke(cert.serial, reason, c.var.requestId);
     if (outcome.status === 'unavailable') {
       throw new AcmeProblem('serviceUnavailable', 'the signer is unavailable; retry the revocation shortly', {

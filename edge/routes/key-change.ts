@@ -4,6 +4,7 @@ import type { Hono } from 'hono';
 import type { JWK } from 'jose';
 import { b64uDecode } from '../../shared/encoding.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
+import { refuseBlockedAccountKey } from '../acme/compromised-keys.ts';
 import type { AppEnv } from '../acme/context.ts';
 import {
   acmeJws,
@@ -48,6 +49,7 @@ export function registerKeyChange(app: Hono<AppEnv>): void {
     if ((await thumbprintOf(body.oldKey as JWK)) !== account.thumbprint) {
       throw new AcmeProblem('unauthorized', 'keyChange "oldKey" is not the account\'s current key');
     }
+    await refuseBlockedAccountKey(svc, newJwk);
     const other = await svc.accounts.byThumbprint(newThumb);
     if (other) {
       c.header('Location', svc.linker.account(other.id));

@@ -2,6 +2,7 @@
 import type { Hono } from 'hono';
 import { b64uEncode, sha256 } from '../../shared/encoding.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
+import { refuseBlockedCsrKey } from '../acme/compromised-keys.ts';
 import type { AppEnv } from '../acme/context.ts';
 import { checkCsr, relayOrder } from '../acme/finalize.ts';
 import { acmeJws } from '../acme/jws.ts';
@@ -73,6 +74,7 @@ export function registerOrder(app: Hono<AppEnv>): void {
       throw new AcmeProblem('malformed', 'finalize payload must be an object');
     const profile = await (await storesOf(svc)).settings.profile(order.profile);
     const der = await checkCsr(payload.csr, order, await accountSpkiSha256(jws.jwk as JsonWebKey), profile);
+    await refuseBlockedCsrKey(svc, der);
     if (!(await svc.orders.beginFinalize(order.id, b64uEncode(der), Date.now()))) {
       throw new AcmeProblem('orderNotReady', 'the order is no longer ready (finalized concurrently)');
     }

@@ -98,4 +98,13 @@ export const MIGRATIONS: Migration[] = [
       `CREATE INDEX IF NOT EXISTS orders_replaces ON orders (replaces)`,
     ],
   },
+  {
+    id: 4,
+    name: 'keys reported compromised (blocked as account and certificate keys)',
+    statements: [
+      // one row per SubjectPublicKeyInfo SHA-256 (edge/storage/blocked-keys.ts); the first report wins
+      `CREATE TABLE IF NOT EXISTS blocked_keys (spki_sha256 TEXT PRIMARY KEY NOT NULL, source TEXT NOT NULL,
+        serial TEXT, account_id TEXT, note TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL)`,
+    ],
+  },
 ];

@@ -43,8 +43,11 @@ export async function issueLeaf(
   ids: Identifier[],
   notBefore: number,
   notAfter: number,
+  /** the leaf's key pair (default: a fresh P-256 one) */
+  leafKeys?: CryptoKeyPair,
 ): Promise<string> {
-  const keys = (await crypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys =
+    leafKeys ?? ((await crypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair);
   const rand = toHex(crypto.getRandomValues(new Uint8Array(14)));
   const serial = `5${(serialCounter++).toString(16).padStart(3, '0')}${rand}`;
   const leaf = await x509.X509CertificateGenerator.create({
