@@ -124,7 +124,7 @@ export function digestHex(b64u: string): string {
 export async function spkiOfPem(pem: string): Promise<Uint8Array> {
   if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem))
     throw new Error('that is a private key; give the public key, the certificate or the CSR instead');
-  const label = /-----BEGIN ([A-Z ]+)-----/.exec(pem)?.[1];
+  const label = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(pem)?.[1];
   const der = label ? pemToDers(pem, label)[0] : undefined;
   if (!label || !der) throw new Error('no PEM block found (PUBLIC KEY, CERTIFICATE or CERTIFICATE REQUEST)');
   try {
