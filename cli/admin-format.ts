@@ -31,6 +31,11 @@ export const HELP = `usage: edgeca admin <area> <command> [options]
   renew-now --serial HEX | --issuer KEYID | --pattern RULE      ARI: renew at the next poll (docs/renewal.md)
       [--revoke-when-replaced] [--revoke-at 6h|DATE] [--reason N] [--explanation URL] [--dry-run]
   renewals list | renewals show SERIAL | renewals run             overrides; run due revocations (cron)
+  revoke-bulk [--account ID] [--spki HASH] [--pattern RULE] [--issued-after DATE|2h] [--issued-before DATE|2h]
+      --reason keyCompromise|superseded|cessationOfOperation|affiliationChanged|privilegeWithdrawn|unspecified|N
+      [--limit N] [--dry-run]        selectors combine; at most 200 per call; exit 3: some left, run it again
+  blocked-keys list | blocked-keys show HASH | blocked-keys remove HASH     keys refused (SPKI SHA-256)
+  blocked-keys add --spki HASH | --jwk-file FILE | --pem-file FILE [--note TEXT]   (docs/admin.md)
 Options: --json (machine output), --url (or EDGECA_ADMIN_URL), --token (or EDGECA_ADMIN_TOKEN),
   --ca-file (or EDGECA_ADMIN_CA_FILE). Defaults: the dev edge's adminUrl and tlsCaFile from
   .edgeca/dev/endpoints.json (written by npm start).

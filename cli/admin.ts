@@ -9,6 +9,7 @@ import { createClient } from '@libsql/client';
 import { createAdminStore } from '../edge/storage/admin.ts';
 import { openDatabase } from '../edge/storage/db.ts';
 import { type Conn, formatTable, HELP, parseDuration, parseExpiry } from './admin-format.ts';
+import { blockKeyBody, bulkRevokeBody, incidentExitCode } from './admin-incident.ts';
 
 const ENDPOINTS = '.edgeca/dev/endpoints.json';
 
@@ -142,6 +143,12 @@ function parse(args: string[]) {
       'revoke-at': { type: 'string' },
       explanation: { type: 'string' },
       'dry-run': { type: 'boolean' },
+      spki: { type: 'string' },
+      'issued-after': { type: 'string' },
+      'issued-before': { type: 'string' },
+      'jwk-file': { type: 'string' },
+      'pem-file': { type: 'string' },
+      note: { type: 'string' },
     },
   });
 }
@@ -331,6 +338,16 @@ async function run(positionals: string[], v: Values): Promise<unknown> {
       return api(conn(), 'GET', `/renewals/${e(need(arg, 'serial'))}`);
     case 'renewals run':
       return api(conn(), 'POST', '/renewals/run');
+    case 'revoke-bulk':
+      return api(conn(), 'POST', '/bulk-revoke', bulkRevokeBody(v));
+    case 'blocked-keys list':
+      return api(conn(), 'GET', `/blocked-keys${query(v, { limit: 'limit' })}`);
+    case 'blocked-keys show':
+      return api(conn(), 'GET', `/blocked-keys/${e(need(arg, 'key hash (SPKI SHA-256)'))}`);
+    case 'blocked-keys add':
+      return api(conn(), 'POST', '/blocked-keys', blockKeyBody(v));
+    case 'blocked-keys remove':
+      return api(conn(), 'DELETE', `/blocked-keys/${e(need(arg, 'key hash (SPKI SHA-256)'))}`);
     case 'preauth list':
       return api(conn(), 'GET', '/preauthorizations');
     case 'changes':
@@ -358,7 +375,7 @@ export async function main(args: string[]): Promise<number> {
     const out = await run(positionals, values);
     if (values.json) process.stdout.write(`${JSON.stringify(out ?? null)}\n`);
     else process.stdout.write(formatTable(positionals, out));
-    return 0;
+    return incidentExitCode(positionals, out);
   } catch (err) {
     // CliError and the argument parsers' errors are messages for the user, not crashes
     if (!(err instanceof Error)) throw err;

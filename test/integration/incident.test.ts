@@ -1,0 +1,364 @@
+// Incident response over the whole system (SoftHSM signer, edge over HTTPS, the project's ACME
+// client): two accounts get several certificates; an operator previews a bulk revocation by account
+// (nothing changes), then revokes by name pattern (with the CLI as a child process), by key with
+// keyCompromise, by issuance window, and by account through a signer outage (the CLI exits 3 and
+// the rerun finishes, bounded per call). Every revoked serial is in the signer's next CRL and in the
+// edge's /crl, each run is one change-log entry, and the keys reported compromised — through bulk
+// revocation and through revokeCert signed by the certificate's own key — are refused at newAccount
+// and keyChange (badPublicKey) and at finalize (badCSR).
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import * as x509 from '@peculiar/x509';
+import { exportJWK, FlattenedSign } from 'jose';
+import { b64uDecode, b64uEncode, pemToDers, toHex } from '../../shared/encoding.ts';
+import { type AcmeKey, makeCsr, newKey, TestAcme } from '../support/acme.ts';
+import { httpsFetch } from '../support/https-fetch.ts';
+import { type System, startSystem } from '../support/system.ts';
+
+const run = promisify(execFile);
+const SUFFIX = '.incident.test';
+
+let sys: System;
+let fetchTls: ReturnType<typeof httpsFetch>;
+let token = '';
+let a: TestAcme;
+let b: TestAcme;
+/** name → serial */
+const serials = new Map<string, string>();
+/** serial → PEM chain */
+const pems = new Map<string, string>();
+let sharedKey: CryptoKeyPair;
+let windowStart = '';
+let windowEnd = '';
+
+type Order = { status: string; finalize: string; certificate?: string; error?: unknown };
+
+interface BulkAnswer {
+  serials: string[];
+  matched: number;
+  maxPerCall: number;
+  results: { serial: string; outcome: string }[];
+  counts: { revoked: number };
+  complete: boolean;
+  remaining: number;
+  remainingSerials: string[];
+  stoppedBecause?: string;
+  blockedKeys: string[];
+}
+type CertList = { certificates: { serial: string; revokedAt: string | null }[] };
+type Blocked = { spkiSha256: string; source: string; serial: string | null };
+
+async function admin(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; doc: unknown }> {
+  const res = await fetchTls(`${sys.edgeUrl}/admin${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, doc: text ? JSON.parse(text) : undefined };
+}
+
+async function adminOk<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const r = await admin(method, path, body);
+  assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.doc)}`);
+  return r.doc as T;
+}
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['bin/edgeca.mjs', 'admin', ...args], {
+      timeout: 120_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: err.code ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
+  }
+}
+
+const conn = () => ['--url', `${sys.edgeUrl}/admin`, '--token', token, '--ca-file', sys.caFile, '--json'];
+
+/** An account bound to a fresh EAB key that pre-authorizes every name under SUFFIX (no challenge). */
+async function preauthorizedAccount(name: string): Promise<TestAcme> {
+  const k = await adminOk<{ kid: string; hmacKey: string }>('POST', '/eab-keys', {
+    name,
+    policy: { allow: [SUFFIX], deny: [] },
+    preAuthorize: true,
+  });
+  const c = await new TestAcme(fetchTls, sys.directoryUrl, await newKey()).init();
+  const res = await c.newAccount({
+    termsOfServiceAgreed: true,
+    externalAccountBinding: await c.eab(k.kid, k.hmacKey),
+  });
+  assert.equal(res.status, 201, await res.text());
+  return c;
+}
+
+async function readyOrder(c: TestAcme, name: string): Promise<{ url: string; order: Order }> {
+  const res = await c.post(c.dir.newOrder, { identifiers: [{ type: 'dns', value: name }] });
+  assert.equal(res.status, 201, await res.clone().text());
+  const url = res.headers.get('location')!;
+  const order = await c.poll<Order>(url, (o) => o.status === 'ready');
+  return { url, order };
+}
+
+/** newOrder (pre-authorized) → finalize with a CSR for `keys` (or a fresh key) → the serial. */
+async function issue(c: TestAcme, short: string, keys?: CryptoKeyPair): Promise<string> {
+  const name = `${short}${SUFFIX}`;
+  const { url, order } = await readyOrder(c, name);
+  const csr = await makeCsr([name], keys ? { key: keys } : {});
+  const fin = await c.post(order.finalize, { csr: csr.b64u });
+  assert.equal(fin.status, 200, await fin.clone().text());
+  const done = await c.poll<Order>(url, (o) => o.status === 'valid' || o.status === 'invalid');
+  assert.equal(done.status, 'valid', JSON.stringify(done.error));
+  const pem = await (await c.post(done.certificate!, '')).text();
+  const stored = (await adminOk<CertList>('GET', `/certificates?identifier=${name}`)).certificates;
+  assert.equal(stored.length, 1);
+  const serial = stored[0]!.serial;
+  const inPem = new x509.X509Certificate(pem).serialNumber.toLowerCase();
+  assert.equal(inPem.replace(/^0+/, ''), serial.replace(/^0+/, ''));
+  serials.set(short, serial);
+  pems.set(serial, pem);
+  return serial;
+}
+
+const s = (...shorts: string[]) => shorts.map((x) => serials.get(x)!).sort();
+
+/** serial (lowercase hex, no leading zeros) → CRL reason, from a DER CRL. */
+function crlEntries(der: Uint8Array<ArrayBuffer>): Map<string, number | undefined> {
+  const crl = new x509.X509Crl(der);
+  const out = new Map<string, number | undefined>();
+  for (const e of crl.entries) out.set(e.serialNumber.toLowerCase().replace(/^0+/, ''), e.reason);
+  return out;
+}
+
+async function signerCrl(): Promise<Map<string, number | undefined>> {
+  const res = await fetch(`${sys.signerUrl}/v1/crl`);
+  assert.equal(res.status, 200);
+  return crlEntries(new Uint8Array(await res.arrayBuffer()));
+}
+
+async function assertInCrl(list: string[], reason: number) {
+  const crl = await signerCrl();
+  for (const serial of list)
+    assert.equal(
+      crl.get(serial.replace(/^0+/, '')),
+      reason,
+      `serial ${serial} in the signer's CRL with reason ${reason}`,
+    );
+}
+
+async function liveOf(list: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const serial of list) {
+    const c = (await adminOk<CertList>('GET', `/certificates?serial=${serial}`)).certificates[0];
+    if (!c?.revokedAt) out.push(serial);
+  }
+  return out.sort();
+}
+
+const bulkRuns = async () =>
+  (await adminOk<{ changes: { action: string }[] }>('GET', '/changes?limit=1000')).changes.filter(
+    (x) => x.action === 'certificate.bulk-revoke',
+  ).length;
+
+const sortedSerials = (results: { serial: string }[]) => results.map((r) => r.serial).sort();
+
+async function acmeKeyOf(keys: CryptoKeyPair): Promise<AcmeKey> {
+  return { alg: 'ES256', privateKey: keys.privateKey, jwk: await exportJWK(keys.publicKey) };
+}
+
+async function expectProblem(res: Response, type: string, detail: RegExp) {
+  const text = await res.text();
+  assert.equal(res.status, 400, text);
+  const doc = JSON.parse(text);
+  assert.equal(doc.type, `urn:ietf:params:acme:error:${type}`, text);
+  assert.match(doc.detail, detail);
+}
+
+describe('incident response: bulk revocation and compromised keys', { timeout: 600_000 }, () => {
+  before(async () => {
+    sys = await startSystem();
+    fetchTls = httpsFetch(sys.caFile);
+    const made = await cli('token', 'create', '--scope', 'write', '--db', sys.dbUrl, '--json');
+    assert.equal(made.code, 0, made.stderr);
+    token = JSON.parse(made.stdout).token;
+    a = await preauthorizedAccount('team-a');
+    b = await preauthorizedAccount('team-b');
+    sharedKey = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+      'sign',
+      'verify',
+    ])) as CryptoKeyPair;
+    await issue(a, 'a1.web', sharedKey);
+    await issue(a, 'a2.web');
+    await issue(a, 'a3.db');
+    await issue(a, 'a4.web');
+    await issue(b, 'b1.web', sharedKey);
+    await issue(b, 'b2.db');
+    await issue(b, 'b3.mail');
+    windowStart = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 5));
+    await issue(b, 'b4.mail');
+    await issue(b, 'b5.mail');
+    windowEnd = new Date(Date.now() + 1).toISOString();
+    await new Promise((r) => setTimeout(r, 5));
+    await issue(b, 'b6.mail');
+  });
+  after(async () => {
+    await sys?.stop();
+  });
+
+  test("a dry run by account lists exactly that account's serials and changes nothing", async () => {
+    const runsBefore = await bulkRuns();
+    const crlBefore = await signerCrl();
+    const dry = await adminOk<BulkAnswer>('POST', '/bulk-revoke', {
+      account: a.kid!.split('/').pop(),
+      reason: 0,
+      dryRun: true,
+    });
+    assert.deepEqual([...dry.serials].sort(), s('a1.web', 'a2.web', 'a3.db', 'a4.web'));
+    assert.equal(dry.matched, 4);
+    assert.equal(dry.maxPerCall, 200);
+    assert.deepEqual(await liveOf([...serials.values()]), [...serials.values()].sort(), 'nothing revoked');
+    assert.equal(await bulkRuns(), runsBefore, 'no change-log entry');
+    assert.deepEqual([...(await signerCrl()).keys()], [...crlBefore.keys()], 'the CRL lists nothing new');
+  });
+
+  test("the CLI revokes by name pattern; both accounts' matching certificates are in the CRL", async () => {
+    const out = await cli('revoke-bulk', '--pattern', `.db${SUFFIX}`, '--reason', 'superseded', ...conn());
+    assert.equal(out.code, 0, out.stderr);
+    const res = JSON.parse(out.stdout) as BulkAnswer;
+    assert.deepEqual(sortedSerials(res.results), s('a3.db', 'b2.db'));
+    assert.equal(res.counts.revoked, 2);
+    assert.equal(res.complete, true);
+    await assertInCrl(s('a3.db', 'b2.db'), 4);
+    assert.deepEqual(await liveOf(s('a1.web', 'a2.web', 'b3.mail')), s('a1.web', 'a2.web', 'b3.mail'));
+  });
+
+  test('revoking by key with keyCompromise takes it from every account, lists it in the CRL and blocks the key', async () => {
+    // what an operator computes from the key: sha256 over its DER SubjectPublicKeyInfo, in hex
+    const spkiHex = toHex(b64uDecode(await spkiOf(sharedKey)));
+    const res = await adminOk<BulkAnswer>('POST', '/bulk-revoke', { spkiSha256: spkiHex, reason: 1 });
+    assert.deepEqual(sortedSerials(res.results), s('a1.web', 'b1.web'));
+    assert.equal(res.blockedKeys.length, 1);
+    await assertInCrl(s('a1.web', 'b1.web'), 1);
+    const blocked = await adminOk<Blocked>('GET', `/blocked-keys/${spkiHex}`);
+    assert.equal(blocked.source, 'admin-bulk-revoke');
+  });
+
+  test('revokes by issuance window within one account', async () => {
+    const res = await adminOk<BulkAnswer>('POST', '/bulk-revoke', {
+      account: b.kid!.split('/').pop(),
+      issuedAfter: windowStart,
+      issuedBefore: windowEnd,
+      reason: 5,
+    });
+    assert.deepEqual(sortedSerials(res.results), s('b4.mail', 'b5.mail'));
+    await assertInCrl(s('b4.mail', 'b5.mail'), 5);
+    assert.deepEqual(await liveOf(s('b3.mail', 'b6.mail')), s('b3.mail', 'b6.mail'));
+  });
+
+  test('revokes by account through a signer outage: the CLI exits 3, bounded reruns finish', async () => {
+    const accountA = a.kid!.split('/').pop()!;
+    await sys.stopSigner();
+    try {
+      const down = await cli(
+        'revoke-bulk',
+        '--account',
+        accountA,
+        '--reason',
+        'privilegeWithdrawn',
+        ...conn(),
+      );
+      assert.equal(down.code, 3, `exit code 3 while certificates remain (${down.stderr})`);
+      assert.match(down.stderr, /run the same command again/);
+      const res = JSON.parse(down.stdout) as BulkAnswer;
+      assert.equal(res.counts.revoked, 0);
+      assert.match(res.stoppedBecause ?? '', /signer is unavailable/);
+      assert.deepEqual([...res.remainingSerials].sort(), s('a2.web', 'a4.web'));
+    } finally {
+      await sys.startSigner();
+    }
+    const first = await adminOk<BulkAnswer>('POST', '/bulk-revoke', {
+      account: accountA,
+      reason: 9,
+      limit: 1,
+    });
+    assert.equal(first.counts.revoked, 1);
+    assert.equal(first.complete, false);
+    assert.equal(first.remaining, 1);
+    const second = await adminOk<BulkAnswer>('POST', '/bulk-revoke', {
+      account: accountA,
+      reason: 9,
+      limit: 1,
+    });
+    assert.equal(second.counts.revoked, 1);
+    assert.equal(second.complete, true);
+    assert.deepEqual(
+      [...sortedSerials(first.results), ...sortedSerials(second.results)].sort(),
+      s('a2.web', 'a4.web'),
+    );
+    await assertInCrl(s('a2.web', 'a4.web'), 9);
+  });
+
+  test('every revoked serial is in the CRL the edge serves, and each run is one change-log entry', async () => {
+    const res = await fetchTls(`${sys.edgeUrl}/crl`);
+    assert.equal(res.status, 200);
+    const crl = crlEntries(new Uint8Array(await res.arrayBuffer()));
+    for (const name of ['a1.web', 'a2.web', 'a3.db', 'a4.web', 'b1.web', 'b2.db', 'b4.mail', 'b5.mail'])
+      assert.ok(crl.has(serials.get(name)!.replace(/^0+/, '')), `${name} in the edge's CRL`);
+    for (const name of ['b3.mail', 'b6.mail'])
+      assert.ok(!crl.has(serials.get(name)!.replace(/^0+/, '')), `${name} not revoked`);
+    // pattern, key, window, and the account: outage, then two bounded runs
+    assert.equal(await bulkRuns(), 6);
+  });
+
+  test('a key blocked by bulk revocation is refused at newAccount and keyChange (badPublicKey) and finalize (badCSR)', async () => {
+    const key = await acmeKeyOf(sharedKey);
+    const stranger = await new TestAcme(fetchTls, sys.directoryUrl, key).init();
+    await expectProblem(await stranger.newAccount(), 'badPublicKey', /reported compromised/);
+    const url = b.dir.keyChange;
+    const inner = await new FlattenedSign(
+      new TextEncoder().encode(JSON.stringify({ account: b.kid, oldKey: b.key.jwk })),
+    )
+      .setProtectedHeader({ alg: 'ES256', jwk: key.jwk, url })
+      .sign(key.privateKey);
+    await expectProblem(await b.post(url, inner), 'badPublicKey', /reported compromised/);
+    const { order } = await readyOrder(b, `again${SUFFIX}`);
+    const csr = await makeCsr([`again${SUFFIX}`], { key: sharedKey });
+    await expectProblem(await b.post(order.finalize, { csr: csr.b64u }), 'badCSR', /reported compromised/);
+  });
+
+  test("revokeCert with keyCompromise signed by the certificate's own key blocks it as an account key", async () => {
+    const leafKeys = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+      'sign',
+      'verify',
+    ])) as CryptoKeyPair;
+    const serial = await issue(b, 'b7.mail', leafKeys);
+    const der = pemToDers(pems.get(serial)!)[0]!;
+    const holder = await new TestAcme(fetchTls, sys.directoryUrl, await acmeKeyOf(leafKeys)).init();
+    const res = await holder.post(
+      holder.dir.revokeCert,
+      { certificate: b64uEncode(der), reason: 1 },
+      { useJwk: true },
+    );
+    assert.equal(res.status, 200, await res.text());
+    await assertInCrl([serial], 1);
+    const blocked = await adminOk<{ blockedKeys: Blocked[] }>('GET', '/blocked-keys');
+    assert.ok(blocked.blockedKeys.some((k) => k.serial === serial && k.source === 'acme-revoke'));
+    // the same key as an account JWK: its SPKI hash is the certificate's
+    await expectProblem(await holder.newAccount(), 'badPublicKey', /reported compromised/);
+  });
+});
+
+async function spkiOf(keys: CryptoKeyPair): Promise<string> {
+  const spki = new Uint8Array(await crypto.subtle.exportKey('spki', keys.publicKey));
+  return b64uEncode(new Uint8Array(await crypto.subtle.digest('SHA-256', spki)));
+}
