@@ -8,6 +8,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { html } from 'hono/html';
 import type { AppEnv } from '../../acme/context.ts';
 import { adminApi } from './api.ts';
+import { INCIDENT_PATH, incidentPage, registerIncidentUi } from './incident.ts';
 import { type Flash, type Html, page } from './layout.ts';
 import * as pages from './pages.ts';
 import {
@@ -34,6 +35,7 @@ const GET_PAGES: [string, string, string, Render][] = [
   ['/profiles', '/profiles', 'Profiles', pages.profiles],
   ['/rate-limits', '/rate-limits', 'Rate limits', pages.rateLimits],
   ['/changes', '/changes', 'Change log', pages.changes],
+  [INCIDENT_PATH, INCIDENT_PATH, 'Incident', incidentPage],
 ];
 
 const view = (c: C, s: UiSession): pages.View => ({
@@ -250,6 +252,8 @@ export function createAdminUi(): Hono<AppEnv> {
       };
     }),
   );
+
+  registerIncidentUi(ui, action);
 
   ui.notFound((c) => c.text('no such page in the admin UI', 404));
   ui.onError((err, c) => {

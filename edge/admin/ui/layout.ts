@@ -41,6 +41,7 @@ const NAV: [string, string][] = [
   ['/profiles', 'Profiles'],
   ['/rate-limits', 'Rate limits'],
   ['/changes', 'Change log'],
+  ['/incident', 'Incident'],
 ];
 
 export interface Flash {
