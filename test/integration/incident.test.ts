@@ -6,24 +6,21 @@
 // edge's /crl, each run is one change-log entry, and the keys reported compromised — through bulk
 // revocation and through revokeCert signed by the certificate's own key — are refused at newAccount
 // and keyChange (badPublicKey) and at finalize (badCSR).
-import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import * as x509 from '@peculiar/x509';
 import { exportJWK, FlattenedSign } from 'jose';
 import { b64uDecode, b64uEncode, pemToDers, toHex } from '../../shared/encoding.ts';
-import { type AcmeKey, makeCsr, newKey, TestAcme } from '../support/acme.ts';
-import { httpsFetch } from '../support/https-fetch.ts';
+import { type AcmeKey, makeCsr, TestAcme } from '../support/acme.ts';
+import { cliWriteToken, crlEntries, IncidentRig } from '../support/incident.ts';
 import { type System, startSystem } from '../support/system.ts';
 
 const run = promisify(execFile);
 const SUFFIX = '.incident.test';
 
 let sys: System;
-let fetchTls: ReturnType<typeof httpsFetch>;
-let token = '';
+let rig: IncidentRig;
 let a: TestAcme;
 let b: TestAcme;
 /** name → serial */
@@ -33,8 +30,6 @@ const pems = new Map<string, string>();
 let sharedKey: CryptoKeyPair;
 let windowStart = '';
 let windowEnd = '';
-
-type Order = { status: string; finalize: string; certificate?: string; error?: unknown };
 
 interface BulkAnswer {
   serials: string[];
@@ -51,25 +46,7 @@ interface BulkAnswer {
 type CertList = { certificates: { serial: string; revokedAt: string | null }[] };
 type Blocked = { spkiSha256: string; source: string; serial: string | null };
 
-async function admin(
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; doc: unknown }> {
-  const res = await fetchTls(`${sys.edgeUrl}/admin${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, doc: text ? JSON.parse(text) : undefined };
-}
-
-async function adminOk<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const r = await admin(method, path, body);
-  assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.doc)}`);
-  return r.doc as T;
-}
+const adminOk = <T>(method: string, path: string, body?: unknown) => rig.adminOk<T>(method, path, body);
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -83,47 +60,10 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
   }
 }
 
-const conn = () => ['--url', `${sys.edgeUrl}/admin`, '--token', token, '--ca-file', sys.caFile, '--json'];
+const conn = () => ['--url', `${sys.edgeUrl}/admin`, '--token', rig.token, '--ca-file', sys.caFile, '--json'];
 
-/** An account bound to a fresh EAB key that pre-authorizes every name under SUFFIX (no challenge). */
-async function preauthorizedAccount(name: string): Promise<TestAcme> {
-  const k = await adminOk<{ kid: string; hmacKey: string }>('POST', '/eab-keys', {
-    name,
-    policy: { allow: [SUFFIX], deny: [] },
-    preAuthorize: true,
-  });
-  const c = await new TestAcme(fetchTls, sys.directoryUrl, await newKey()).init();
-  const res = await c.newAccount({
-    termsOfServiceAgreed: true,
-    externalAccountBinding: await c.eab(k.kid, k.hmacKey),
-  });
-  assert.equal(res.status, 201, await res.text());
-  return c;
-}
-
-async function readyOrder(c: TestAcme, name: string): Promise<{ url: string; order: Order }> {
-  const res = await c.post(c.dir.newOrder, { identifiers: [{ type: 'dns', value: name }] });
-  assert.equal(res.status, 201, await res.clone().text());
-  const url = res.headers.get('location')!;
-  const order = await c.poll<Order>(url, (o) => o.status === 'ready');
-  return { url, order };
-}
-
-/** newOrder (pre-authorized) → finalize with a CSR for `keys` (or a fresh key) → the serial. */
 async function issue(c: TestAcme, short: string, keys?: CryptoKeyPair): Promise<string> {
-  const name = `${short}${SUFFIX}`;
-  const { url, order } = await readyOrder(c, name);
-  const csr = await makeCsr([name], keys ? { key: keys } : {});
-  const fin = await c.post(order.finalize, { csr: csr.b64u });
-  assert.equal(fin.status, 200, await fin.clone().text());
-  const done = await c.poll<Order>(url, (o) => o.status === 'valid' || o.status === 'invalid');
-  assert.equal(done.status, 'valid', JSON.stringify(done.error));
-  const pem = await (await c.post(done.certificate!, '')).text();
-  const stored = (await adminOk<CertList>('GET', `/certificates?identifier=${name}`)).certificates;
-  assert.equal(stored.length, 1);
-  const serial = stored[0]!.serial;
-  const inPem = new x509.X509Certificate(pem).serialNumber.toLowerCase();
-  assert.equal(inPem.replace(/^0+/, ''), serial.replace(/^0+/, ''));
+  const { serial, pem } = await rig.issue(c, `${short}${SUFFIX}`, keys);
   serials.set(short, serial);
   pems.set(serial, pem);
   return serial;
@@ -131,22 +71,8 @@ async function issue(c: TestAcme, short: string, keys?: CryptoKeyPair): Promise<
 
 const s = (...shorts: string[]) => shorts.map((x) => serials.get(x)!).sort();
 
-/** serial (lowercase hex, no leading zeros) → CRL reason, from a DER CRL. */
-function crlEntries(der: Uint8Array<ArrayBuffer>): Map<string, number | undefined> {
-  const crl = new x509.X509Crl(der);
-  const out = new Map<string, number | undefined>();
-  for (const e of crl.entries) out.set(e.serialNumber.toLowerCase().replace(/^0+/, ''), e.reason);
-  return out;
-}
-
-async function signerCrl(): Promise<Map<string, number | undefined>> {
-  const res = await fetch(`${sys.signerUrl}/v1/crl`);
-  assert.equal(res.status, 200);
-  return crlEntries(new Uint8Array(await res.arrayBuffer()));
-}
-
 async function assertInCrl(list: string[], reason: number) {
-  const crl = await signerCrl();
+  const crl = await rig.signerCrl();
   for (const serial of list)
     assert.equal(
       crl.get(serial.replace(/^0+/, '')),
@@ -186,12 +112,9 @@ async function expectProblem(res: Response, type: string, detail: RegExp) {
 describe('incident response: bulk revocation and compromised keys', { timeout: 600_000 }, () => {
   before(async () => {
     sys = await startSystem();
-    fetchTls = httpsFetch(sys.caFile);
-    const made = await cli('token', 'create', '--scope', 'write', '--db', sys.dbUrl, '--json');
-    assert.equal(made.code, 0, made.stderr);
-    token = JSON.parse(made.stdout).token;
-    a = await preauthorizedAccount('team-a');
-    b = await preauthorizedAccount('team-b');
+    rig = new IncidentRig(sys, await cliWriteToken(sys));
+    a = await rig.preauthorizedAccount('team-a', SUFFIX);
+    b = await rig.preauthorizedAccount('team-b', SUFFIX);
     sharedKey = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
       'sign',
       'verify',
@@ -217,7 +140,7 @@ describe('incident response: bulk revocation and compromised keys', { timeout: 6
 
   test("a dry run by account lists exactly that account's serials and changes nothing", async () => {
     const runsBefore = await bulkRuns();
-    const crlBefore = await signerCrl();
+    const crlBefore = await rig.signerCrl();
     const dry = await adminOk<BulkAnswer>('POST', '/bulk-revoke', {
       account: a.kid!.split('/').pop(),
       reason: 0,
@@ -228,7 +151,7 @@ describe('incident response: bulk revocation and compromised keys', { timeout: 6
     assert.equal(dry.maxPerCall, 200);
     assert.deepEqual(await liveOf([...serials.values()]), [...serials.values()].sort(), 'nothing revoked');
     assert.equal(await bulkRuns(), runsBefore, 'no change-log entry');
-    assert.deepEqual([...(await signerCrl()).keys()], [...crlBefore.keys()], 'the CRL lists nothing new');
+    assert.deepEqual([...(await rig.signerCrl()).keys()], [...crlBefore.keys()], 'the CRL lists nothing new');
   });
 
   test("the CLI revokes by name pattern; both accounts' matching certificates are in the CRL", async () => {
@@ -309,7 +232,7 @@ describe('incident response: bulk revocation and compromised keys', { timeout: 6
   });
 
   test('every revoked serial is in the CRL the edge serves, and each run is one change-log entry', async () => {
-    const res = await fetchTls(`${sys.edgeUrl}/crl`);
+    const res = await rig.fetch(`${sys.edgeUrl}/crl`);
     assert.equal(res.status, 200);
     const crl = crlEntries(new Uint8Array(await res.arrayBuffer()));
     for (const name of ['a1.web', 'a2.web', 'a3.db', 'a4.web', 'b1.web', 'b2.db', 'b4.mail', 'b5.mail'])
@@ -322,7 +245,7 @@ describe('incident response: bulk revocation and compromised keys', { timeout: 6
 
   test('a key blocked by bulk revocation is refused at newAccount and keyChange (badPublicKey) and finalize (badCSR)', async () => {
     const key = await acmeKeyOf(sharedKey);
-    const stranger = await new TestAcme(fetchTls, sys.directoryUrl, key).init();
+    const stranger = await new TestAcme(rig.fetch, sys.directoryUrl, key).init();
     await expectProblem(await stranger.newAccount(), 'badPublicKey', /reported compromised/);
     const url = b.dir.keyChange;
     const inner = await new FlattenedSign(
@@ -331,7 +254,7 @@ describe('incident response: bulk revocation and compromised keys', { timeout: 6
       .setProtectedHeader({ alg: 'ES256', jwk: key.jwk, url })
       .sign(key.privateKey);
     await expectProblem(await b.post(url, inner), 'badPublicKey', /reported compromised/);
-    const { order } = await readyOrder(b, `again${SUFFIX}`);
+    const { order } = await rig.readyOrder(b, `again${SUFFIX}`);
     const csr = await makeCsr([`again${SUFFIX}`], { key: sharedKey });
     await expectProblem(await b.post(order.finalize, { csr: csr.b64u }), 'badCSR', /reported compromised/);
   });
@@ -343,7 +266,7 @@ describe('incident response: bulk revocation and compromised keys', { timeout: 6
     ])) as CryptoKeyPair;
     const serial = await issue(b, 'b7.mail', leafKeys);
     const der = pemToDers(pems.get(serial)!)[0]!;
-    const holder = await new TestAcme(fetchTls, sys.directoryUrl, await acmeKeyOf(leafKeys)).init();
+    const holder = await new TestAcme(rig.fetch, sys.directoryUrl, await acmeKeyOf(leafKeys)).init();
     const res = await holder.post(
       holder.dir.revokeCert,
       { certificate: b64uEncode(der), reason: 1 },
