@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { exportJWK } from 'jose';
 import type { RevokeOutcome, SignerClient } from '../../edge/relay/signer-client.ts';
-import { b64uDecode, toHex } from '../../shared/encoding.ts';
+import { b64uDecode, b64uEncode, pemToDers, toHex } from '../../shared/encoding.ts';
 import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
 import { newKey, TestAcme } from '../../test/support/acme.ts';
 import { issueLeaf, makeIssuer, storeCert, type TestIssuer } from '../../test/support/ari.ts';
@@ -21,6 +21,8 @@ let token: string;
 let iss: TestIssuer;
 let accountA: string;
 let accountB: string;
+/** the ACME client of account A */
+let clientA: TestAcme;
 
 /** What the signer stand-in answers: per call, in order; `revoked` once the script runs out. */
 let script: ((serial: string) => RevokeOutcome)[] = [];
@@ -94,6 +96,7 @@ describe('admin bulk revocation and blocked keys', () => {
       const c = await new TestAcme(edge.fetch, edge.directoryUrl, await newKey()).init();
       await c.newAccount();
       ids.push(c.kid!.split('/').pop()!);
+      clientA ??= c;
     }
     [accountA, accountB] = ids as [string, string];
   });
@@ -399,5 +402,39 @@ describe('admin bulk revocation and blocked keys', () => {
     // unblocked: the key makes an account again
     const acme = await new TestAcme(edge.fetch, edge.directoryUrl, k1).init();
     assert.equal((await acme.newAccount()).status, 201);
+  });
+
+  it('a single admin revocation with keyCompromise blocks the key and notes it in the change log', async () => {
+    const keys = await ecKeys();
+    const c = await cert(accountB, ['single.kc.test'], keys);
+    const res = await json(await call('POST', `/certificates/${c.serial}/revoke`, { reason: 1 }));
+    assert.equal(res.blockedKey, c.spkiSha256);
+    const shown = await json(await call('GET', `/blocked-keys/${c.spkiSha256}`));
+    assert.equal(shown.source, 'admin-revoke');
+    assert.equal(shown.serial, c.serial);
+    const log = (await changes('certificate.revoke')).find((x) => x.target === `certificate:${c.serial}`);
+    assert.equal(log?.after.blockedKey, c.spkiSha256);
+    const other = await cert(accountB, ['single.sup.test']);
+    const plain = await json(await call('POST', `/certificates/${other.serial}/revoke`, { reason: 4 }));
+    assert.equal(plain.blockedKey, undefined, 'another reason blocks nothing');
+    await json(await call('GET', `/blocked-keys/${other.spkiSha256}`), 404);
+  });
+
+  it('ACME revokeCert by the owning account (kid) with keyCompromise blocks the key; another reason does not', async () => {
+    const keys = await ecKeys();
+    const c = await cert(accountA, ['acme.kc.test'], keys);
+    const der = b64uEncode(pemToDers(c.chainPem)[0]!);
+    const res = await clientA.post(clientA.dir.revokeCert, { certificate: der, reason: 1 });
+    assert.equal(res.status, 200, await res.text());
+    const shown = await json(await call('GET', `/blocked-keys/${c.spkiSha256}`));
+    assert.equal(shown.source, 'acme-revoke');
+    assert.equal(shown.accountId, accountA);
+    const other = await cert(accountA, ['acme.sup.test']);
+    const res2 = await clientA.post(clientA.dir.revokeCert, {
+      certificate: b64uEncode(pemToDers(other.chainPem)[0]!),
+      reason: 4,
+    });
+    assert.equal(res2.status, 200, await res2.text());
+    await json(await call('GET', `/blocked-keys/${other.spkiSha256}`), 404);
   });
 });
