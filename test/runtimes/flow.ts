@@ -4,6 +4,7 @@
 // gives it a running edge; the flow does not know which runtime it talks to.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { exportJWK } from 'jose';
 import { b64uEncode, pemToDers, sha256 } from '../../shared/encoding.ts';
 import { type AcmeKey, type FetchLike, makeCsr, newKey, TestAcme } from '../support/acme.ts';
 import type { ChallTestSrv } from '../support/challtestsrv.ts';
@@ -40,6 +41,8 @@ export async function issue(
   c: TestAcme,
   ident: { type: 'dns' | 'ip'; value: string },
   type: 'http-01' | 'dns-01',
+  /** the certificate's key pair (default: a fresh one) */
+  keys?: CryptoKeyPair,
 ): Promise<string> {
   const res = await c.post(c.dir.newOrder, { identifiers: [ident] });
   assert.equal(res.status, 201, await res.clone().text());
@@ -62,10 +65,10 @@ export async function issue(
     assert.equal(done.status, 'valid', JSON.stringify(done.challenges));
   }
   await c.poll<Order>(url, (o) => o.status === 'ready');
-  const csr = await makeCsr(
-    ident.type === 'dns' ? [ident.value] : [],
-    ident.type === 'ip' ? { ips: [ident.value] } : {},
-  );
+  const csr = await makeCsr(ident.type === 'dns' ? [ident.value] : [], {
+    ...(ident.type === 'ip' ? { ips: [ident.value] } : {}),
+    ...(keys ? { key: keys } : {}),
+  });
   const fin = await c.post(order.finalize, { csr: csr.b64u });
   assert.equal(fin.status, 200, await fin.clone().text());
   const valid = await c.poll<Order>(url, (o) => o.status === 'valid' || o.status === 'invalid');
@@ -148,6 +151,31 @@ export function acmeFlowSuite(
         'urn:ietf:params:acme:error:alreadyRevoked',
       );
     });
+
+    step(
+      'revokes with keyCompromise signed by the certificate key, which is then refused as an account key',
+      async () => {
+        const keys = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+          'sign',
+          'verify',
+        ])) as CryptoKeyPair;
+        const chain = await issue(t, c, { type: 'ip', value: '127.0.0.1' }, 'http-01', keys);
+        const holder = await new TestAcme(t.fetch, t.directoryUrl, {
+          alg: 'ES256',
+          privateKey: keys.privateKey,
+          jwk: await exportJWK(keys.publicKey),
+        }).init();
+        const res = await holder.post(
+          holder.dir.revokeCert,
+          { certificate: leafDerB64u(chain), reason: 1 },
+          { useJwk: true },
+        );
+        assert.equal(res.status, 200, await res.clone().text());
+        const refused = await holder.newAccount();
+        const body = (await refused.json()) as { type?: string; detail?: string };
+        assert.equal(body.type, 'urn:ietf:params:acme:error:badPublicKey', body.detail);
+      },
+    );
 
     step('resumes a validation whose attempt was lost (processing, stale) on the next read', async () => {
       const fresh = await eabAccount(t);
