@@ -105,6 +105,8 @@ export const MIGRATIONS: Migration[] = [
       // one row per SubjectPublicKeyInfo SHA-256 (edge/storage/blocked-keys.ts); the first report wins
       `CREATE TABLE IF NOT EXISTS blocked_keys (spki_sha256 TEXT PRIMARY KEY NOT NULL, source TEXT NOT NULL,
         serial TEXT, account_id TEXT, note TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL)`,
+      // bulk revocation (and the admin certificate search) select an account's certificates by id
+      `CREATE INDEX IF NOT EXISTS certificates_account ON certificates (account_id, id)`,
     ],
   },
 ];
