@@ -50,8 +50,10 @@ const adminOk = <T>(method: string, path: string, body?: unknown) => rig.adminOk
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
+    // the token goes in the environment: never on a command line
     const { stdout, stderr } = await run(process.execPath, ['bin/edgeca.mjs', 'admin', ...args], {
       timeout: 120_000,
+      env: { ...process.env, EDGECA_ADMIN_TOKEN: rig.token },
     });
     return { code: 0, stdout, stderr };
   } catch (e) {
@@ -60,7 +62,7 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
   }
 }
 
-const conn = () => ['--url', `${sys.edgeUrl}/admin`, '--token', rig.token, '--ca-file', sys.caFile, '--json'];
+const conn = () => ['--url', `${sys.edgeUrl}/admin`, '--ca-file', sys.caFile, '--json'];
 
 async function issue(c: TestAcme, short: string, keys?: CryptoKeyPair): Promise<string> {
   const { serial, pem } = await rig.issue(c, `${short}${SUFFIX}`, keys);
