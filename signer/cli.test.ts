@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createClient } from '@libsql/client';
 import { main } from './cli.ts';
-import { testConfig } from './service/testing.ts';
+import { softCa, testConfig } from './service/testing.ts';
+import { issuerId } from './service/tools.ts';
 import { SignerStore } from './store/store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgeca-cli-'));
@@ -13,10 +14,14 @@ const configFile = join(dir, 'signer.json');
 after(() => rmSync(dir, { recursive: true, force: true }));
 before(async () => {
   writeFileSync(configFile, JSON.stringify(testConfig([], 'file:signer.db')));
-  const store = await SignerStore.open(`file:${join(dir, 'signer.db')}`);
+  const ca = await softCa();
+  writeFileSync(join(dir, 'issuer.pem'), ca.issuerPem);
+  const issuer = issuerId(ca.issuerDer);
+  const store = await SignerStore.open(`file:${join(dir, 'signer.db')}`, { issuer });
   for (let i = 0; i < 3; i++) await store.auditEvent('refuse', { i });
-  await store.saveCrl({ crlNumber: 1, thisUpdate: 1, nextUpdate: 2, der: Uint8Array.of(0x30, 0) }, {});
-  store.close();
+  const crlNumber = await store.allocateCrlNumber(issuer);
+  await store.saveCrl(issuer, { crlNumber, thisUpdate: 1, nextUpdate: 2, der: Uint8Array.of(0x30, 0) }, {});
+  await store.close();
 });
 
 const cases: [string, string[], number][] = [

@@ -1,12 +1,13 @@
 // `edgeca signer <command>`: token and CA bootstrap, key inspection, the service, CRL and audit
 // checks. The PIN comes from the config's pinFile/pinEnv only, never from argv.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { derToPem } from '../shared/encoding.ts';
+import { derToPem, pemToDers } from '../shared/encoding.ts';
 import type { CaKeyType, CaSigner } from './ca-signer.ts';
-import { databaseUrl, loadSignerConfig, startSigner } from './server.ts';
-import { readPin } from './service/tools.ts';
-import { SignerStore } from './store/store.ts';
+import { configPath, loadSignerConfig, startSigner } from './server.ts';
+import { issuerId, readPin } from './service/tools.ts';
+import { openConfiguredStore } from './store/configured.ts';
+import type { SignerStore } from './store/store.ts';
 
 type Opts = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 interface Command {
@@ -180,9 +181,9 @@ const COMMANDS: Record<string, Command> = {
     usage: 'crl --config signer.json [--out file.crl]',
     options: { config: configOpt, out: { type: 'string' }, help },
     async run(v) {
-      const store = await openStore(need(v, 'config'));
+      const { store, issuer } = await openStore(need(v, 'config'));
       try {
-        const row = await store.currentCrl();
+        const row = await store.currentCrl(issuer());
         if (!row) throw new Error('no CRL has been signed yet: start the signer (edgeca signer serve) first');
         if (typeof v.out === 'string') {
           writeFileSync(v.out, row.der);
@@ -191,7 +192,7 @@ const COMMANDS: Record<string, Command> = {
           out(derToPem(new Uint8Array(row.der), 'X509 CRL'));
         }
       } finally {
-        store.close();
+        await store.close();
       }
       return 0;
     },
@@ -201,22 +202,43 @@ const COMMANDS: Record<string, Command> = {
     usage: 'audit-verify --config signer.json',
     options: { config: configOpt, help },
     async run(v) {
-      const store = await openStore(need(v, 'config'));
+      const { store } = await openStore(need(v, 'config'));
       try {
         const r = await store.verifyAudit();
         out(JSON.stringify(r));
         if (!r.ok) process.stderr.write(`audit chain broken at row ${r.firstBadSeq}: ${r.reason}\n`);
         return r.ok ? 0 : 1;
       } finally {
-        store.close();
+        await store.close();
       }
     },
   },
 };
 
-async function openStore(configFile: string): Promise<SignerStore> {
+/**
+ * The store the config names, and the id of its configured issuer: `crl` needs it, `audit-verify`
+ * only when an old store must first be migrated (the store then says so).
+ */
+async function openStore(configFile: string): Promise<{ store: SignerStore; issuer: () => string }> {
   const { config, baseDir } = loadSignerConfig(configFile);
-  return SignerStore.open(databaseUrl(baseDir, config.database));
+  const issuerFile = configPath(baseDir, config.ca.issuerCertFile);
+  let id: string | undefined;
+  let problem = '';
+  try {
+    const [der] = pemToDers(readFileSync(issuerFile, 'utf8'));
+    if (der) id = issuerId(der);
+    else problem = 'it holds no PEM CERTIFICATE';
+  } catch (e) {
+    problem = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+  }
+  const store = await openConfiguredStore(config, baseDir, id ? { issuer: id } : {});
+  return {
+    store,
+    issuer: () => {
+      if (id) return id;
+      throw new Error(`cannot read the issuer certificate ${issuerFile} (ca.issuerCertFile): ${problem}`);
+    },
+  };
 }
 
 function usage(): string {

@@ -44,8 +44,17 @@ export interface SignerConfig {
     /** set SOFTHSM2_CONF to this before loading the module (development/tests) */
     softhsmConf?: string;
   };
-  /** libSQL URL of the signer's issuance record and audit log, e.g. file:signer.db */
+  /**
+   * The signer's store (issuance record, relay jti, CRL state, audit log): a libSQL URL such as
+   * file:signer.db (one machine), or postgres://user@host1:5432,host2:5432/edgeca, which any number
+   * of signers may share. Never with a password in it: see databasePasswordFile.
+   */
   database: string;
+  /**
+   * File (mode 0600) holding the PostgreSQL password; or set EDGECA_SIGNER_DATABASE_PASSWORD.
+   * Relative to the config file.
+   */
+  databasePasswordFile?: string;
   ca: {
     keyType: CaKeyType;
     /** issuing CA certificate (PEM) */

@@ -1,6 +1,8 @@
-// Starts the signer: reads its config, opens the HSM token (PIN from a file or an environment
-// variable, never argv, never logged), the issuance database and the CRL timer, and serves the
-// relay API over HTTP, or HTTPS when listen.tlsCertFile/tlsKeyFile are set.
+// Starts the signer: reads its config, opens its store (a libSQL file, or PostgreSQL shared with
+// other signers; an unreachable store stops the start with one line saying so, before the HSM is
+// touched), the HSM token (PIN from a file or an environment variable, never argv, never logged)
+// and the CRL timer, and serves the relay API over HTTP, or HTTPS when listen.tlsCertFile/tlsKeyFile
+// are set.
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { derToPem, pemToDers } from '../shared/encoding.ts';
@@ -11,9 +13,11 @@ import { createSignerMetrics, instrumentCaSigner, withObservability } from './me
 import { listen } from './onprem-http.ts';
 import { signerApp } from './service/app.ts';
 import { SignerService } from './service/service.ts';
-import { issuerSubject, loadCertTools, openHsm } from './service/tools.ts';
+import { issuerId, issuerSubject, loadCertTools, openHsm } from './service/tools.ts';
 import type { CertTools } from './service/types.ts';
-import { SignerStore } from './store/store.ts';
+import { databaseUrl, openConfiguredStore } from './store/configured.ts';
+
+export { databaseUrl };
 
 export type StartSignerOptions = ({ configFile: string } | { config: SignerConfig; baseDir: string }) & {
   /** tests: a software CaSigner / certificate tools instead of the HSM and signer/x509 */
@@ -42,12 +46,6 @@ export function loadSignerConfig(configFile: string): { config: SignerConfig; ba
 
 /** Resolves a path from the config relative to the config file's directory. */
 export const configPath = (baseDir: string, p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
-
-/** A `file:` URL with a relative path is relative to the config file too. */
-export function databaseUrl(baseDir: string, url: string): string {
-  if (!url.startsWith('file:') || url.startsWith('file:/')) return url;
-  return `file:${configPath(baseDir, url.slice('file:'.length))}`;
-}
 
 function readPem(file: string, what: string): Uint8Array[] {
   let pem: string;
@@ -83,24 +81,25 @@ export async function startSigner(opts: StartSignerOptions): Promise<RunningSign
   }
   if (edgeKeys.size === 0) throw new Error('the signer config pins no edge key (edgeKeys is empty)');
 
-  const hsm = opts.deps?.signer ? undefined : await openHsm(config, baseDir);
-  const cleanups: (() => Promise<void> | void)[] = [];
+  const issuer = issuerId(issuerDer);
+  const store = await openConfiguredStore(config, baseDir, { issuer, log });
+  const cleanups: (() => Promise<void> | void)[] = [() => store.close()];
   try {
-    if (hsm) cleanups.push(() => hsm.close());
+    const hsm = opts.deps?.signer ? undefined : await openHsm(config, baseDir);
+    if (hsm) cleanups.unshift(() => hsm.close());
     const caSigner = opts.deps?.signer ?? hsm?.signer;
     if (!caSigner) throw new Error('unreachable: no CA signer');
     // HSM signatures timed and their failures counted; /metrics, /health, /ready in front.
     const metrics = createSignerMetrics();
     const signer = instrumentCaSigner(caSigner, metrics);
     const tools = opts.deps?.tools ?? (await loadCertTools(config, issuerDer));
-    const store = await SignerStore.open(databaseUrl(baseDir, config.database));
-    cleanups.unshift(() => store.close());
     const service = new SignerService({
       config,
       store,
       signer,
       tools,
       issuerCertDer: issuerDer,
+      issuerId: issuer,
       chainPem,
       edgeKeys,
       log,
@@ -119,7 +118,7 @@ export async function startSigner(opts: StartSignerOptions): Promise<RunningSign
       {
         metrics,
         hsmOk,
-        db: store.db,
+        db: { run: () => store.ping() },
         service: 'signer',
       },
     );

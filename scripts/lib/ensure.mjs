@@ -2,7 +2,7 @@
 // project needs are present before anything imports them. Plain Node ESM with no dependencies, so
 // it runs on a fresh clone before node_modules exists.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,7 +18,23 @@ export class SetupError extends Error {
 }
 
 /**
- * What each Debian package must provide for us to call it installed: binaries on PATH and/or files.
+ * The directory of the PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup, postgres), which
+ * Debian keeps off PATH in /usr/lib/postgresql/<major>/bin: the newest major installed, or undefined.
+ */
+export function postgresBinDir(root = '/usr/lib/postgresql') {
+  let majors = [];
+  try {
+    majors = readdirSync(root).filter((v) => /^\d+$/.test(v) && existsSync(join(root, v, 'bin', 'initdb')));
+  } catch {
+    return undefined;
+  }
+  majors.sort((a, b) => Number(b) - Number(a));
+  return majors[0] === undefined ? undefined : join(root, majors[0], 'bin');
+}
+
+/**
+ * What each Debian package must provide for us to call it installed: binaries on PATH and/or files
+ * (or, where neither has a fixed name, a `found` check).
  * Checking what we use (rather than dpkg state) also accepts tools installed some other way.
  */
 export const DEBIAN_PACKAGES = {
@@ -30,6 +46,8 @@ export const DEBIAN_PACKAGES = {
   dnsutils: { bins: ['dig'], files: [] },
   openssl: { bins: ['openssl'], files: [] },
   chromium: { bins: ['chromium'], files: [] },
+  // the signer's shared store in the tests: a throwaway server (and a hot standby) per test run
+  postgresql: { bins: [], files: [], found: () => postgresBinDir() !== undefined },
   // node-gyp builds pkcs11js (the PKCS#11 addon) during `npm ci`
   'build-essential': { bins: ['make', 'g++'], files: [] },
   python3: { bins: ['python3'], files: [] },
@@ -49,6 +67,7 @@ export const TEST_PACKAGES = [
   'dnsutils',
   'openssl',
   'chromium',
+  'postgresql',
 ];
 
 /** Full path of an executable found on PATH, or undefined. */
@@ -110,6 +129,7 @@ export function missingPackages(names) {
   return names.filter((name) => {
     const want = DEBIAN_PACKAGES[name];
     if (!want) throw new Error(`unknown package ${name}`);
+    if (want.found && !want.found()) return true;
     return want.bins.some((b) => !which(b)) || want.files.some((f) => !existsSync(f));
   });
 }

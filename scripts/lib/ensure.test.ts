@@ -13,7 +13,15 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { DEBIAN_PACKAGES, ensureNpmDeps, missingPackages, ROOT, TEST_PACKAGES, which } from './ensure.mjs';
+import {
+  DEBIAN_PACKAGES,
+  ensureNpmDeps,
+  missingPackages,
+  postgresBinDir,
+  ROOT,
+  TEST_PACKAGES,
+  which,
+} from './ensure.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgeca-ensure-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -60,8 +68,22 @@ test('missingPackages refuses a package it does not know how to check', () => {
 test('every package npm test installs says what proves it is installed', () => {
   for (const name of TEST_PACKAGES) {
     const want = DEBIAN_PACKAGES[name];
-    assert.ok(want && want.bins.length + want.files.length > 0, name);
+    assert.ok(want && (want.bins.length + want.files.length > 0 || want.found), name);
   }
+});
+
+test('postgresBinDir picks the newest PostgreSQL major that has initdb, and none in an empty tree', () => {
+  const root = join(dir, 'usr-lib-postgresql');
+  for (const [major, withInitdb] of [
+    ['13', true],
+    ['15', true],
+    ['16', false],
+  ] as const) {
+    mkdirSync(join(root, major, 'bin'), { recursive: true });
+    if (withInitdb) writeFileSync(join(root, major, 'bin', 'initdb'), '');
+  }
+  assert.equal(postgresBinDir(root), join(root, '15', 'bin'));
+  assert.equal(postgresBinDir(join(dir, 'no-such-tree')), undefined);
 });
 
 test('ensureNpmDeps installs nothing when node_modules is newer than package-lock.json', () => {

@@ -29,6 +29,8 @@ export interface ServiceOptions {
   signer: CaSigner;
   tools: CertTools;
   issuerCertDer: Uint8Array;
+  /** the store's id for the issuer (signer/service/tools.ts issuerId) */
+  issuerId: string;
   /** PEM of the issuer and the certificates above it, root excluded: appended to every leaf */
   chainPem: string;
   edgeKeys: ReadonlyMap<string, RelayKey>;
@@ -54,7 +56,7 @@ export class SignerService {
   }
 
   constructor(private readonly o: ServiceOptions) {
-    this.crl = new CrlIssuer(o.store, o.signer, o.tools, o.issuerCertDer, o.config.crl, o.log);
+    this.crl = new CrlIssuer(o.store, o.signer, o.tools, o.issuerCertDer, o.issuerId, o.config.crl, o.log);
   }
 
   async sign(jws: string, log: RequestLog = {}): Promise<SignOutcome> {
@@ -172,6 +174,7 @@ export class SignerService {
     return {
       orderId: req.orderId,
       serial: toHex(serial),
+      issuer: this.o.issuerId,
       csrHash,
       tbs,
       identifiers,
@@ -316,6 +319,7 @@ function intentRow(i: NewIntent): IssuanceRow {
   return {
     orderId: i.orderId,
     serial: i.serial,
+    issuer: i.issuer,
     csrHash: i.csrHash,
     tbs: Buffer.from(i.tbs.buffer, i.tbs.byteOffset, i.tbs.byteLength),
     certDer: null,

@@ -1,6 +1,7 @@
 // Wires the production pieces the service is given: the HSM token (signer/hsm/token.ts), the
 // certificate and CRL builders (signer/x509/) and the CSR parser (shared/csr.ts).
 import 'reflect-metadata';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { X509Certificate } from '@peculiar/x509';
@@ -113,4 +114,13 @@ export async function loadCertTools(config: SignerConfig, issuerDer: Uint8Array)
 
 export function issuerSubject(issuerDer: Uint8Array): string {
   return new X509Certificate(issuerDer as BufferSource).subject;
+}
+
+/**
+ * The issuer id the store files certificates and CRLs under: hex SHA-256 of the issuing
+ * certificate's SubjectPublicKeyInfo (a renewed certificate for the same key keeps its id).
+ */
+export function issuerId(issuerDer: Uint8Array): string {
+  const spki = new Uint8Array(new X509Certificate(issuerDer as BufferSource).publicKey.rawData);
+  return createHash('sha256').update(spki).digest('hex');
 }

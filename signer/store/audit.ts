@@ -1,18 +1,23 @@
 // The signer's hash-chained audit log. Each row's hash covers the previous row's hash and the
 // row's own content, so editing, inserting or deleting a row breaks the chain from that row on;
-// the audit_head row (written in the same batch as each append) also catches a truncated tail.
-// Appends are serialised in the process (one writer) and the seq primary key refuses a second
-// process's fork: the losing batch rolls back and is retried on the new head.
-import { asc, gt, sql } from 'drizzle-orm';
-import type { BatchItem } from 'drizzle-orm/batch';
-import type { LibSQLDatabase } from 'drizzle-orm/libsql';
+// the audit_head row, moved in the same transaction as each append, also catches a truncated tail.
+//
+// There is ONE chain, whichever signer appends: every append locks the head row (SELECT ... FOR
+// UPDATE on PostgreSQL; SQLite's write lock on libSQL) in the transaction that also makes the
+// state change it records. One chain gives one order of events across signers (an issuance before
+// its revocation, whoever did each), one head to ship off-box, and `audit-verify` checks it whole.
+// Per-signer chains would spare the lock, but deleting one signer's whole chain and head would go
+// unnoticed unless the set of signers were pinned somewhere, and events would have no order across
+// them. The lock is held for one short transaction, and appends queued in a process while one
+// commits share the next (group commit), so it is not what limits issuance.
 import { sha256, toHex } from '../../shared/encoding.ts';
-import { type AuditEvent, auditHead, auditLog } from './schema.ts';
+import type { AuditEvent } from './schema.ts';
+import { type Engine, intOf, type Queryable, StoreUnavailableError } from './sql.ts';
 
-export type StoreDb = LibSQLDatabase<Record<string, never>>;
 export const GENESIS_HASH = '0'.repeat(64);
-const APPEND_ATTEMPTS = 5;
 const VERIFY_PAGE = 1000;
+/** Appends queued while a commit runs share the next one: at most this many per transaction. */
+const MAX_GROUP = 64;
 
 /** JSON with object keys sorted at every depth: the same content always hashes the same. */
 export function canonicalJson(value: unknown): string {
@@ -36,8 +41,11 @@ export async function auditRowHash(
   return toHex(await sha256(`${prevHash}\n${row.seq}\n${row.time}\n${row.event}\n${row.details}`));
 }
 
+/** A guarded state change run in the audit row's transaction; returns the rows it changed. */
+export type StateChange = (tx: Queryable) => Promise<number>;
+
 export interface AppendResult {
-  /** false when `onlyIfChanged` was set and the statement before the audit row changed nothing */
+  /** false when the state change changed nothing (a guard refused it): no audit row was written */
   applied: boolean;
   seq?: number;
 }
@@ -45,37 +53,25 @@ export interface AppendResult {
 interface Pending {
   event: AuditEvent;
   details: Record<string, unknown>;
-  before: BatchItem<'sqlite'>[];
-  onlyIfChanged: boolean;
+  change: StateChange | undefined;
   resolve: (r: AppendResult) => void;
   reject: (e: unknown) => void;
 }
 
-/** Appends queued while a commit runs share the next one: at most this many per transaction. */
-const MAX_GROUP = 64;
-
 export class AuditWriter {
-  private head: { seq: number; hash: string } | undefined;
   private readonly queue: Pending[] = [];
   private draining = false;
 
-  constructor(private readonly db: StoreDb) {}
+  constructor(private readonly engine: Engine) {}
 
   /**
-   * Appends one audit row in one batch after `before` (the state change it records).
-   * With `onlyIfChanged`, the audit row is written only when the last statement of `before`
-   * changed a row (SQLite changes()), so a guarded update that lost a race records nothing.
-   * Appends are serialised; those that queue up while a commit runs are written together in
-   * one transaction (group commit), each still after its own state change and in chain order.
+   * Runs `change` (if any) and, when it changed a row (or there is none), appends the audit row
+   * recording it, in one transaction. Appends that queue up while a commit runs are written
+   * together in the next transaction (group commit), each after its own state change.
    */
-  append(
-    event: AuditEvent,
-    details: Record<string, unknown>,
-    before: BatchItem<'sqlite'>[] = [],
-    onlyIfChanged = false,
-  ): Promise<AppendResult> {
+  append(event: AuditEvent, details: Record<string, unknown>, change?: StateChange): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ event, details, before, onlyIfChanged, resolve, reject });
+      this.queue.push({ event, details, change, resolve, reject });
       if (!this.draining) {
         this.draining = true;
         // Let the appends of this turn of the event loop join the first group.
@@ -89,20 +85,22 @@ export class AuditWriter {
       // Bounded by the queue: each pass settles at least one append.
       while (this.queue.length > 0) {
         const group = this.queue.splice(0, MAX_GROUP);
-        if (group.length > 1) {
-          try {
-            const results = await this.appendGroup(group);
-            for (const [i, p] of group.entries()) p.resolve(results[i] as AppendResult);
+        try {
+          const results = await this.appendGroup(group);
+          for (const [i, p] of group.entries()) p.resolve(results[i] as AppendResult);
+          continue;
+        } catch (e) {
+          // The store is gone: every append of the group fails alike. Otherwise one state change
+          // failed and rolled the group back: append each on its own so only that one fails.
+          if (group.length === 1 || e instanceof StoreUnavailableError) {
+            for (const p of group) p.reject(e);
             continue;
-          } catch {
-            // A guarded change lost its race, or another process moved the head: the whole group
-            // rolled back; append each on its own, with the per-row guard and retries.
-            this.head = undefined;
           }
         }
         for (const p of group) {
           try {
-            p.resolve(await this.appendNow(p.event, p.details, p.before, p.onlyIfChanged));
+            const [r] = await this.appendGroup([p]);
+            p.resolve(r as AppendResult);
           } catch (e) {
             p.reject(e);
           }
@@ -113,78 +111,37 @@ export class AuditWriter {
     }
   }
 
-  /**
-   * One transaction for several appends. A guarded state change that changed nothing makes its
-   * audit row's hash NULL, which the NOT NULL column refuses: the transaction rolls back and the
-   * caller falls back to one append at a time (a group never writes a hole in the chain).
-   */
-  private async appendGroup(group: Pending[]): Promise<AppendResult[]> {
-    let head = this.head ?? (await this.readHead());
-    const items: BatchItem<'sqlite'>[] = [];
-    const results: AppendResult[] = [];
-    for (const p of group) {
-      const row = { seq: head.seq + 1, time: Date.now(), event: p.event, details: canonicalJson(p.details) };
-      const hash = await auditRowHash(head.hash, row);
-      const guarded = p.onlyIfChanged && p.before.length > 0;
-      const hashValue = guarded ? sql`CASE WHEN changes() > 0 THEN ${hash} END` : sql`${hash}`;
-      items.push(
-        ...p.before,
-        this.db.run(sql`INSERT INTO audit_log (seq, time, event, details, prev_hash, hash)
-            VALUES (${row.seq}, ${row.time}, ${row.event}, ${row.details}, ${head.hash}, ${hashValue})`),
+  private appendGroup(group: Pending[]): Promise<AppendResult[]> {
+    const d = this.engine.dialect;
+    return this.engine.transaction(async (tx) => {
+      // The head row is locked first, before any state change, so appenders in every signer
+      // queue on one lock and never deadlock on each other's rows.
+      const [head] = await tx.all<{ seq: unknown; hash: string; now: unknown }>(
+        `SELECT seq, hash, ${d.nowMs} AS now FROM audit_head WHERE id = 1${d.forUpdate}`,
       );
-      head = { seq: row.seq, hash };
-      results.push({ applied: true, seq: row.seq });
-    }
-    items.push(
-      this.db.run(sql`INSERT INTO audit_head (id, seq, hash) VALUES (1, ${head.seq}, ${head.hash})
-          ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`),
-    );
-    await this.db.batch(items as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
-    this.head = head;
-    return results;
-  }
-
-  private async appendNow(
-    event: AuditEvent,
-    details: Record<string, unknown>,
-    before: BatchItem<'sqlite'>[],
-    onlyIfChanged: boolean,
-  ): Promise<AppendResult> {
-    const detailsText = canonicalJson(details);
-    for (let attempt = 1; ; attempt++) {
-      const head = this.head ?? (await this.readHead());
-      const row = { seq: head.seq + 1, time: Date.now(), event, details: detailsText };
-      const hash = await auditRowHash(head.hash, row);
-      const guard = onlyIfChanged && before.length > 0 ? sql`changes() > 0` : sql`1`;
-      const insertRow = this.db.run(
-        sql`INSERT INTO audit_log (seq, time, event, details, prev_hash, hash)
-            SELECT ${row.seq}, ${row.time}, ${row.event}, ${row.details}, ${head.hash}, ${hash} WHERE ${guard}`,
-      );
-      // changes() here is the audit insert's: the head moves only when the row was written.
-      const moveHead = this.db.run(
-        sql`INSERT INTO audit_head (id, seq, hash) SELECT 1, ${row.seq}, ${hash} WHERE changes() > 0
-            ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`,
-      );
-      try {
-        const items: [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]] = [insertRow, moveHead];
-        items.unshift(...before);
-        const results = await this.db.batch(items);
-        const inserted = (results[before.length] as { rowsAffected: number }).rowsAffected === 1;
-        if (!inserted) return { applied: false };
-        this.head = { seq: row.seq, hash };
-        return { applied: true, seq: row.seq };
-      } catch (e) {
-        this.head = undefined;
-        if (attempt >= APPEND_ATTEMPTS || !/UNIQUE constraint failed: audit_log\.seq/.test(String(e)))
-          throw e;
+      if (!head) throw new Error('the audit log has no head row: run `edgeca signer audit-verify`');
+      // The database's clock: rows from every signer carry times from one clock.
+      const time = intOf(head.now);
+      let cur = { seq: intOf(head.seq), hash: head.hash };
+      const results: AppendResult[] = [];
+      for (const p of group) {
+        if (p.change && (await p.change(tx)) === 0) {
+          results.push({ applied: false });
+          continue;
+        }
+        const row = { seq: cur.seq + 1, time, event: p.event, details: canonicalJson(p.details) };
+        const hash = await auditRowHash(cur.hash, row);
+        await tx.run(
+          'INSERT INTO audit_log (seq, time, event, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)',
+          [row.seq, row.time, row.event, row.details, cur.hash, hash],
+        );
+        cur = { seq: row.seq, hash };
+        results.push({ applied: true, seq: row.seq });
       }
-    }
-  }
-
-  private async readHead(): Promise<{ seq: number; hash: string }> {
-    const [last] = await this.db.select().from(auditLog).orderBy(sql`${auditLog.seq} DESC`).limit(1);
-    this.head = last ? { seq: last.seq, hash: last.hash } : { seq: 0, hash: GENESIS_HASH };
-    return this.head;
+      if (cur.seq !== intOf(head.seq))
+        await tx.run('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1', [cur.seq, cur.hash]);
+      return results;
+    });
   }
 }
 
@@ -195,44 +152,60 @@ export interface AuditVerification {
   reason?: string;
 }
 
-/** Walks the whole chain: seq contiguous from 1, each prevHash and hash right, head matching. */
-export async function verifyAuditChain(db: StoreDb): Promise<AuditVerification> {
-  let expected = { seq: 1, prevHash: GENESIS_HASH };
-  let rows = 0;
-  for (let page = 0; page < Number.MAX_SAFE_INTEGER; page++) {
-    const batch = await db
-      .select()
-      .from(auditLog)
-      .where(gt(auditLog.seq, expected.seq - 1))
-      .orderBy(asc(auditLog.seq))
-      .limit(VERIFY_PAGE);
-    for (const row of batch) {
-      const bad = (reason: string): AuditVerification => ({
+interface AuditRow {
+  seq: unknown;
+  time: unknown;
+  event: string;
+  details: string;
+  prevHash: string;
+  hash: string;
+}
+
+/**
+ * Walks the whole chain on one snapshot (signers may append meanwhile): seq contiguous from 1,
+ * each prevHash and hash right, and the head matching the last row.
+ */
+export function verifyAuditChain(engine: Engine): Promise<AuditVerification> {
+  return engine.snapshot(async (tx) => {
+    let expected = { seq: 1, prevHash: GENESIS_HASH };
+    let rows = 0;
+    for (let page = 0; page < Number.MAX_SAFE_INTEGER; page++) {
+      const batch = await tx.all<AuditRow>(
+        `SELECT seq, time, event, details, prev_hash AS "prevHash", hash FROM audit_log
+         WHERE seq >= ? ORDER BY seq LIMIT ?`,
+        [expected.seq, VERIFY_PAGE],
+      );
+      for (const r of batch) {
+        const row = { seq: intOf(r.seq), time: intOf(r.time), event: r.event, details: r.details };
+        const bad = (reason: string): AuditVerification => ({
+          ok: false,
+          rows,
+          firstBadSeq: expected.seq,
+          reason,
+        });
+        if (row.seq !== expected.seq) return bad(`row ${expected.seq} is missing (next row is ${row.seq})`);
+        if (r.prevHash !== expected.prevHash) return bad(`row ${row.seq} does not link to the row before it`);
+        if ((await auditRowHash(r.prevHash, row)) !== r.hash)
+          return bad(`row ${row.seq} content does not match its hash`);
+        rows++;
+        expected = { seq: row.seq + 1, prevHash: r.hash };
+      }
+      if (batch.length < VERIFY_PAGE) break;
+    }
+    const [head] = await tx.all<{ seq: unknown; hash: string }>(
+      'SELECT seq, hash FROM audit_head WHERE id = 1',
+    );
+    const lastSeq = expected.seq - 1;
+    const headSeq = head ? intOf(head.seq) : 0;
+    if (!head && lastSeq === 0) return { ok: true, rows };
+    if (!head || headSeq !== lastSeq || head.hash !== expected.prevHash) {
+      return {
         ok: false,
         rows,
-        firstBadSeq: expected.seq,
-        reason,
-      });
-      if (row.seq !== expected.seq) return bad(`row ${expected.seq} is missing (next row is ${row.seq})`);
-      if (row.prevHash !== expected.prevHash) return bad(`row ${row.seq} does not link to the row before it`);
-      if ((await auditRowHash(row.prevHash, row)) !== row.hash)
-        return bad(`row ${row.seq} content does not match its hash`);
-      rows++;
-      expected = { seq: row.seq + 1, prevHash: row.hash };
+        firstBadSeq: Math.min(headSeq, lastSeq) + 1,
+        reason: `the chain ends at row ${lastSeq} but the recorded head is row ${headSeq}`,
+      };
     }
-    if (batch.length < VERIFY_PAGE) break;
-  }
-  const [head] = await db.select().from(auditHead).limit(1);
-  const lastSeq = expected.seq - 1;
-  if (!head && lastSeq === 0) return { ok: true, rows };
-  if (!head || head.seq !== lastSeq || head.hash !== expected.prevHash) {
-    const headSeq = head?.seq ?? 0;
-    return {
-      ok: false,
-      rows,
-      firstBadSeq: Math.min(headSeq, lastSeq) + 1,
-      reason: `the chain ends at row ${lastSeq} but the recorded head is row ${headSeq}`,
-    };
-  }
-  return { ok: true, rows };
+    return { ok: true, rows };
+  });
 }

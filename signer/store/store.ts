@@ -1,20 +1,28 @@
-// The signer's storage layer: the only code that touches its SQL. Every state change that must
-// be recorded is one batch together with its audit row (no interactive transactions: they do not exist on D1),
-// and every update is guarded so a repeated or concurrent request changes nothing twice.
-import { type Client, createClient } from '@libsql/client';
-import { and, eq, gt, isNotNull, lt, sql } from 'drizzle-orm';
-import { drizzle } from 'drizzle-orm/libsql';
-import { resilientClient } from '../../shared/libsql.ts';
+// The signer's storage layer: the only code that touches its SQL, on an embedded libSQL file (one
+// machine) or PostgreSQL (any number of signers sharing one store; the service cannot tell which).
+// What must hold on both:
+// - the relay jti and the intent (serial + TBS) are committed together before the HSM signs;
+// - every state change that is recorded commits with its audit row, in one transaction, and is
+//   guarded (`WHERE status = 'intent'`, `AND revoked_at IS NULL`), so a repeated or concurrent
+//   request, from this signer or another, changes nothing twice;
+// - serials are unique (a constraint; a collision is answered like an order that has an intent,
+//   and the service draws a new serial);
+// - CRL numbers are handed out by the database and never go backwards (allocateCrlNumber).
 import type { Identifier } from '../../shared/problems.ts';
-import { AuditWriter, type StoreDb, verifyAuditChain } from './audit.ts';
-import { type AuditEvent, crlState, DDL, issuance, relayJti } from './schema.ts';
+import { type AuditVerification, AuditWriter, verifyAuditChain } from './audit.ts';
+import { LibsqlEngine } from './libsql-engine.ts';
+import { migrate, SCHEMA_VERSION } from './migrations.ts';
+import { PostgresEngine } from './postgres-engine.ts';
+import { isPostgresUrl } from './postgres-url.ts';
+import type { AuditEvent, CrlRow, IssuanceRow, IssuanceStatus } from './schema.ts';
+import { bytesOf, type Engine, intOf, intOrNull, type Queryable } from './sql.ts';
 
-export type IssuanceRow = typeof issuance.$inferSelect;
-export type CrlRow = typeof crlState.$inferSelect;
+export type { CrlRow, IssuanceRow } from './schema.ts';
 
 export interface NewIntent {
   orderId: string;
   serial: string;
+  issuer: string;
   csrHash: string;
   tbs: Uint8Array;
   identifiers: Identifier[];
@@ -24,79 +32,165 @@ export interface NewIntent {
   notAfter: Date;
 }
 
+export interface RevokedEntryRow {
+  serial: string;
+  revokedAt: number;
+  revocationReason: number;
+}
+
+export interface OpenOptions {
+  /** the configured issuer's id: rows written before issuers were recorded get it (migration 2) */
+  issuer?: string;
+  /** PostgreSQL: the password (from the environment or a file; never part of the URL) */
+  password?: string;
+  /** PostgreSQL: how long one operation may take before it is answered 503 (default 5 s) */
+  deadlineMs?: number;
+  /** told when the store becomes unreachable and when it answers again */
+  log?: (line: Record<string, unknown>) => void;
+}
+
 /** A jti is kept this long past its exp: verifyRelay tolerates 30 s of skew on exp. */
 const JTI_KEEP_AFTER_EXP_S = 120;
 const JTI_PRUNE_EVERY_MS = 60_000;
 
+const ISSUANCE_COLUMNS = `order_id AS "orderId", serial, issuer, csr_hash AS "csrHash", tbs,
+  cert_der AS "certDer", chain_pem AS "chainPem", status, identifiers, profile,
+  account_id AS "accountId", not_before AS "notBefore", not_after AS "notAfter",
+  created_at AS "createdAt", issued_at AS "issuedAt", revoked_at AS "revokedAt",
+  revocation_reason AS "revocationReason"`;
+
+type Raw<T> = { [K in keyof T]: unknown };
+
+function issuanceRow(r: Raw<IssuanceRow>): IssuanceRow {
+  return {
+    orderId: String(r.orderId),
+    serial: String(r.serial),
+    issuer: String(r.issuer),
+    csrHash: String(r.csrHash),
+    tbs: bytesOf(r.tbs),
+    certDer: r.certDer === null ? null : bytesOf(r.certDer),
+    chainPem: r.chainPem === null ? null : String(r.chainPem),
+    status: r.status as IssuanceStatus,
+    identifiers: String(r.identifiers),
+    profile: String(r.profile),
+    accountId: String(r.accountId),
+    notBefore: intOf(r.notBefore),
+    notAfter: intOf(r.notAfter),
+    createdAt: intOf(r.createdAt),
+    issuedAt: intOrNull(r.issuedAt),
+    revokedAt: intOrNull(r.revokedAt),
+    revocationReason: intOrNull(r.revocationReason),
+  };
+}
+
 export class SignerStore {
-  readonly db: StoreDb;
   private readonly audit: AuditWriter;
   private lastPrune = 0;
 
-  private constructor(private readonly client: Client) {
-    this.db = drizzle(client);
-    this.audit = new AuditWriter(this.db);
+  private constructor(private readonly engine: Engine) {
+    this.audit = new AuditWriter(engine);
   }
 
-  /** Opens (creating if needed) the libSQL database at `url`, e.g. `file:/var/lib/edgeca/signer.db`. */
-  static async open(url: string): Promise<SignerStore> {
-    // WAL lets the CLI (crl, audit-verify) read while the service writes; busy_timeout rides
-    // out the short write lock a second process may hold (synchronous stays FULL: this is the
-    // record of issuance). A connection that hit SQLITE_BUSY is replaced (shared/libsql.ts).
-    const pragmas = url.startsWith('file:')
-      ? ['PRAGMA journal_mode = WAL', 'PRAGMA busy_timeout = 5000']
-      : [];
-    const client = resilientClient(() => createClient({ url }), pragmas);
+  /**
+   * Opens the store at `url` and brings its schema up to date: `file:/var/lib/edgeca/signer.db`
+   * (or any libSQL URL), or `postgres://user@host1:5432,host2:5432/edgeca` (a multi-host URL
+   * follows the primary). Throws one line saying what failed when the store cannot be reached.
+   */
+  static async open(url: string, o: OpenOptions = {}): Promise<SignerStore> {
+    const log = o.log ?? (() => {});
+    let engine: Engine;
+    if (isPostgresUrl(url)) {
+      engine = await PostgresEngine.open(url, {
+        log,
+        ...(o.password !== undefined ? { password: o.password } : {}),
+        ...(o.deadlineMs !== undefined ? { deadlineMs: o.deadlineMs } : {}),
+      });
+    } else {
+      try {
+        engine = await LibsqlEngine.open(url, log);
+      } catch (e) {
+        throw new Error(
+          `cannot open the signer's store ${url}: ${e instanceof Error ? e.message : String(e)}`,
+        );
+      }
+    }
     try {
-      for (const p of pragmas) await client.execute(p);
-      await client.executeMultiple(DDL);
+      const m = await migrate(engine, o.issuer ? { issuer: o.issuer } : {});
+      if (m.from > SCHEMA_VERSION) {
+        // Migrations only add, so this signer still works; it is older than one that migrated.
+        log({ event: 'store-schema-newer', store: engine.displayUrl, schema: m.from, known: SCHEMA_VERSION });
+      }
     } catch (e) {
-      client.close();
+      await engine.close().catch(() => {});
       throw new Error(
-        `cannot open the signer database ${url}: ${e instanceof Error ? e.message : String(e)}`,
+        `cannot prepare the signer's store ${engine.displayUrl}: ${e instanceof Error ? e.message : String(e)}`,
       );
     }
-    return new SignerStore(client);
+    return new SignerStore(engine);
   }
 
-  close(): void {
-    this.client.close();
+  /** 'libsql' or 'postgres', for health output and tests; the service never needs it. */
+  get engineName(): Engine['name'] {
+    return this.engine.name;
   }
 
-  /** Records a relay jti; false when it was seen before (a replay). Survives restarts. */
+  close(): Promise<void> {
+    return this.engine.close();
+  }
+
+  /** Resolves when the store answers (readiness). */
+  async ping(): Promise<void> {
+    await this.engine.all('SELECT 1 AS ok');
+  }
+
+  /** Records a relay jti; false when it was seen before (a replay), by this signer or another. */
   async recordJti(jti: string, expS: number): Promise<boolean> {
-    const nowMs = Date.now();
-    const res = await this.db.insert(relayJti).values({ jti, exp: expS }).onConflictDoNothing().run();
-    await this.maybePruneJtis(nowMs);
-    return res.rowsAffected === 1;
+    await this.maybePruneJtis(Date.now());
+    return (
+      (await this.engine.run('INSERT INTO relay_jti (jti, exp) VALUES (?, ?) ON CONFLICT DO NOTHING', [
+        jti,
+        expS,
+      ])) === 1
+    );
   }
 
   private async maybePruneJtis(nowMs: number): Promise<void> {
     if (nowMs - this.lastPrune <= JTI_PRUNE_EVERY_MS) return;
     this.lastPrune = nowMs;
-    await this.db.delete(relayJti).where(lt(relayJti.exp, Math.floor(nowMs / 1000) - JTI_KEEP_AFTER_EXP_S));
+    await this.engine.run('DELETE FROM relay_jti WHERE exp < ?', [
+      Math.floor(nowMs / 1000) - JTI_KEEP_AFTER_EXP_S,
+    ]);
   }
 
   async byOrder(orderId: string): Promise<IssuanceRow | undefined> {
-    const [row] = await this.db.select().from(issuance).where(eq(issuance.orderId, orderId)).limit(1);
-    return row;
+    const [row] = await this.engine.all<Raw<IssuanceRow>>(
+      `SELECT ${ISSUANCE_COLUMNS} FROM issuance WHERE order_id = ?`,
+      [orderId],
+    );
+    return row && issuanceRow(row);
   }
 
   async bySerial(serial: string): Promise<IssuanceRow | undefined> {
-    const [row] = await this.db.select().from(issuance).where(eq(issuance.serial, serial)).limit(1);
-    return row;
+    const [row] = await this.engine.all<Raw<IssuanceRow>>(
+      `SELECT ${ISSUANCE_COLUMNS} FROM issuance WHERE serial = ?`,
+      [serial],
+    );
+    return row && issuanceRow(row);
   }
 
-  /** Records the intent to sign (serial + TBS) before the HSM is asked; false if the order has one. */
+  /**
+   * Records the intent to sign (serial + TBS) before the HSM is asked; false if the order has one
+   * already, or (rarely) the serial is taken.
+   */
   async insertIntent(i: NewIntent): Promise<boolean> {
-    const res = await this.intentInsert(i).run();
-    return res.rowsAffected === 1;
+    return (await this.engine.transaction((tx) => insertIntent(tx, i))) === 1;
   }
 
   /**
    * Records a relay jti and, only if it was fresh, the intent: one transaction, one commit (the
    * durable jti and the intent-before-signature rule both hold, at half the writes). `jtiFresh`
-   * false means a replay (nothing written); `intentInserted` false means the order has an intent.
+   * false means a replay (nothing written); `intentInserted` false means the order has an intent
+   * (or the serial is taken).
    */
   async recordJtiAndIntent(
     jti: string,
@@ -104,52 +198,32 @@ export class SignerStore {
     i: NewIntent,
   ): Promise<{ jtiFresh: boolean; intentInserted: boolean }> {
     await this.maybePruneJtis(Date.now());
-    const jtiInsert = this.db.insert(relayJti).values({ jti, exp: expS }).onConflictDoNothing();
-    // changes() is the jti insert's: a replayed jti writes no intent either.
-    const guardedIntent = this.db.run(sql`INSERT INTO issuance
-        (order_id, serial, csr_hash, tbs, status, identifiers, profile, account_id, not_before, not_after, created_at)
-      SELECT ${i.orderId}, ${i.serial}, ${i.csrHash}, ${Buffer.from(i.tbs)}, 'intent', ${JSON.stringify(i.identifiers)},
-        ${i.profile}, ${i.accountId}, ${i.notBefore.getTime()}, ${i.notAfter.getTime()}, ${Date.now()}
-      WHERE changes() > 0
-      ON CONFLICT DO NOTHING`);
-    const [a, b] = await this.db.batch([jtiInsert, guardedIntent]);
-    return {
-      jtiFresh: (a as { rowsAffected: number }).rowsAffected === 1,
-      intentInserted: (b as { rowsAffected: number }).rowsAffected === 1,
-    };
+    return this.engine.transaction(async (tx) => {
+      const jtiFresh =
+        (await tx.run('INSERT INTO relay_jti (jti, exp) VALUES (?, ?) ON CONFLICT DO NOTHING', [
+          jti,
+          expS,
+        ])) === 1;
+      if (!jtiFresh) return { jtiFresh, intentInserted: false };
+      return { jtiFresh, intentInserted: (await insertIntent(tx, i)) === 1 };
+    });
   }
 
-  private intentInsert(i: NewIntent) {
-    return this.db
-      .insert(issuance)
-      .values({
-        orderId: i.orderId,
-        serial: i.serial,
-        csrHash: i.csrHash,
-        tbs: Buffer.from(i.tbs),
-        status: 'intent',
-        identifiers: JSON.stringify(i.identifiers),
-        profile: i.profile,
-        accountId: i.accountId,
-        notBefore: i.notBefore.getTime(),
-        notAfter: i.notAfter.getTime(),
-        createdAt: Date.now(),
-      })
-      .onConflictDoNothing();
-  }
-
-  /** Completes an intent with its certificate and audits the signing, in one batch. */
+  /** Completes an intent with its certificate and audits the signing, in one transaction. */
   async markIssued(
     orderId: string,
     certDer: Uint8Array,
     chainPem: string,
     details: Record<string, unknown>,
   ): Promise<boolean> {
-    const update = this.db
-      .update(issuance)
-      .set({ status: 'issued', certDer: Buffer.from(certDer), chainPem, issuedAt: Date.now() })
-      .where(and(eq(issuance.orderId, orderId), eq(issuance.status, 'intent')));
-    return (await this.audit.append('sign', details, [update], true)).applied;
+    const r = await this.audit.append('sign', details, (tx) =>
+      tx.run(
+        `UPDATE issuance SET status = 'issued', cert_der = ?, chain_pem = ?, issued_at = ?
+         WHERE order_id = ? AND status = 'intent'`,
+        [certDer, chainPem, Date.now(), orderId],
+      ),
+    );
+    return r.applied;
   }
 
   /** Marks an issued certificate revoked and audits it; false if it was not issued-and-unrevoked. */
@@ -159,39 +233,89 @@ export class SignerStore {
     at: Date,
     details: Record<string, unknown>,
   ): Promise<boolean> {
-    const update = this.db
-      .update(issuance)
-      .set({ revokedAt: at.getTime(), revocationReason: reason })
-      .where(
-        and(eq(issuance.serial, serial), eq(issuance.status, 'issued'), sql`${issuance.revokedAt} IS NULL`),
-      );
-    return (await this.audit.append('revoke', details, [update], true)).applied;
+    const r = await this.audit.append('revoke', details, (tx) =>
+      tx.run(
+        `UPDATE issuance SET revoked_at = ?, revocation_reason = ?
+         WHERE serial = ? AND status = 'issued' AND revoked_at IS NULL`,
+        [at.getTime(), reason, serial],
+      ),
+    );
+    return r.applied;
   }
 
-  /** Revoked certificates that have not expired yet (RFC 5280 §3.3: expired entries may be dropped). */
-  async revokedUnexpired(now: Date): Promise<IssuanceRow[]> {
-    return this.db
-      .select()
-      .from(issuance)
-      .where(and(isNotNull(issuance.revokedAt), gt(issuance.notAfter, now.getTime())));
+  /**
+   * The issuer's revoked certificates that have not expired yet (RFC 5280 §3.3: expired entries
+   * may be dropped): exactly what its CRL lists.
+   */
+  async revokedUnexpired(issuer: string, now: Date): Promise<RevokedEntryRow[]> {
+    const rows = await this.engine.all<Raw<RevokedEntryRow>>(
+      `SELECT serial, revoked_at AS "revokedAt", revocation_reason AS "revocationReason" FROM issuance
+       WHERE issuer = ? AND revoked_at IS NOT NULL AND not_after > ? ORDER BY serial`,
+      [issuer, now.getTime()],
+    );
+    return rows.map((r) => ({
+      serial: String(r.serial),
+      revokedAt: intOf(r.revokedAt),
+      revocationReason: intOf(r.revocationReason),
+    }));
   }
 
-  async currentCrl(): Promise<CrlRow | undefined> {
-    const [row] = await this.db.select().from(crlState).limit(1);
-    return row;
+  /** The CRL the issuer published last, whichever signer signed it. */
+  async currentCrl(issuer: string): Promise<CrlRow | undefined> {
+    const [r] = await this.engine.all<Raw<CrlRow>>(
+      `SELECT issuer, crl_number AS "crlNumber", this_update AS "thisUpdate", next_update AS "nextUpdate", der
+       FROM issuer_crl WHERE issuer = ? AND der IS NOT NULL`,
+      [issuer],
+    );
+    if (!r) return undefined;
+    return {
+      issuer: String(r.issuer),
+      crlNumber: intOf(r.crlNumber),
+      thisUpdate: intOf(r.thisUpdate),
+      nextUpdate: intOf(r.nextUpdate),
+      der: bytesOf(r.der),
+    };
   }
 
-  /** Stores a newer CRL (its number must exceed the stored one) with its audit row. */
+  /**
+   * The next CRL number for the issuer, committed before the CRL is signed (a number is never
+   * handed out twice, even if its CRL is never stored): the larger of the last one + 1 and the
+   * database clock in milliseconds, in one statement. From the clock, numbers stay above every one
+   * handed out before even after a restore from an older backup (as Boulder derives them from
+   * time); from last + 1, they still grow when the clock is behind. RFC 5280 §5.2.3 asks for
+   * monotonically increasing numbers, not consecutive ones; ~2^41 fits its 20 octets easily.
+   */
+  async allocateCrlNumber(issuer: string): Promise<number> {
+    const d = this.engine.dialect;
+    const [row] = await this.engine.transaction((tx) =>
+      tx.all<{ n: unknown }>(
+        `INSERT INTO issuer_crl (issuer, last_number) VALUES (?, ${d.nowMs})
+         ON CONFLICT (issuer) DO UPDATE
+           SET last_number = ${d.greatest}(issuer_crl.last_number + 1, excluded.last_number)
+         RETURNING last_number AS n`,
+        [issuer],
+      ),
+    );
+    return intOf(row?.n);
+  }
+
+  /**
+   * Publishes a CRL (its number from allocateCrlNumber) with its audit row, unless one with a
+   * higher number was published meanwhile: false then, and that newer one stands.
+   */
   async saveCrl(
+    issuer: string,
     crl: { crlNumber: number; thisUpdate: number; nextUpdate: number; der: Uint8Array },
     details: Record<string, unknown>,
   ): Promise<boolean> {
-    const upsert = this.db.run(sql`INSERT INTO crl_state (id, crl_number, this_update, next_update, der)
-      VALUES (1, ${crl.crlNumber}, ${crl.thisUpdate}, ${crl.nextUpdate}, ${Buffer.from(crl.der)})
-      ON CONFLICT (id) DO UPDATE SET crl_number = excluded.crl_number, this_update = excluded.this_update,
-        next_update = excluded.next_update, der = excluded.der
-      WHERE crl_state.crl_number < excluded.crl_number`);
-    return (await this.audit.append('crl', details, [upsert], true)).applied;
+    const r = await this.audit.append('crl', details, (tx) =>
+      tx.run(
+        `UPDATE issuer_crl SET crl_number = ?, this_update = ?, next_update = ?, der = ?
+         WHERE issuer = ? AND (crl_number IS NULL OR crl_number < ?)`,
+        [crl.crlNumber, crl.thisUpdate, crl.nextUpdate, crl.der, issuer, crl.crlNumber],
+      ),
+    );
+    return r.applied;
   }
 
   /** Appends an audit row on its own (refusals, replays). */
@@ -199,7 +323,29 @@ export class SignerStore {
     await this.audit.append(event, details);
   }
 
-  verifyAudit(): ReturnType<typeof verifyAuditChain> {
-    return verifyAuditChain(this.db);
+  verifyAudit(): Promise<AuditVerification> {
+    return verifyAuditChain(this.engine);
   }
+}
+
+function insertIntent(tx: Queryable, i: NewIntent): Promise<number> {
+  // No conflict target: a taken order id or a taken serial both insert nothing.
+  return tx.run(
+    `INSERT INTO issuance (order_id, serial, issuer, csr_hash, tbs, status, identifiers, profile, account_id,
+       not_before, not_after, created_at)
+     VALUES (?, ?, ?, ?, ?, 'intent', ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    [
+      i.orderId,
+      i.serial,
+      i.issuer,
+      i.csrHash,
+      i.tbs,
+      JSON.stringify(i.identifiers),
+      i.profile,
+      i.accountId,
+      i.notBefore.getTime(),
+      i.notAfter.getTime(),
+      Date.now(),
+    ],
+  );
 }
