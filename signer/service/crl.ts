@@ -79,14 +79,15 @@ export class CrlIssuer {
     return BigInt(newer.crlNumber);
   }
 
-  /** Signs one now if there is none or it is older than refreshSeconds, then every refreshSeconds. */
+  /**
+   * Signs one now, then every refreshSeconds. Always at start, even when the stored one is fresh:
+   * a store restored from a backup holds an older CRL than the one last published, and a relying
+   * party must never be served a CRL number lower than one it has seen (RFC 5280 §5.2.3).
+   */
   async start(): Promise<void> {
-    const row = await this.store.currentCrl(this.issuerId);
-    if (!row || Date.now() - row.thisUpdate >= this.cfg.refreshSeconds * 1000) {
-      await this.reissue('start').catch((e: unknown) =>
-        this.log({ event: 'crl-failed', cause: 'start', error: msg(e) }),
-      );
-    }
+    await this.reissue('start').catch((e: unknown) =>
+      this.log({ event: 'crl-failed', cause: 'start', error: msg(e) }),
+    );
     this.timer = setInterval(() => {
       this.reissue('refresh').catch((e: unknown) =>
         this.log({ event: 'crl-failed', cause: 'refresh', error: msg(e) }),
