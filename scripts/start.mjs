@@ -9,6 +9,9 @@
 // 14100), EDGECA_START_TIMEOUT_S (default 60); every other EDGECA_* variable (e.g.
 // EDGECA_DNS_RESOLVER, EDGECA_HTTP01_PORT, EDGECA_EAB_REQUIRED) is passed to the edge unchanged.
 // EDGECA_RUNTIME=node (default) | deno | workerd runs the same edge on that runtime.
+// EDGECA_SIGNER_DATABASE_URL (e.g. postgres://edgeca@127.0.0.1:5432/edgeca) replaces signer.json's
+// `database` for the signer it starts, and EDGECA_SIGNER_DATABASE_PASSWORD gives its password;
+// neither reaches the edge or the validator.
 // The on-prem validator (docs/validator.md) runs beside the signer on EDGECA_VALIDATOR_PORT (14200),
 // resolving through EDGECA_VALIDATOR_DNS_RESOLVER (default: the system resolver); the edge pins its
 // key and routes by EDGECA_VALIDATION_ROUTES (default: tls-alpn-01 on-prem where the edge has no raw TLS).
@@ -57,17 +60,44 @@ function initSigner() {
   if (r.status !== 0) fail(`signer init failed (exit ${r.status ?? r.signal})`);
 }
 
+/** Variables for the signer alone: the store's URL and password stay out of the other services. */
+const SIGNER_ONLY_ENV = ['EDGECA_SIGNER_DATABASE_URL', 'EDGECA_SIGNER_DATABASE_PASSWORD'];
+
+/** The signer's store from EDGECA_SIGNER_DATABASE_URL, checked before it is written to a file. */
+function signerDatabase() {
+  const url = env.EDGECA_SIGNER_DATABASE_URL;
+  if (url === undefined || url === '') return undefined;
+  if (/^postgres(ql)?:\/\/[^@/?#]*:[^@/?#]*@/i.test(url) || /[?&]password=/i.test(url)) {
+    fail(
+      'EDGECA_SIGNER_DATABASE_URL contains a password: remove it from the URL and export ' +
+        'EDGECA_SIGNER_DATABASE_PASSWORD instead',
+    );
+  }
+  return url;
+}
+
+/** True for a postgres:// URL whose every host is this machine: the server is then ours to install. */
+function isLocalPostgres(url) {
+  const m = /^postgres(?:ql)?:\/\/(?:[^@/?#]*@)?([^/?#]*)/i.exec(url ?? '');
+  if (!m) return false;
+  return m[1]
+    .split(',')
+    .every((h) => /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/i.test(h));
+}
+
 /**
  * The signer config to serve: signer.json itself, or, when EDGECA_SIGNER_PORT asks for another
- * port, a copy beside it (same directory, so its relative paths still resolve) with that port.
+ * port or EDGECA_SIGNER_DATABASE_URL for another store, a copy beside it (same directory, so its
+ * relative paths still resolve) with those.
  */
 function signerConfig() {
   const file = join(DEV_DIR, 'signer.json');
   const config = readJson(file);
   const port = portFrom('EDGECA_SIGNER_PORT', config.listen?.port ?? 14100);
-  if (port === config.listen?.port) return { file, config, port };
+  const database = signerDatabase() ?? config.database;
+  if (port === config.listen?.port && database === config.database) return { file, config, port };
   const override = join(DEV_DIR, 'signer.start.json');
-  const patched = { ...config, listen: { ...config.listen, port } };
+  const patched = { ...config, listen: { ...config.listen, port }, database };
   writeFileSync(override, `${JSON.stringify(patched, null, 2)}\n`);
   return { file: override, config: patched, port };
 }
@@ -113,9 +143,11 @@ function printReady(endpoints, http01Port) {
 }
 
 async function main() {
+  const database = signerDatabase();
   await orExit(() => {
     ensureNpmDeps();
-    ensureDebianPackages(START_PACKAGES);
+    // A store on this machine's PostgreSQL: the server comes from Debian like the HSM does.
+    ensureDebianPackages(isLocalPostgres(database) ? [...START_PACKAGES, 'postgresql'] : START_PACKAGES);
   });
   initSigner();
 
@@ -132,6 +164,7 @@ async function main() {
   const edgePort = portFrom('EDGECA_PORT', 14000);
   const http01Port = portFrom('EDGECA_HTTP01_PORT', 80);
   const baseUrl = (env.EDGECA_BASE_URL ?? `https://127.0.0.1:${edgePort}`).replace(/\/+$/, '');
+  const othersEnv = Object.fromEntries(Object.entries(env).filter(([k]) => !SIGNER_ONLY_ENV.includes(k)));
   // Dev defaults; anything the caller exported wins (EDGECA_DNS_RESOLVER, EDGECA_HTTP01_PORT, ...).
   const edgeEnv = {
     EDGECA_HOST: '127.0.0.1',
@@ -141,7 +174,7 @@ async function main() {
     EDGECA_SIGNER_URL: signerUrl,
     EDGECA_RELAY_KEY_FILE: join(DEV_DIR, 'relay-key.json'),
     EDGECA_ALLOW_LOOPBACK: 'true',
-    ...env,
+    ...othersEnv,
     EDGECA_PORT: String(edgePort),
     EDGECA_BASE_URL: baseUrl,
   };
@@ -196,7 +229,7 @@ async function main() {
   if (http01Port !== 80) validatorArgs.push('--test-http01-port', String(http01Port));
   if (env.EDGECA_VALIDATOR_DNS_RESOLVER)
     validatorArgs.push('--dns-resolver', env.EDGECA_VALIDATOR_DNS_RESOLVER);
-  const validatorProc = sup.launch('validator', validatorArgs, { cwd: ROOT, env });
+  const validatorProc = sup.launch('validator', validatorArgs, { cwd: ROOT, env: othersEnv });
   await healthy(`${validatorUrl}/v1/health`, validatorProc, timeoutMs);
   if (!env.EDGECA_VALIDATOR_URL) {
     const { d: _d, ...validatorPublicJwk } = readJson(join(DEV_DIR, 'validator-key.json'));
@@ -214,7 +247,7 @@ async function main() {
     if (resolver && !/^https?:\/\//i.test(resolver)) {
       const dohPort = portFrom('EDGECA_DOH_BRIDGE_PORT', edgePort + 4);
       const bridgeArgs = [CLI, 'dev', 'doh-bridge', '--upstream', resolver, '--port', String(dohPort)];
-      sup.launch('doh-bridge', bridgeArgs, { cwd: ROOT, env });
+      sup.launch('doh-bridge', bridgeArgs, { cwd: ROOT, env: othersEnv });
       edgeEnv.EDGECA_DNS_RESOLVER = `http://127.0.0.1:${dohPort}/dns-query`;
     }
     // wrangler.toml's vars describe a production Worker; the dev edge takes the caller's choice.
@@ -246,6 +279,9 @@ async function main() {
     edgeRuntime: runtime,
     ...launch.extra,
     signerUrl,
+    // the config the signer serves (signer.start.json when a port or store was overridden), for
+    // `edgeca signer audit-verify --config ...` and `crl`
+    signerConfigFile: signer.file,
     validatorUrl: edgeEnv.EDGECA_VALIDATOR_URL,
     tlsCaFile: resolve(rootFile),
     issuingRootFile: current.issuingRootFile ?? resolve(rootFile),

@@ -113,7 +113,12 @@ export class PostgresEngine implements Engine {
     } catch (e) {
       await sql.end({ timeout: 1 }).catch(() => {});
       const cause = e instanceof StoreUnavailableError ? e.storeCause : message(e);
-      throw new Error(`cannot reach the signer's store ${url}: ${cause}`);
+      const code = (e as { code?: unknown }).code;
+      const hint =
+        o.password === undefined && (code === '28P01' || code === '28000' || /password|SASL/i.test(cause))
+          ? ' (no password was given: set EDGECA_SIGNER_DATABASE_PASSWORD or databasePasswordFile)'
+          : '';
+      throw new Error(`cannot connect to the signer's store ${url}: ${cause}${hint}`);
     }
     return engine;
   }

@@ -527,7 +527,7 @@ describe('signer store on PostgreSQL: connection rules and failures', { skip: pg
     );
     assert.match(
       err.message,
-      /^cannot reach the signer's store postgres:\/\/edgeca_signer@127\.0\.0\.1:1\/edgeca: .*ECONNREFUSED/,
+      /^cannot connect to the signer's store postgres:\/\/edgeca_signer@127\.0\.0\.1:1\/edgeca: .*ECONNREFUSED/,
     );
     assert.doesNotMatch(err.message, /\n/);
   });
@@ -539,6 +539,13 @@ describe('signer store on PostgreSQL: connection rules and failures', { skip: pg
     );
     assert.match(err.message, /password authentication failed/);
     assert.doesNotMatch(err.message, /wrong-pw/);
+  });
+
+  test('no password where one is needed fails the open saying where the password goes', async () => {
+    await assert.rejects(
+      SignerStore.open(h.primary.url('edgeca', PG_USER.user)),
+      /no password was given: set EDGECA_SIGNER_DATABASE_PASSWORD or databasePasswordFile/,
+    );
   });
 
   test('an outage is a StoreUnavailableError (503, Retry-After) within the deadline, and the store comes back by itself', async (t) => {

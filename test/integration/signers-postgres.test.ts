@@ -184,7 +184,7 @@ describe('two signers on one PostgreSQL store and one HSM token', { skip }, () =
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
-      /^edgeca signer serve: cannot reach the signer's store postgres:\/\/.*ECONNREFUSED.*\n$/,
+      /^edgeca signer serve: cannot connect to the signer's store postgres:\/\/.*ECONNREFUSED.*\n$/,
     );
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   });
