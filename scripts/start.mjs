@@ -80,9 +80,7 @@ function signerDatabase() {
 function isLocalPostgres(url) {
   const m = /^postgres(?:ql)?:\/\/(?:[^@/?#]*@)?([^/?#]*)/i.exec(url ?? '');
   if (!m) return false;
-  return m[1]
-    .split(',')
-    .every((h) => /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/i.test(h));
+  return m[1].split(',').every((h) => /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/i.test(h));
 }
 
 /**

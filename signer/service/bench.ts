@@ -1,5 +1,6 @@
 // Measures certificates/s through POST /v1/sign over real HTTP on 127.0.0.1 (software CA key,
-// libSQL file in a temp directory). Run: node --import tsx signer/service/bench.ts [count] [concurrency]
+// libSQL file in a temp directory, or the store EDGECA_SIGNER_DATABASE_URL names, with its password
+// in EDGECA_SIGNER_DATABASE_PASSWORD). Run: node --import tsx signer/service/bench.ts [count] [concurrency]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ const dir = mkdtempSync(join(tmpdir(), 'edgeca-bench-'));
 const ca = await softCa();
 writeFileSync(join(dir, 'issuer.pem'), ca.issuerPem);
 const edge = await edgeKeyPair();
-const config = testConfig([edge.pubJwk], 'file:signer.db');
+const config = testConfig([edge.pubJwk], process.env.EDGECA_SIGNER_DATABASE_URL || 'file:signer.db');
 const real = process.env.BENCH_TOOLS !== 'soft';
 const tools = real
   ? await loadCertTools(config, ca.issuerDer)
