@@ -129,7 +129,13 @@ export async function startSigner(opts: StartSignerOptions): Promise<RunningSign
       tlsKeyFile: config.listen.tlsKeyFile && configPath(baseDir, config.listen.tlsKeyFile),
     });
     const url = server.url;
-    log({ event: 'listening', url, issuer: issuerSubject(issuerDer), edgeKeys: [...edgeKeys.keys()] });
+    log({
+      event: 'listening',
+      url,
+      issuer: issuerSubject(issuerDer),
+      edgeKeys: [...edgeKeys.keys()],
+      store: store.engineName,
+    });
     let closing: Promise<void> | undefined;
     return {
       url,

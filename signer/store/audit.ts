@@ -12,7 +12,7 @@
 // commits share the next (group commit), so it is not what limits issuance.
 import { sha256, toHex } from '../../shared/encoding.ts';
 import type { AuditEvent } from './schema.ts';
-import { type Engine, intOf, type Queryable, StoreUnavailableError } from './sql.ts';
+import { type Engine, intOf, LONG_WORK_MS, type Queryable, StoreUnavailableError } from './sql.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 const VERIFY_PAGE = 1000;
@@ -166,46 +166,50 @@ interface AuditRow {
  * each prevHash and hash right, and the head matching the last row.
  */
 export function verifyAuditChain(engine: Engine): Promise<AuditVerification> {
-  return engine.snapshot(async (tx) => {
-    let expected = { seq: 1, prevHash: GENESIS_HASH };
-    let rows = 0;
-    for (let page = 0; page < Number.MAX_SAFE_INTEGER; page++) {
-      const batch = await tx.all<AuditRow>(
-        `SELECT seq, time, event, details, prev_hash AS "prevHash", hash FROM audit_log
+  return engine.snapshot(
+    async (tx) => {
+      let expected = { seq: 1, prevHash: GENESIS_HASH };
+      let rows = 0;
+      for (let page = 0; page < Number.MAX_SAFE_INTEGER; page++) {
+        const batch = await tx.all<AuditRow>(
+          `SELECT seq, time, event, details, prev_hash AS "prevHash", hash FROM audit_log
          WHERE seq >= ? ORDER BY seq LIMIT ?`,
-        [expected.seq, VERIFY_PAGE],
+          [expected.seq, VERIFY_PAGE],
+        );
+        for (const r of batch) {
+          const row = { seq: intOf(r.seq), time: intOf(r.time), event: r.event, details: r.details };
+          const bad = (reason: string): AuditVerification => ({
+            ok: false,
+            rows,
+            firstBadSeq: expected.seq,
+            reason,
+          });
+          if (row.seq !== expected.seq) return bad(`row ${expected.seq} is missing (next row is ${row.seq})`);
+          if (r.prevHash !== expected.prevHash)
+            return bad(`row ${row.seq} does not link to the row before it`);
+          if ((await auditRowHash(r.prevHash, row)) !== r.hash)
+            return bad(`row ${row.seq} content does not match its hash`);
+          rows++;
+          expected = { seq: row.seq + 1, prevHash: r.hash };
+        }
+        if (batch.length < VERIFY_PAGE) break;
+      }
+      const [head] = await tx.all<{ seq: unknown; hash: string }>(
+        'SELECT seq, hash FROM audit_head WHERE id = 1',
       );
-      for (const r of batch) {
-        const row = { seq: intOf(r.seq), time: intOf(r.time), event: r.event, details: r.details };
-        const bad = (reason: string): AuditVerification => ({
+      const lastSeq = expected.seq - 1;
+      const headSeq = head ? intOf(head.seq) : 0;
+      if (!head && lastSeq === 0) return { ok: true, rows };
+      if (!head || headSeq !== lastSeq || head.hash !== expected.prevHash) {
+        return {
           ok: false,
           rows,
-          firstBadSeq: expected.seq,
-          reason,
-        });
-        if (row.seq !== expected.seq) return bad(`row ${expected.seq} is missing (next row is ${row.seq})`);
-        if (r.prevHash !== expected.prevHash) return bad(`row ${row.seq} does not link to the row before it`);
-        if ((await auditRowHash(r.prevHash, row)) !== r.hash)
-          return bad(`row ${row.seq} content does not match its hash`);
-        rows++;
-        expected = { seq: row.seq + 1, prevHash: r.hash };
+          firstBadSeq: Math.min(headSeq, lastSeq) + 1,
+          reason: `the chain ends at row ${lastSeq} but the recorded head is row ${headSeq}`,
+        };
       }
-      if (batch.length < VERIFY_PAGE) break;
-    }
-    const [head] = await tx.all<{ seq: unknown; hash: string }>(
-      'SELECT seq, hash FROM audit_head WHERE id = 1',
-    );
-    const lastSeq = expected.seq - 1;
-    const headSeq = head ? intOf(head.seq) : 0;
-    if (!head && lastSeq === 0) return { ok: true, rows };
-    if (!head || headSeq !== lastSeq || head.hash !== expected.prevHash) {
-      return {
-        ok: false,
-        rows,
-        firstBadSeq: Math.min(headSeq, lastSeq) + 1,
-        reason: `the chain ends at row ${lastSeq} but the recorded head is row ${headSeq}`,
-      };
-    }
-    return { ok: true, rows };
-  });
+      return { ok: true, rows };
+    },
+    { deadlineMs: LONG_WORK_MS },
+  );
 }

@@ -91,6 +91,7 @@ export class LibsqlEngine implements Engine {
     return this.serialised(() => this.direct.run(text, params));
   }
 
+  // A file has no network in between: its waits are bounded by the busy timeout, not a deadline.
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return this.serialised(() => this.inTransaction('write', fn));
   }

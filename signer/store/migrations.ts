@@ -5,7 +5,7 @@
 // upgrade, and whatever must be dropped goes in a later release, once no signer reads it.
 // DDL is written once with {bytes} and {int64} standing for the engine's column types.
 import { GENESIS_HASH } from './audit.ts';
-import { type Dialect, type Engine, intOrNull, type Queryable } from './sql.ts';
+import { type Dialect, type Engine, intOrNull, LONG_WORK_MS, type Queryable } from './sql.ts';
 
 export interface MigrationContext {
   /** the issuer id rows written before issuers were recorded belong to (see store.ts) */
@@ -130,27 +130,31 @@ export interface MigrationOutcome {
 
 /** Brings the schema up to SCHEMA_VERSION; a store already newer is left as it is. */
 export async function migrate(engine: Engine, ctx: MigrationContext): Promise<MigrationOutcome> {
-  return engine.transaction(async (tx) => {
-    await engine.lockForMigration(tx);
-    await tx.run(
-      ddl(
-        engine.dialect,
-        `CREATE TABLE IF NOT EXISTS schema_migrations (
+  return engine.transaction(
+    async (tx) => {
+      await engine.lockForMigration(tx);
+      await tx.run(
+        ddl(
+          engine.dialect,
+          `CREATE TABLE IF NOT EXISTS schema_migrations (
           version INTEGER PRIMARY KEY, applied_at {int64} NOT NULL, description TEXT NOT NULL
         )`,
-      ),
-    );
-    const [row] = await tx.all<{ v: unknown }>('SELECT MAX(version) AS v FROM schema_migrations');
-    const from = intOrNull(row?.v) ?? 0;
-    for (const m of MIGRATIONS) {
-      if (m.version <= from) continue;
-      await m.up(tx, engine.dialect, ctx);
-      await tx.run('INSERT INTO schema_migrations (version, applied_at, description) VALUES (?, ?, ?)', [
-        m.version,
-        Date.now(),
-        m.description,
-      ]);
-    }
-    return { from, to: Math.max(from, SCHEMA_VERSION) };
-  });
+        ),
+      );
+      const [row] = await tx.all<{ v: unknown }>('SELECT MAX(version) AS v FROM schema_migrations');
+      const from = intOrNull(row?.v) ?? 0;
+      for (const m of MIGRATIONS) {
+        if (m.version <= from) continue;
+        await m.up(tx, engine.dialect, ctx);
+        await tx.run('INSERT INTO schema_migrations (version, applied_at, description) VALUES (?, ?, ?)', [
+          m.version,
+          Date.now(),
+          m.description,
+        ]);
+      }
+      return { from, to: Math.max(from, SCHEMA_VERSION) };
+    },
+    // A migration may touch every row, and waits while another signer migrates.
+    { deadlineMs: LONG_WORK_MS },
+  );
 }

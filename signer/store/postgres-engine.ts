@@ -8,6 +8,7 @@ import { parsePostgresUrl } from './postgres-url.ts';
 import {
   type Dialect,
   type Engine,
+  type LongWork,
   type Queryable,
   Reachability,
   type SqlValue,
@@ -133,12 +134,16 @@ export class PostgresEngine implements Engine {
     return (await this.bounded(pending, () => pending.cancel())).count;
   }
 
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.inTransaction('', fn);
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, o: LongWork = {}): Promise<T> {
+    return this.inTransaction('', fn, o.deadlineMs ?? this.deadlineMs);
   }
 
-  snapshot<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.inTransaction('isolation level repeatable read read only', fn);
+  snapshot<T>(fn: (tx: Queryable) => Promise<T>, o: LongWork = {}): Promise<T> {
+    return this.inTransaction(
+      'isolation level repeatable read read only',
+      fn,
+      o.deadlineMs ?? this.deadlineMs,
+    );
   }
 
   async lockForMigration(tx: Queryable): Promise<void> {
@@ -160,7 +165,7 @@ export class PostgresEngine implements Engine {
     });
   }
 
-  private inTransaction<T>(mode: string, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  private inTransaction<T>(mode: string, fn: (tx: Queryable) => Promise<T>, deadlineMs: number): Promise<T> {
     let abandoned = false;
     const work = this.sql.begin(mode, async (tx) => {
       const check = () => {
@@ -180,24 +185,32 @@ export class PostgresEngine implements Engine {
       };
       return fn(q);
     }) as Promise<T>;
-    return this.bounded(work, () => {
-      abandoned = true;
-    });
+    return this.bounded(
+      work,
+      () => {
+        abandoned = true;
+      },
+      deadlineMs,
+    );
   }
 
   /**
    * Resolves with `work`, or rejects with StoreUnavailableError when the store does not answer in
    * time or the connection fails; `onTimeout` cancels what was queued.
    */
-  private async bounded<T>(work: PromiseLike<T>, onTimeout: () => unknown): Promise<T> {
+  private async bounded<T>(
+    work: PromiseLike<T>,
+    onTimeout: () => unknown,
+    deadlineMs = this.deadlineMs,
+  ): Promise<T> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         void Promise.resolve()
           .then(onTimeout)
           .catch(() => {});
-        reject(new StoreUnavailableError(`no answer within ${this.deadlineMs} ms`));
-      }, this.deadlineMs);
+        reject(new StoreUnavailableError(`no answer within ${deadlineMs} ms`));
+      }, deadlineMs);
     });
     try {
       const out = await Promise.race([work, deadline]);

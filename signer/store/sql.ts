@@ -27,15 +27,27 @@ export interface Dialect {
   forUpdate: string;
 }
 
+/**
+ * For work that is long by nature (a migration over every row, verifying the whole audit chain):
+ * how long it may take before it counts as the store not answering. A request's work keeps the
+ * engine's short deadline.
+ */
+export interface LongWork {
+  deadlineMs?: number;
+}
+
+/** The deadline of long work: generous, still bounded. */
+export const LONG_WORK_MS = 30 * 60_000;
+
 export interface Engine extends Queryable {
   readonly name: 'libsql' | 'postgres';
   readonly dialect: Dialect;
   /** The URL without secrets, for messages. */
   readonly displayUrl: string;
   /** Runs `fn` in one write transaction: all of it commits, or none of it. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, o?: LongWork): Promise<T>;
   /** Runs `fn` on one consistent snapshot (read only): rows committed meanwhile are not seen. */
-  snapshot<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  snapshot<T>(fn: (tx: Queryable) => Promise<T>, o?: LongWork): Promise<T>;
   /** Takes an exclusive lock for the rest of the transaction (schema migrations). */
   lockForMigration(tx: Queryable): Promise<void>;
   close(): Promise<void>;
