@@ -230,6 +230,21 @@ for (const engine of [libsql, postgres]) {
       await Promise.all([a.close(), b.close()]);
     });
 
+    test('audit-verify run while another signer appends sees one consistent chain', async () => {
+      const f = await engine.fresh();
+      const [writer, auditor] = await Promise.all([open(f.url), open(f.url)]);
+      let appending = true;
+      const appends = (async () => {
+        for (let i = 0; i < 400 && appending; i++) await writer.auditEvent('refuse', { i });
+      })();
+      const results = [];
+      for (let i = 0; i < 15; i++) results.push(await auditor.verifyAudit());
+      appending = false;
+      await appends;
+      for (const r of results) assert.equal(r.ok, true, r.reason);
+      await Promise.all([writer.close(), auditor.close()]);
+    });
+
     test('a replayed jti is refused by the same signer, after reopening, and by another signer', async () => {
       const f = await engine.fresh();
       const exp = Math.floor(Date.now() / 1000) + 60;
