@@ -5,7 +5,7 @@
 // failures: an unreachable store at start, a store outage under running signers, and a restore of
 // the store from a backup taken earlier (docs/ha.md, "Backup and restore").
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { importRelayPrivateKey, type RelayKey, type SignRequest, signRelay } fro
 import { HsmUnavailableError } from '../../signer/ca-signer.ts';
 import type { SignerConfig } from '../../signer/config.ts';
 import { type RunningSigner, startSigner } from '../../signer/server.ts';
-import { makeCsr } from '../../signer/service/testing.ts';
+import { makeCsr, softCa, softTools, testConfig } from '../../signer/service/testing.ts';
 import { issuerId, loadCertTools } from '../../signer/service/tools.ts';
 import { type Child, spawnChild } from '../support/child.ts';
 import { type PgHarness, skipWithoutPostgres, startPostgres } from '../support/postgres.ts';
@@ -346,13 +346,44 @@ describe('two signers on one PostgreSQL store and one HSM token', { skip }, () =
   });
 
   test('a store outage: 503 with Retry-After and nothing signed, then both signers recover by themselves', async () => {
-    await pg.primary.stop();
-    const body = await signBody('outage.example.test');
-    const down = await post('a', '/v1/sign', body);
-    assert.equal(down.status, 503, await down.clone().text());
-    assert.ok(Number(down.headers.get('retry-after')) > 0);
-    assert.equal((await fetch(`${signers.b.url}/ready`)).status, 503);
-    await pg.primary.start();
+    // Signer E, in this process, with a second issuer (a software CA whose signatures are counted)
+    // on the same store: it shows the HSM is never asked while the intent cannot be recorded.
+    const soft = await softCa();
+    mkdirSync(join(dir, 'soft'));
+    writeFileSync(join(dir, 'soft', 'issuer.pem'), soft.issuerPem);
+    const e = await startSigner({
+      config: {
+        ...testConfig(base.edgeKeys, pg.primary.url(DB.name, DB.user)),
+        databasePasswordFile: '../db-password',
+      },
+      baseDir: join(dir, 'soft'),
+      deps: { signer: soft.signer, tools: await softTools(soft.issuerDer, soft.signer.spki), log: () => {} },
+    });
+    try {
+      const eBody = { ...(await signBody('outage.internal.test')) };
+      await pg.primary.stop();
+      const body = await signBody('outage.example.test');
+      const down = await post('a', '/v1/sign', body);
+      assert.equal(down.status, 503, await down.clone().text());
+      assert.ok(Number(down.headers.get('retry-after')) > 0);
+      assert.equal((await fetch(`${signers.b.url}/ready`)).status, 503);
+      const signaturesBefore = soft.signer.calls;
+      const eDown = await postJws(e.url, '/v1/sign', await signRelay(eBody, relayKey));
+      assert.equal(eDown.status, 503);
+      assert.equal(soft.signer.calls, signaturesBefore, 'nothing signed while the intent cannot be recorded');
+      await pg.primary.start();
+      await outageOver(body);
+      const eBack = await postJws(e.url, '/v1/sign', await signRelay(eBody, relayKey));
+      assert.equal(eBack.status, 200, await eBack.clone().text());
+      assert.equal(soft.signer.calls, signaturesBefore + 1);
+      const issuers = await sql(`SELECT COUNT(DISTINCT issuer) FROM issuance`);
+      assert.equal(issuers, '2', 'two issuers share the store');
+    } finally {
+      await e.close();
+    }
+  });
+
+  async function outageOver(body: Awaited<ReturnType<typeof signBody>>): Promise<void> {
     for (const which of ['a', 'b'] as const) {
       let ready = false;
       for (let i = 0; i < 100 && !ready; i++) {
@@ -371,7 +402,7 @@ describe('two signers on one PostgreSQL store and one HSM token', { skip }, () =
     const log = signers.a.child?.output() ?? '';
     assert.match(log, /"event":"store-unavailable"/);
     assert.match(log, /"event":"store-reachable"/);
-  });
+  }
 
   test('restored from an earlier backup: CRL numbers still grow; what came after the backup is gone', async () => {
     const dump = join(dir, 'store.dump');
