@@ -62,10 +62,12 @@ export function postgresUnavailable(): string | undefined {
  * The `skip` option for a PostgreSQL test: false when it can run. When it cannot, the reason is
  * printed loudly, and under CI (CI=true) this throws, so the suite fails rather than passes quietly.
  */
-export function skipWithoutPostgres(): string | false {
-  const why = postgresUnavailable();
+export function skipWithoutPostgres(
+  why: string | undefined = postgresUnavailable(),
+  env: NodeJS.ProcessEnv = process.env,
+): string | false {
   if (!why) return false;
-  if (process.env.CI === 'true') throw new Error(`PostgreSQL tests cannot run in CI: ${why}`);
+  if (env.CI === 'true') throw new Error(`PostgreSQL tests cannot run in CI: ${why}`);
   process.stderr.write(`\n#\n# SKIPPING PostgreSQL tests: ${why}\n#\n`);
   return `PostgreSQL unavailable: ${why}`;
 }
