@@ -55,22 +55,13 @@ const BOOTSTRAP_MODULE = './bootstrap.ts';
 /** Opens the token named by the config (PIN from pinFile/pinEnv); the caller closes it. */
 async function openConfiguredToken(configFile: string) {
   const { config, baseDir } = loadSignerConfig(configFile);
-  const { openToken } = (await import(TOKEN_MODULE)) as {
+  const { openToken, tokenOptionsFromConfig } = (await import(TOKEN_MODULE)) as {
     openToken(o: Record<string, unknown>): Promise<HsmTokenLike>;
+    tokenOptionsFromConfig(p: unknown, baseDir: string, pin: string): Record<string, unknown>;
   };
-  const p = config.pkcs11;
-  const token = await openToken({
-    module: p.module,
-    tokenLabel: p.tokenLabel,
-    pin: readPin(config, baseDir),
-    sessions: 1,
-    ...(p.softhsmConf ? { softhsmConf: resolvePath(baseDir, p.softhsmConf) } : {}),
-  });
+  const options = tokenOptionsFromConfig(config.pkcs11, baseDir, readPin(config, baseDir));
+  const token = await openToken({ ...options, sessions: 1 });
   return { token, config, baseDir };
-}
-
-function resolvePath(baseDir: string, p: string): string {
-  return p.startsWith('/') ? p : `${baseDir}/${p}`;
 }
 
 const COMMANDS: Record<string, Command> = {

@@ -39,10 +39,17 @@ export interface SignerConfig {
     pinEnv?: string;
     /** label of the issuing (intermediate) CA key in the token */
     keyLabel: string;
-    /** logged-in sessions in the signing pool */
+    /** logged-in sessions in the signing pool (never more than the token allows) */
     sessions: number;
+    /** longest wait for a free session before a signing request gets 503 + Retry-After (ms, default 5000) */
+    queueTimeoutMs?: number;
     /** set SOFTHSM2_CONF to this before loading the module (development/tests) */
     softhsmConf?: string;
+    /**
+     * environment variables set before the module is initialised, for modules configured that
+     * way (tpm2-pkcs11: TPM2_PKCS11_TCTI, TPM2_PKCS11_STORE; see docs/hsm.md). Never the PIN.
+     */
+    env?: Record<string, string>;
   };
   /**
    * The signer's store (issuance record, relay jti, CRL state, audit log): a libSQL URL such as

@@ -34,13 +34,13 @@ export function keyGenTemplates(
     unwrap: false,
     derive: false,
   };
+  // The public half says nothing about its usages: the signer never uses it in the token, and
+  // tpm2-pkcs11 maps CKA_VERIFY and CKA_ENCRYPT onto the TPM key's decrypt and sign bits, so
+  // `verify: true, encrypt: false` there would make a TPM refuse the template (or the key sign-less).
   const publicTemplate: graphene.ITemplate = {
     ...common,
     class: pkcs11js.CKO_PUBLIC_KEY,
     private: false,
-    verify: true,
-    encrypt: false,
-    wrap: false,
   };
   const ecParams = EC_PARAMS[type];
   if (ecParams) {
@@ -130,7 +130,7 @@ export function spkiFromAttributes(
       ),
     );
   }
-  throw new Error(`key type ${kt} is neither EC nor RSA`);
+  throw new Error(`it is ${keyTypeName(kt)}, neither EC nor RSA`);
 }
 
 const ATTRS = {
@@ -153,6 +153,43 @@ const CLASS_NAMES: Record<number, string> = {
   [pkcs11js.CKO_SECRET_KEY]: 'secretKey',
 };
 const KEY_TYPE_NAMES: Record<number, string> = { [pkcs11js.CKK_EC]: 'EC', [pkcs11js.CKK_RSA]: 'RSA' };
+
+// PKCS#11 v3.0 key types pkcs11js 2.x does not name.
+const CKK_EC_EDWARDS = 0x40;
+const CKK_EC_MONTGOMERY = 0x41;
+const KEY_TYPE_WORDS: Record<number, string> = {
+  [pkcs11js.CKK_EC]: 'an EC key',
+  [pkcs11js.CKK_RSA]: 'an RSA key',
+  [pkcs11js.CKK_DSA]: 'a DSA key',
+  [pkcs11js.CKK_DH]: 'a Diffie-Hellman key',
+  [pkcs11js.CKK_AES]: 'an AES key',
+  [pkcs11js.CKK_DES3]: 'a 3DES key',
+  [pkcs11js.CKK_GENERIC_SECRET]: 'a generic secret',
+  [CKK_EC_EDWARDS]: 'an EdDSA key',
+  [CKK_EC_MONTGOMERY]: 'an X25519/X448 key',
+};
+const keyTypeName = (kt: number) => KEY_TYPE_WORDS[kt] ?? `a key of type 0x${kt.toString(16)}`;
+
+const CLASS_WORDS: Record<number, string> = {
+  [pkcs11js.CKO_DATA]: 'a data object',
+  [pkcs11js.CKO_CERTIFICATE]: 'a certificate',
+  [pkcs11js.CKO_PUBLIC_KEY]: 'a public key',
+  [pkcs11js.CKO_PRIVATE_KEY]: 'a private key',
+  [pkcs11js.CKO_SECRET_KEY]: 'a secret key',
+};
+
+/** What the given objects are, in words: "a secret key (an AES key) and a certificate". */
+export function describeObjects(lib: pkcs11js.PKCS11, session: graphene.Session, handles: Buffer[]): string {
+  const words = handles.map((h) => {
+    const cls = readUlong(rawAttributes(lib, session, h, [pkcs11js.CKA_CLASS]).get(pkcs11js.CKA_CLASS));
+    const what =
+      cls === undefined ? 'an object' : (CLASS_WORDS[cls] ?? `an object of class 0x${cls.toString(16)}`);
+    if (cls !== pkcs11js.CKO_SECRET_KEY && cls !== pkcs11js.CKO_PUBLIC_KEY) return what;
+    const kt = readUlong(rawAttributes(lib, session, h, [pkcs11js.CKA_KEY_TYPE]).get(pkcs11js.CKA_KEY_TYPE));
+    return kt === undefined ? what : `${what} (${keyTypeName(kt)})`;
+  });
+  return words.length <= 1 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`;
+}
 
 /** The private key's attributes that prove how it is protected, plus what the key is. */
 export function describePrivateKey(

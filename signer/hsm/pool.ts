@@ -1,17 +1,35 @@
 // The logged-in sessions of one connection to the token. A PKCS#11 session runs one operation
 // at a time (CKR_OPERATION_ACTIVE otherwise), so callers borrow a session and queue when all
-// are busy. When the connection is lost the pool stops lending, fails its queue, and closes its
-// sessions only after the calls still running on them have returned.
+// are busy. The queue is bounded in time: a slow token (a TPM signs a few hundred times a
+// second) under more load than it can take answers "busy, retry later" (HsmBusyError, a 503
+// with Retry-After) instead of letting requests pile up until the client gives up. When the
+// connection is lost the pool stops lending, fails its queue, and closes its sessions only
+// after the calls still running on them have returned.
 import type * as graphene from 'graphene-pk11';
+import { HsmUnavailableError } from '../ca-signer.ts';
 
 /** How long closing a lost pool waits for in-flight operations before abandoning its sessions. */
 const DRAIN_TIMEOUT_MS = 5000;
 
-export class SessionPool {
+/** Every session stayed busy for the whole queue wait: the token is saturated, not gone. */
+export class HsmBusyError extends HsmUnavailableError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HsmBusyError';
+  }
+}
+
+interface Waiter<S> {
+  resolve: (s: S) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export class SessionPool<S extends { close(): void } = graphene.Session> {
   /** key object handles by class and label, valid as long as this login */
   readonly handles = new Map<string, Buffer>();
-  private readonly free: graphene.Session[];
-  private readonly waiters: { resolve: (s: graphene.Session) => void; reject: (e: Error) => void }[] = [];
+  private readonly free: S[];
+  private readonly waiters: Waiter<S>[] = [];
   private busy = 0;
   private lostWith: Error | undefined;
   private onDrained: () => void = () => {};
@@ -19,7 +37,15 @@ export class SessionPool {
     this.onDrained = resolve;
   });
 
-  constructor(readonly sessions: graphene.Session[]) {
+  /**
+   * @param queueTimeoutMs longest wait for a free session; 0 refuses at once when all are busy
+   * @param name the token, for messages
+   */
+  constructor(
+    readonly sessions: S[],
+    private readonly queueTimeoutMs = 5000,
+    private readonly name = 'the token',
+  ) {
     this.free = [...sessions];
   }
 
@@ -27,25 +53,47 @@ export class SessionPool {
     return this.lostWith !== undefined;
   }
 
-  acquire(): Promise<graphene.Session> {
+  /** Callers waiting for a session right now. */
+  get queued(): number {
+    return this.waiters.length;
+  }
+
+  acquire(): Promise<S> {
     if (this.lostWith) return Promise.reject(this.lostWith);
     const s = this.free.pop();
     if (s) {
       this.busy++;
       return Promise.resolve(s);
     }
+    const busy = () =>
+      new HsmBusyError(
+        `all ${this.sessions.length} session(s) of ${this.name} stayed busy for ${this.queueTimeoutMs} ms ` +
+          `(${this.waiters.length} caller(s) queued); retry later`,
+      );
+    if (this.queueTimeoutMs <= 0) return Promise.reject(busy());
     return new Promise((resolve, reject) => {
-      this.waiters.push({
+      const waiter: Waiter<S> = {
         resolve: (session) => {
+          clearTimeout(waiter.timer);
           this.busy++;
           resolve(session);
         },
-        reject,
-      });
+        reject: (e) => {
+          clearTimeout(waiter.timer);
+          reject(e);
+        },
+        timer: undefined,
+      };
+      waiter.timer = setTimeout(() => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(busy());
+      }, this.queueTimeoutMs);
+      this.waiters.push(waiter);
     });
   }
 
-  release(s: graphene.Session): void {
+  release(s: S): void {
     this.busy--;
     if (this.lostWith) {
       if (this.busy === 0) this.onDrained();

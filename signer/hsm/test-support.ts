@@ -1,19 +1,37 @@
-// Test helpers for real SoftHSM: temporary tokens, and a second handle on the same PKCS#11
-// library ("side door") that tests use to pull the ground from under an HsmToken (close its
-// sessions, finalise the library, change the PIN) and to check what the token refuses to reveal.
+// Test helpers for real PKCS#11 tokens: temporary SoftHSM tokens, the shape every test token
+// source has (SoftHSM here, a TPM in test/support/tpm.ts) so one suite runs against each, and a
+// second handle on the same PKCS#11 library ("side door") that tests use to pull the ground from
+// under an HsmToken (close its sessions, finalise the library, change the PIN) and to check what
+// the token refuses to reveal.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as graphene from 'graphene-pk11';
 import pkcs11js from 'pkcs11js';
+import type { CaKeyType } from '../ca-signer.ts';
 import { createSoftHsmToken } from './softhsm.ts';
 
-export interface TempTokens {
+/** Initialised tokens (same PINs) in one PKCS#11 module, for tests. */
+export interface TestTokens {
+  /** the module, as test names show it */
+  name: string;
   dir: string;
-  conf: string;
   module: string;
+  /** what openToken needs besides module, label and PIN to reach these tokens */
+  settings: { softhsmConf?: string; env?: Record<string, string> };
   pin: string;
   soPin: string;
+  /** CA key types this module generates */
+  keyTypes: CaKeyType[];
+  /** what reading a private key's secret value answers (SoftHSM: sensitive; TPM: no such attribute) */
+  secretRefusal: string;
+  /** failed authorisations the device itself counted, where it keeps count (a TPM's lockout counter) */
+  authFailures?: () => Promise<number>;
+  cleanup(): Promise<void> | void;
+}
+
+export interface TempTokens extends TestTokens {
+  conf: string;
   cleanup(): void;
 }
 
@@ -24,7 +42,17 @@ export async function makeTempTokens(labels: string[], prefix = 'edgeca-hsm-'): 
   const soPin = `so-${crypto.randomUUID().slice(0, 8)}`;
   let made = { conf: '', module: '' };
   for (const label of labels) made = await createSoftHsmToken({ dir, label, pin, soPin });
-  return { dir, ...made, pin, soPin, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    name: 'SoftHSM',
+    dir,
+    ...made,
+    settings: { softhsmConf: made.conf },
+    pin,
+    soPin,
+    keyTypes: ['EC-P256', 'EC-P384', 'RSA-3072'],
+    secretRefusal: 'CKR_ATTRIBUTE_SENSITIVE',
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 export interface SideDoor {
@@ -36,6 +64,8 @@ export interface SideDoor {
   setPin(oldPin: string, newPin: string): void;
   /** Tries to read the private key's secret (CKA_VALUE for EC, CKA_PRIVATE_EXPONENT for RSA); returns the CKR_* error. */
   readPrivateValue(label: string): string;
+  /** Stores a certificate object labelled `label` (DER) in the token (this process must be logged in). */
+  storeCertificate(label: string, der: Uint8Array): void;
 }
 
 /** A second graphene handle on the already-initialised module; never finalises unless asked. */
@@ -62,6 +92,17 @@ export function sideDoor(modulePath: string, tokenLabel: string): SideDoor {
     closeAllSessions: () => mod.lib.C_CloseAllSessions(slot().handle),
     finalize: () => mod.lib.C_Finalize(),
     setPin: (oldPin, newPin) => withSession((s) => s.setPin(oldPin, newPin)),
+    storeCertificate: (label, der) =>
+      withSession((s) => {
+        s.create({
+          class: pkcs11js.CKO_CERTIFICATE,
+          certType: pkcs11js.CKC_X_509,
+          token: true,
+          label,
+          subject: Buffer.from('3000', 'hex'),
+          value: Buffer.from(der),
+        });
+      }),
     readPrivateValue: (label) =>
       withSession((s) => {
         const found = s.find({ class: pkcs11js.CKO_PRIVATE_KEY, label });

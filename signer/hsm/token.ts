@@ -1,36 +1,55 @@
 // The signer's access to its PKCS#11 token (graphene-pk11 over pkcs11js): one login, a small
-// pool of sessions (a session runs one signing operation at a time), signing with the async
-// pkcs11js call so the event loop keeps serving, and recovery: when the session or token goes
-// away the failing call throws HsmUnavailableError and a later call reconnects and logs in
-// again, once, never retrying a PIN the token refused (a real HSM locks after a few tries).
+// pool of sessions (a session runs one signing operation at a time) with a bounded queue,
+// signing with the async pkcs11js call so the event loop keeps serving, and recovery: when the
+// session or token goes away the failing call throws HsmUnavailableError and a later call
+// reconnects and logs in again, once, never retrying a PIN the token refused (a real HSM, and a
+// TPM after three, locks after a few tries). What the signer needs from the token (the key by
+// label and type, the mechanisms to sign with it) is checked when it opens, so a mistake is a
+// start-up error naming its cause.
 import { createHash } from 'node:crypto';
+import { isAbsolute, resolve } from 'node:path';
 import * as graphene from 'graphene-pk11';
 import pkcs11js from 'pkcs11js';
 import { ecdsaRawToDer } from '../../shared/der.ts';
 import { type CaKeyType, type CaSigner, HsmUnavailableError } from '../ca-signer.ts';
+import type { SignerConfig } from '../config.ts';
 import { caKeyTypeOfSpki } from '../x509/common.ts';
-import { describePrivateKey, EC_FIELD_BYTES, keyGenTemplates, spkiFromAttributes } from './keys.ts';
+import {
+  describeObjects,
+  describePrivateKey,
+  EC_FIELD_BYTES,
+  keyGenTemplates,
+  rawAttributes,
+  spkiFromAttributes,
+} from './keys.ts';
+import { Mechanisms, signMechanism } from './mechanisms.ts';
 import {
   acquireModule,
   ckr,
+  failureHint,
   HsmConfigError,
   isUnavailable,
   type LoadedModule,
+  oneLine,
   PIN_ERRORS,
 } from './module.ts';
-import { SessionPool } from './pool.ts';
+import { HsmBusyError, SessionPool } from './pool.ts';
 
-export { HsmConfigError };
+export { HsmBusyError, HsmConfigError };
 
 export interface OpenTokenOptions {
   /** path of the PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so */
   module: string;
   tokenLabel: string;
   pin: string;
-  /** sessions in the signing pool (default 4) */
+  /** sessions in the signing pool (default 4; fewer when the token allows fewer) */
   sessions?: number;
+  /** longest wait for a free session before a call fails with HsmBusyError (default 5000 ms; 0: no wait) */
+  queueTimeoutMs?: number;
   /** SoftHSM only: the SOFTHSM2_CONF to initialise the module with */
   softhsmConf?: string;
+  /** environment variables the module reads in C_Initialize (tpm2-pkcs11: TPM2_PKCS11_TCTI, ...) */
+  env?: Record<string, string>;
   /** least time between two reconnection attempts after the token went away (default 1000 ms) */
   reconnectIntervalMs?: number;
 }
@@ -42,13 +61,21 @@ export interface HsmTokenStatus {
   /** C_Login calls made so far (one per successful connection; never repeated on a refused PIN) */
   loginAttempts: number;
   sessions: number;
+  /** callers waiting for a session */
+  queued: number;
+  /** the token's own session limit when it states one (ulMaxRwSessionCount) */
+  sessionLimit?: number;
   lastError?: string;
 }
 
 export interface HsmToken {
   readonly tokenLabel: string;
-  /** A CaSigner on the private key labelled `keyLabel` (its public key object gives the SPKI). */
-  caSigner(keyLabel: string): Promise<CaSigner>;
+  /**
+   * A CaSigner on the private key labelled `keyLabel` (its public key object gives the SPKI).
+   * With `expected`, a key of another type is an HsmConfigError; so is a token that lacks the
+   * signing mechanism.
+   */
+  caSigner(keyLabel: string, expected?: CaKeyType): Promise<CaSigner>;
   /** Generates a CA key pair inside the token; refuses when anything is labelled `label` already. */
   generateKeyPair(label: string, type: CaKeyType): Promise<void>;
   /** The private key's protection attributes and what key it is. */
@@ -58,10 +85,45 @@ export interface HsmToken {
   close(): Promise<void>;
 }
 
+/**
+ * The token options a signer config's `pkcs11` block names (paths relative to `baseDir`), with
+ * the PIN read by the caller from pkcs11.pinFile / pinEnv.
+ */
+export function tokenOptionsFromConfig(
+  p: SignerConfig['pkcs11'],
+  baseDir: string,
+  pin: string,
+): OpenTokenOptions {
+  return {
+    module: p.module,
+    tokenLabel: p.tokenLabel,
+    pin,
+    ...(p.sessions !== undefined ? { sessions: p.sessions } : {}),
+    ...(p.queueTimeoutMs !== undefined ? { queueTimeoutMs: p.queueTimeoutMs } : {}),
+    ...(p.softhsmConf
+      ? { softhsmConf: isAbsolute(p.softhsmConf) ? p.softhsmConf : resolve(baseDir, p.softhsmConf) }
+      : {}),
+    ...(p.env !== undefined ? { env: p.env } : {}),
+  };
+}
+
 const RW_SESSION = graphene.SessionFlag.SERIAL_SESSION | graphene.SessionFlag.RW_SESSION;
 
+// PKCS#11 v2.40 §5.6 session states (pkcs11js does not export them).
+const CKS_RO_USER_FUNCTIONS = 1;
+const CKS_RW_USER_FUNCTIONS = 3;
+const CKS_RW_SO_FUNCTIONS = 4;
+
+/** A stated session limit, or undefined for CK_EFFECTIVELY_INFINITE (0) and CK_UNAVAILABLE_INFORMATION (~0). */
+function sessionLimit(max: number): number | undefined {
+  return max > 0 && max < 0xffff_ffff ? max : undefined;
+}
+
 export async function openToken(opts: OpenTokenOptions): Promise<HsmToken> {
-  const mod = acquireModule(opts.module, opts.softhsmConf);
+  const mod = acquireModule(opts.module, {
+    ...(opts.softhsmConf !== undefined ? { softhsmConf: opts.softhsmConf } : {}),
+    ...(opts.env ? { env: opts.env } : {}),
+  });
   const token = new Pkcs11Token(mod, opts);
   try {
     token.attach(await token.connect(true));
@@ -76,7 +138,10 @@ class Pkcs11Token implements HsmToken {
   readonly tokenLabel: string;
   private readonly pin: string;
   private readonly size: number;
+  private readonly queueTimeoutMs: number;
   private readonly interval: number;
+  private limit: number | undefined;
+  private mechanisms: Mechanisms | undefined;
   private pool: SessionPool | undefined;
   private state: HsmTokenState = 'unavailable';
   private loginAttempts = 0;
@@ -92,6 +157,7 @@ class Pkcs11Token implements HsmToken {
     this.tokenLabel = opts.tokenLabel;
     this.pin = opts.pin;
     this.size = Math.max(1, opts.sessions ?? 4);
+    this.queueTimeoutMs = Math.max(0, opts.queueTimeoutMs ?? 5000);
     this.interval = opts.reconnectIntervalMs ?? 1000;
   }
 
@@ -100,7 +166,9 @@ class Pkcs11Token implements HsmToken {
       state: this.state,
       loginAttempts: this.loginAttempts,
       sessions: this.pool?.sessions.length ?? 0,
+      queued: this.pool?.queued ?? 0,
     };
+    if (this.limit !== undefined) s.sessionLimit = this.limit;
     if (this.lastError) s.lastError = this.lastError;
     return s;
   }
@@ -126,7 +194,7 @@ class Pkcs11Token implements HsmToken {
         if (label === this.tokenLabel && !slot) slot = s;
       }
     } catch (e) {
-      throw fail(`cannot list the slots of ${this.mod.path}: ${(e as Error).message}`, e);
+      throw fail(`cannot list the slots of ${this.mod.path}: ${oneLine(e)}`, e);
     }
     if (!slot) {
       const labels = seen.filter((l) => l !== '');
@@ -135,6 +203,17 @@ class Pkcs11Token implements HsmToken {
           (labels.length ? labels.map((l) => `"${l}"`).join(', ') : 'none') +
           '. Fix pkcs11.tokenLabel or initialise the token (softhsm2-util --init-token / edgeca signer init).',
       );
+    }
+    const where = `token "${this.tokenLabel}" (${this.mod.path})`;
+    // Never more sessions than the token says it allows: past its limit C_OpenSession fails, and
+    // on a shared token it would starve the other applications.
+    let size = this.size;
+    try {
+      this.limit = sessionLimit(slot.getToken().maxRwSessionCount);
+      if (this.limit !== undefined) size = Math.min(size, this.limit);
+      this.mechanisms = Mechanisms.read(this.mod.lib, slot.handle, where);
+    } catch (e) {
+      throw fail(`cannot read the token information of ${where}: ${oneLine(e)}`, e);
     }
     const sessions: graphene.Session[] = [];
     const closeAll = () => {
@@ -147,30 +226,53 @@ class Pkcs11Token implements HsmToken {
       }
     };
     try {
-      for (let i = 0; i < this.size; i++) sessions.push(slot.open(RW_SESSION));
+      for (let i = 0; i < size; i++) sessions.push(slot.open(RW_SESSION));
     } catch (e) {
-      closeAll();
-      throw fail(`cannot open sessions on token "${this.tokenLabel}": ${(e as Error).message}`, e);
-    }
-    // One login covers every session of this application on the token (PKCS#11 §5.6).
-    this.loginAttempts++;
-    try {
-      (sessions[0] as graphene.Session).login(this.pin, graphene.UserType.USER);
-    } catch (e) {
-      const code = ckr(e);
-      if (code !== 'CKR_USER_ALREADY_LOGGED_IN') {
+      // A token that runs out of sessions below its stated limit (others hold some): use what we got.
+      if (!(ckr(e) === 'CKR_SESSION_COUNT' && sessions.length > 0)) {
         closeAll();
-        if (code && PIN_ERRORS.has(code)) {
-          const msg = `token "${this.tokenLabel}" refused the PIN (${code}); not retrying: check the PIN (pkcs11.pinFile / pinEnv) and restart`;
-          if (initial) throw new HsmConfigError(msg, { cause: e });
-          this.state = 'pin-rejected';
-          this.lastError = msg;
-          throw new HsmUnavailableError(msg, { cause: e });
-        }
-        throw fail(`login to token "${this.tokenLabel}" failed: ${(e as Error).message}`, e);
+        throw fail(`cannot open sessions on ${where}: ${ckr(e) ?? oneLine(e)}`, e);
       }
     }
-    return new SessionPool(sessions);
+    const first = sessions[0] as graphene.Session;
+    // Login is per token and application, not per session (PKCS#11 v2.40 §5.6): when this process
+    // is logged in already (another HsmToken on the same token) there is nothing to do, and a
+    // second C_Login would only answer CKR_USER_ALREADY_LOGGED_IN.
+    let state: number;
+    try {
+      state = this.mod.lib.C_GetSessionInfo(first.handle).state;
+    } catch (e) {
+      closeAll();
+      throw fail(`cannot read the session state on ${where}: ${ckr(e) ?? oneLine(e)}`, e);
+    }
+    if (state === CKS_RW_SO_FUNCTIONS) {
+      closeAll();
+      throw fail(`${where} is logged in as the security officer in this process; log the SO out first`);
+    }
+    if (state !== CKS_RO_USER_FUNCTIONS && state !== CKS_RW_USER_FUNCTIONS) {
+      this.loginAttempts++;
+      try {
+        first.login(this.pin, graphene.UserType.USER);
+      } catch (e) {
+        const code = ckr(e);
+        if (code !== 'CKR_USER_ALREADY_LOGGED_IN') {
+          closeAll();
+          if (code && PIN_ERRORS.has(code)) {
+            // tpm2-pkcs11 answers CKR_PIN_INCORRECT during the TPM's dictionary-attack lockout too.
+            const msg =
+              `token "${this.tokenLabel}" refused the PIN (${code}); not retrying, since tokens lock after a few ` +
+              'wrong PINs (a TPM after 3, also answering CKR_PIN_INCORRECT while locked out): check the PIN ' +
+              '(pkcs11.pinFile / pinEnv) and restart';
+            if (initial) throw new HsmConfigError(msg, { cause: e });
+            this.state = 'pin-rejected';
+            this.lastError = msg;
+            throw new HsmUnavailableError(msg, { cause: e });
+          }
+          throw fail(`login to ${where} failed: ${code ?? oneLine(e)}`, e);
+        }
+      }
+    }
+    return new SessionPool(sessions, this.queueTimeoutMs, `token "${this.tokenLabel}"`);
   }
 
   /** The connection failed: stop lending its sessions; they are closed before the next login. */
@@ -237,9 +339,11 @@ class Pkcs11Token implements HsmToken {
     } catch (e) {
       if (isUnavailable(e)) {
         this.lose(pool, e);
-        throw new HsmUnavailableError(`HSM token "${this.tokenLabel}" is unavailable: ${ckr(e)}`, {
-          cause: e,
-        });
+        const code = ckr(e);
+        throw new HsmUnavailableError(
+          `HSM token "${this.tokenLabel}" is unavailable: ${code}${failureHint(this.mod.path, code)}`,
+          { cause: e },
+        );
       }
       throw e;
     } finally {
@@ -264,12 +368,17 @@ class Pkcs11Token implements HsmToken {
 
   private privateKey(s: graphene.Session, pool: SessionPool, label: string): Buffer {
     const h = this.findObject(s, pool, pkcs11js.CKO_PRIVATE_KEY, label);
-    if (!h) {
-      throw new HsmConfigError(
-        `token "${this.tokenLabel}" has no private key labelled "${label}" (run edgeca signer init, or fix pkcs11.keyLabel)`,
-      );
-    }
-    return h;
+    if (h) return h;
+    // Say what the label does name (a secret key, a lone public key, a certificate), if anything.
+    const found = s.find({ label });
+    const handles: Buffer[] = [];
+    for (let i = 0; i < found.length; i++) handles.push(found.items(i).handle);
+    const what = handles.length ? describeObjects(this.mod.lib, s, handles) : '';
+    throw new HsmConfigError(
+      `token "${this.tokenLabel}" has no private key labelled "${label}"` +
+        (what ? `: that label names ${what}, not a private key (fix pkcs11.keyLabel)` : '') +
+        (what ? '' : ' (run edgeca signer init, or fix pkcs11.keyLabel)'),
+    );
   }
 
   private spkiOf(s: graphene.Session, pool: SessionPool, label: string): Uint8Array {
@@ -290,6 +399,7 @@ class Pkcs11Token implements HsmToken {
 
   generateKeyPair(label: string, type: CaKeyType): Promise<void> {
     return this.withSession(async (s) => {
+      this.mechanisms?.requireKeyGen(type, label);
       if (s.find({ label }).length > 0) {
         throw new HsmConfigError(
           `token "${this.tokenLabel}" already holds an object labelled "${label}"; refusing to generate over it`,
@@ -304,22 +414,42 @@ class Pkcs11Token implements HsmToken {
     });
   }
 
-  async caSigner(keyLabel: string): Promise<CaSigner> {
-    const spki = await this.withSession((s, pool) => {
-      this.privateKey(s, pool, keyLabel);
-      return this.spkiOf(s, pool, keyLabel);
+  async caSigner(keyLabel: string, expected?: CaKeyType): Promise<CaSigner> {
+    const where = `token "${this.tokenLabel}"`;
+    const { spki, canSign } = await this.withSession((s, pool) => {
+      const handle = this.privateKey(s, pool, keyLabel);
+      const sign = rawAttributes(this.mod.lib, s, handle, [pkcs11js.CKA_SIGN]).get(pkcs11js.CKA_SIGN);
+      let spki: Uint8Array;
+      try {
+        spki = this.spkiOf(s, pool, keyLabel);
+      } catch (e) {
+        if (isUnavailable(e)) throw e;
+        throw new HsmConfigError(`the key labelled "${keyLabel}" in ${where} cannot be used: ${oneLine(e)}`, {
+          cause: e,
+        });
+      }
+      return { spki, canSign: sign === undefined || sign[0] === 1 };
     });
     const keyType = caKeyTypeOfSpki(spki);
     if (!keyType) {
-      throw new HsmConfigError(`key "${keyLabel}" is not an EC P-256/P-384 or RSA 3072/4096 key`);
+      throw new HsmConfigError(
+        `the key labelled "${keyLabel}" in ${where} is not an EC P-256/P-384 or RSA 3072/4096 key` +
+          (expected ? ` (ca.keyType is ${expected})` : ''),
+      );
     }
+    if (expected && keyType !== expected) {
+      throw new HsmConfigError(
+        `the key labelled "${keyLabel}" in ${where} is ${keyType}, but ca.keyType is ${expected}: ` +
+          'fix ca.keyType or pkcs11.keyLabel',
+      );
+    }
+    if (!canSign) {
+      throw new HsmConfigError(`the key labelled "${keyLabel}" in ${where} may not sign (CKA_SIGN is false)`);
+    }
+    this.mechanisms?.requireSign(keyType, keyLabel);
     const ecSize = EC_FIELD_BYTES[keyType];
     const lib = this.mod.lib;
-    // RSA: PKCS#1 v1.5 with SHA-256 hashed in the token. EC: hashed here (SHA-256 for P-256,
-    // SHA-384 for P-384) and signed with plain CKM_ECDSA, the mechanism every HSM has.
-    const mechanism: pkcs11js.Mechanism = {
-      mechanism: ecSize ? pkcs11js.CKM_ECDSA : pkcs11js.CKM_SHA256_RSA_PKCS,
-    };
+    const mechanism: pkcs11js.Mechanism = { mechanism: signMechanism(keyType) };
     const hash = keyType === 'EC-P384' ? 'sha384' : 'sha256';
     return {
       keyType,

@@ -18,12 +18,6 @@ export interface OpenHsm {
   close(): Promise<void>;
 }
 
-interface HsmTokenLike {
-  caSigner(keyLabel: string): Promise<CaSigner>;
-  keyInfo(label: string): Promise<unknown>;
-  close(): Promise<void> | void;
-}
-
 /** The user PIN from pkcs11.pinFile or the variable pkcs11.pinEnv names. Never logged. */
 export function readPin(config: SignerConfig, baseDir: string): string {
   const { pinFile, pinEnv } = config.pkcs11;
@@ -50,28 +44,14 @@ export function readPin(config: SignerConfig, baseDir: string): string {
 
 export async function openHsm(config: SignerConfig, baseDir: string): Promise<OpenHsm> {
   const pin = readPin(config, baseDir);
-  // Specifier in a variable: signer/hsm/ is the core engineer's, typed here by its contract.
-  const { openToken } = (await import(TOKEN_MODULE)) as {
-    openToken(o: {
-      module: string;
-      tokenLabel: string;
-      pin: string;
-      sessions?: number;
-      softhsmConf?: string;
-    }): Promise<HsmTokenLike>;
-  };
+  // Specifier in a variable: signer/hsm/ loads native code, which only the HSM path needs.
+  const { openToken, tokenOptionsFromConfig } = (await import(
+    TOKEN_MODULE
+  )) as typeof import('../hsm/token.ts');
   const p = config.pkcs11;
-  const token = await openToken({
-    module: p.module,
-    tokenLabel: p.tokenLabel,
-    pin,
-    sessions: p.sessions,
-    ...(p.softhsmConf
-      ? { softhsmConf: isAbsolute(p.softhsmConf) ? p.softhsmConf : resolve(baseDir, p.softhsmConf) }
-      : {}),
-  });
+  const token = await openToken(tokenOptionsFromConfig(p, baseDir, pin));
   try {
-    const signer = await token.caSigner(p.keyLabel);
+    const signer = await token.caSigner(p.keyLabel, config.ca.keyType);
     return {
       signer,
       ping: async () => {
