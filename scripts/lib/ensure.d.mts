@@ -5,6 +5,7 @@ export const DEBIAN_PACKAGES: Record<string, { bins: string[]; files: string[]; 
 export function postgresBinDir(root?: string): string | undefined;
 export const START_PACKAGES: string[];
 export const TEST_PACKAGES: string[];
+export const TPM_PACKAGES: string[];
 export const BUILD_PACKAGES: string[];
 export function which(name: string, pathEnv?: string): string | undefined;
 export function ensureNpmDeps(root?: string): boolean;

@@ -37,9 +37,23 @@ export function postgresBinDir(root = '/usr/lib/postgresql') {
  * (or, where neither has a fixed name, a `found` check).
  * Checking what we use (rather than dpkg state) also accepts tools installed some other way.
  */
+/** Debian's multiarch library directory on this machine. */
+const LIB = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`;
+
 export const DEBIAN_PACKAGES = {
   softhsm2: { bins: ['softhsm2-util'], files: ['/usr/lib/softhsm/libsofthsm2.so'] },
   opensc: { bins: ['pkcs11-tool'], files: [] },
+  // The second PKCS#11 module the HSM tests run against: a TPM 2.0 (tpm2-pkcs11) simulated by
+  // swtpm, reached directly or through the tpm2-abrmd resource manager on a session D-Bus.
+  swtpm: { bins: ['swtpm'], files: [] },
+  'swtpm-tools': { bins: ['swtpm_setup'], files: [] },
+  'tpm2-tools': { bins: ['tpm2_getcap', 'tpm2_getrandom', 'tpm2_dictionarylockout'], files: [] },
+  'libtpm2-pkcs11-1': { bins: [], files: [`${LIB}/pkcs11/libtpm2_pkcs11.so`] },
+  'libtpm2-pkcs11-tools': { bins: ['tpm2_ptool'], files: [] },
+  'libtss2-tcti-swtpm0': { bins: [], files: [`${LIB}/libtss2-tcti-swtpm.so.0`] },
+  'tpm2-abrmd': { bins: [], files: ['/usr/sbin/tpm2-abrmd'] },
+  'libtss2-tcti-tabrmd0': { bins: [], files: [`${LIB}/libtss2-tcti-tabrmd.so.0`] },
+  dbus: { bins: ['dbus-daemon'], files: [] },
   pebble: { bins: ['pebble', 'pebble-challtestsrv'], files: [] },
   certbot: { bins: ['certbot'], files: [] },
   lego: { bins: ['lego'], files: [] },
@@ -56,11 +70,25 @@ export const DEBIAN_PACKAGES = {
 /** What `npm ci` needs to compile native addons; installed only when an npm install is due. */
 export const BUILD_PACKAGES = ['build-essential', 'python3'];
 
+/** The TPM 2.0 test setup (docs/hsm.md). */
+export const TPM_PACKAGES = [
+  'swtpm',
+  'swtpm-tools',
+  'tpm2-tools',
+  'libtpm2-pkcs11-1',
+  'libtpm2-pkcs11-tools',
+  'libtss2-tcti-swtpm0',
+  'tpm2-abrmd',
+  'libtss2-tcti-tabrmd0',
+  'dbus',
+];
+
 /** Packages `npm start` needs (the signer's HSM) and those `npm test` needs (plus the interop tools). */
 export const START_PACKAGES = ['softhsm2', 'opensc'];
 export const TEST_PACKAGES = [
   'softhsm2',
   'opensc',
+  ...TPM_PACKAGES,
   'pebble',
   'certbot',
   'lego',

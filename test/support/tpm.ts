@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestTokens } from '../../signer/hsm/test-support.ts';
 
@@ -34,6 +34,13 @@ export function tpmModule(): string {
     );
   }
   return found;
+}
+
+/** A binary on PATH or in /usr/sbin (tpm2-abrmd lives there, off a non-root PATH). */
+function bin(name: string): string {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin', '/usr/bin'];
+  for (const d of dirs) if (existsSync(join(d, name))) return join(d, name);
+  throw new Error(`${name} is not installed (the TPM test packages: docs/hsm.md, scripts/lib/ensure.mjs)`);
 }
 
 const START_TIMEOUT_MS = 10_000;
@@ -237,7 +244,7 @@ export async function startTpm(opts: { abrmd?: boolean } = {}): Promise<Tpm> {
       tcti = 'tabrmd:bus_type=session';
       const abrmd = daemon(
         'tpm2-abrmd',
-        'tpm2-abrmd',
+        bin('tpm2-abrmd'),
         ['--session', '--allow-root', '--flush-all', `--tcti=${direct}`],
         { DBUS_SESSION_BUS_ADDRESS: bus },
       );
