@@ -44,7 +44,7 @@ export async function startSignerProc(c: Common, nodeArgs: string[] = []): Promi
     [...nodeArgs, CLI, 'signer', 'serve', '--config', c.init.signerConfigFile],
     {
       cwd: REPO,
-      env: { SOFTHSM2_CONF: c.init.softhsmConf },
+      env: c.init.softhsmConf ? { SOFTHSM2_CONF: c.init.softhsmConf } : {},
     },
   );
   await waitReady(child, `${url}/v1/health`, c.tlsCa);

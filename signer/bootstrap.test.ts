@@ -75,7 +75,7 @@ describe('initDev', () => {
       dev.validatorKeyFile,
       dev.edgeTlsCertFile,
       dev.edgeTlsKeyFile,
-      dev.softhsmConf,
+      dev.softhsmConf ?? 'softhsm2.conf (not written)',
       dev.pinFile,
     ]) {
       assert.ok(existsSync(f), f);

@@ -1,8 +1,9 @@
 // Bringing a CA into existence: keys generated inside the token (invariant 1 in docs/architecture.md), the
 // root and intermediate certificates (or the intermediate's CSR for an offline root), importing
 // the intermediate certificate an offline root signed, and the whole development setup under
-// .edgeca/dev (SoftHSM token, CA, relay and validator keys, the edge's HTTPS certificate, the
-// signer's config). The signer CLI calls these; they print nothing themselves.
+// .edgeca/dev (SoftHSM token, or a token of another module given to it, CA, relay and validator
+// keys, the edge's HTTPS certificate, the signer's config). The signer CLI calls these; they
+// print nothing themselves.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -172,7 +173,8 @@ export interface DevInit {
   validatorKeyFile: string;
   edgeTlsCertFile: string;
   edgeTlsKeyFile: string;
-  softhsmConf: string;
+  /** the SoftHSM config, when the token is SoftHSM's */
+  softhsmConf?: string;
   pkcs11Module: string;
   tokenLabel: string;
   pinFile: string;
@@ -208,7 +210,7 @@ function devPaths(dir: string, cfg: Pick<SignerConfig, 'pkcs11'>): DevInit {
     validatorKeyFile: at(DEV_FILES.validatorKey),
     edgeTlsCertFile: at(DEV_FILES.edgeTlsCert),
     edgeTlsKeyFile: at(DEV_FILES.edgeTlsKey),
-    softhsmConf: resolve(dir, cfg.pkcs11.softhsmConf ?? DEV_FILES.softhsmConf),
+    ...(cfg.pkcs11.softhsmConf ? { softhsmConf: resolve(dir, cfg.pkcs11.softhsmConf) } : {}),
     pkcs11Module: cfg.pkcs11.module,
     tokenLabel: cfg.pkcs11.tokenLabel,
     pinFile: resolve(dir, cfg.pkcs11.pinFile ?? DEV_FILES.pin),
@@ -228,16 +230,27 @@ function es256Jwk(kidPrefix: string): {
   return { privateJwk, publicJwk };
 }
 
+/** An initialised token of any PKCS#11 module, for initDev to put the CA keys in instead of SoftHSM. */
+export interface GivenToken {
+  module: string;
+  tokenLabel: string;
+  /** the user PIN; written to the pin file (0600) the config names */
+  pin: string;
+  /** the module's environment (pkcs11.env), e.g. TPM2_PKCS11_TCTI and TPM2_PKCS11_STORE */
+  env?: Record<string, string>;
+}
+
 /**
- * The whole development bootstrap in `dir` (e.g. .edgeca/dev). Idempotent: when signer.json
- * exists it returns the existing paths and changes nothing; a run that stopped half-way (no
- * signer.json) is cleared of its own files and started again.
+ * The whole development bootstrap in `dir` (e.g. .edgeca/dev), on a new SoftHSM token or on the
+ * `token` given. Idempotent: when signer.json exists it returns the existing paths and changes
+ * nothing; a run that stopped half-way (no signer.json) is cleared of its own files and started again.
  */
 export async function initDev(opts: {
   dir: string;
   keyType?: CaKeyType;
   signerPort?: number;
   crlUrl?: string;
+  token?: GivenToken;
 }): Promise<DevInit> {
   const dir = resolve(opts.dir);
   const at = (f: string) => join(dir, f);
@@ -251,25 +264,33 @@ export async function initDev(opts: {
   await mkdir(dir, { recursive: true, mode: 0o700 });
 
   const keyType = opts.keyType ?? 'EC-P256';
-  const pin = randomToken(18);
-  const soPin = randomToken(18);
+  const given = opts.token;
+  const pin = given?.pin ?? randomToken(18);
   await writeAtomic(at(DEV_FILES.pin), `${pin}\n`, 0o600);
-  await writeAtomic(at(DEV_FILES.soPin), `${soPin}\n`, 0o600);
-  const hsm = await createSoftHsmToken({
-    dir,
-    label: DEV_TOKEN_LABEL,
-    pin,
-    soPin,
-    module: defaultSoftHsmModule(),
-  });
-
-  const token = await openToken({
-    module: hsm.module,
-    tokenLabel: DEV_TOKEN_LABEL,
-    pin,
-    softhsmConf: hsm.conf,
-    sessions: 1,
-  });
+  let pkcs11: Pick<SignerConfig['pkcs11'], 'module' | 'tokenLabel' | 'softhsmConf' | 'env'>;
+  let token: HsmToken;
+  if (given) {
+    pkcs11 = { module: given.module, tokenLabel: given.tokenLabel, ...(given.env ? { env: given.env } : {}) };
+    token = await openToken({ ...pkcs11, pin, sessions: 1 });
+  } else {
+    const soPin = randomToken(18);
+    await writeAtomic(at(DEV_FILES.soPin), `${soPin}\n`, 0o600);
+    const hsm = await createSoftHsmToken({
+      dir,
+      label: DEV_TOKEN_LABEL,
+      pin,
+      soPin,
+      module: defaultSoftHsmModule(),
+    });
+    pkcs11 = { module: hsm.module, tokenLabel: DEV_TOKEN_LABEL, softhsmConf: DEV_FILES.softhsmConf };
+    token = await openToken({
+      module: hsm.module,
+      tokenLabel: DEV_TOKEN_LABEL,
+      pin,
+      softhsmConf: hsm.conf,
+      sessions: 1,
+    });
+  }
   try {
     const suffix = randomBytes(3).toString('hex');
     const ca = await initCa({
@@ -323,14 +344,7 @@ export async function initDev(opts: {
 
     const config: SignerConfig = {
       listen: { host: '127.0.0.1', port: opts.signerPort ?? DEFAULT_SIGNER_PORT },
-      pkcs11: {
-        module: hsm.module,
-        tokenLabel: DEV_TOKEN_LABEL,
-        pinFile: DEV_FILES.pin,
-        keyLabel: ISSUER_KEY_LABEL,
-        sessions: 4,
-        softhsmConf: DEV_FILES.softhsmConf,
-      },
+      pkcs11: { ...pkcs11, pinFile: DEV_FILES.pin, keyLabel: ISSUER_KEY_LABEL, sessions: 4 },
       database: 'file:signer.db',
       ca: { keyType, issuerCertFile: DEV_FILES.issuer, rootCertFile: DEV_FILES.root },
       edgeKeys: [relay.publicJwk],
@@ -357,7 +371,7 @@ export async function initDev(opts: {
     if (existsSync(at(DEV_FILES.endpoints)))
       endpoints = JSON.parse(await readFile(at(DEV_FILES.endpoints), 'utf8'));
     Object.assign(endpoints, {
-      softhsmConf: paths.softhsmConf,
+      ...(paths.softhsmConf ? { softhsmConf: paths.softhsmConf } : {}),
       pkcs11Module: paths.pkcs11Module,
       tokenLabel: paths.tokenLabel,
       pinFile: paths.pinFile,

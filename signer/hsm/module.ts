@@ -1,8 +1,8 @@
 // Loading a PKCS#11 module once per process. C_Initialize and C_Finalize are process-wide, so
 // tokens opened on the same module share one initialisation, counted; the last close finalises.
-// Modules read their settings from the environment inside C_Initialize (SoftHSM: SOFTHSM2_CONF;
-// tpm2-pkcs11: TPM2_PKCS11_TCTI, TPM2_PKCS11_STORE), so the given variables are set just before
-// it, and a second set of them cannot be used while the first is live.
+// Modules read their settings from the environment when loaded or inside C_Initialize (SoftHSM:
+// SOFTHSM2_CONF; tpm2-pkcs11: TPM2_PKCS11_TCTI, TPM2_PKCS11_STORE), so the given variables are
+// set before both, and a second set of them cannot be used while the first is live.
 import { existsSync, readFileSync } from 'node:fs';
 import * as graphene from 'graphene-pk11';
 // Default import on purpose: `import * as` leaves CKF_OS_LOCKING_OK undefined (see TESTING.md),
@@ -119,8 +119,13 @@ export function failureHint(path: string, code: string | undefined): string {
   return '';
 }
 
+/** Sets the module's variables in this process's environment. */
+function applyEnv(env: Record<string, string>): void {
+  for (const [k, v] of Object.entries(env)) process.env[k] = v;
+}
+
 function initialize(entry: Entry, path: string): void {
-  for (const [k, v] of Object.entries(entry.env)) process.env[k] = v;
+  applyEnv(entry.env);
   try {
     entry.module.initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
   } catch (e) {
@@ -202,6 +207,8 @@ export function acquireModule(path: string, settings: ModuleSettings = {}): Load
   }
   if (!entry) {
     let module: graphene.Module;
+    // Some modules read their settings when loaded, in C_GetFunctionList (OpenSC's pkcs11-spy: PKCS11SPY).
+    applyEnv(env);
     try {
       module = graphene.Module.load(path);
     } catch (e) {

@@ -55,7 +55,7 @@ export async function startRig(o: RigOptions = {}): Promise<Rig> {
   const edgeDbUrl = `file:${join(dir, 'edge.db')}`;
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
-    SOFTHSM2_CONF: init.softhsmConf,
+    ...(init.softhsmConf ? { SOFTHSM2_CONF: init.softhsmConf } : {}),
     EDGECA_HOST: '127.0.0.1',
     EDGECA_PORT: String(edgePort),
     EDGECA_BASE_URL: edgeUrl,

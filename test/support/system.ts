@@ -5,6 +5,9 @@
 // With `validator`, the on-prem validator (validator/) runs too, on its own resolver, and the edge
 // pins its key (EDGECA_VALIDATOR_URL / EDGECA_VALIDATOR_KEY_FILE); routes go in `env`.
 //
+// With `token`, the CA keys go into that initialised token of another PKCS#11 module (a TPM, see
+// test/support/tpm.ts) instead of a new SoftHSM token.
+//
 // SoftHSM reads SOFTHSM2_CONF once, when the PKCS#11 module is initialised: one system per test
 // process (node's runner gives each test file its own process). stop() removes the temp directory.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +16,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadEdgeConfigFromEnv, startNodeEdge } from '../../edge/runtime/node-server.ts';
-import { type DevInit, initDev } from '../../signer/bootstrap.ts';
+import { type DevInit, type GivenToken, initDev } from '../../signer/bootstrap.ts';
 import { loadSignerConfig, startSigner } from '../../signer/server.ts';
 import { fromSignerConfig, type ValidatorConfig } from '../../validator/config.ts';
 import { startValidator } from '../../validator/server.ts';
@@ -32,6 +35,8 @@ export interface SystemOptions {
   validator?: true | ValidatorOptions;
   /** where the signer's and the edge's log lines go (default: kept in System.logs) */
   log?: (line: Record<string, unknown>) => void;
+  /** put the CA keys in this token (any PKCS#11 module) instead of a new SoftHSM token */
+  token?: GivenToken;
 }
 
 export interface ValidatorOptions {
@@ -177,8 +182,8 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
   };
   try {
     const signerPort = await freePort();
-    const init = await initDev({ dir, signerPort });
-    process.env.SOFTHSM2_CONF = init.softhsmConf;
+    const init = await initDev({ dir, signerPort, ...(opts.token ? { token: opts.token } : {}) });
+    if (init.softhsmConf) process.env.SOFTHSM2_CONF = init.softhsmConf;
     signer = await startSignerAt(init, signerPort, log);
     const signerUrl = signer.url.replace(/\/+$/, '');
     let vConfig: ValidatorConfig | undefined;

@@ -1,0 +1,202 @@
+// `edgeca signer serve` (bin/edgeca.mjs, a child process) against an HSM set up wrongly, one
+// mistake per case on a real SoftHSM token: each is one line on stderr naming the cause, exit 1,
+// no stack trace, and the PIN never tried twice (pkcs11-spy, OpenSC's logging PKCS#11 module,
+// sits between the signer and SoftHSM and records every call). The same on a TPM:
+// test/integration/tpm.test.ts.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { type DevInit, ISSUER_KEY_LABEL, initDev } from '../../signer/bootstrap.ts';
+import type { SignerConfig } from '../../signer/config.ts';
+import { sideDoor } from '../../signer/hsm/test-support.ts';
+import { openToken } from '../../signer/hsm/token.ts';
+
+const run = promisify(execFile);
+const CLI = resolve(import.meta.dirname, '../../bin/edgeca.mjs');
+const SPY = [
+  '/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so',
+  '/usr/lib/aarch64-linux-gnu/pkcs11/pkcs11-spy.so',
+].find((p) => existsSync(p));
+
+export interface ServeResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `edgeca signer serve --config file` until it exits (bounded); a start-up error ends it. */
+export async function serveUntilExit(
+  configFile: string,
+  env: Record<string, string> = {},
+): Promise<ServeResult> {
+  const childEnv: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    NODE_TEST_CONTEXT: '',
+    ...env,
+  };
+  delete childEnv.SOFTHSM2_CONF; // the config alone says where the token is
+  try {
+    const r = await run(process.execPath, [CLI, 'signer', 'serve', '--config', configFile], {
+      env: childEnv,
+      timeout: 60_000,
+    });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code?: number | string; stdout?: string; stderr?: string; killed?: boolean };
+    if (err.killed) throw new Error(`signer serve did not exit within 60 s: ${err.stderr}`);
+    return {
+      code: typeof err.code === 'number' ? err.code : -1,
+      stdout: err.stdout ?? '',
+      stderr: err.stderr ?? '',
+    };
+  }
+}
+
+/** Exit 1 and exactly one line on stderr, the start-up error, matching `cause`; no stack trace. */
+export function assertOneLineError(r: ServeResult, cause: RegExp): void {
+  assert.equal(r.code, 1, `exit code; stderr: ${r.stderr}`);
+  const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+  assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
+  assert.match(lines[0] as string, /^edgeca signer serve: /);
+  assert.match(lines[0] as string, cause);
+  assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
+  assert.doesNotMatch(r.stdout, /"event":"listening"/);
+}
+
+let dir: string;
+let init: DevInit;
+let base: SignerConfig;
+let pin: string;
+
+/** Writes a variant of the dev signer.json and returns its path. */
+function variant(name: string, change: (c: SignerConfig) => void): string {
+  const c = structuredClone(base);
+  c.listen.port = 0;
+  change(c);
+  const file = join(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify(c, null, 2));
+  return file;
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'edgeca-startup-'));
+  init = await initDev({ dir });
+  base = JSON.parse(readFileSync(init.signerConfigFile, 'utf8')) as SignerConfig;
+  pin = readFileSync(init.pinFile, 'utf8').trim();
+  // A certificate labelled like a key: what a wrong pkcs11.keyLabel often finds.
+  const token = await openToken({
+    module: init.pkcs11Module,
+    softhsmConf: init.softhsmConf as string,
+    tokenLabel: init.tokenLabel,
+    pin,
+  });
+  try {
+    sideDoor(init.pkcs11Module, init.tokenLabel).storeCertificate(
+      'edgeca-intermediate-cert',
+      pemBody(readFileSync(init.issuerCertFile, 'utf8')),
+    );
+  } finally {
+    await token.close();
+  }
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function pemBody(pem: string): Uint8Array {
+  const b64 = /-----BEGIN CERTIFICATE-----([^-]+)-----END CERTIFICATE-----/.exec(pem)?.[1] ?? '';
+  return new Uint8Array(Buffer.from(b64.replace(/\s+/g, ''), 'base64'));
+}
+
+describe('edgeca signer serve refuses a wrongly set-up HSM with one clear line', { concurrency: 3 }, () => {
+  test('the dev config as written starts (the cases below differ from it in one setting)', async () => {
+    // A config that starts does not exit: run it with a bad listen address to stop it right after the HSM.
+    const file = variant('good', (c) => {
+      c.listen.host = '203.0.113.1'; // TEST-NET-3: not an address of this machine, so listen fails
+    });
+    const r = await serveUntilExit(file);
+    assertOneLineError(r, /EADDRNOTAVAIL|listen/);
+  });
+
+  const cases: { name: string; change: (c: SignerConfig) => void; cause: RegExp }[] = [
+    {
+      name: 'a token label that no slot has, listing the labels that exist',
+      change: (c) => {
+        c.pkcs11.tokenLabel = 'no-such-token';
+      },
+      cause:
+        /no token labelled "no-such-token" in \S+libsofthsm2\.so; tokens seen: "edgeca-dev"\. Fix pkcs11\.tokenLabel/,
+    },
+    {
+      name: 'a key found by label but of another type than ca.keyType',
+      change: (c) => {
+        c.ca.keyType = 'EC-P384';
+      },
+      cause: new RegExp(
+        `the key labelled "${ISSUER_KEY_LABEL}" in token "edgeca-dev" is EC-P256, but ca\\.keyType is EC-P384`,
+      ),
+    },
+    {
+      name: 'a key label that names a certificate, not a private key',
+      change: (c) => {
+        c.pkcs11.keyLabel = 'edgeca-intermediate-cert';
+      },
+      cause:
+        /no private key labelled "edgeca-intermediate-cert": that label names a certificate, not a private key/,
+    },
+    {
+      name: 'a module that lacks the mechanism the key needs (CKM_ECDSA)',
+      change: (c) => {
+        const narrowed = join(dir, 'no-ecdsa.conf');
+        writeFileSync(
+          narrowed,
+          `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\n` +
+            'slots.mechanisms = CKM_EC_KEY_PAIR_GEN,CKM_ECDSA_SHA256,CKM_RSA_PKCS_KEY_PAIR_GEN,CKM_SHA256_RSA_PKCS\n',
+        );
+        c.pkcs11.softhsmConf = narrowed;
+      },
+      cause:
+        /does not offer CKM_ECDSA, which the signer needs to sign with the EC-P256 key "edgeca-intermediate"/,
+    },
+    {
+      name: 'a module path that does not exist',
+      change: (c) => {
+        c.pkcs11.module = '/usr/lib/nowhere/libpkcs11.so';
+      },
+      cause: /PKCS#11 module \/usr\/lib\/nowhere\/libpkcs11\.so does not exist/,
+    },
+    {
+      name: 'a pkcs11.env that is not a map of strings',
+      change: (c) => {
+        (c.pkcs11 as { env?: unknown }).env = { TPM2_PKCS11_TCTI: 7 };
+      },
+      cause: /pkcs11\.env: the value of TPM2_PKCS11_TCTI must be a string/,
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, async () => {
+      assertOneLineError(await serveUntilExit(variant(c.name.replace(/\W+/g, '-'), c.change)), c.cause);
+    });
+  }
+
+  test('a wrong PIN: one line naming CKR_PIN_INCORRECT, never the PIN, and exactly one C_Login', async (t) => {
+    if (!SPY) {
+      t.skip('pkcs11-spy.so (Debian opensc) not found');
+      return;
+    }
+    const spyLog = join(dir, 'pkcs11-spy.log');
+    writeFileSync(join(dir, 'wrong-pin'), 'not-the-pin\n', { mode: 0o600 });
+    const file = variant('wrong-pin', (c) => {
+      c.pkcs11.pinFile = join(dir, 'wrong-pin');
+      c.pkcs11.module = SPY;
+      c.pkcs11.env = { PKCS11SPY: init.pkcs11Module, PKCS11SPY_OUTPUT: spyLog };
+    });
+    const r = await serveUntilExit(file);
+    assertOneLineError(r, /token "edgeca-dev" refused the PIN \(CKR_PIN_INCORRECT\); not retrying/);
+    assert.doesNotMatch(r.stderr + r.stdout, /not-the-pin/);
+    const calls = readFileSync(spyLog, 'utf8').match(/^\d+: C_Login$/gm) ?? [];
+    assert.equal(calls.length, 1, 'one login attempt');
+  });
+});
