@@ -1,0 +1,54 @@
+// `edgeca signer serve` as a child process that is expected to stop at start-up, and the shape
+// every start-up error must have: exit 1, one line on stderr naming the cause, no stack trace.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const CLI = resolve(import.meta.dirname, '../../bin/edgeca.mjs');
+
+export interface ServeResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `edgeca signer serve --config file` until it exits (bounded); a start-up error ends it. */
+export async function serveUntilExit(
+  configFile: string,
+  env: Record<string, string> = {},
+): Promise<ServeResult> {
+  const childEnv: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    NODE_TEST_CONTEXT: '',
+    ...env,
+  };
+  delete childEnv.SOFTHSM2_CONF; // the config alone says where the token is
+  try {
+    const r = await run(process.execPath, [CLI, 'signer', 'serve', '--config', configFile], {
+      env: childEnv,
+      timeout: 60_000,
+    });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code?: number | string; stdout?: string; stderr?: string; killed?: boolean };
+    if (err.killed) throw new Error(`signer serve did not exit within 60 s: ${err.stderr}`);
+    return {
+      code: typeof err.code === 'number' ? err.code : -1,
+      stdout: err.stdout ?? '',
+      stderr: err.stderr ?? '',
+    };
+  }
+}
+
+/** Exit 1 and exactly one line on stderr, the start-up error, matching `cause`; no stack trace. */
+export function assertOneLineError(r: ServeResult, cause: RegExp): void {
+  assert.equal(r.code, 1, `exit code; stderr: ${r.stderr}`);
+  const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+  assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
+  assert.match(lines[0] as string, /^edgeca signer serve: /);
+  assert.match(lines[0] as string, cause);
+  assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
+  assert.doesNotMatch(r.stdout, /"event":"listening"/);
+}
