@@ -133,11 +133,8 @@ describe('edgeca signer serve refuses a wrongly set-up HSM with one clear line',
     });
   }
 
-  test('a wrong PIN: one line naming CKR_PIN_INCORRECT, never the PIN, and exactly one C_Login', async (t) => {
-    if (!SPY) {
-      t.skip('pkcs11-spy.so (Debian opensc) not found');
-      return;
-    }
+  test('a wrong PIN: one line naming CKR_PIN_INCORRECT, never the PIN, and exactly one C_Login', async () => {
+    assert.ok(SPY, 'pkcs11-spy.so comes with the Debian package opensc');
     const spyLog = join(dir, 'pkcs11-spy.log');
     writeFileSync(join(dir, 'wrong-pin'), 'not-the-pin\n', { mode: 0o600 });
     const file = variant('wrong-pin', (c) => {

@@ -42,10 +42,17 @@ export async function serveUntilExit(
   }
 }
 
-/** Exit 1 and exactly one line on stderr, the start-up error, matching `cause`; no stack trace. */
-export function assertOneLineError(r: ServeResult, cause: RegExp): void {
+/**
+ * Exit 1 and exactly one line on stderr from the signer, the start-up error, matching `cause`; no
+ * stack trace. `moduleLines` matches lines a PKCS#11 module writes to stderr itself (tpm2-pkcs11
+ * prints its errors whatever its log level), which are not the signer's to suppress.
+ */
+export function assertOneLineError(r: ServeResult, cause: RegExp, opts: { moduleLines?: RegExp } = {}): void {
   assert.equal(r.code, 1, `exit code; stderr: ${r.stderr}`);
-  const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+  const lines = r.stderr
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .filter((l) => !opts.moduleLines?.test(l));
   assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
   assert.match(lines[0] as string, /^edgeca signer serve: /);
   assert.match(lines[0] as string, cause);

@@ -65,6 +65,9 @@ export interface Tpm {
   ): Promise<void>;
   /** TPM2_PT_LOCKOUT_COUNTER: authorisation failures the TPM's dictionary-attack logic has counted. */
   lockoutCounter(): Promise<number>;
+  /** Freezes the simulator (SIGSTOP): every TPM command waits, as on a TPM too busy to answer. */
+  pause(): void;
+  resume(): void;
   /** Runs a PKCS#11 tool against this TPM; returns stdout + stderr. */
   pkcs11Tool(args: string[], env?: Record<string, string>): Promise<string>;
   stop(): Promise<void>;
@@ -184,7 +187,9 @@ export async function startTpm(opts: { abrmd?: boolean } = {}): Promise<Tpm> {
   const module = tpmModule();
   const dir = mkdtempSync(join(tmpdir(), 'edgeca-tpm-'));
   const daemons: Daemon[] = [];
+  let simulator: Daemon | undefined;
   const stop = async () => {
+    if (simulator && !simulator.done()) simulator.child.kill('SIGCONT');
     for (const d of daemons.reverse()) await stopDaemon(d);
     rmSync(dir, { recursive: true, force: true });
   };
@@ -220,6 +225,7 @@ export async function startTpm(opts: { abrmd?: boolean } = {}): Promise<Tpm> {
       try {
         await until('swtpm', swtpm, async () => (await accepts(p)) && (await accepts(p + 1)));
         port = p;
+        simulator = swtpm;
       } catch (e) {
         await stopDaemon(swtpm);
         daemons.pop();
@@ -274,6 +280,8 @@ export async function startTpm(opts: { abrmd?: boolean } = {}): Promise<Tpm> {
       tcti,
       abrmd: opts.abrmd === true,
       pkcs11Tool,
+      pause: () => simulator?.child.kill('SIGSTOP'),
+      resume: () => simulator?.child.kill('SIGCONT'),
       async initToken(label, pins) {
         // tpm2-pkcs11 always offers one uninitialised slot after the initialised ones.
         const secrets = { EDGECA_TEST_PIN: pins.pin, EDGECA_TEST_SO_PIN: pins.soPin };
