@@ -292,7 +292,7 @@ export function tokenSuite(source: TokenSource): void {
     test('another module environment cannot be used while the module is initialised', async () => {
       await withToken(async () => {
         await assert.rejects(
-          open({ env: { EDGECA_TEST_OTHER: '1' } }),
+          open({ env: { TOKEN_SUITE_OTHER_SETTING: '1' } }),
           /already initialised in this process/,
         );
       });
