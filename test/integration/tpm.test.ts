@@ -185,14 +185,22 @@ describe('TPM 2.0 (swtpm, tpm2-abrmd) as the signer HSM', { timeout: 240_000 }, 
     config.pkcs11.queueTimeoutMs = 300;
     config.ceiling.dnsSuffixes = ['internal.test'];
     writeFileSync(init.signerConfigFile, JSON.stringify(config, null, 2));
+    // setpriv: the signer dies with this process even if it is killed outright (it holds the TPM).
     const child = spawnChild(
       'signer-b',
-      process.execPath,
-      [CLI, 'signer', 'serve', '--config', init.signerConfigFile],
-      {
-        cwd: REPO,
-        env: { NODE_TEST_CONTEXT: '' },
-      },
+      'setpriv',
+      [
+        '--pdeathsig',
+        'SIGKILL',
+        '--',
+        process.execPath,
+        CLI,
+        'signer',
+        'serve',
+        '--config',
+        init.signerConfigFile,
+      ],
+      { cwd: REPO, env: { NODE_TEST_CONTEXT: '' } },
     );
     const url = `http://127.0.0.1:${port}`;
     second = {
