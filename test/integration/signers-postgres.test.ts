@@ -52,7 +52,7 @@ describe('two signers on one PostgreSQL store and one HSM token', { skip }, () =
       [CLI, 'signer', 'serve', '--config', s.config],
       {
         cwd: ROOT,
-        env: { SOFTHSM2_CONF: init.softhsmConf, ...s.env },
+        env: { ...(init.softhsmConf ? { SOFTHSM2_CONF: init.softhsmConf } : {}), ...s.env },
       },
     );
     s.child = child;
