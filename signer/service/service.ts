@@ -22,6 +22,33 @@ export const HSM_RETRY_AFTER_S = 5;
 /** RFC 5280 §5.3.1 CRLReason: 7 is unused; removeFromCRL (8) belongs in delta CRLs only, never a revocation. */
 const REVOCATION_REASONS: ReadonlySet<number> = new Set([0, 1, 2, 3, 4, 5, 6, 9, 10]);
 const SERIAL_RE = /^(?:[0-9a-f]{2}){1,20}$/;
+/** Longest text an audit row keeps of a value the edge sent (the edge may be compromised). */
+const AUDIT_TEXT_MAX = 200;
+
+/**
+ * A refusal of an AUTHENTICATED relay request: the problem answered, the rule it broke and what
+ * the audit row records beside it. sign() and revoke() audit each one as a `refuse` row, so no
+ * refusal path can forget its row (docs/threat-model.md: the edge cannot hide what it asked for).
+ */
+class Refusal extends AcmeProblem {
+  constructor(
+    readonly rule: string,
+    problem: AcmeProblem,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(problem.kind, problem.message, {
+      status: problem.status,
+      subproblems: problem.subproblems,
+      ...(problem.identifier ? { identifier: problem.identifier } : {}),
+    });
+  }
+}
+
+/** A string the edge sent, cut to what an audit row keeps; anything else is recorded by its type. */
+function bounded(v: unknown): string | null {
+  if (typeof v === 'string') return v.slice(0, AUDIT_TEXT_MAX);
+  return v === undefined ? null : `<${typeof v}>`;
+}
 
 export interface ServiceOptions {
   config: SignerConfig;
@@ -62,11 +89,38 @@ export class SignerService {
   async sign(jws: string, log: RequestLog = {}): Promise<SignOutcome> {
     const payload = await this.verified<SignRequest>(jws, 'sign');
     if (typeof payload.rid === 'string') log.rid = payload.rid;
-    checkSignShape(payload);
-    log.orderId = payload.orderId;
-    const out = await this.orders.run(payload.orderId, () => this.signLocked(payload));
-    log.serial = out.serial;
-    return out;
+    try {
+      const shape = signShapeProblem(payload);
+      if (shape) {
+        await this.consumeJti(payload.jti, payload.exp, 'sign', { orderId: bounded(payload.orderId) });
+        throw new Refusal('requestShape', shape);
+      }
+      log.orderId = payload.orderId;
+      const out = await this.orders.run(payload.orderId, () => this.signLocked(payload));
+      log.serial = out.serial;
+      return out;
+    } catch (e) {
+      if (e instanceof Refusal)
+        await this.auditRefusal('sign', payload, e, { orderId: bounded(payload.orderId) });
+      throw e;
+    }
+  }
+
+  /** The `refuse` row of a refused authenticated request: rule, bounded detail, what was asked. */
+  private async auditRefusal(
+    op: 'sign' | 'revoke',
+    payload: { jti: string },
+    r: Refusal,
+    ctx: Record<string, unknown>,
+  ): Promise<void> {
+    await this.o.store.auditEvent('refuse', {
+      op,
+      jti: payload.jti,
+      ...ctx,
+      ...r.details,
+      rule: r.rule,
+      detail: r.message.slice(0, AUDIT_TEXT_MAX),
+    });
   }
 
   /**
@@ -81,7 +135,7 @@ export class SignerService {
       csrDer = b64uDecode(req.csr);
     } catch {
       await this.consumeJti(req.jti, req.exp, 'sign', ctx);
-      throw new AcmeProblem('malformed', 'csr is not base64url');
+      throw new Refusal('csrEncoding', new AcmeProblem('malformed', 'csr is not base64url'));
     }
     const csrHash = toHex(await sha256(csrDer));
     let jtiConsumed = false;
@@ -92,9 +146,13 @@ export class SignerService {
         if (!jtiConsumed) await this.consumeJti(req.jti, req.exp, 'sign', ctx);
         jtiConsumed = true;
         if (row.csrHash !== csrHash) {
-          throw new AcmeProblem('badCSR', `order ${req.orderId} was already signed for a different CSR`, {
-            status: 409,
-          });
+          throw new Refusal(
+            'csrChanged',
+            new AcmeProblem('badCSR', `order ${req.orderId} was already signed for a different CSR`, {
+              status: 409,
+            }),
+            { serial: row.serial },
+          );
         }
         if (row.status === 'issued' && row.chainPem)
           return { chainPem: row.chainPem, serial: row.serial, existing: true };
@@ -126,11 +184,14 @@ export class SignerService {
     } catch (e) {
       // A refused request still uses up its jti (recorded before the answer, replays refused).
       if (!jtiConsumed) await this.consumeJti(req.jti, req.exp, 'sign', { orderId: req.orderId });
-      if (e instanceof AcmeProblem) throw e;
-      throw new AcmeProblem(
-        'badCSR',
-        `the CSR cannot be parsed: ${e instanceof Error ? e.message : String(e)}`,
-      );
+      const problem =
+        e instanceof AcmeProblem
+          ? e
+          : new AcmeProblem(
+              'badCSR',
+              `the CSR cannot be parsed: ${e instanceof Error ? e.message : String(e)}`,
+            );
+      throw new Refusal('csrUnparsable', problem);
     }
     const notBefore = new Date(req.notBefore);
     const notAfter = new Date(req.notAfter);
@@ -143,18 +204,22 @@ export class SignerService {
     });
     if (violation) {
       if (!jtiConsumed) await this.consumeJti(req.jti, req.exp, 'sign', { orderId: req.orderId });
-      await this.o.store.auditEvent('refuse', {
-        op: 'sign',
-        orderId: req.orderId,
-        accountId: req.accountId,
-        identifiers: req.identifiers,
-        profile: req.profile,
-        rule: violation.rule,
-        detail: violation.detail,
-      });
-      throw new AcmeProblem(
-        'unauthorized',
-        `refused by the signer ceiling (${violation.rule}): ${violation.detail}`,
+      throw new Refusal(
+        violation.rule,
+        new AcmeProblem(
+          'unauthorized',
+          `refused by the signer ceiling (${violation.rule}): ${violation.detail.slice(0, AUDIT_TEXT_MAX)}`,
+        ),
+        {
+          accountId: bounded(req.accountId),
+          // At most 100 identifiers (signShapeProblem), each value cut to what a row keeps.
+          identifiers: req.identifiers.map((i) =>
+            typeof i === 'object' && i !== null
+              ? { type: bounded(i.type), value: bounded(i.value) }
+              : bounded(i),
+          ),
+          profile: bounded(req.profile),
+        },
       );
     }
     const profile = this.o.config.ceiling.profiles[req.profile];
@@ -227,28 +292,56 @@ export class SignerService {
     const payload = await this.verified<RevokeRequest>(jws, 'revoke');
     if (typeof payload.rid === 'string') log.rid = payload.rid;
     const serial = typeof payload.serial === 'string' ? payload.serial.toLowerCase() : '';
-    if (!SERIAL_RE.test(serial)) throw new AcmeProblem('malformed', 'serial must be the hex serial number');
-    log.serial = serial;
-    await this.consumeJti(payload.jti, payload.exp, 'revoke', { serial });
-    if (typeof payload.reason !== 'number' || !REVOCATION_REASONS.has(payload.reason)) {
-      throw new AcmeProblem(
-        'badRevocationReason',
-        'reason must be an RFC 5280 CRLReason: 0-6, 9 or 10 (8, removeFromCRL, is for delta CRLs)',
-      );
-    }
-    const reason = payload.reason;
-    const revokedAt = await this.serials.run(serial, async () => {
-      const row = await this.o.store.bySerial(serial);
-      if (row?.status !== 'issued') throw new AcmeProblem('notFound', `no certificate with serial ${serial}`);
-      if (row.revokedAt !== null)
-        throw new AcmeProblem('alreadyRevoked', `certificate ${serial} is already revoked`);
-      const at = new Date(Math.floor(Date.now() / 1000) * 1000);
-      const details = { serial, reason, orderId: row.orderId, accountId: row.accountId };
-      if (!(await this.o.store.markRevoked(serial, reason, at, details))) {
-        throw new AcmeProblem('alreadyRevoked', `certificate ${serial} is already revoked`);
+    let revokedAt: Date;
+    try {
+      if (!SERIAL_RE.test(serial)) {
+        await this.consumeJti(payload.jti, payload.exp, 'revoke', { serial: bounded(payload.serial) });
+        throw new Refusal(
+          'serialFormat',
+          new AcmeProblem('malformed', 'serial must be the hex serial number'),
+        );
       }
-      return at;
-    });
+      log.serial = serial;
+      await this.consumeJti(payload.jti, payload.exp, 'revoke', { serial });
+      if (typeof payload.reason !== 'number' || !REVOCATION_REASONS.has(payload.reason)) {
+        throw new Refusal(
+          'revocationReason',
+          new AcmeProblem(
+            'badRevocationReason',
+            'reason must be an RFC 5280 CRLReason: 0-6, 9 or 10 (8, removeFromCRL, is for delta CRLs)',
+          ),
+          { reason: typeof payload.reason === 'number' ? payload.reason : bounded(payload.reason) },
+        );
+      }
+      const reason = payload.reason;
+      const alreadyRevoked = () =>
+        new Refusal(
+          'alreadyRevoked',
+          new AcmeProblem('alreadyRevoked', `certificate ${serial} is already revoked`),
+          { reason },
+        );
+      revokedAt = await this.serials.run(serial, async () => {
+        const row = await this.o.store.bySerial(serial);
+        if (row?.status !== 'issued') {
+          throw new Refusal(
+            'unknownSerial',
+            new AcmeProblem('notFound', `no certificate with serial ${serial}`),
+            {
+              reason,
+            },
+          );
+        }
+        if (row.revokedAt !== null) throw alreadyRevoked();
+        const at = new Date(Math.floor(Date.now() / 1000) * 1000);
+        const details = { serial, reason, orderId: row.orderId, accountId: row.accountId };
+        if (!(await this.o.store.markRevoked(serial, reason, at, details))) throw alreadyRevoked();
+        return at;
+      });
+    } catch (e) {
+      if (e instanceof Refusal)
+        await this.auditRefusal('revoke', payload, e, { serial: bounded(payload.serial) });
+      throw e;
+    }
     // The revocation is on record whatever happens next; a failed CRL is retried by the timer.
     try {
       const crlNumber = await this.crl.reissue(`revoke ${serial}`);
@@ -337,13 +430,14 @@ function intentRow(i: NewIntent): IssuanceRow {
   };
 }
 
-function checkSignShape(p: SignRequest): void {
+/** What is wrong with the shape of a sign request, or null when nothing is. */
+function signShapeProblem(p: SignRequest): AcmeProblem | null {
   const str = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= 1024;
   if (!str(p.orderId) || !str(p.accountId) || !str(p.profile) || typeof p.csr !== 'string') {
-    throw new AcmeProblem('malformed', 'sign request needs orderId, accountId, profile and csr');
+    return new AcmeProblem('malformed', 'sign request needs orderId, accountId, profile and csr');
   }
   if (!Array.isArray(p.identifiers) || p.identifiers.length > 100) {
-    throw new AcmeProblem('malformed', 'sign request needs an identifiers array (at most 100)');
+    return new AcmeProblem('malformed', 'sign request needs an identifiers array (at most 100)');
   }
   if (
     !str(p.notBefore) ||
@@ -351,6 +445,7 @@ function checkSignShape(p: SignRequest): void {
     Number.isNaN(Date.parse(p.notBefore)) ||
     Number.isNaN(Date.parse(p.notAfter))
   ) {
-    throw new AcmeProblem('malformed', 'notBefore and notAfter must be RFC 3339 dates');
+    return new AcmeProblem('malformed', 'notBefore and notAfter must be RFC 3339 dates');
   }
+  return null;
 }
