@@ -61,6 +61,7 @@ function edgeEnv(c: Common, signerUrl: string, port: number, db: string): Record
     EDGECA_DB_URL: `file:${db}`,
     EDGECA_SIGNER_URL: signerUrl,
     EDGECA_RELAY_KEY_FILE: c.init.relayKeyFile,
+    EDGECA_SIGNER_KEY_FILE: c.init.signerAnswerPublicKeyFile,
     EDGECA_DNS_RESOLVER: c.dns,
     EDGECA_HTTP01_PORT: String(c.http01Port),
     EDGECA_ALLOW_LOOPBACK: 'true',

@@ -14,6 +14,7 @@ const HELP = `usage: edgeca status [--edge URL] [--signer URL] [--validator URL]
   --signer     the signer's URL           (EDGECA_SIGNER_URL, else endpoints.json)
   --validator  the validator's URL        (EDGECA_VALIDATOR_URL, else endpoints.json; optional)
   --ca-file    root to trust for HTTPS    (EDGECA_ADMIN_CA_FILE, else endpoints.json tlsCaFile)
+               (the signer's: EDGECA_SIGNER_CA_FILE, else endpoints.json signerCaFile, else this one)
   --token      admin token, to list the last issuances (EDGECA_ADMIN_TOKEN)
 Exit status 0 when the edge and the signer are ready, 1 otherwise.
 `;
@@ -111,18 +112,21 @@ export async function collectStatus(o: {
   signer: string;
   validator?: string;
   ca?: Buffer;
+  /** the CA of the signer's own TLS certificate, when it is not `ca` (npm start: a relay CA of its own) */
+  signerCa?: Buffer;
   token?: string;
   tokenLabel?: string;
   dbUrl?: string;
 }): Promise<StatusReport> {
   const ca = o.ca ? { ca: o.ca } : {};
+  const signerCa = o.signerCa ? { ca: o.signerCa } : ca;
   const [eh, er, em, sh, sr, sm, vh] = await Promise.all([
     get(`${o.edge}/health`, ca),
     get(`${o.edge}/ready`, ca),
     get(`${o.edge}/metrics`, ca),
-    get(`${o.signer}/v1/health`, ca),
-    get(`${o.signer}/ready`, ca),
-    get(`${o.signer}/metrics`, ca),
+    get(`${o.signer}/v1/health`, signerCa),
+    get(`${o.signer}/ready`, signerCa),
+    get(`${o.signer}/metrics`, signerCa),
     o.validator ? get(`${o.validator}/v1/health`, ca) : Promise.resolve(undefined),
   ]);
   const edgeChecks = ((json(er).checks as Check[] | undefined) ?? []).map(({ name, ok, detail }) => ({
@@ -264,7 +268,8 @@ export async function main(args: string[]): Promise<number> {
   if (existsSync(ENDPOINTS)) dev = JSON.parse(readFileSync(ENDPOINTS, 'utf8'));
   const str = (x: unknown) => (typeof x === 'string' && x ? x : undefined);
   const edge = str(v.edge) ?? process.env.EDGECA_EDGE_URL ?? dev.edgeUrl;
-  const signer = str(v.signer) ?? process.env.EDGECA_SIGNER_URL ?? dev.signerUrl;
+  // With several signers (failover), the first is the one shown.
+  const signer = (str(v.signer) ?? process.env.EDGECA_SIGNER_URL ?? dev.signerUrl)?.split(',')[0];
   if (!edge || !signer) {
     process.stderr.write(
       `edgeca status: no edge or signer URL (pass --edge and --signer, or run npm start)\n${HELP}`,
@@ -273,12 +278,14 @@ export async function main(args: string[]): Promise<number> {
   }
   const validator = str(v.validator) ?? process.env.EDGECA_VALIDATOR_URL ?? dev.validatorUrl;
   const caFile = str(v['ca-file']) ?? process.env.EDGECA_ADMIN_CA_FILE ?? dev.tlsCaFile;
+  const signerCaFile = process.env.EDGECA_SIGNER_CA_FILE ?? dev.signerCaFile;
   const token = str(v.token) ?? process.env.EDGECA_ADMIN_TOKEN;
   const report = await collectStatus({
     edge: edge.replace(/\/+$/, ''),
     signer: signer.replace(/\/+$/, ''),
     ...(validator ? { validator: validator.replace(/\/+$/, '') } : {}),
     ...(caFile && existsSync(caFile) ? { ca: readFileSync(caFile) } : {}),
+    ...(signerCaFile && existsSync(signerCaFile) ? { signerCa: readFileSync(signerCaFile) } : {}),
     ...(token ? { token } : {}),
     ...(dev.tokenLabel ? { tokenLabel: dev.tokenLabel } : {}),
     ...(dev.dbUrl ? { dbUrl: dev.dbUrl } : {}),

@@ -7,7 +7,7 @@ import { AcmeProblem } from '../shared/problems.ts';
 import type { AppEnv, EdgeServices } from './acme/context.ts';
 import { registerAdmin } from './admin/index.ts';
 import { registerAdminUi } from './admin/ui/index.ts';
-import type { EdgeConfig } from './config.ts';
+import { type EdgeConfig, parseUrlList } from './config.ts';
 import { Linker, PATHS } from './linker.ts';
 import { instrumentSignerClient, metricsOf } from './observability/edge-metrics.ts';
 import { requestObserver } from './observability/request-log.ts';
@@ -44,6 +44,7 @@ export async function createServices(opts: {
     database = await openDatabase(opts.dbClient);
   }
   const db = database.db;
+  const signerFetch = relayFetch(config, runtime);
   const svc: EdgeServices = {
     config,
     runtime,
@@ -59,15 +60,42 @@ export async function createServices(opts: {
     signer:
       opts.signer ??
       (await createSignerClient({
-        url: config.signerUrl,
+        urls: parseUrlList('signerUrl', config.signerUrl),
         relayKeyJwk: config.relayKeyJwk,
+        answerKeysJwk: config.signerKeysJwk,
         timeoutMs: config.relayTimeoutMs,
+        connectTimeoutMs: config.relayConnectTimeoutMs,
+        retryAfterMs: config.relayRetryAfterS * 1000,
+        ...(signerFetch ? { fetch: signerFetch } : {}),
+        log: (e) => svc.log(e),
+        observe: (e) =>
+          metricsOf(svc).relayAttempts.inc({
+            service: 'signer',
+            peer: String(e.peer),
+            op: e.op,
+            outcome: e.outcome,
+          }),
       })),
     log: opts.log ?? ((e) => console.log(JSON.stringify({ time: new Date().toISOString(), ...e }))),
   };
   // Every relay call is timed into edgeca_relay_duration_seconds.
   svc.signer = instrumentSignerClient(svc.signer, metricsOf(svc));
   return svc;
+}
+
+/**
+ * The fetch for https signers when a CA is pinned (EDGECA_SIGNER_CA_FILE): the runtime's, as each
+ * runtime has its own way (docs/runtimes.md); a runtime without one cannot honour the pin, and the
+ * edge refuses to start rather than talk to the signer without it.
+ */
+function relayFetch(config: EdgeConfig, runtime: EdgeRuntime): typeof fetch | undefined {
+  if (!config.signerCaPem) return undefined;
+  if (!runtime.pinnedFetch) {
+    throw new Error(
+      `EDGECA_SIGNER_CA(_FILE) is set, but the edge on ${runtime.name} cannot pin a CA for its fetch (docs/runtimes.md)`,
+    );
+  }
+  return runtime.pinnedFetch(config.signerCaPem);
 }
 
 const POST_ONLY = [

@@ -1,5 +1,6 @@
 // Edge deployment settings: URLs, keys, ports, resolver. They come from the environment (Node, Deno)
 // or wrangler vars (Workers); admins' run-time settings live in the database instead (invariant 6 in docs/architecture.md).
+import { parseSignerKeys } from './relay/answer.ts';
 import { parseValidationRoutes, type RouteRule } from './validation/routing.ts';
 
 export interface ProfileConfig {
@@ -13,12 +14,17 @@ export interface EdgeConfig {
   baseUrl: string;
   dbUrl: string;
   dbAuthToken?: string;
+  /** the signer, or several, comma-separated, in the order they are preferred (failover) */
   signerUrl: string;
+  /** the signers' public answer keys (JWKs with kid), pinned: only answers they sign count */
+  signerKeysJwk: Record<string, unknown>[];
+  /** PEM of the CA that alone vouches for https signer URLs (runtime permitting: docs/runtimes.md) */
+  signerCaPem?: string;
   /** the edge's relay private key, a JWK (ES256 or EdDSA) with kid */
   relayKeyJwk: Record<string, unknown>;
   /** pinned validator answer key (public JWK), for on-prem validation */
   validatorKeyJwk?: Record<string, unknown>;
-  /** the on-prem validator (POST /v1/validate), docs/validator.md */
+  /** the on-prem validator (POST /v1/validate), or several, comma-separated (failover); docs/validator.md */
   validatorUrl?: string;
   /** where each identifier's challenges are validated (edge/validation/routing.ts) */
   validationRoutes: RouteRule[];
@@ -40,8 +46,12 @@ export interface EdgeConfig {
   maxIdentifiersPerOrder: number;
   /** request body cap */
   maxBodyBytes: number;
-  /** time allowed for one relay call to the signer */
+  /** time allowed for one relay call to the signer, every failover attempt included */
   relayTimeoutMs: number;
+  /** time one signer has to start answering before the next is tried */
+  relayConnectTimeoutMs: number;
+  /** how long a signer or validator that failed is skipped before it is tried again */
+  relayRetryAfterS: number;
   /** newOrder refuses (rateLimited) an account holding this many pending authorizations */
   maxPendingAuthzsPerAccount: number;
   /** newOrder refuses (rateLimited) an account holding this many pending or ready orders */
@@ -81,6 +91,9 @@ export function defaultEdgeConfig(
     maxIdentifiersPerOrder: 100,
     maxBodyBytes: 64 * 1024,
     relayTimeoutMs: 15_000,
+    relayConnectTimeoutMs: 2_000,
+    relayRetryAfterS: 30,
+    signerKeysJwk: [],
     maxPendingAuthzsPerAccount: 1000,
     maxPendingOrdersPerAccount: 1000,
     headersTimeoutMs: 10_000,
@@ -90,6 +103,20 @@ export function defaultEdgeConfig(
     validationRoutes: [],
     ...over,
   };
+}
+
+/** EDGECA_SIGNER_KEY: required, a public JWK or a JWK set. */
+function signerKeys(v: string | undefined): Record<string, unknown>[] {
+  if (!v) {
+    throw new Error(
+      "EDGECA_SIGNER_KEY(_FILE) is not set: the edge accepts only signer answers signed by a pinned key (the signer's answerKeyFile, public half)",
+    );
+  }
+  try {
+    return parseSignerKeys(v);
+  } catch (e) {
+    throw new Error(`EDGECA_SIGNER_KEY is not a public JWK or a JWK set: ${(e as Error).message}`);
+  }
 }
 
 function bool(v: string | undefined, dflt: boolean): boolean {
@@ -102,6 +129,55 @@ function int(name: string, v: string | undefined, dflt: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${v}"`);
   return n;
+}
+
+/**
+ * A comma-separated list of http(s) base URLs (signers, validators), each without a trailing
+ * slash; throws naming the setting and the entry that is not one.
+ */
+export function parseUrlList(name: string, value: string): string[] {
+  const urls = value
+    .split(',')
+    .map((u) => u.trim().replace(/\/+$/, ''))
+    .filter(Boolean);
+  if (urls.length === 0) throw new Error(`${name} names no URL`);
+  for (const u of urls) {
+    let parsed: URL;
+    try {
+      parsed = new URL(u);
+    } catch {
+      throw new Error(`${name}: "${u}" is not a URL`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      throw new Error(`${name}: "${u}" is not an http:// or https:// URL`);
+  }
+  return urls;
+}
+
+/** The settings whose value may come from a file (`<NAME>_FILE`); the runtime adapter reads those. */
+export const FILE_SETTINGS = [
+  'EDGECA_RELAY_KEY',
+  'EDGECA_VALIDATOR_KEY',
+  'EDGECA_SIGNER_KEY',
+  'EDGECA_SIGNER_CA',
+] as const;
+
+/** Fills `<NAME>` from the file `<NAME>_FILE` names, for each FILE_SETTINGS name not set inline. */
+export function readFileSettings(
+  env: Record<string, string | undefined>,
+  readText: (path: string) => string,
+): Record<string, string | undefined> {
+  const out = { ...env };
+  for (const name of FILE_SETTINGS) {
+    const file = out[`${name}_FILE`];
+    if (out[name] || !file) continue;
+    try {
+      out[name] = readText(file);
+    } catch (e) {
+      throw new Error(`${name}_FILE: cannot read ${file}: ${(e as Error).message}`);
+    }
+  }
+  return out;
 }
 
 /**
@@ -124,8 +200,9 @@ export function edgeConfigFromEnv(env: Record<string, string | undefined>): Edge
   const cfg = defaultEdgeConfig({
     baseUrl: (env.EDGECA_BASE_URL ?? `https://127.0.0.1:${port}`).replace(/\/+$/, ''),
     dbUrl: env.EDGECA_DB_URL ?? 'file:.edgeca/dev/edge.db',
-    signerUrl: (env.EDGECA_SIGNER_URL ?? 'http://127.0.0.1:14100').replace(/\/+$/, ''),
+    signerUrl: parseUrlList('EDGECA_SIGNER_URL', env.EDGECA_SIGNER_URL ?? 'http://127.0.0.1:14100').join(','),
     relayKeyJwk,
+    signerKeysJwk: signerKeys(env.EDGECA_SIGNER_KEY),
     http01Port: int('EDGECA_HTTP01_PORT', env.EDGECA_HTTP01_PORT, 80),
     tlsAlpnPort: int('EDGECA_TLSALPN01_PORT', env.EDGECA_TLSALPN01_PORT, 443),
     allowLoopback: bool(env.EDGECA_ALLOW_LOOPBACK, false),
@@ -144,6 +221,9 @@ export function edgeConfigFromEnv(env: Record<string, string | undefined>): Edge
   limit('orderLifetimeSeconds', 'EDGECA_ORDER_LIFETIME_S');
   limit('authzLifetimeSeconds', 'EDGECA_AUTHZ_LIFETIME_S');
   limit('relayTimeoutMs', 'EDGECA_RELAY_TIMEOUT_MS');
+  limit('relayConnectTimeoutMs', 'EDGECA_RELAY_CONNECT_TIMEOUT_MS');
+  limit('relayRetryAfterS', 'EDGECA_RELAY_RETRY_AFTER_S');
+  if (cfg.relayConnectTimeoutMs === 0) throw new Error('EDGECA_RELAY_CONNECT_TIMEOUT_MS must be above 0');
   limit('headersTimeoutMs', 'EDGECA_HEADERS_TIMEOUT_MS');
   limit('requestTimeoutMs', 'EDGECA_REQUEST_TIMEOUT_MS');
   limit('nonceRejectPercent', 'EDGECA_NONCE_REJECT_PERCENT');
@@ -154,7 +234,19 @@ export function edgeConfigFromEnv(env: Record<string, string | undefined>): Edge
   if (env.EDGECA_TOS_URL) cfg.termsOfService = env.EDGECA_TOS_URL;
   if (env.EDGECA_WEBSITE) cfg.website = env.EDGECA_WEBSITE;
   if (env.EDGECA_VALIDATOR_KEY) cfg.validatorKeyJwk = JSON.parse(env.EDGECA_VALIDATOR_KEY);
-  if (env.EDGECA_VALIDATOR_URL) cfg.validatorUrl = env.EDGECA_VALIDATOR_URL.replace(/\/+$/, '');
+  if (env.EDGECA_VALIDATOR_URL)
+    cfg.validatorUrl = parseUrlList('EDGECA_VALIDATOR_URL', env.EDGECA_VALIDATOR_URL).join(',');
+  if (env.EDGECA_SIGNER_CA) {
+    if (!env.EDGECA_SIGNER_CA.includes('-----BEGIN CERTIFICATE-----'))
+      throw new Error('EDGECA_SIGNER_CA(_FILE) holds no PEM CERTIFICATE');
+    const plain = cfg.signerUrl.split(',').filter((u) => !u.startsWith('https://'));
+    if (plain.length > 0) {
+      throw new Error(
+        `EDGECA_SIGNER_CA(_FILE) pins the signer's TLS CA, but ${plain.join(', ')} is not https://: the pin would protect nothing`,
+      );
+    }
+    cfg.signerCaPem = env.EDGECA_SIGNER_CA;
+  }
   if (env.EDGECA_VALIDATION_ROUTES)
     cfg.validationRoutes = parseValidationRoutes(env.EDGECA_VALIDATION_ROUTES);
   if (cfg.validatorUrl && !cfg.validatorKeyJwk) {

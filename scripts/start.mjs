@@ -12,6 +12,9 @@
 // EDGECA_SIGNER_DATABASE_URL (e.g. postgres://edgeca@127.0.0.1:5432/edgeca) replaces signer.json's
 // `database` for the signer it starts, and EDGECA_SIGNER_DATABASE_PASSWORD gives its password;
 // neither reaches the edge or the validator.
+// The edge reaches the signer over HTTPS with the signer's relay TLS CA pinned (EDGECA_SIGNER_CA_FILE;
+// plain HTTP under workerd, whose fetch cannot pin a CA) and pins the signer's answer key
+// (EDGECA_SIGNER_KEY_FILE): both made by `signer init --dev`.
 // The on-prem validator (docs/validator.md) runs beside the signer on EDGECA_VALIDATOR_PORT (14200),
 // resolving through EDGECA_VALIDATOR_DNS_RESOLVER (default: the system resolver); the edge pins its
 // key and routes by EDGECA_VALIDATION_ROUTES (default: tls-alpn-01 on-prem where the edge has no raw TLS).
@@ -85,17 +88,19 @@ function isLocalPostgres(url) {
 
 /**
  * The signer config to serve: signer.json itself, or, when EDGECA_SIGNER_PORT asks for another
- * port or EDGECA_SIGNER_DATABASE_URL for another store, a copy beside it (same directory, so its
- * relative paths still resolve) with those.
+ * port, EDGECA_SIGNER_DATABASE_URL for another store or `tls` for HTTPS with the development relay
+ * TLS certificate (signer init --dev makes it; the edge pins its own CA, signer-tls-ca.pem), a copy
+ * beside it (same directory, so its relative paths still resolve) with those.
  */
-function signerConfig() {
+function signerConfig({ tls }) {
   const file = join(DEV_DIR, 'signer.json');
   const config = readJson(file);
   const port = portFrom('EDGECA_SIGNER_PORT', config.listen?.port ?? 14100);
   const database = signerDatabase() ?? config.database;
-  if (port === config.listen?.port && database === config.database) return { file, config, port };
+  const tlsFiles = tls ? { tlsCertFile: 'signer-tls-cert.pem', tlsKeyFile: 'signer-tls-key.pem' } : {};
+  if (port === config.listen?.port && database === config.database && !tls) return { file, config, port };
   const override = join(DEV_DIR, 'signer.start.json');
-  const patched = { ...config, listen: { ...config.listen, port }, database };
+  const patched = { ...config, listen: { ...config.listen, port, ...tlsFiles }, database };
   writeFileSync(override, `${JSON.stringify(patched, null, 2)}\n`);
   return { file: override, config: patched, port };
 }
@@ -152,12 +157,30 @@ async function main() {
   const endpointsFile = join(DEV_DIR, 'endpoints.json');
   const fromSigner = existsSync(endpointsFile) ? readJson(endpointsFile) : {};
   const rootFile = join(DEV_DIR, 'root.pem');
-  for (const f of ['root.pem', 'edge-tls-cert.pem', 'edge-tls-key.pem', 'relay-key.json', 'signer.json']) {
+  const devFiles = [
+    'root.pem',
+    'edge-tls-cert.pem',
+    'edge-tls-key.pem',
+    'relay-key.json',
+    'signer.json',
+    'signer-answer-public.json',
+    'signer-tls-ca.pem',
+    'signer-tls-cert.pem',
+    'signer-tls-key.pem',
+  ];
+  for (const f of devFiles) {
     if (!existsSync(join(DEV_DIR, f))) fail(`signer init did not create .edgeca/dev/${f}`);
   }
-  const signer = signerConfig();
+  const runtime = env.EDGECA_RUNTIME ?? 'node';
+  if (!RUNTIMES.includes(runtime)) fail(`EDGECA_RUNTIME=${runtime}: choose one of ${RUNTIMES.join(', ')}`);
+  // The relay goes over HTTPS with the signer's CA pinned at the edge, where the runtime can pin a
+  // CA (Node, Deno); a Worker's fetch cannot (docs/runtimes.md), so under workerd it stays HTTP.
+  const relayTls = runtime !== 'workerd';
+  const signer = signerConfig({ tls: relayTls });
   const signerScheme = signer.config.listen?.tlsCertFile ? 'https' : 'http';
   const signerUrl = `${signerScheme}://127.0.0.1:${signer.port}`;
+  const signerCaFile = join(DEV_DIR, 'signer-tls-ca.pem');
+  const signerKeyFile = join(DEV_DIR, 'signer-answer-public.json');
 
   const edgePort = portFrom('EDGECA_PORT', 14000);
   const http01Port = portFrom('EDGECA_HTTP01_PORT', 80);
@@ -170,12 +193,21 @@ async function main() {
     EDGECA_TLS_KEY_FILE: join(DEV_DIR, 'edge-tls-key.pem'),
     EDGECA_DB_URL: `file:${join(DEV_DIR, 'edge.db')}`,
     EDGECA_SIGNER_URL: signerUrl,
+    EDGECA_SIGNER_KEY_FILE: signerKeyFile,
     EDGECA_RELAY_KEY_FILE: join(DEV_DIR, 'relay-key.json'),
     EDGECA_ALLOW_LOOPBACK: 'true',
     ...othersEnv,
     EDGECA_PORT: String(edgePort),
     EDGECA_BASE_URL: baseUrl,
   };
+  // The pin belongs with an https:// signer URL (the edge refuses it beside an http:// one).
+  if (
+    !edgeEnv.EDGECA_SIGNER_CA_FILE &&
+    !edgeEnv.EDGECA_SIGNER_CA &&
+    /^https:/.test(edgeEnv.EDGECA_SIGNER_URL)
+  ) {
+    edgeEnv.EDGECA_SIGNER_CA_FILE = signerCaFile;
+  }
 
   const pidFile = join(DEV_DIR, 'services.pid.json');
   try {
@@ -194,8 +226,8 @@ async function main() {
   process.on('SIGHUP', () => void shutdown('SIGHUP'));
   // Last resort (an uncaught error): never leave a detached service behind.
   process.on('exit', () => sup.killAll());
-  const healthy = async (url, service, timeout) => {
-    const problem = await waitHealthy(url, service, { caFile: rootFile, timeoutMs: timeout });
+  const healthy = async (url, service, timeout, caFile = rootFile) => {
+    const problem = await waitHealthy(url, service, { caFile, timeoutMs: timeout });
     if (problem && !sup.stopping) {
       process.stderr.write(`[edgeca] ${problem}\n`);
       await sup.shutdown(1);
@@ -208,7 +240,7 @@ async function main() {
     env: { ...env, ...softhsm },
   });
   const timeoutMs = Number(env.EDGECA_START_TIMEOUT_S ?? 60) * 1000;
-  await healthy(`${signerUrl}/v1/health`, signerProc, timeoutMs);
+  await healthy(`${signerUrl}/v1/health`, signerProc, timeoutMs, signerCaFile);
 
   // The validator: its edge keys, ceiling and key come from signer.json. Dev only: it may dial
   // loopback (dev names resolve to 127.0.0.1) and the http-01 port the edge uses.
@@ -235,10 +267,9 @@ async function main() {
     edgeEnv.EDGECA_VALIDATOR_KEY = JSON.stringify(validatorPublicJwk);
   }
 
-  const runtime = env.EDGECA_RUNTIME ?? 'node';
-  if (!RUNTIMES.includes(runtime)) fail(`EDGECA_RUNTIME=${runtime}: choose one of ${RUNTIMES.join(', ')}`);
   if (runtime === 'workerd') {
     edgeEnv.EDGECA_RELAY_KEY = readFileSync(edgeEnv.EDGECA_RELAY_KEY_FILE, 'utf8').trim();
+    edgeEnv.EDGECA_SIGNER_KEY ??= readFileSync(edgeEnv.EDGECA_SIGNER_KEY_FILE, 'utf8').trim();
     // Workers have no UDP: a plain DNS server (EDGECA_DNS_RESOLVER=host:port) is reached through a
     // local DNS-over-HTTPS bridge; a DoH URL is used as it is.
     const resolver = edgeEnv.EDGECA_DNS_RESOLVER;
@@ -269,6 +300,7 @@ async function main() {
   // Keys that belong to another runtime's last run must not linger.
   delete current.d1PersistDir;
   delete current.dbUrl;
+  delete current.signerCaFile;
   const endpoints = {
     ...current,
     directoryUrl: `${launch.baseUrl}/directory`,
@@ -280,6 +312,8 @@ async function main() {
     // the config the signer serves (signer.start.json when a port or store was overridden), for
     // `edgeca signer audit-verify --config ...` and `crl`
     signerConfigFile: signer.file,
+    ...(signerScheme === 'https' ? { signerCaFile: resolve(signerCaFile) } : {}),
+    signerKeyFile: resolve(signerKeyFile),
     validatorUrl: edgeEnv.EDGECA_VALIDATOR_URL,
     tlsCaFile: resolve(rootFile),
     issuingRootFile: current.issuingRootFile ?? resolve(rootFile),

@@ -2,8 +2,12 @@
 // every request is a compact JWS (ES256 or EdDSA) by an edge relay key named by `kid`; the
 // payload is a short-lived JWT-like object with a `jti` the receiver remembers to refuse replays.
 // `op` binds a JWS to one endpoint so a signed revoke cannot be replayed as a sign, say.
+// The signer's answers to sign and revoke are signed too (RelayAnswer): a JWS by the signer's
+// answer key, in the RELAY_ANSWER_HEADER header beside the unchanged body, binding the request
+// (jti, op, orderId or serial) and the answer (HTTP status, body hash), so the edge can tell a
+// signer's answer from a forged one or from one replayed for another request.
 import { CompactSign, compactVerify, importJWK, type CryptoKey as JoseKey, type JWK } from 'jose';
-import { randomToken, utf8 } from './encoding.ts';
+import { b64uEncode, randomToken, sha256, utf8 } from './encoding.ts';
 import type { Identifier } from './problems.ts';
 import { AcmeProblem } from './problems.ts';
 
@@ -16,7 +20,20 @@ export const RELAY_MAX_LIFETIME_S = 300;
 export const RELAY_CLOCK_SKEW_S = 30;
 export const RELAY_CONTENT_TYPE = 'application/jose';
 
+/**
+ * The relay protocol version, `v` in every request and signed answer. 1 (no `v`): unsigned
+ * answers; 2: the signer signs its sign and revoke answers. A receiver refuses a version it does
+ * not know, so a later change can be told apart instead of misread (docs/architecture.md).
+ */
+export const RELAY_VERSION = 2;
+/** Request versions a signer serves: 1 from an edge not yet upgraded (it ignores the answer header). */
+export const RELAY_VERSIONS_SERVED: ReadonlySet<number> = new Set([1, 2]);
+/** Response header holding the signer's signed answer (compact JWS, RelayAnswer). */
+export const RELAY_ANSWER_HEADER = 'Edgeca-Relay-Answer';
+
 interface RelayClaims {
+  /** protocol version; absent means 1 */
+  v?: number;
   jti: string;
   iat: number;
   exp: number;
@@ -71,6 +88,47 @@ export interface ValidateAnswer {
   error?: { type: string; detail: string };
 }
 
+/**
+ * The signer's signed answer to a sign or revoke request. It names the request it answers (jti,
+ * and orderId or serial) and the answer itself (HTTP status and the SHA-256 of the body: the PEM
+ * chain, the revocation JSON, or the problem document), so it cannot be replayed for another
+ * request nor pasted onto another body.
+ */
+export interface RelayAnswer {
+  v: number;
+  op: 'sign-answer' | 'revoke-answer';
+  /** the jti of the request answered */
+  jti: string;
+  iat: number;
+  /** the HTTP status of the response */
+  status: number;
+  /** base64url SHA-256 of the response body bytes */
+  bodySha256: string;
+  /** sign: the order of the request */
+  orderId?: string;
+  /** revoke: the serial of the request; sign (200): the serial of the certificate issued */
+  serial?: string;
+  /** revoke (200): when the signer recorded the revocation, RFC 3339 */
+  revokedAt?: string;
+  /** revoke (200): the CRL number that lists it (absent when re-signing the CRL failed) */
+  crlNumber?: string;
+}
+
+export type AnswerOp = RelayAnswer['op'];
+
+/** The body hash a RelayAnswer carries. */
+export async function answerBodyHash(body: Uint8Array): Promise<string> {
+  return b64uEncode(await sha256(body));
+}
+
+/** Signs an answer (compact JWS by the signer's answer key). */
+export async function signAnswer(answer: Omit<RelayAnswer, 'v' | 'iat'>, key: RelayKey): Promise<string> {
+  const claims: RelayAnswer = { v: RELAY_VERSION, ...answer, iat: Math.floor(Date.now() / 1000) };
+  return new CompactSign(utf8.encode(JSON.stringify(claims)))
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'edgeca-relay-answer+jws' })
+    .sign(key.key);
+}
+
 export interface RelayKey {
   kid: string;
   alg: RelayAlg;
@@ -109,14 +167,20 @@ export async function signRelay<T extends RelayRequest | ValidateAnswer>(
   const claims =
     (body as { op: string }).op === 'validate-answer'
       ? body
-      : { ...body, jti: (body as { jti?: string }).jti ?? randomToken(18), iat: now, exp: now + lifetimeS };
+      : {
+          v: RELAY_VERSION,
+          ...body,
+          jti: (body as { jti?: string }).jti ?? randomToken(18),
+          iat: now,
+          exp: now + lifetimeS,
+        };
   return new CompactSign(utf8.encode(JSON.stringify(claims)))
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'edgeca-relay+jws' })
     .sign(key.key);
 }
 
 export interface VerifyOptions {
-  op: RelayOp | 'validate-answer';
+  op: RelayOp | 'validate-answer' | AnswerOp;
   /** pinned public keys by kid */
   keys: ReadonlyMap<string, RelayKey>;
   now?: number;
@@ -128,7 +192,7 @@ export interface VerifyOptions {
  * future nor older than the maximum lifetime. Replay (jti) is the receiver's job: it must record
  * the jti durably. Throws `unauthorized` (bad key/signature) or `malformed` problems.
  */
-export async function verifyRelay<T extends RelayRequest | ValidateAnswer>(
+export async function verifyRelay<T extends RelayRequest | ValidateAnswer | RelayAnswer>(
   jws: string,
   opts: VerifyOptions,
 ): Promise<{ payload: T; kid: string }> {
@@ -175,7 +239,8 @@ export async function verifyRelay<T extends RelayRequest | ValidateAnswer>(
   if (payload.iat < now - RELAY_MAX_LIFETIME_S - RELAY_CLOCK_SKEW_S) {
     throw new AcmeProblem('unauthorized', 'relay JWS iat is too old');
   }
-  if (opts.op !== 'validate-answer') {
+  // Answers carry no exp: the jti of the request they answer bounds their use to that request.
+  if (!opts.op.endsWith('-answer')) {
     if (typeof payload.exp !== 'number') throw new AcmeProblem('malformed', 'relay JWS needs a numeric exp');
     if (payload.exp <= now - RELAY_CLOCK_SKEW_S)
       throw new AcmeProblem('unauthorized', 'relay JWS has expired');

@@ -1,9 +1,9 @@
 // Bringing a CA into existence: keys generated inside the token (invariant 1 in docs/architecture.md), the
 // root and intermediate certificates (or the intermediate's CSR for an offline root), importing
 // the intermediate certificate an offline root signed, and the whole development setup under
-// .edgeca/dev (SoftHSM token, or a token of another module given to it, CA, relay and validator
-// keys, the edge's HTTPS certificate, the signer's config). The signer CLI calls these; they
-// print nothing themselves.
+// .edgeca/dev (SoftHSM token, or a token of another module given to it, CA, relay, validator and
+// signer answer keys, the edge's HTTPS certificate, the signer's relay TLS certificate, the
+// signer's config). The signer CLI calls these; they print nothing themselves.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -23,6 +23,7 @@ import type { CaKeyType } from './ca-signer.ts';
 import type { LeafKeyType, SignerConfig } from './config.ts';
 import { createSoftHsmToken, defaultSoftHsmModule } from './hsm/softhsm.ts';
 import { type HsmToken, openToken } from './hsm/token.ts';
+import { makeRelayTls } from './relay-tls.ts';
 import { buildCaCertificate, buildCaCsr } from './x509/ca.ts';
 import { sameKey } from './x509/common.ts';
 import { createLeafBuilder, randomSerial } from './x509/leaf.ts';
@@ -171,6 +172,13 @@ export interface DevInit {
   issuerCertFile: string;
   relayKeyFile: string;
   validatorKeyFile: string;
+  /** the signer's answer signing key (private JWK) and its public half, which the edge pins */
+  signerAnswerKeyFile: string;
+  signerAnswerPublicKeyFile: string;
+  /** the relay TLS CA the edge pins (EDGECA_SIGNER_CA_FILE), and the signer's certificate and key from it */
+  signerTlsCaFile: string;
+  signerTlsCertFile: string;
+  signerTlsKeyFile: string;
   edgeTlsCertFile: string;
   edgeTlsKeyFile: string;
   /** the SoftHSM config, when the token is SoftHSM's */
@@ -187,6 +195,11 @@ const DEV_FILES = {
   issuer: 'intermediate.pem',
   relayKey: 'relay-key.json',
   validatorKey: 'validator-key.json',
+  answerKey: 'signer-answer-key.json',
+  answerPublicKey: 'signer-answer-public.json',
+  signerTlsCa: 'signer-tls-ca.pem',
+  signerTlsCert: 'signer-tls-cert.pem',
+  signerTlsKey: 'signer-tls-key.pem',
   edgeTlsCert: 'edge-tls-cert.pem',
   edgeTlsKey: 'edge-tls-key.pem',
   softhsmConf: 'softhsm2.conf',
@@ -208,6 +221,11 @@ function devPaths(dir: string, cfg: Pick<SignerConfig, 'pkcs11'>): DevInit {
     issuerCertFile: at(DEV_FILES.issuer),
     relayKeyFile: at(DEV_FILES.relayKey),
     validatorKeyFile: at(DEV_FILES.validatorKey),
+    signerAnswerKeyFile: at(DEV_FILES.answerKey),
+    signerAnswerPublicKeyFile: at(DEV_FILES.answerPublicKey),
+    signerTlsCaFile: at(DEV_FILES.signerTlsCa),
+    signerTlsCertFile: at(DEV_FILES.signerTlsCert),
+    signerTlsKeyFile: at(DEV_FILES.signerTlsKey),
     edgeTlsCertFile: at(DEV_FILES.edgeTlsCert),
     edgeTlsKeyFile: at(DEV_FILES.edgeTlsKey),
     ...(cfg.pkcs11.softhsmConf ? { softhsmConf: resolve(dir, cfg.pkcs11.softhsmConf) } : {}),
@@ -241,9 +259,33 @@ export interface GivenToken {
 }
 
 /**
+ * The signer's answer key and relay TLS files in `dir`, each made only when missing (a
+ * development directory from before they existed gets them on its next `init --dev`).
+ */
+async function ensureRelayFiles(dir: string): Promise<void> {
+  const at = (f: string) => join(dir, f);
+  if (!existsSync(at(DEV_FILES.answerKey)) || !existsSync(at(DEV_FILES.answerPublicKey))) {
+    const answer = es256Jwk('signer');
+    await writeAtomic(at(DEV_FILES.answerKey), `${JSON.stringify(answer.privateJwk, null, 2)}\n`, 0o600);
+    await writeAtomic(at(DEV_FILES.answerPublicKey), `${JSON.stringify(answer.publicJwk, null, 2)}\n`);
+  }
+  const tlsFiles = [DEV_FILES.signerTlsCa, DEV_FILES.signerTlsCert, DEV_FILES.signerTlsKey];
+  if (!tlsFiles.every((f) => existsSync(at(f)))) {
+    const tls = await makeRelayTls({
+      names: ['localhost', '127.0.0.1', '::1'],
+      caName: 'edgeca Development Relay CA',
+    });
+    await writeAtomic(at(DEV_FILES.signerTlsKey), tls.keyPem, 0o600);
+    await writeAtomic(at(DEV_FILES.signerTlsCert), tls.certPem);
+    await writeAtomic(at(DEV_FILES.signerTlsCa), tls.caPem);
+  }
+}
+
+/**
  * The whole development bootstrap in `dir` (e.g. .edgeca/dev), on a new SoftHSM token or on the
  * `token` given. Idempotent: when signer.json exists it returns the existing paths and changes
- * nothing; a run that stopped half-way (no signer.json) is cleared of its own files and started again.
+ * nothing but what an older run did not make (the answer key and relay TLS files); a run that
+ * stopped half-way (no signer.json) is cleared of its own files and started again.
  */
 export async function initDev(opts: {
   dir: string;
@@ -256,6 +298,11 @@ export async function initDev(opts: {
   const at = (f: string) => join(dir, f);
   if (existsSync(at(DEV_FILES.signerConfig))) {
     const cfg = JSON.parse(await readFile(at(DEV_FILES.signerConfig), 'utf8')) as SignerConfig;
+    await ensureRelayFiles(dir);
+    if (!cfg.answerKeyFile) {
+      cfg.answerKeyFile = DEV_FILES.answerKey;
+      await writeAtomic(at(DEV_FILES.signerConfig), `${JSON.stringify(cfg, null, 2)}\n`);
+    }
     return devPaths(dir, cfg);
   }
   for (const f of Object.values(DEV_FILES)) {
@@ -341,6 +388,7 @@ export async function initDev(opts: {
       `${JSON.stringify(validator.privateJwk, null, 2)}\n`,
       0o600,
     );
+    await ensureRelayFiles(dir);
 
     const config: SignerConfig = {
       listen: { host: '127.0.0.1', port: opts.signerPort ?? DEFAULT_SIGNER_PORT },
@@ -348,6 +396,7 @@ export async function initDev(opts: {
       database: 'file:signer.db',
       ca: { keyType, issuerCertFile: DEV_FILES.issuer, rootCertFile: DEV_FILES.root },
       edgeKeys: [relay.publicJwk],
+      answerKeyFile: DEV_FILES.answerKey,
       validatorKeyFile: DEV_FILES.validatorKey,
       ceiling: {
         dnsSuffixes: ['.'],

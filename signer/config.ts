@@ -73,6 +73,12 @@ export interface SignerConfig {
   };
   /** edge relay public keys pinned by kid */
   edgeKeys: (JWK & { kid: string })[];
+  /**
+   * the signer's answer signing key (private JWK, ES256 or EdDSA, with kid; file mode 0600): it
+   * signs the answers to sign and revoke, and the edge pins its public half (EDGECA_SIGNER_KEY).
+   * Not the CA key: a software key is enough, see docs/threat-model.md.
+   */
+  answerKeyFile: string;
   /** validator answer signing key (private JWK), when this process also validates */
   validatorKeyFile?: string;
   ceiling: Ceiling;

@@ -10,7 +10,15 @@ import { b64uEncode } from '../shared/encoding.ts';
 import { type RelayKey, signRelay } from '../shared/relay.ts';
 import type { SignerConfig } from './config.ts';
 import { type RunningSigner, startSigner } from './server.ts';
-import { edgeKeyPair, makeCsr, type SoftCa, softCa, softTools, testConfig } from './service/testing.ts';
+import {
+  edgeKeyPair,
+  makeCsr,
+  type SoftCa,
+  softCa,
+  softTools,
+  testConfig,
+  writeAnswerKey,
+} from './service/testing.ts';
 import type { CertTools } from './service/types.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgeca-signer-'));
@@ -33,6 +41,7 @@ before(async () => {
   stranger = (await edgeKeyPair('edge-1')).priv;
   writeFileSync(join(dir, 'issuer.pem'), ca.issuerPem);
   writeFileSync(join(dir, 'root.pem'), ca.rootPem);
+  await writeAnswerKey(dir);
   config = testConfig([e.pubJwk], 'file:signer.db');
   signer = await start();
 });

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { derToPem, pemToDers } from '../shared/encoding.ts';
-import { importRelayPublicKey, type RelayKey } from '../shared/relay.ts';
+import { importRelayPrivateKey, importRelayPublicKey, type RelayKey } from '../shared/relay.ts';
 import type { CaSigner } from './ca-signer.ts';
 import type { SignerConfig } from './config.ts';
 import { createSignerMetrics, instrumentCaSigner, withObservability } from './metrics.ts';
@@ -41,6 +41,28 @@ export function loadSignerConfig(configFile: string): { config: SignerConfig; ba
     return { config: JSON.parse(text) as SignerConfig, baseDir: dirname(resolve(configFile)) };
   } catch (e) {
     throw new Error(`the signer config ${configFile} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** The answer signing key named by `answerKeyFile` (a private JWK with kid). */
+export async function loadAnswerKey(config: SignerConfig, baseDir: string): Promise<RelayKey> {
+  if (!config.answerKeyFile) {
+    throw new Error(
+      'answerKeyFile is not set: the signer signs its relay answers with it. Make one with ' +
+        '`edgeca signer answer-key --out FILE` and pin the public key it prints at the edge (EDGECA_SIGNER_KEY)',
+    );
+  }
+  const file = configPath(baseDir, config.answerKeyFile);
+  let jwk: Record<string, unknown>;
+  try {
+    jwk = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`cannot read the answer key (answerKeyFile) ${file}: ${(e as Error).message}`);
+  }
+  try {
+    return await importRelayPrivateKey(jwk);
+  } catch (e) {
+    throw new Error(`the answer key (answerKeyFile) ${file}: ${(e as Error).message}`);
   }
 }
 
@@ -80,6 +102,7 @@ export async function startSigner(opts: StartSignerOptions): Promise<RunningSign
     }
   }
   if (edgeKeys.size === 0) throw new Error('the signer config pins no edge key (edgeKeys is empty)');
+  const answerKey = await loadAnswerKey(config, baseDir);
 
   const issuer = issuerId(issuerDer);
   const store = await openConfiguredStore(config, baseDir, { issuer, log });
@@ -114,7 +137,7 @@ export async function startSigner(opts: StartSignerOptions): Promise<RunningSign
         hsmState = ok;
       };
     const app = withObservability(
-      signerApp({ service, hsmOk, issuerSubject: issuerSubject(issuerDer), log }),
+      signerApp({ service, answerKey, hsmOk, issuerSubject: issuerSubject(issuerDer), log }),
       {
         metrics,
         hsmOk,
@@ -135,6 +158,7 @@ export async function startSigner(opts: StartSignerOptions): Promise<RunningSign
       issuer: issuerSubject(issuerDer),
       edgeKeys: [...edgeKeys.keys()],
       store: store.engineName,
+      answerKey: answerKey.kid,
     });
     let closing: Promise<void> | undefined;
     return {

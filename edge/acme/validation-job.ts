@@ -6,8 +6,8 @@
 // validator (validation/remote.ts), or both, which must agree. Without a signed answer from the
 // validator the challenge stays processing and is retried, up to VALIDATOR_GIVE_UP_MS.
 import { AcmeProblem } from '../../shared/problems.ts';
-import type { EdgeConfig } from '../config.ts';
-import { metricsOf } from '../observability/edge-metrics.ts';
+import { type EdgeConfig, parseUrlList } from '../config.ts';
+import { collectPeers, metricsOf } from '../observability/edge-metrics.ts';
 import type { AuthzRow, ChallengeRow } from '../storage/schema.ts';
 import { keyAuthorization, validateChallenge, validationOptions } from '../validation/index.ts';
 import { createValidatorClient, type ValidatorClient } from '../validation/remote.ts';
@@ -33,17 +33,32 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // One client per configuration (per process or isolate); app wiring stays untouched.
 const validatorClients = new WeakMap<EdgeConfig, Promise<ValidatorClient>>();
-function validatorClient(config: EdgeConfig): Promise<ValidatorClient> {
+/** The on-prem validators' client (failover over EDGECA_VALIDATOR_URL's list), made on first use. */
+export function validatorClient(svc: EdgeServices): Promise<ValidatorClient> {
+  const config = svc.config;
   let c = validatorClients.get(config);
   if (!c) {
     if (!config.validatorUrl || !config.validatorKeyJwk) {
       return Promise.reject(new Error('no on-prem validator is configured'));
     }
     c = createValidatorClient({
-      url: config.validatorUrl,
+      urls: parseUrlList('validatorUrl', config.validatorUrl),
       relayKeyJwk: config.relayKeyJwk,
       validatorKeyJwk: config.validatorKeyJwk,
       timeoutMs: VALIDATOR_TIMEOUT_MS,
+      retryAfterMs: config.relayRetryAfterS * 1000,
+      healthTimeoutMs: config.relayConnectTimeoutMs,
+      log: (e) => svc.log(e),
+      observe: (e) =>
+        metricsOf(svc).relayAttempts.inc({
+          service: 'validator',
+          peer: String(e.peer),
+          op: 'validate',
+          outcome: e.outcome,
+        }),
+    }).then((client) => {
+      collectPeers(metricsOf(svc), 'validator', () => client.peers());
+      return client;
     });
     validatorClients.set(config, c);
   }
@@ -66,7 +81,7 @@ async function atEdge(svc: EdgeServices, input: ValidationInput): Promise<Valida
 }
 
 async function onPrem(svc: EdgeServices, input: ValidationInput, rid: string): Promise<AttemptResult> {
-  const client = await validatorClient(svc.config);
+  const client = await validatorClient(svc);
   let out = await client.validate(input, rid);
   for (const delay of VALIDATOR_RETRY_DELAYS_MS) {
     if (out.status === 'answered') break;

@@ -6,6 +6,7 @@
 import { count, gt, isNotNull, isNull, sql } from 'drizzle-orm';
 import { Registry, secondsSince } from '../../shared/metrics.ts';
 import type { EdgeServices } from '../acme/context.ts';
+import type { PeerSnapshot } from '../relay/peers.ts';
 import type { SignerClient } from '../relay/signer-client.ts';
 import { certificates, nonces, orders } from '../storage/schema.ts';
 
@@ -53,6 +54,16 @@ export function createEdgeMetrics(svc: Pick<EdgeServices, 'database'>) {
       'edgeca_relay_duration_seconds',
       'Calls to the signer over the relay, by operation and outcome.',
       ['op', 'outcome'],
+    ),
+    relayAttempts: registry.counter(
+      'edgeca_relay_attempts_total',
+      'Attempts at one on-prem peer (signer or validator, by index), by operation and outcome: answered, refused (a signed refusal), unreachable, timeout, http-error, bad-answer (not signed by a pinned key, or not for this request).',
+      ['service', 'peer', 'op', 'outcome'],
+    ),
+    relayPeerUp: registry.gauge(
+      'edgeca_relay_peer_up',
+      'Whether each on-prem peer (by index) is in use (1) or skipped after a failure (0).',
+      ['service', 'peer'],
     ),
     ordersByStatus: registry.gauge('edgeca_orders', 'Orders in the database, by status.', ['status']),
     certificatesByState: registry.gauge('edgeca_certificates', 'Certificates in the database, by state.', [
@@ -106,6 +117,17 @@ export function metricsOf(svc: Pick<EdgeServices, 'database'>): EdgeMetrics {
   return m;
 }
 
+/** Reports each peer's state (up or skipped) at every scrape. */
+export function collectPeers(
+  m: EdgeMetrics,
+  service: 'signer' | 'validator',
+  peers: () => PeerSnapshot[],
+): void {
+  m.registry.collect(async () => {
+    for (const p of peers()) m.relayPeerUp.set({ service, peer: String(p.index) }, p.up ? 1 : 0);
+  });
+}
+
 /** The signer client, timing every relay call into edgeca_relay_duration_seconds. */
 export function instrumentSignerClient(inner: SignerClient, m: EdgeMetrics): SignerClient {
   const timed = async <T>(op: string, run: () => Promise<T>, outcome: (v: T) => string): Promise<T> => {
@@ -142,6 +164,11 @@ export function instrumentSignerClient(inner: SignerClient, m: EdgeMetrics): Sig
   if (inner.health) {
     const health = inner.health.bind(inner);
     client.health = () => timed('health', health, (h) => (h.ok ? 'ok' : 'unavailable'));
+  }
+  if (inner.peers) {
+    const peers = inner.peers.bind(inner);
+    client.peers = peers;
+    collectPeers(m, 'signer', peers);
   }
   return client;
 }

@@ -1,12 +1,12 @@
 // The edge on Deno: `deno run <permissions> edge/runtime/deno-main.ts` (docs/runtimes.md spells out
-// the permissions). The same EDGECA_* environment as on Node; the relay key from EDGECA_RELAY_KEY_FILE
-// or EDGECA_RELAY_KEY. libSQL through @libsql/client (an embedded file needs FFI; a remote libsql://
+// the permissions). The same EDGECA_* environment as on Node; keys and the signer CA from their
+// *_FILE settings or inline. libSQL through @libsql/client (an embedded file needs FFI; a remote libsql://
 // or https:// URL does not), served by Deno.serve — HTTPS when EDGECA_TLS_CERT_FILE and
 // EDGECA_TLS_KEY_FILE are set (RFC 8555 §6.1), plain HTTP otherwise (behind a TLS terminator, tests).
 import { createClient } from '@libsql/client';
 import { resilientClient } from '../../shared/libsql.ts';
 import { createApp, createServices } from '../app.ts';
-import { edgeConfigFromEnv } from '../config.ts';
+import { edgeConfigFromEnv, readFileSettings } from '../config.ts';
 import { FILE_PRAGMAS } from '../storage/db.ts';
 import { createDenoRuntime, deno, EDGE_ENV_NAMES } from './deno.ts';
 
@@ -29,13 +29,7 @@ function readEnv(D: ReturnType<typeof deno>): Record<string, string | undefined>
 
 async function main(): Promise<void> {
   const D = deno();
-  const env = readEnv(D);
-  if (!env.EDGECA_RELAY_KEY && env.EDGECA_RELAY_KEY_FILE) {
-    env.EDGECA_RELAY_KEY = D.readTextFileSync(env.EDGECA_RELAY_KEY_FILE);
-  }
-  if (!env.EDGECA_VALIDATOR_KEY && env.EDGECA_VALIDATOR_KEY_FILE) {
-    env.EDGECA_VALIDATOR_KEY = D.readTextFileSync(env.EDGECA_VALIDATOR_KEY_FILE);
-  }
+  const env = readFileSettings(readEnv(D), (f) => D.readTextFileSync(f));
   if (!env.EDGECA_RELAY_KEY)
     throw new Error('set EDGECA_RELAY_KEY_FILE (or EDGECA_RELAY_KEY) to the edge relay key JWK');
   const config = edgeConfigFromEnv(env);

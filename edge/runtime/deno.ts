@@ -27,6 +27,7 @@ export interface DenoApi {
   startTls(conn: RawConn, opts: { hostname: string }): Promise<RawConn>;
   env: { toObject(): Record<string, string>; get(name: string): string | undefined };
   readTextFileSync(path: string): string;
+  createHttpClient(opts: { caCerts?: string[] }): unknown;
   serve(
     opts: {
       hostname?: string;
@@ -168,6 +169,24 @@ async function denoHttpGet(req: HttpGetRequest) {
   }
 }
 
+/**
+ * fetch through a Deno HttpClient given the CA. Deno adds `caCerts` to its default roots (its API
+ * has no way to trust ONLY them): the pinned CA is accepted, and so would be a certificate for the
+ * signer's name from a CA in Deno's store (docs/runtimes.md). http:// URLs are refused, as on Node.
+ */
+function denoPinnedFetch(caPem: string): typeof fetch {
+  const client = deno().createHttpClient({ caCerts: [caPem] });
+  const pinned = (input: string | URL | Request, init: RequestInit = {}) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    if (url.protocol !== 'https:')
+      return Promise.reject(
+        new TypeError(`a pinned-CA fetch is for https:// URLs only, not ${url.protocol}`),
+      );
+    return fetch(input, { ...init, client } as RequestInit);
+  };
+  return pinned as typeof fetch;
+}
+
 export function createDenoRuntime(opts: DenoRuntimeOptions = {}): EdgeRuntime {
   const doh = opts.dnsResolver !== undefined && /^https?:\/\//i.test(opts.dnsResolver);
   return {
@@ -179,6 +198,7 @@ export function createDenoRuntime(opts: DenoRuntimeOptions = {}): EdgeRuntime {
         })
       : denoDns(opts),
     httpGet: denoHttpGet,
+    pinnedFetch: denoPinnedFetch,
     // tlsAlpn: absent — tls-alpn-01 is not offered on Deno (see the module comment).
     waitUntil(work) {
       // The process keeps running; only make sure a failure is not an unhandled rejection.

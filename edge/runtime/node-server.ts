@@ -9,7 +9,7 @@ import { createClient } from '@libsql/client';
 import { resilientClient } from '../../shared/libsql.ts';
 import type { EdgeServices } from '../acme/context.ts';
 import { createApp, createServices } from '../app.ts';
-import { type EdgeConfig, edgeConfigFromEnv } from '../config.ts';
+import { type EdgeConfig, edgeConfigFromEnv, readFileSettings } from '../config.ts';
 import { FILE_PRAGMAS } from '../storage/db.ts';
 import { createNodeRuntime } from './node.ts';
 
@@ -28,14 +28,9 @@ export interface RunningEdge {
   close(): Promise<void>;
 }
 
-/** Environment → EdgeConfig on Node: file-valued settings (relay key) are read here. */
+/** Environment → EdgeConfig on Node: file-valued settings (keys, the signer CA) are read here. */
 export function loadEdgeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): EdgeConfig {
-  const e = { ...env };
-  if (!e.EDGECA_RELAY_KEY && e.EDGECA_RELAY_KEY_FILE)
-    e.EDGECA_RELAY_KEY = readFileSync(e.EDGECA_RELAY_KEY_FILE, 'utf8');
-  if (!e.EDGECA_VALIDATOR_KEY && e.EDGECA_VALIDATOR_KEY_FILE) {
-    e.EDGECA_VALIDATOR_KEY = readFileSync(e.EDGECA_VALIDATOR_KEY_FILE, 'utf8');
-  }
+  const e = readFileSettings(env, (f) => readFileSync(f, 'utf8'));
   if (!e.EDGECA_RELAY_KEY)
     throw new Error('set EDGECA_RELAY_KEY_FILE (or EDGECA_RELAY_KEY) to the edge relay key JWK');
   return edgeConfigFromEnv(e);

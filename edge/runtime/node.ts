@@ -6,6 +6,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import tls from 'node:tls';
 import { createNodeDns } from './node-dns.ts';
+import { nodePinnedFetch } from './node-pinned-fetch.ts';
 import {
   ConnectError,
   type EdgeRuntime,
@@ -31,6 +32,7 @@ export function createNodeRuntime(opts: NodeRuntimeOptions = {}): EdgeRuntime {
     dns: createNodeDns(dnsOpts),
     httpGet: nodeHttpGet,
     tlsAlpn: nodeTlsAlpn,
+    pinnedFetch: nodePinnedFetch,
     waitUntil(work) {
       // The process keeps running; only make sure a failure is not an unhandled rejection.
       work.catch((err: unknown) => {

@@ -68,6 +68,11 @@ export interface EdgeRuntime {
   httpGet(req: HttpGetRequest): Promise<HttpGetResult>;
   /** raw TLS with a chosen ALPN; absent where the runtime cannot do it (tls-alpn-01 not offered then) */
   tlsAlpn?: TlsAlpnProbe;
+  /**
+   * A fetch that trusts ONLY the given CA (PEM) for https URLs: the relay to the signer with a
+   * pinned CA. Absent where the runtime cannot do it (Workers: docs/runtimes.md).
+   */
+  pinnedFetch?(caPem: string): typeof fetch;
   /** keep background work alive past the response (Workers' waitUntil); Node/Deno just let it run */
   waitUntil(work: Promise<unknown>): void;
 }

@@ -40,6 +40,13 @@ function waitUntil(work: Promise<unknown>): void {
 async function build(env: WorkersEnv): Promise<Hono<AppEnv>> {
   const vars: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (k.startsWith('EDGECA_') && typeof v === 'string') vars[k] = v;
+  if (vars.EDGECA_SIGNER_CA_FILE || vars.EDGECA_SIGNER_CA) {
+    // Workers' fetch trusts the platform's roots and takes no CA of ours (docs/runtimes.md):
+    // refuse to start rather than talk to the signer without the pin that was asked for.
+    throw new Error(
+      'EDGECA_SIGNER_CA(_FILE) cannot be honoured on Workers: fetch there trusts only the platform roots. Give the signer a publicly trusted certificate or a Cloudflare Tunnel, and unset it',
+    );
+  }
   const config = edgeConfigFromEnv(vars);
   const dohUrl = config.dnsResolver ?? DEFAULT_DOH_URL;
   if (!/^https?:\/\//i.test(dohUrl)) {

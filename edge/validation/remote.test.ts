@@ -38,7 +38,7 @@ type Answerer = (req: ValidateRequest) => Promise<Response | string>;
 async function clientWith(answer: Answerer) {
   const relayPub = await importRelayPublicKey(relay.pub);
   return createValidatorClient({
-    url: 'http://validator.test:14200/',
+    urls: ['http://validator.test:14200/'],
     relayKeyJwk: relay.priv,
     validatorKeyJwk: validator.pub,
     timeoutMs: 2000,
@@ -148,7 +148,7 @@ describe('the validator client settles a challenge only on a signed answer to it
       answer: async () => {
         throw new TypeError('fetch failed');
       },
-      detail: /unreachable.*fetch failed/,
+      detail: /validator 0: unreachable/,
     },
   ];
   for (const c of refused) {

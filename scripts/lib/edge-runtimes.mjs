@@ -61,6 +61,7 @@ export function edgeLaunch(runtime, { root, devDir, edgeEnv, edgePort }) {
     delete vars.EDGECA_TLS_CERT_FILE;
     delete vars.EDGECA_TLS_KEY_FILE;
     delete vars.EDGECA_RELAY_KEY_FILE;
+    delete vars.EDGECA_SIGNER_KEY_FILE; // start.mjs passes the key inline (EDGECA_SIGNER_KEY)
     writeFileSync(
       envFile,
       Object.entries(vars)

@@ -1,9 +1,11 @@
 // The signer's HTTP face (relay protocol in docs/architecture.md): POST /v1/sign, POST /v1/revoke (compact JWS
-// bodies), GET /v1/crl, GET /v1/health. Every error is an RFC 7807 problem document; one JSON log
+// bodies, signed answers), GET /v1/crl (signed by the CA itself), GET /v1/health. Every error is an RFC 7807 problem document; one JSON log
 // line per request names the order/serial and the relay `rid`, never a secret.
 import type { Hono } from 'hono';
 import { AcmeProblem } from '../../shared/problems.ts';
+import type { RelayKey } from '../../shared/relay.ts';
 import { relayApp } from '../onprem-http.ts';
+import { answered } from './answer.ts';
 import type { SignerService } from './service.ts';
 import type { RequestLog } from './types.ts';
 
@@ -11,6 +13,8 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 export interface AppOptions {
   service: SignerService;
+  /** signs the answers to sign and revoke (./answer.ts) */
+  answerKey: RelayKey;
   /** answers whether the HSM is usable now (health) */
   hsmOk: () => Promise<boolean>;
   issuerSubject: string;
@@ -24,14 +28,22 @@ export function signerApp(o: AppOptions): Hono<{ Variables: { reqLog: RequestLog
     log: o.log,
   });
 
-  app.post('/v1/sign', limit, async (c) => {
-    const out = await o.service.sign(await readJws(c), c.get('reqLog'));
-    return c.body(out.chainPem, 200, { 'Content-Type': 'application/pem-certificate-chain' });
-  });
+  app.post('/v1/sign', limit, async (c) =>
+    answered('sign', o.answerKey, c.get('reqLog'), async () => {
+      const out = await o.service.sign(await readJws(c), c.get('reqLog'));
+      return {
+        res: c.body(out.chainPem, 200, { 'Content-Type': 'application/pem-certificate-chain' }),
+      };
+    }),
+  );
 
-  app.post('/v1/revoke', limit, async (c) => {
-    return c.json(await o.service.revoke(await readJws(c), c.get('reqLog')));
-  });
+  app.post('/v1/revoke', limit, async (c) =>
+    answered('revoke', o.answerKey, c.get('reqLog'), async () => {
+      const out = await o.service.revoke(await readJws(c), c.get('reqLog'));
+      const { serial: _s, ...result } = out;
+      return { res: c.json(out), result };
+    }),
+  );
 
   app.get('/v1/crl', async (c) => {
     const der = await o.service.crl.current();

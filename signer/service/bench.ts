@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { b64uEncode } from '../../shared/encoding.ts';
 import { signRelay } from '../../shared/relay.ts';
 import { startSigner } from '../server.ts';
-import { edgeKeyPair, makeCsr, softCa, softTools, testConfig } from './testing.ts';
+import { edgeKeyPair, makeCsr, softCa, softTools, testConfig, writeAnswerKey } from './testing.ts';
 import { loadCertTools } from './tools.ts';
 
 const count = Number(process.argv[2] ?? 300);
@@ -16,6 +16,7 @@ const dir = mkdtempSync(join(tmpdir(), 'edgeca-bench-'));
 const ca = await softCa();
 writeFileSync(join(dir, 'issuer.pem'), ca.issuerPem);
 const edge = await edgeKeyPair();
+await writeAnswerKey(dir);
 const config = testConfig([edge.pubJwk], process.env.EDGECA_SIGNER_DATABASE_URL || 'file:signer.db');
 const real = process.env.BENCH_TOOLS !== 'soft';
 const tools = real

@@ -8,7 +8,13 @@
 import { b64uDecode, derToPem, sha256, toHex } from '../../shared/encoding.ts';
 import { canonicalIdentifiers, normalizeIdentifier } from '../../shared/identifiers.ts';
 import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
-import { type RelayKey, type RevokeRequest, type SignRequest, verifyRelay } from '../../shared/relay.ts';
+import {
+  RELAY_VERSIONS_SERVED,
+  type RelayKey,
+  type RevokeRequest,
+  type SignRequest,
+  verifyRelay,
+} from '../../shared/relay.ts';
 import { type CaSigner, HsmUnavailableError } from '../ca-signer.ts';
 import { checkCeiling } from '../ceiling.ts';
 import type { SignerConfig } from '../config.ts';
@@ -87,7 +93,7 @@ export class SignerService {
   }
 
   async sign(jws: string, log: RequestLog = {}): Promise<SignOutcome> {
-    const payload = await this.verified<SignRequest>(jws, 'sign');
+    const payload = await this.verified<SignRequest>(jws, 'sign', log);
     if (typeof payload.rid === 'string') log.rid = payload.rid;
     try {
       const shape = signShapeProblem(payload);
@@ -289,7 +295,7 @@ export class SignerService {
     jws: string,
     log: RequestLog = {},
   ): Promise<{ serial: string; revokedAt: string; crlNumber?: string }> {
-    const payload = await this.verified<RevokeRequest>(jws, 'revoke');
+    const payload = await this.verified<RevokeRequest>(jws, 'revoke', log);
     if (typeof payload.rid === 'string') log.rid = payload.rid;
     const serial = typeof payload.serial === 'string' ? payload.serial.toLowerCase() : '';
     let revokedAt: Date;
@@ -360,13 +366,17 @@ export class SignerService {
    * The relay JWS verified against the pinned edge keys. A request that fails (unpinned key, bad
    * signature, wrong op, stale) is refused AND audited, not only logged: the audit log
    * shows who tried. Details are bounded, since the sender is not yet authenticated.
+   * Once verified, `log` holds what the signed answer binds: the jti, and the orderId or serial
+   * as the edge sent them. A protocol version this signer does not serve is refused then.
    */
   private async verified<T extends SignRequest | RevokeRequest>(
     jws: string,
     op: 'sign' | 'revoke',
+    log: RequestLog,
   ): Promise<T> {
+    let payload: T;
     try {
-      return (await verifyRelay<T>(jws, { op, keys: this.o.edgeKeys })).payload;
+      payload = (await verifyRelay<T>(jws, { op, keys: this.o.edgeKeys })).payload;
     } catch (e) {
       if (e instanceof AcmeProblem) {
         await this.o.store.auditEvent('refuse', {
@@ -378,6 +388,25 @@ export class SignerService {
       }
       throw e;
     }
+    log.jti = payload.jti;
+    const asked = payload as unknown as Record<string, unknown>;
+    if (op === 'sign' && typeof asked.orderId === 'string' && asked.orderId.length <= 1024)
+      log.orderId = asked.orderId;
+    if (op === 'revoke' && typeof asked.serial === 'string' && asked.serial.length <= 64)
+      log.serial = asked.serial.toLowerCase();
+    const v = payload.v ?? 1;
+    if (!RELAY_VERSIONS_SERVED.has(v)) {
+      const problem = new AcmeProblem(
+        'malformed',
+        `relay protocol version ${bounded(v)} is not served here (${[...RELAY_VERSIONS_SERVED].join(', ')})`,
+      );
+      await this.auditRefusal(op, payload, new Refusal('protocolVersion', problem), {
+        orderId: bounded(asked.orderId),
+        serial: bounded(asked.serial),
+      });
+      throw problem;
+    }
+    return payload;
   }
 
   private async consumeJti(

@@ -3,6 +3,8 @@
 // and a config. The production certificate code lives in signer/x509/ and shared/csr.ts; the
 // software CertTools here only lets the service be tested without it (softTools()).
 import 'reflect-metadata';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ECDSASigValue } from '@peculiar/asn1-ecc';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import * as asn from '@peculiar/asn1-x509';
@@ -239,6 +241,21 @@ export async function edgeKeyPair(
   return { priv, pubJwk: { ...(await exportJWK(publicKey)), kid } };
 }
 
+/** testConfig's answerKeyFile, relative to the config's directory (writeAnswerKey writes it). */
+export const ANSWER_KEY_FILE = 'answer-key.json';
+
+/** Writes a fresh answer key for testConfig into `dir`; returns its public half, as the edge pins it. */
+export async function writeAnswerKey(
+  dir: string,
+  kid = 'signer-test',
+): Promise<SignerConfig['edgeKeys'][number]> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+  writeFileSync(join(dir, ANSWER_KEY_FILE), JSON.stringify({ ...(await exportJWK(privateKey)), kid }), {
+    mode: 0o600,
+  });
+  return { ...(await exportJWK(publicKey)), kid };
+}
+
 export function testConfig(edgeKeys: SignerConfig['edgeKeys'], database: string): SignerConfig {
   return {
     listen: { host: '127.0.0.1', port: 0 },
@@ -246,6 +263,7 @@ export function testConfig(edgeKeys: SignerConfig['edgeKeys'], database: string)
     database,
     ca: { keyType: 'EC-P256', issuerCertFile: 'issuer.pem' },
     edgeKeys,
+    answerKeyFile: ANSWER_KEY_FILE,
     ceiling: {
       dnsSuffixes: ['internal.test'],
       ipRanges: ['10.0.0.0/8'],

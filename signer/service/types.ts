@@ -47,6 +47,8 @@ export interface CertTools {
 /** Filled in by the service as it learns them; the server logs them with the request line. */
 export interface RequestLog {
   rid?: string;
+  /** the relay jti, once the request is authenticated: the signed answer binds it */
+  jti?: string;
   orderId?: string;
   serial?: string;
 }

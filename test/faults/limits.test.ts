@@ -12,6 +12,8 @@ import { type InprocEdge, startInprocEdge } from '../support/edge-app.ts';
 import { sleep } from './rig.ts';
 
 const RELAY_KEY = JSON.stringify({ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd', kid: 'k' });
+const SIGNER_KEY = JSON.stringify({ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 's' });
+const KEYS = { EDGECA_RELAY_KEY: RELAY_KEY, EDGECA_SIGNER_KEY: SIGNER_KEY };
 
 describe('resource limits are read from the environment', () => {
   const table: [string, keyof EdgeConfig, number][] = [
@@ -23,23 +25,23 @@ describe('resource limits are read from the environment', () => {
     ['EDGECA_ORDER_LIFETIME_S', 'orderLifetimeSeconds', 3600],
     ['EDGECA_AUTHZ_LIFETIME_S', 'authzLifetimeSeconds', 1800],
     ['EDGECA_RELAY_TIMEOUT_MS', 'relayTimeoutMs', 2500],
+    ['EDGECA_RELAY_CONNECT_TIMEOUT_MS', 'relayConnectTimeoutMs', 750],
+    ['EDGECA_RELAY_RETRY_AFTER_S', 'relayRetryAfterS', 5],
     ['EDGECA_HEADERS_TIMEOUT_MS', 'headersTimeoutMs', 5000],
     ['EDGECA_REQUEST_TIMEOUT_MS', 'requestTimeoutMs', 20_000],
     ['EDGECA_NONCE_REJECT_PERCENT', 'nonceRejectPercent', 25],
   ];
   for (const [name, key, value] of table) {
     it(`${name} sets ${key}`, () => {
-      const cfg = edgeConfigFromEnv({ EDGECA_RELAY_KEY: RELAY_KEY, [name]: String(value) });
+      const cfg = edgeConfigFromEnv({ ...KEYS, [name]: String(value) });
       assert.equal(cfg[key], value);
     });
     it(`${name} refuses a value that is not a non-negative integer`, () => {
-      assert.throws(() => edgeConfigFromEnv({ EDGECA_RELAY_KEY: RELAY_KEY, [name]: '-1' }), new RegExp(name));
+      assert.throws(() => edgeConfigFromEnv({ ...KEYS, [name]: '-1' }), new RegExp(name));
     });
   }
   it('EDGECA_NONCE_REJECT_PERCENT refuses more than 100', () => {
-    assert.throws(() =>
-      edgeConfigFromEnv({ EDGECA_RELAY_KEY: RELAY_KEY, EDGECA_NONCE_REJECT_PERCENT: '101' }),
-    );
+    assert.throws(() => edgeConfigFromEnv({ ...KEYS, EDGECA_NONCE_REJECT_PERCENT: '101' }));
   });
 });
 

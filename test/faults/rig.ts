@@ -64,6 +64,7 @@ export async function startRig(o: RigOptions = {}): Promise<Rig> {
     EDGECA_DB_URL: edgeDbUrl,
     EDGECA_SIGNER_URL: signerUrl,
     EDGECA_RELAY_KEY_FILE: init.relayKeyFile,
+    EDGECA_SIGNER_KEY_FILE: init.signerAnswerPublicKeyFile,
     EDGECA_ALLOW_LOOPBACK: 'true',
     ...(o.http01Port !== undefined ? { EDGECA_HTTP01_PORT: String(o.http01Port) } : {}),
     ...o.env,

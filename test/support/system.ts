@@ -142,6 +142,7 @@ function edgeEnv(
     EDGECA_DB_URL: dbUrl,
     EDGECA_SIGNER_URL: signerUrl,
     EDGECA_RELAY_KEY_FILE: init.relayKeyFile,
+    EDGECA_SIGNER_KEY_FILE: init.signerAnswerPublicKeyFile,
     EDGECA_ALLOW_LOOPBACK: 'true',
     EDGECA_EAB_REQUIRED: opts.eabRequired ? 'true' : 'false',
   };
