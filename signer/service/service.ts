@@ -398,7 +398,7 @@ export class SignerService {
     if (!RELAY_VERSIONS_SERVED.has(v)) {
       const problem = new AcmeProblem(
         'malformed',
-        `relay protocol version ${bounded(v)} is not served here (${[...RELAY_VERSIONS_SERVED].join(', ')})`,
+        `relay protocol version ${String(v).slice(0, 20)} is not served here (${[...RELAY_VERSIONS_SERVED].join(', ')})`,
       );
       await this.auditRefusal(op, payload, new Refusal('protocolVersion', problem), {
         orderId: bounded(asked.orderId),

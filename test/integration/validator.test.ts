@@ -111,6 +111,36 @@ describe('on-prem validation through the validator', { timeout: 300_000 }, () =>
     assert.equal(later.status, 'valid', JSON.stringify(later));
   });
 
+  test('a dead validator listed first: the next one validates; /ready shows both by index, no address', async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    await sys.restartEdge({ EDGECA_VALIDATOR_URL: `${dead},${sys.validatorUrl}` });
+    const out = await tryOrder(await acmeClient(sys.directoryUrl), r, 'failover.corp.internal', 'http-01');
+    assert.equal(out.status, 'valid', JSON.stringify(out));
+    const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      https
+        .get(`${sys.edgeUrl}/ready`, { ca: readFileSync(sys.caFile) }, (m) => {
+          let text = '';
+          m.on('data', (c: Buffer) => {
+            text += c.toString('utf8');
+          });
+          m.on('end', () => resolve({ status: m.statusCode ?? 0, text }));
+        })
+        .on('error', reject);
+    });
+    assert.equal(res.status, 200, res.text);
+    for (const u of [dead, sys.validatorUrl ?? '']) assert.ok(!res.text.includes(new URL(u).host), res.text);
+    const check = (
+      JSON.parse(res.text) as { checks: { name: string; peers?: { index: number; ok: boolean }[] }[] }
+    ).checks.find((c) => c.name === 'validator');
+    assert.deepEqual(
+      check?.peers?.map((p) => [p.index, p.ok]),
+      [
+        [0, false],
+        [1, true],
+      ],
+    );
+  });
+
   test('with the route switched to edge, the same internal name fails with a dns problem', async () => {
     await sys.restartEdge({ EDGECA_VALIDATION_ROUTES: '[{"match":"corp.internal","route":"edge"}]' });
     const out = await tryOrder(await acmeClient(sys.directoryUrl), r, 'db-http01.corp.internal', 'http-01');

@@ -1,6 +1,7 @@
 // The whole system for integration tests, in this process: the signer's dev bootstrap (SoftHSM
-// token, root, intermediate, relay and validator keys, edge TLS certificate) in a fresh temp
-// directory, the signer over HTTP and the edge over HTTPS, both on free 127.0.0.1 ports.
+// token, root, intermediate, relay, validator and signer answer keys, edge TLS certificate) in a
+// fresh temp directory, the signer over HTTP (or HTTPS with `signerTls`, the edge pinning the relay
+// CA) and the edge over HTTPS, both on free 127.0.0.1 ports.
 //
 // With `validator`, the on-prem validator (validator/) runs too, on its own resolver, and the edge
 // pins its key (EDGECA_VALIDATOR_URL / EDGECA_VALIDATOR_KEY_FILE); routes go in `env`.
@@ -37,6 +38,8 @@ export interface SystemOptions {
   log?: (line: Record<string, unknown>) => void;
   /** put the CA keys in this token (any PKCS#11 module) instead of a new SoftHSM token */
   token?: GivenToken;
+  /** the signer serves HTTPS with the dev relay TLS certificate; the edge pins its CA */
+  signerTls?: boolean;
 }
 
 export interface ValidatorOptions {
@@ -97,9 +100,14 @@ let started = 0;
 
 type Log = (line: Record<string, unknown>) => void;
 
-async function startSignerAt(init: DevInit, port: number, log: Log): Promise<Running> {
+async function startSignerAt(init: DevInit, port: number, log: Log, tls = false): Promise<Running> {
   const { config, baseDir } = loadSignerConfig(init.signerConfigFile);
-  config.listen = { ...config.listen, host: '127.0.0.1', port };
+  config.listen = {
+    ...config.listen,
+    host: '127.0.0.1',
+    port,
+    ...(tls ? { tlsCertFile: init.signerTlsCertFile, tlsKeyFile: init.signerTlsKeyFile } : {}),
+  };
   return startSigner({ config, baseDir, deps: { log } });
 }
 
@@ -185,7 +193,8 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     const signerPort = await freePort();
     const init = await initDev({ dir, signerPort, ...(opts.token ? { token: opts.token } : {}) });
     if (init.softhsmConf) process.env.SOFTHSM2_CONF = init.softhsmConf;
-    signer = await startSignerAt(init, signerPort, log);
+    const tls = opts.signerTls === true;
+    signer = await startSignerAt(init, signerPort, log, tls);
     const signerUrl = signer.url.replace(/\/+$/, '');
     let vConfig: ValidatorConfig | undefined;
     let validatorPublicKeyFile: string | undefined;
@@ -216,6 +225,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
         ...(validatorUrl && validatorPublicKeyFile
           ? { EDGECA_VALIDATOR_URL: validatorUrl, EDGECA_VALIDATOR_KEY_FILE: validatorPublicKeyFile }
           : {}),
+        ...(tls ? { EDGECA_SIGNER_CA_FILE: init.signerTlsCaFile } : {}),
         ...opts.env,
       },
     });
@@ -240,14 +250,14 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
       },
       async restartSigner() {
         await signer?.close();
-        signer = await startSignerAt(init, signerPort, log);
+        signer = await startSignerAt(init, signerPort, log, tls);
       },
       async stopSigner() {
         await signer?.close();
         signer = undefined;
       },
       async startSigner() {
-        signer ??= await startSignerAt(init, signerPort, log);
+        signer ??= await startSignerAt(init, signerPort, log, tls);
       },
       async stopValidator() {
         await validator?.close();
