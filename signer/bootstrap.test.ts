@@ -18,7 +18,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { derToPem, pemToDers } from '../shared/encoding.ts';
-import { importRelayPrivateKey, importRelayPublicKey, signRelay, verifyRelay } from '../shared/relay.ts';
+import {
+  importRelayPrivateKey,
+  importRelayPublicKey,
+  signAnswer,
+  signRelay,
+  verifyRelay,
+} from '../shared/relay.ts';
 import {
   DEV_TOKEN_LABEL,
   type DevInit,
@@ -73,6 +79,11 @@ describe('initDev', () => {
       dev.issuerCertFile,
       dev.relayKeyFile,
       dev.validatorKeyFile,
+      dev.signerAnswerKeyFile,
+      dev.signerAnswerPublicKeyFile,
+      dev.signerTlsCaFile,
+      dev.signerTlsCertFile,
+      dev.signerTlsKeyFile,
       dev.edgeTlsCertFile,
       dev.edgeTlsKeyFile,
       dev.softhsmConf ?? 'softhsm2.conf (not written)',
@@ -85,6 +96,8 @@ describe('initDev', () => {
       join(dir, 'hsm-so-pin'),
       dev.relayKeyFile,
       dev.validatorKeyFile,
+      dev.signerAnswerKeyFile,
+      dev.signerTlsKeyFile,
       dev.edgeTlsKeyFile,
     ]) {
       assert.equal(statSync(f).mode & 0o777, 0o600, f);
@@ -114,6 +127,7 @@ describe('initDev', () => {
       rootCertFile: 'root.pem',
     });
     assert.equal(cfg.validatorKeyFile, 'validator-key.json');
+    assert.equal(cfg.answerKeyFile, 'signer-answer-key.json');
     assert.equal(cfg.edgeKeys.length, 1);
     assert.match(cfg.edgeKeys[0]?.kid ?? '', /^edge-/);
     assert.equal(cfg.edgeKeys[0]?.d, undefined, 'only the public relay key is pinned');
@@ -234,6 +248,40 @@ describe('initDev', () => {
     assert.equal(validator.crv, 'P-256');
     assert.ok(validator.d);
     assert.match(validator.kid, /^validator-/);
+  });
+
+  test('the signer answer key signs answers its public file verifies; the relay TLS certificate verifies to its own CA only', async () => {
+    const priv = await importRelayPrivateKey(JSON.parse(readFileSync(dev.signerAnswerKeyFile, 'utf8')));
+    const pubJwk = JSON.parse(readFileSync(dev.signerAnswerPublicKeyFile, 'utf8'));
+    assert.equal(pubJwk.d, undefined);
+    const pub = await importRelayPublicKey(pubJwk);
+    const jws = await signAnswer(
+      { op: 'revoke-answer', jti: 'jti-0123456789', status: 200, bodySha256: 'x', serial: '01' },
+      priv,
+    );
+    await verifyRelay(jws, { op: 'revoke-answer', keys: new Map([[pub.kid, pub]]) });
+    assert.match(
+      openssl(['verify', '-purpose', 'sslserver', '-CAfile', dev.signerTlsCaFile, dev.signerTlsCertFile]),
+      /: OK/,
+    );
+    assert.throws(() => openssl(['verify', '-CAfile', dev.rootCertFile, dev.signerTlsCertFile]));
+    const leaf = new X509Certificate(readFileSync(dev.signerTlsCertFile));
+    assert.equal(leaf.subjectAltName, 'DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
+    assert.ok(leaf.checkPrivateKey(createPrivateKey(readFileSync(dev.signerTlsKeyFile))));
+  });
+
+  test('a directory from before the answer key and relay TLS files gets them, and keeps the rest', async () => {
+    const cfg = JSON.parse(readFileSync(dev.signerConfigFile, 'utf8')) as Partial<SignerConfig>;
+    const relayKey = readFileSync(dev.relayKeyFile, 'utf8');
+    delete cfg.answerKeyFile;
+    writeFileSync(dev.signerConfigFile, JSON.stringify(cfg));
+    for (const f of [dev.signerAnswerKeyFile, dev.signerAnswerPublicKeyFile, dev.signerTlsCaFile]) rmSync(f);
+    await initDev({ dir });
+    const after = JSON.parse(readFileSync(dev.signerConfigFile, 'utf8')) as SignerConfig;
+    assert.equal(after.answerKeyFile, 'signer-answer-key.json');
+    for (const f of [dev.signerAnswerKeyFile, dev.signerAnswerPublicKeyFile, dev.signerTlsCaFile])
+      assert.ok(existsSync(f));
+    assert.equal(readFileSync(dev.relayKeyFile, 'utf8'), relayKey);
   });
 
   test('a run that stopped half-way (no signer.json) is started again from scratch', async () => {

@@ -259,6 +259,18 @@ export interface GivenToken {
 }
 
 /**
+ * A new answer signing key for the signer (production: `edgeca signer answer-key`): the private
+ * JWK written to `file` (mode 0600, never over an existing file), the public JWK returned for the
+ * edge to pin (EDGECA_SIGNER_KEY). A software ES256 key: see docs/threat-model.md for why the CA
+ * key is not used for this.
+ */
+export async function makeAnswerKeyFile(file: string): Promise<JWK & { kid: string }> {
+  const answer = es256Jwk('signer');
+  await writeFile(file, `${JSON.stringify(answer.privateJwk, null, 2)}\n`, { flag: 'wx', mode: 0o600 });
+  return answer.publicJwk;
+}
+
+/**
  * The signer's answer key and relay TLS files in `dir`, each made only when missing (a
  * development directory from before they existed gets them on its next `init --dev`).
  */

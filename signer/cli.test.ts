@@ -42,6 +42,28 @@ for (const [name, args, code] of cases) {
   });
 }
 
+test('signer cli answer-key writes a private key (0600), prints its public half, never overwrites', async () => {
+  const file = join(dir, 'answer.json');
+  const { statSync } = await import('node:fs');
+  const printed: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((s: string) => printed.push(String(s)) > 0) as typeof process.stdout.write;
+  let code: number;
+  try {
+    code = await main(['answer-key', '--out', file]);
+  } finally {
+    process.stdout.write = write;
+  }
+  assert.equal(code, 0);
+  const priv = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+  const pub = JSON.parse(printed.join('')) as Record<string, string>;
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  assert.ok(priv.d, 'the file holds the private key');
+  assert.equal(pub.d, undefined, 'the printed key is public');
+  assert.deepEqual([pub.kid, pub.x, pub.y], [priv.kid, priv.x, priv.y]);
+  assert.equal(await main(['answer-key', '--out', file]), 1);
+});
+
 test('signer cli audit-verify exits 1 on an edited row', async () => {
   assert.deepEqual([...readFileSync(join(dir, 'out.crl'))], [0x30, 0]);
   const c = createClient({ url: `file:${join(dir, 'signer.db')}` });

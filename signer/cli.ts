@@ -153,6 +153,33 @@ const COMMANDS: Record<string, Command> = {
       return 0;
     },
   },
+  'answer-key': {
+    summary: "make the signer's answer signing key; prints the public key the edge pins",
+    usage: 'answer-key --out signer-answer-key.json',
+    options: { out: { type: 'string' }, help },
+    async run(v) {
+      const file = need(v, 'out');
+      const boot = (await import(BOOTSTRAP_MODULE)) as {
+        makeAnswerKeyFile(file: string): Promise<Record<string, unknown>>;
+      };
+      let pub: Record<string, unknown>;
+      try {
+        pub = await boot.makeAnswerKeyFile(file);
+      } catch (e) {
+        if ((e as { code?: string }).code === 'EEXIST')
+          throw new Error(
+            `${file} exists already; a new key goes in a new file (the edge can pin both while keys roll)`,
+          );
+        throw e;
+      }
+      process.stderr.write(
+        `wrote the private answer key to ${file} (mode 0600): set answerKeyFile to it in signer.json.\n` +
+          'Pin this public key at the edge (EDGECA_SIGNER_KEY, or a file named by EDGECA_SIGNER_KEY_FILE):\n',
+      );
+      out(JSON.stringify(pub));
+      return 0;
+    },
+  },
   serve: {
     summary: 'run the signer until SIGINT/SIGTERM',
     usage: 'serve --config signer.json',
