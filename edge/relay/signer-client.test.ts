@@ -82,6 +82,14 @@ describe('a signer answer counts only when a pinned key signed it for this reque
   const bad: { name: string; handle: FakeHandler; detail: RegExp }[] = [
     { name: 'an unsigned 200', handle: () => chain, detail: /not signed/ },
     {
+      name: 'an unsigned refusal (a problem document, 403)',
+      handle: () => ({
+        status: 403,
+        body: JSON.stringify({ type: 'urn:ietf:params:acme:error:unauthorized', detail: 'no', status: 403 }),
+      }),
+      detail: /not signed/,
+    },
+    {
       name: 'an answer signed by another key under the pinned kid',
       handle: (r) => signedAnswer(r, impostor.priv, chain),
       detail: /signature/,
