@@ -15,6 +15,7 @@ import { AcmeProblem, isProblemDocument } from '../../shared/problems.ts';
 import {
   importRelayPrivateKey,
   RELAY_CONTENT_TYPE,
+  type RelayAnswer,
   type RelayKey,
   type RevokeRequest,
   type SignRequest,
@@ -78,7 +79,7 @@ export interface SignerClientOptions {
 const MAX_ANSWER_BYTES = 256 * 1024;
 
 type Attempt =
-  | { final: true; status: number; body: Uint8Array; answer: Awaited<ReturnType<typeof checkSignerAnswer>> }
+  | { final: true; status: number; body: Uint8Array; answer: RelayAnswer }
   | { final: false; reason: string };
 
 export async function createSignerClient(opts: SignerClientOptions): Promise<SignerClient> {
@@ -137,7 +138,7 @@ export async function createSignerClient(opts: SignerClientOptions): Promise<Sig
     }
     seen(x.status === 200 ? 'answered' : 'refused');
     pool.succeeded(peer);
-    return { final: true, status: x.status, body: x.body, answer };
+    return { final: true, status: x.status, body: x.body, answer: answer.answer };
   }
 
   /** Tries the signers in failover order until one gives a verified answer. */
@@ -207,7 +208,7 @@ export async function createSignerClient(opts: SignerClientOptions): Promise<Sig
       );
       if (!got.final) return { status: 'unavailable', detail: got.detail };
       if (got.status === 200) {
-        const at = got.answer.ok ? got.answer.answer.revokedAt : undefined;
+        const at = got.answer.revokedAt;
         return { status: 'revoked', ...(at ? { revokedAt: at } : {}) };
       }
       // Final, as for sign; alreadyRevoked (signed) tells the caller the revocation stands.
