@@ -43,25 +43,28 @@ for (const [name, args, code] of cases) {
 }
 
 test('signer cli answer-key writes a private key (0600), prints its public half, never overwrites', async () => {
-  const file = join(dir, 'answer.json');
+  const { spawnSync } = await import('node:child_process');
   const { statSync } = await import('node:fs');
-  const printed: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((s: string) => printed.push(String(s)) > 0) as typeof process.stdout.write;
-  let code: number;
-  try {
-    code = await main(['answer-key', '--out', file]);
-  } finally {
-    process.stdout.write = write;
-  }
-  assert.equal(code, 0);
+  const file = join(dir, 'answer.json');
+  const cli = new URL('../bin/edgeca.mjs', import.meta.url).pathname;
+  const run = () =>
+    spawnSync(process.execPath, [cli, 'signer', 'answer-key', '--out', file], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_TEST_CONTEXT: '' },
+      timeout: 30_000,
+    });
+  const first = run();
+  assert.equal(first.status, 0, first.stderr);
   const priv = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
-  const pub = JSON.parse(printed.join('')) as Record<string, string>;
+  const pub = JSON.parse(first.stdout) as Record<string, string>;
   assert.equal(statSync(file).mode & 0o777, 0o600);
   assert.ok(priv.d, 'the file holds the private key');
   assert.equal(pub.d, undefined, 'the printed key is public');
   assert.deepEqual([pub.kid, pub.x, pub.y], [priv.kid, priv.x, priv.y]);
-  assert.equal(await main(['answer-key', '--out', file]), 1);
+  const again = run();
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /exists already/);
+  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), priv, 'the key file is untouched');
 });
 
 test('signer cli audit-verify exits 1 on an edited row', async () => {
