@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { sql } from 'drizzle-orm';
+import { createClient } from '@libsql/client';
 import { b64uEncode, pemToDers } from '../../shared/encoding.ts';
 import {
   answerBodyHash,
@@ -146,10 +146,15 @@ describe('the signer signs its answers to authenticated requests', () => {
     assert.equal(got.res.status, 400);
     assert.match(new TextDecoder().decode(got.body), /protocol version 99/);
     await answerOf(got, 'sign-answer');
-    const rows = await signer.service.store.db.all<{ details: string }>(
-      sql`SELECT details FROM audit_log WHERE event = 'refuse' ORDER BY seq DESC LIMIT 1`,
-    );
-    assert.match(String(rows[0]?.details), /protocolVersion/);
+    const db = createClient({ url: `file:${join(dir, 'signer.db')}` });
+    try {
+      const rows = (
+        await db.execute("SELECT details FROM audit_log WHERE event = 'refuse' ORDER BY seq DESC LIMIT 1")
+      ).rows;
+      assert.match(String(rows[0]?.details), /protocolVersion/);
+    } finally {
+      db.close();
+    }
     const v1 = await signBody({ v: 1 });
     assert.equal((await post('/v1/sign', await signRelay(v1, edge))).res.status, 200);
   });
