@@ -16,7 +16,7 @@ import { importRelayPrivateKey, type RelayKey, type SignRequest, signRelay } fro
 import { HsmUnavailableError } from '../../signer/ca-signer.ts';
 import type { SignerConfig } from '../../signer/config.ts';
 import { type RunningSigner, startSigner } from '../../signer/server.ts';
-import { makeCsr, softCa, softTools, testConfig } from '../../signer/service/testing.ts';
+import { makeCsr, softCa, softTools, testConfig, writeAnswerKey } from '../../signer/service/testing.ts';
 import { issuerId, loadCertTools } from '../../signer/service/tools.ts';
 import { type Child, spawnChild } from '../support/child.ts';
 import { type PgHarness, skipWithoutPostgres, startPostgres } from '../support/postgres.ts';
@@ -351,6 +351,7 @@ describe('two signers on one PostgreSQL store and one HSM token', { skip }, () =
     const soft = await softCa();
     mkdirSync(join(dir, 'soft'));
     writeFileSync(join(dir, 'soft', 'issuer.pem'), soft.issuerPem);
+    await writeAnswerKey(join(dir, 'soft'));
     const e = await startSigner({
       config: {
         ...testConfig(base.edgeKeys, pg.primary.url(DB.name, DB.user)),
