@@ -1,5 +1,6 @@
 // External Account Binding (RFC 8555 §7.3.4): a JWS, MACed with a key the admin handed out, whose
-// payload is the new account's public key. The key id must be known, unrevoked, unexpired and unbound;
+// payload is the new account's public key. The key id must be known, unrevoked, unexpired and not yet
+// at its account limit (one account unless the admin set maxAccounts);
 // the account then inherits the key's name policy, allowed profiles and expiry (edge/policy/issuance.ts).
 import { flattenedVerify, type JWK } from 'jose';
 import { b64uDecode, b64uEncode } from '../../shared/encoding.ts';
@@ -44,8 +45,16 @@ export async function verifyEab(svc: EdgeServices, eab: unknown, accountThumbpri
   if (!key) throw new AcmeProblem('unauthorized', `external account key "${hdr.kid}" is not known`);
   if (key.revokedAt)
     throw new AcmeProblem('unauthorized', `external account key "${hdr.kid}" has been revoked`);
-  if (key.accountId)
-    throw new AcmeProblem('unauthorized', `external account key "${hdr.kid}" is already bound to an account`);
+  // Checked again, atomically, by the account insert (edge/storage/accounts.ts); this early check
+  // gives the usual case its clear answer before any work.
+  if (key.maxAccounts !== null && (await svc.eab.boundAccounts(hdr.kid)) >= key.maxAccounts) {
+    throw new AcmeProblem(
+      'unauthorized',
+      key.maxAccounts === 1
+        ? `external account key "${hdr.kid}" is already bound to an account`
+        : `external account key "${hdr.kid}" has already bound the ${key.maxAccounts} accounts it may bind`,
+    );
+  }
   // A key may carry an expiry (admin API); past it the key binds nothing.
   const { expiresAt } = await (await storesOf(svc)).settings.eabSettings(hdr.kid);
   if (expiresAt !== null && expiresAt <= Date.now()) {

@@ -3,11 +3,11 @@
 
 import type { Hono } from 'hono';
 import { blockKeys, compromisedCertificateKey, KEY_COMPROMISE } from '../acme/compromised-keys.ts';
-import { newEabCredentials } from '../acme/eab.ts';
 import { parsePolicy } from '../policy/engine.ts';
 import type { EabKeyRow } from '../storage/schema.ts';
 import { DEFAULT_EAB_SETTINGS, type EabSettings, type Stmt } from '../storage/settings.ts';
 import { storesOf } from '../storage/stores.ts';
+import { eabKeyCreation, eabKeyRevocation, eabKeyView, MAX_ACCOUNTS_LIMIT } from './eab-keys.ts';
 import {
   type AdminContext,
   type AdminEnv,
@@ -24,21 +24,20 @@ import {
   time,
 } from './http.ts';
 
-async function eabView(c: AdminContext, k: EabKeyRow, s?: EabSettings) {
+async function eabView(c: AdminContext, k: EabKeyRow, s?: EabSettings, bound?: number) {
   const { settings } = await storesOf(c.var.svc);
-  const set = s ?? (await settings.eabSettings(k.kid));
-  const policy = await settings.policy(`eab:${k.kid}`);
-  return {
-    kid: k.kid,
-    name: k.name,
-    accountId: k.accountId,
-    createdAt: iso(k.createdAt),
-    revokedAt: iso(k.revokedAt),
-    expiresAt: iso(set.expiresAt),
-    profiles: set.profiles,
-    preAuthorize: set.preAuthorize,
-    policy: policy ?? null,
-  };
+  return eabKeyView(
+    k,
+    s ?? (await settings.eabSettings(k.kid)),
+    await settings.policy(`eab:${k.kid}`),
+    bound ?? (await c.var.svc.eab.boundAccounts(k.kid)),
+  );
+}
+
+/** maxAccounts: a positive integer, or null for no limit; undefined when absent. */
+function maxAccountsField(o: Record<string, unknown>): number | null | undefined {
+  if (o.maxAccounts === null) return null;
+  return int(o, 'maxAccounts', 1, MAX_ACCOUNTS_LIMIT);
 }
 
 /** The EAB settings fields of a create or update body, checked (profiles must exist). */
@@ -81,36 +80,45 @@ export function registerObjectRoutes(r: Hono<AdminEnv>): void {
     const { settings } = await storesOf(c.var.svc);
     const all = await settings.allEabSettings();
     const keys = await c.var.svc.eab.list();
+    const bound = await c.var.svc.eab.boundAccountsByKey();
     return c.json({
-      keys: await Promise.all(keys.map((k) => eabView(c, k, all.get(k.kid) ?? DEFAULT_EAB_SETTINGS))),
+      keys: await Promise.all(
+        keys.map((k) => eabView(c, k, all.get(k.kid) ?? DEFAULT_EAB_SETTINGS, bound.get(k.kid) ?? 0)),
+      ),
     });
   });
   r.post('/eab-keys', async (c) => {
     const o = await body(c);
-    onlyFields(o, ['name', 'policy', 'profiles', 'expiresAt', 'preAuthorize']);
+    onlyFields(o, ['name', 'policy', 'profiles', 'expiresAt', 'preAuthorize', 'maxAccounts']);
     const name = str(o, 'name') ?? '';
+    const maxAccounts = maxAccountsField(o);
     const f = await eabFields(c, o, DEFAULT_EAB_SETTINGS);
     if (f.settings.expiresAt !== null && f.settings.expiresAt <= Date.now())
       throw bad('expiresAt', 'lies in the past');
-    const { admin, settings } = await storesOf(c.var.svc);
-    const { kid, hmacKey } = newEabCredentials();
-    const stmts: Stmt[] = [admin.newEabKey({ kid, hmacKey, name }), settings.putEabSettings(kid, f.settings)];
-    if (f.policy) stmts.push(settings.putPolicy(`eab:${kid}`, f.policy));
-    const after = { kid, name, ...f.settings, policy: f.policy ?? null };
-    await record(c, 'eab.create', `eab:${kid}`, null, after, stmts);
-    const key = (await c.var.svc.eab.get(kid))!;
+    const made = eabKeyCreation(await storesOf(c.var.svc), {
+      name,
+      settings: f.settings,
+      policy: f.policy ?? null,
+      maxAccounts: maxAccounts === undefined ? 1 : maxAccounts,
+    });
+    const { action, target, before, after } = made.change;
+    await record(c, action, target, before, after, made.stmts);
+    const key = (await c.var.svc.eab.get(made.kid))!;
     // The HMAC key is in this answer only; no other view shows it.
-    return c.json({ ...(await eabView(c, key)), hmacKey }, 201);
+    return c.json({ ...(await eabView(c, key)), hmacKey: made.hmacKey }, 201);
   });
   r.get('/eab-keys/:kid', async (c) => c.json(await eabView(c, await eabKey(c))));
   r.patch('/eab-keys/:kid', async (c) => {
     const k = await eabKey(c);
     const o = await body(c);
-    onlyFields(o, ['policy', 'profiles', 'expiresAt', 'preAuthorize']);
-    const { settings } = await storesOf(c.var.svc);
+    onlyFields(o, ['policy', 'profiles', 'expiresAt', 'preAuthorize', 'maxAccounts']);
+    const { settings, admin } = await storesOf(c.var.svc);
     const beforeView = await eabView(c, k);
+    const maxAccounts = maxAccountsField(o);
     const f = await eabFields(c, o, await settings.eabSettings(k.kid));
     const stmts: Stmt[] = [settings.putEabSettings(k.kid, f.settings)];
+    // Lowering the limit below the accounts already bound unbinds none: it only stops new ones.
+    if (maxAccounts !== undefined) stmts.push(admin.setEabMaxAccounts(k.kid, maxAccounts));
     if (f.policy === null) stmts.push(settings.deletePolicy(`eab:${k.kid}`));
     else if (f.policy) stmts.push(settings.putPolicy(`eab:${k.kid}`, f.policy));
     const policy = f.policy === undefined ? beforeView.policy : f.policy;
@@ -119,7 +127,13 @@ export function registerObjectRoutes(r: Hono<AdminEnv>): void {
       'eab.update',
       `eab:${k.kid}`,
       beforeView,
-      { ...beforeView, ...f.settings, expiresAt: iso(f.settings.expiresAt), policy },
+      {
+        ...beforeView,
+        ...f.settings,
+        expiresAt: iso(f.settings.expiresAt),
+        policy,
+        ...(maxAccounts !== undefined ? { maxAccounts } : {}),
+      },
       stmts,
     );
     return c.json(await eabView(c, k));
@@ -128,11 +142,9 @@ export function registerObjectRoutes(r: Hono<AdminEnv>): void {
     const k = await eabKey(c);
     if (k.revokedAt)
       throw new AdminError('conflict', `EAB key ${k.kid} was already revoked on ${iso(k.revokedAt)}`);
-    const { admin } = await storesOf(c.var.svc);
-    const before = await eabView(c, k);
-    await record(c, 'eab.revoke', `eab:${k.kid}`, before, { ...before, revokedAt: iso(Date.now()) }, [
-      admin.revokeEabKey(k.kid),
-    ]);
+    const made = eabKeyRevocation(await storesOf(c.var.svc), await eabView(c, k));
+    const { action, target, before, after } = made.change;
+    await record(c, action, target, before, after, made.stmts);
     return c.json(await eabView(c, (await c.var.svc.eab.get(k.kid))!));
   });
 

@@ -1,6 +1,7 @@
 // The admin API's OpenAPI 3.1 document, served at /admin/openapi.json. Built from one table of
 // operations so the document and the routes are reviewed side by side.
 import { EKUS, IDENTIFIER_TYPES, LEAF_KEY_TYPES, LIMIT_NAMES } from '../storage/settings.ts';
+import { MAX_ACCOUNTS_LIMIT } from './eab-limits.ts';
 import { INCIDENT_OPS, INCIDENT_SCHEMAS } from './incident-routes.ts';
 
 type Op = [method: string, path: string, summary: string, body?: string];
@@ -91,6 +92,10 @@ const SCHEMAS = {
       profiles: { oneOf: [{ type: 'array', items: { type: 'string' } }, { type: 'null' }] },
       expiresAt: { oneOf: [{ type: 'string', format: 'date-time' }, { type: 'null' }] },
       preAuthorize: { type: 'boolean' },
+      maxAccounts: {
+        oneOf: [{ type: 'integer', minimum: 1, maximum: MAX_ACCOUNTS_LIMIT }, { type: 'null' }],
+        description: 'accounts the key may bind (default 1); null: no limit',
+      },
     },
   },
   EabKey: {

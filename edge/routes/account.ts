@@ -85,7 +85,10 @@ export function registerAccount(app: Hono<AppEnv>): void {
       eabKid,
     });
     if (res.status === 'eabUnavailable') {
-      throw new AcmeProblem('unauthorized', 'the external account key was bound or revoked concurrently');
+      throw new AcmeProblem(
+        'unauthorized',
+        'the external account key was revoked, or bound the accounts it may bind, while this account was being created',
+      );
     }
     svc.log({ event: 'account-created', accountId: res.account.id, eab: eabKid ?? undefined });
     return json(

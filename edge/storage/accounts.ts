@@ -1,6 +1,9 @@
-// Accounts and External Account Binding keys. An EAB key binds at most one account: the insert
-// of the account and the claim of the key run in one batch, each guarded by the other.
-import { and, desc, eq, isNull, sql } from 'drizzle-orm';
+// Accounts and External Account Binding keys. An EAB key binds at most `max_accounts` accounts (one
+// unless the admin says otherwise; NULL: no limit). The account insert is itself the guard: it
+// happens only while the key is unrevoked and binds fewer accounts than its limit, counted in the
+// same statement, so parallel newAccount requests with one key never bind more (no interactive
+// transaction: this runs the same on a libSQL file, remote libSQL and D1).
+import { and, count, desc, eq, isNotNull, isNull, sql } from 'drizzle-orm';
 import { type Db, rowBy, rowsAffected } from './db.ts';
 import { type AccountRow, accounts, type EabKeyRow, eabKeys } from './schema.ts';
 
@@ -22,10 +25,14 @@ export interface AccountRepo {
 }
 
 export interface EabRepo {
-  create(k: { kid: string; hmacKey: string; name: string }): Promise<void>;
+  create(k: { kid: string; hmacKey: string; name: string; maxAccounts?: number | null }): Promise<void>;
   get(kid: string): Promise<EabKeyRow | undefined>;
   list(): Promise<EabKeyRow[]>;
   revoke(kid: string): Promise<boolean>;
+  /** accounts bound to the key (deactivated ones included: they were bound) */
+  boundAccounts(kid: string): Promise<number>;
+  /** the same for every key that bound any, in one query */
+  boundAccountsByKey(): Promise<Map<string, number>>;
 }
 
 function isUniqueViolation(e: unknown): boolean {
@@ -52,9 +59,11 @@ export function createAccountRepo(db: Db): AccountRepo {
           db.run(sql`INSERT INTO accounts (id, thumbprint, jwk, status, contact, tos_agreed, eab_kid, created_at)
             SELECT ${row.id}, ${row.thumbprint}, ${row.jwk}, ${row.status}, ${row.contact}, ${row.tosAgreed ? 1 : 0},
                    ${row.eabKid}, ${now}
-            WHERE EXISTS (SELECT 1 FROM eab_keys WHERE kid = ${a.eabKid} AND account_id IS NULL AND revoked_at IS NULL)`),
+            WHERE EXISTS (SELECT 1 FROM eab_keys k WHERE k.kid = ${a.eabKid} AND k.revoked_at IS NULL
+              AND (k.max_accounts IS NULL
+                OR (SELECT count(*) FROM accounts b WHERE b.eab_kid = k.kid) < k.max_accounts))`),
           db.run(sql`UPDATE eab_keys SET account_id = ${row.id}
-            WHERE kid = ${a.eabKid} AND account_id IS NULL AND revoked_at IS NULL
+            WHERE kid = ${a.eabKid} AND account_id IS NULL
               AND EXISTS (SELECT 1 FROM accounts WHERE id = ${row.id})`),
         ]);
         if (rowsAffected(ins) !== 1) return { status: 'eabUnavailable' };
@@ -104,6 +113,18 @@ export function createEabRepo(db: Db): EabRepo {
     },
     get: rowBy<EabKeyRow>(db, eabKeys, eabKeys.kid),
     list: () => db.query.eabKeys.findMany({ orderBy: desc(eabKeys.createdAt) }),
+    async boundAccounts(kid) {
+      const [r] = await db.select({ n: count() }).from(accounts).where(eq(accounts.eabKid, kid));
+      return Number(r?.n ?? 0);
+    },
+    async boundAccountsByKey() {
+      const rows = await db
+        .select({ kid: accounts.eabKid, n: count() })
+        .from(accounts)
+        .where(isNotNull(accounts.eabKid))
+        .groupBy(accounts.eabKid);
+      return new Map(rows.map((r) => [r.kid ?? '', Number(r.n)]));
+    },
     async revoke(kid) {
       const res = await db
         .update(eabKeys)

@@ -111,8 +111,12 @@ export function createAdminStore(db: Db) {
         .limit(opts.limit);
     },
 
-    newEabKey(k: { kid: string; hmacKey: string; name: string }): Stmt {
+    /** maxAccounts: how many accounts the key may bind, null for no limit */
+    newEabKey(k: { kid: string; hmacKey: string; name: string; maxAccounts: number | null }): Stmt {
       return db.insert(eabKeys).values({ ...k, createdAt: Date.now() });
+    },
+    setEabMaxAccounts(kid: string, maxAccounts: number | null): Stmt {
+      return db.update(eabKeys).set({ maxAccounts }).where(eq(eabKeys.kid, kid));
     },
     revokeEabKey(kid: string): Stmt {
       return db

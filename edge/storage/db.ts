@@ -114,13 +114,20 @@ async function migrate(target: MigrationTarget): Promise<void> {
   for (const m of MIGRATIONS) {
     if (applied.has(m.id)) continue;
     // CREATE ... IF NOT EXISTS plus INSERT OR IGNORE: two instances starting at once both succeed.
-    await target.batch([
-      ...m.statements.map((sql) => ({ sql, args: [] })),
-      {
-        sql: 'INSERT OR IGNORE INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)',
-        args: [m.id, m.name, Date.now()],
-      },
-    ]);
+    // An ALTER TABLE has no IF NOT EXISTS: the instance that loses the race fails its batch (which
+    // changed nothing) and finds the migration recorded by the winner.
+    try {
+      await target.batch([
+        ...m.statements.map((sql) => ({ sql, args: [] })),
+        {
+          sql: 'INSERT OR IGNORE INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)',
+          args: [m.id, m.name, Date.now()],
+        },
+      ]);
+    } catch (e) {
+      const now = await target.rows(`SELECT id FROM schema_migrations WHERE id = ${m.id}`);
+      if (now.length === 0) throw e;
+    }
   }
 }
 

@@ -1,6 +1,8 @@
 // Ordered schema migrations, applied on start. Plain SQL so the same list runs on an embedded
 // libSQL file, remote libSQL and D1; each migration is applied in one batch with its bookkeeping row.
-// Append only: never edit a migration that has shipped.
+// Append only: never edit a migration that has shipped. A statement that cannot say IF NOT EXISTS
+// (ALTER TABLE ... ADD COLUMN) fails in the second of two instances migrating at once; the runner
+// then finds the migration recorded by the first and goes on (edge/storage/db.ts).
 
 export interface Migration {
   id: number;
@@ -107,6 +109,16 @@ export const MIGRATIONS: Migration[] = [
         serial TEXT, account_id TEXT, note TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL)`,
       // bulk revocation (and the admin certificate search) select an account's certificates by id
       `CREATE INDEX IF NOT EXISTS certificates_account ON certificates (account_id, id)`,
+    ],
+  },
+  {
+    id: 5,
+    name: 'EAB keys that bind several accounts',
+    statements: [
+      // How many accounts the key may bind; NULL: no limit. Existing keys keep binding one. The
+      // accounts bound are counted from accounts.eab_kid (index accounts_eab); eab_keys.account_id
+      // keeps the first one.
+      `ALTER TABLE eab_keys ADD COLUMN max_accounts INTEGER DEFAULT 1`,
     ],
   },
 ];

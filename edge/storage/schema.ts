@@ -38,9 +38,12 @@ export const eabKeys = sqliteTable('eab_keys', {
   /** base64url HMAC key; needed to verify bindings, never shown again after creation */
   hmacKey: text('hmac_key').notNull(),
   name: text('name').notNull().default(''),
+  /** the first account the key bound (the others name the key in accounts.eab_kid) */
   accountId: text('account_id'),
   createdAt: integer('created_at').notNull(),
   revokedAt: integer('revoked_at'),
+  /** how many accounts the key may bind; null: no limit (migration 5) */
+  maxAccounts: integer('max_accounts').default(1),
 });
 
 export const orders = sqliteTable(

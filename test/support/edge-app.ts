@@ -40,7 +40,8 @@ export async function startInprocEdge(
   opts: { signer?: SignerClient; config?: Partial<EdgeConfig>; dnsResolver?: string } = {},
 ): Promise<InprocEdge> {
   const dir = mkdtempSync(join(tmpdir(), 'edgeca-edge-'));
-  const dbUrl = `file:${join(dir, 'edge.db')}`;
+  // config.dbUrl: a database another edge in the test uses too (two instances, one database)
+  const dbUrl = opts.config?.dbUrl ?? `file:${join(dir, 'edge.db')}`;
   const { generateKeyPair, exportJWK } = await import('jose');
   const relay = await generateKeyPair('ES256', { extractable: true });
   const relayKeyJwk = { ...(await exportJWK(relay.privateKey)), kid: 'edge-test' };

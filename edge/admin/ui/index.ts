@@ -170,8 +170,14 @@ export function createAdminUi(): Hono<AppEnv> {
       const allow = list(f.allow);
       const profiles = list(f.profiles);
       const days = f.expiresDays?.trim() ? Number(f.expiresDays) : undefined;
+      // Empty: the API's default (one account). Anything else the API checks and, if wrong,
+      // refuses with a message naming maxAccounts.
+      const max = f.maxAccounts?.trim() ?? '';
       const body = {
         name: f.name?.trim() ?? '',
+        ...(max === ''
+          ? {}
+          : { maxAccounts: max === 'unlimited' ? null : /^\d+$/.test(max) ? Number(max) : max }),
         ...(allow.length ? { policy: { allow, deny: [] } } : {}),
         ...(profiles.length ? { profiles } : {}),
         ...(days !== undefined && Number.isFinite(days) && days > 0

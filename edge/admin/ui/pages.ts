@@ -210,6 +210,8 @@ export async function eabKeys(v: View): Promise<Html> {
     kid: string;
     name: string;
     accountId: string | null;
+    boundAccounts: number;
+    maxAccounts: number | null;
     createdAt: string;
     revokedAt: string | null;
     expiresAt: string | null;
@@ -223,17 +225,19 @@ export async function eabKeys(v: View): Promise<Html> {
     html`<label>Name <input name="name" maxlength="200" placeholder="team-web" /></label>
       <label>Allowed names (comma-separated rules, empty: any) <input name="allow" placeholder=".web.example.internal" /></label>
       <label>Profiles (comma-separated, empty: all) <input name="profiles" placeholder="default" /></label>
-      <label>Expires in days (empty: never) <input name="expiresDays" inputmode="numeric" pattern="[0-9]*" /></label>`,
+      <label>Expires in days (empty: never) <input name="expiresDays" inputmode="numeric" pattern="[0-9]*" /></label>
+      <label>Accounts it may bind (empty: 1; a number, or "unlimited" for a fleet sharing one key) <input name="maxAccounts" placeholder="1" /></label>`,
     html`<button type="submit">Create EAB key</button>`,
     'stack',
   );
   return html`<h2>New key</h2>${form}<h2>Keys</h2>
     ${table(
-      ['Key id', 'Name', 'Account', 'Policy', 'Profiles', 'Expires', 'State', ''],
+      ['Key id', 'Name', 'Account', 'Accounts bound', 'Policy', 'Profiles', 'Expires', 'State', ''],
       keys.map((k) => [
         html`<code>${k.kid}</code>`,
         k.name,
         k.accountId ? html`<code>${k.accountId}</code>` : 'unbound',
+        `${k.boundAccounts} of ${k.maxAccounts ?? 'unlimited'}`,
         k.policy
           ? `allow ${k.policy.allow.join(', ') || 'any'}; deny ${k.policy.deny.join(', ') || 'none'}`
           : '—',
