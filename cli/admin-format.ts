@@ -1,4 +1,7 @@
 // Help text, duration parsing and the human tables of `edgeca admin`.
+import { MAX_ACCOUNTS_LIMIT } from '../edge/admin/eab-limits.ts';
+import { UsageError } from './args.ts';
+
 export interface Conn {
   url: string;
   token: string;
@@ -16,10 +19,11 @@ export const HELP = `usage: edgeca admin <area> <command> [options]
       [--ekus serverAuth,clientAuth] [--identifiers dns,ip] [--wildcards|--no-wildcards]
       [--signer-profile NAME]                              (an existing profile keeps what is not given)
   eab create [--name N] [--allow RULE]... [--deny RULE]... [--profiles a,b] [--expires 30d|DATE]
-      [--pre-authorize]                                    prints the HMAC key once
+      [--pre-authorize] [--max-accounts N|unlimited]       prints the HMAC key once; binds 1 account
+                                                           unless --max-accounts says otherwise
   eab list | eab show KID | eab revoke KID
   eab update KID [--allow/--deny ...] [--profiles a,b|--all-profiles] [--expires ...]
-      [--pre-authorize|--no-pre-authorize]
+      [--pre-authorize|--no-pre-authorize] [--max-accounts N|unlimited]
   ratelimit list
   ratelimit set NAME --count N --window 1h [--account ID | --eab KID]   (override with --account/--eab)
   ratelimit delete NAME [--account ID | --eab KID]
@@ -36,17 +40,30 @@ export const HELP = `usage: edgeca admin <area> <command> [options]
       [--limit N] [--dry-run]        selectors combine; at most 200 per call; exit 3: some left, run it again
   blocked-keys list | blocked-keys show HASH | blocked-keys remove HASH     keys refused (SPKI SHA-256)
   blocked-keys add --spki HASH | --jwk-file FILE | --pem-file FILE [--note TEXT]   (docs/admin.md)
-Options: --json (machine output), --url (or EDGECA_ADMIN_URL), --token (or EDGECA_ADMIN_TOKEN),
-  --ca-file (or EDGECA_ADMIN_CA_FILE). Defaults: the dev edge's adminUrl and tlsCaFile from
-  .edgeca/dev/endpoints.json (written by npm start).
+Options: --json (machine output), --url (or EDGECA_ADMIN_URL), --ca-file (or EDGECA_ADMIN_CA_FILE),
+    --token-file FILE (or EDGECA_ADMIN_TOKEN_FILE; or the token itself in EDGECA_ADMIN_TOKEN);
+    --token T works but shows the token to other local users (ps) and in shell history.
+Defaults: the dev edge's adminUrl and tlsCaFile from .edgeca/dev/endpoints.json (npm start writes it).
 `;
+
+/** --max-accounts: "unlimited" → null; a number from 1 to MAX_ACCOUNTS_LIMIT; undefined when absent. */
+export function maxAccountsOption(v: string | undefined): number | null | undefined {
+  if (v === undefined) return undefined;
+  if (v === 'unlimited') return null;
+  const n = /^\d{1,9}$/.test(v) ? Number(v) : Number.NaN;
+  if (!(n >= 1 && n <= MAX_ACCOUNTS_LIMIT))
+    throw new UsageError(
+      `--max-accounts must be a number from 1 to ${MAX_ACCOUNTS_LIMIT} or "unlimited", got "${v}"`,
+    );
+  return n;
+}
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
 /** "90", "90s", "15m", "24h", "7d" → seconds */
 export function parseDuration(text: string, what: string): number {
   const m = /^(\d+)([smhd]?)$/.exec(text.trim());
-  if (!m) throw new Error(`${what}: "${text}" is not a duration such as 3600, 15m, 24h or 7d`);
+  if (!m) throw new UsageError(`${what}: "${text}" is not a duration such as 3600, 15m, 24h or 7d`);
   return Number(m[1]) * (UNITS[m[2] || 's'] ?? 1);
 }
 
@@ -56,7 +73,7 @@ export function parseExpiry(text: string): string | null {
   if (/^\d+[smhd]?$/.test(text))
     return new Date(Date.now() + parseDuration(text, '--expires') * 1000).toISOString();
   if (Number.isNaN(Date.parse(text)))
-    throw new Error(`--expires: "${text}" is neither a duration (30d) nor a date`);
+    throw new UsageError(`--expires: "${text}" is neither a duration (30d) nor a date`);
   return text;
 }
 

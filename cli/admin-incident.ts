@@ -3,6 +3,7 @@
 // files), and the exit code of a bulk revocation that did not finish (3: run it again).
 import { readFileSync } from 'node:fs';
 import { parseDuration } from './admin-format.ts';
+import { UsageError } from './args.ts';
 
 /** RFC 5280 §5.3.1 CRLReason names the admin API accepts for bulk revocation. */
 const REASONS: Record<string, number> = {
@@ -37,7 +38,7 @@ export function parseReason(text: string): number {
   if (/^\d{1,2}$/.test(t)) return Number(t);
   const n = REASONS[t.toLowerCase().replace(/[-_ ]/g, '')];
   if (n === undefined)
-    throw new Error(
+    throw new UsageError(
       `--reason: "${text}" is not a reason; use one of ${Object.entries(REASONS)
         .map(([k, v]) => `${v}/${k}`)
         .join(', ')}`,
@@ -50,7 +51,7 @@ export function parsePast(text: string, what: string): string {
   if (/^\d+[smhd]?$/.test(text.trim()))
     return new Date(Date.now() - parseDuration(text, what) * 1000).toISOString();
   if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(Date.parse(text)))
-    throw new Error(
+    throw new UsageError(
       `${what}: "${text}" is neither a date-time (2030-01-01T10:00:00Z) nor a duration (2h: two hours ago)`,
     );
   return text;
@@ -64,16 +65,16 @@ export function bulkRevokeBody(v: IncidentOptions): Record<string, unknown> {
   if (v['issued-after'] !== undefined) b.issuedAfter = parsePast(v['issued-after'], '--issued-after');
   if (v['issued-before'] !== undefined) b.issuedBefore = parsePast(v['issued-before'], '--issued-before');
   if (Object.keys(b).length === 0)
-    throw new Error(
+    throw new UsageError(
       'revoke-bulk needs a selector: --account, --spki, --pattern, --issued-after and/or --issued-before',
     );
   if (v.reason === undefined)
-    throw new Error(
+    throw new UsageError(
       'revoke-bulk needs --reason (e.g. keyCompromise, superseded, cessationOfOperation, or its number)',
     );
   b.reason = parseReason(v.reason);
   if (v.limit !== undefined) {
-    if (!/^\d{1,4}$/.test(v.limit)) throw new Error(`--limit: "${v.limit}" is not a number`);
+    if (!/^\d{1,4}$/.test(v.limit)) throw new UsageError(`--limit: "${v.limit}" is not a number`);
     b.limit = Number(v.limit);
   }
   if (v['dry-run']) b.dryRun = true;
@@ -83,7 +84,9 @@ export function bulkRevokeBody(v: IncidentOptions): Record<string, unknown> {
 export function blockKeyBody(v: IncidentOptions): Record<string, unknown> {
   const given = (['spki', 'jwk-file', 'pem-file'] as const).filter((k) => v[k] !== undefined);
   if (given.length !== 1)
-    throw new Error('blocked-keys add needs exactly one of --spki HASH, --jwk-file FILE or --pem-file FILE');
+    throw new UsageError(
+      'blocked-keys add needs exactly one of --spki HASH, --jwk-file FILE or --pem-file FILE',
+    );
   const b: Record<string, unknown> = {};
   if (v.note !== undefined) b.note = v.note;
   if (v.spki !== undefined) return { ...b, spkiSha256: v.spki };
@@ -92,13 +95,13 @@ export function blockKeyBody(v: IncidentOptions): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`cannot read ${file}: ${(e as Error).message}`);
+    throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
   }
   if (v['pem-file'] !== undefined) return { ...b, pem: text };
   try {
     return { ...b, jwk: JSON.parse(text) };
   } catch {
-    throw new Error(`${file} is not a JSON JWK`);
+    throw new UsageError(`${file} is not a JSON JWK`);
   }
 }
 

@@ -4,12 +4,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { parseArgs } from 'node:util';
-import { createClient } from '@libsql/client';
-import { createAdminStore } from '../edge/storage/admin.ts';
-import { openDatabase } from '../edge/storage/db.ts';
-import { type Conn, formatTable, HELP, parseDuration, parseExpiry } from './admin-format.ts';
+import {
+  type Conn,
+  formatTable,
+  HELP,
+  maxAccountsOption,
+  parseDuration,
+  parseExpiry,
+} from './admin-format.ts';
 import { blockKeyBody, bulkRevokeBody, incidentExitCode } from './admin-incident.ts';
+import { adminToken } from './admin-token.ts';
+import { integerValue, parseCommandLine, runCommand, UsageError } from './args.ts';
 
 const ENDPOINTS = '.edgeca/dev/endpoints.json';
 
@@ -18,19 +23,20 @@ class CliError extends Error {}
 function connection(v: {
   url?: string | undefined;
   token?: string | undefined;
+  'token-file'?: string | undefined;
   'ca-file'?: string | undefined;
 }): Conn {
   let dev: { adminUrl?: string; tlsCaFile?: string } = {};
   if (existsSync(ENDPOINTS)) dev = JSON.parse(readFileSync(ENDPOINTS, 'utf8'));
   const url = v.url ?? process.env.EDGECA_ADMIN_URL ?? dev.adminUrl;
   if (!url)
-    throw new CliError(
+    throw new UsageError(
       'no admin URL: pass --url https://edge/admin or set EDGECA_ADMIN_URL (npm start writes one to .edgeca/dev/endpoints.json)',
     );
-  const token = v.token ?? process.env.EDGECA_ADMIN_TOKEN;
+  const token = adminToken(v, (line) => process.stderr.write(`edgeca admin: ${line}\n`));
   if (!token)
-    throw new CliError(
-      'no admin token: pass --token or set EDGECA_ADMIN_TOKEN (make the first one with `edgeca admin token create --scope write`)',
+    throw new UsageError(
+      'no admin token: pass --token-file FILE or set EDGECA_ADMIN_TOKEN_FILE (make the first one with `edgeca admin token create --scope write`)',
     );
   const caFile = v['ca-file'] ?? process.env.EDGECA_ADMIN_CA_FILE ?? dev.tlsCaFile;
   return {
@@ -76,7 +82,7 @@ async function api(conn: Conn, method: string, path: string, body?: unknown): Pr
     const detail = doc?.detail ?? res.text;
     const hint =
       res.status === 401
-        ? ' — create a token with `edgeca admin token create --scope write` and pass it with --token or EDGECA_ADMIN_TOKEN'
+        ? ' — create a token with `edgeca admin token create --scope write` and pass it with --token-file or EDGECA_ADMIN_TOKEN_FILE'
         : res.status === 403
           ? ' — use a token with the write scope'
           : '';
@@ -94,62 +100,60 @@ const csv = (v: string | undefined) =>
         .filter(Boolean);
 
 function need(v: string | undefined, what: string): string {
-  if (!v) throw new CliError(`name the ${what} (see \`edgeca admin --help\`)`);
+  if (!v) throw new UsageError(`name the ${what}`);
   return v;
 }
 
 type Values = ReturnType<typeof parse>['values'];
 
 function parse(args: string[]) {
-  return parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      url: { type: 'string' },
-      token: { type: 'string' },
-      'ca-file': { type: 'string' },
-      db: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-      scope: { type: 'string' },
-      name: { type: 'string' },
-      allow: { type: 'string', multiple: true },
-      deny: { type: 'string', multiple: true },
-      profiles: { type: 'string' },
-      'all-profiles': { type: 'boolean' },
-      expires: { type: 'string' },
-      'pre-authorize': { type: 'boolean' },
-      'no-pre-authorize': { type: 'boolean' },
-      description: { type: 'string' },
-      validity: { type: 'string' },
-      'key-types': { type: 'string' },
-      ekus: { type: 'string' },
-      identifiers: { type: 'string' },
-      wildcards: { type: 'boolean' },
-      'no-wildcards': { type: 'boolean' },
-      'signer-profile': { type: 'string' },
-      count: { type: 'string' },
-      window: { type: 'string' },
-      account: { type: 'string' },
-      eab: { type: 'string' },
-      identifier: { type: 'string' },
-      serial: { type: 'string' },
-      status: { type: 'string' },
-      reason: { type: 'string' },
-      limit: { type: 'string' },
-      issuer: { type: 'string' },
-      pattern: { type: 'string' },
-      'revoke-when-replaced': { type: 'boolean' },
-      'revoke-at': { type: 'string' },
-      explanation: { type: 'string' },
-      'dry-run': { type: 'boolean' },
-      spki: { type: 'string' },
-      'issued-after': { type: 'string' },
-      'issued-before': { type: 'string' },
-      'jwk-file': { type: 'string' },
-      'pem-file': { type: 'string' },
-      note: { type: 'string' },
-    },
+  return parseCommandLine(args, {
+    url: { type: 'string' },
+    token: { type: 'string' },
+    'token-file': { type: 'string' },
+    'ca-file': { type: 'string' },
+    db: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    scope: { type: 'string' },
+    name: { type: 'string' },
+    allow: { type: 'string', multiple: true },
+    deny: { type: 'string', multiple: true },
+    profiles: { type: 'string' },
+    'all-profiles': { type: 'boolean' },
+    expires: { type: 'string' },
+    'pre-authorize': { type: 'boolean' },
+    'no-pre-authorize': { type: 'boolean' },
+    'max-accounts': { type: 'string' },
+    description: { type: 'string' },
+    validity: { type: 'string' },
+    'key-types': { type: 'string' },
+    ekus: { type: 'string' },
+    identifiers: { type: 'string' },
+    wildcards: { type: 'boolean' },
+    'no-wildcards': { type: 'boolean' },
+    'signer-profile': { type: 'string' },
+    count: { type: 'string' },
+    window: { type: 'string' },
+    account: { type: 'string' },
+    eab: { type: 'string' },
+    identifier: { type: 'string' },
+    serial: { type: 'string' },
+    status: { type: 'string' },
+    reason: { type: 'string' },
+    limit: { type: 'string' },
+    issuer: { type: 'string' },
+    pattern: { type: 'string' },
+    'revoke-when-replaced': { type: 'boolean' },
+    'revoke-at': { type: 'string' },
+    explanation: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    spki: { type: 'string' },
+    'issued-after': { type: 'string' },
+    'issued-before': { type: 'string' },
+    'jwk-file': { type: 'string' },
+    'pem-file': { type: 'string' },
+    note: { type: 'string' },
   });
 }
 
@@ -171,6 +175,8 @@ function eabBody(v: Values): Record<string, unknown> {
   if (v.expires !== undefined) b.expiresAt = parseExpiry(v.expires);
   if (v['pre-authorize']) b.preAuthorize = true;
   if (v['no-pre-authorize']) b.preAuthorize = false;
+  const max = maxAccountsOption(v['max-accounts']);
+  if (max !== undefined) b.maxAccounts = max;
   return b;
 }
 
@@ -181,10 +187,10 @@ function renewNowBody(v: Values): Record<string, unknown> {
   if (v.issuer !== undefined) b.issuer = v.issuer;
   if (v.pattern !== undefined) b.pattern = v.pattern;
   if (Object.keys(b).length !== 1)
-    throw new CliError('renew-now needs one of --serial, --issuer or --pattern');
+    throw new UsageError('renew-now needs one of --serial, --issuer or --pattern');
   if (v['revoke-when-replaced']) b.revokeWhenReplaced = true;
   if (v['revoke-at'] !== undefined) b.revokeAt = parseExpiry(v['revoke-at']);
-  if (v.reason !== undefined) b.revokeReason = Number(v.reason);
+  if (v.reason !== undefined) b.revokeReason = integerValue(v.reason, 'reason', 0, 10);
   if (v.explanation !== undefined) b.explanationUrl = v.explanation;
   if (v['dry-run']) b.dryRun = true;
   return b;
@@ -210,19 +216,19 @@ async function profileBody(conn: Conn, name: string, v: Values): Promise<Record<
   if (v.wildcards) b.allowWildcards = true;
   if (v['no-wildcards']) b.allowWildcards = false;
   if (v['signer-profile'] !== undefined) b.signerProfile = v['signer-profile'];
-  if (b.validitySeconds === undefined) throw new CliError('a new profile needs --validity (e.g. 24h, 7d)');
+  if (b.validitySeconds === undefined) throw new UsageError('a new profile needs --validity (e.g. 24h, 7d)');
   return b;
 }
 
 async function tokenCreate(v: Values): Promise<number> {
   const scope = v.scope ?? 'read';
-  if (scope !== 'read' && scope !== 'write') throw new CliError('--scope must be read or write');
-  const client = createClient({
-    url: v.db ?? process.env.EDGECA_DB_URL ?? 'file:.edgeca/dev/edge.db',
-    ...(process.env.EDGECA_DB_AUTH_TOKEN ? { authToken: process.env.EDGECA_DB_AUTH_TOKEN } : {}),
-  });
+  if (scope !== 'read' && scope !== 'write') throw new UsageError('--scope must be read or write');
+  // Loaded here: the other commands only talk HTTP and need no database code.
+  const { openEdgeDb } = await import('./edge-db.ts');
+  const { createAdminStore } = await import('../edge/storage/admin.ts');
+  const edgeDb = await openEdgeDb(v.db, (line) => process.stderr.write(`edgeca admin: ${line}\n`));
   try {
-    const store = createAdminStore((await openDatabase(client)).db);
+    const store = createAdminStore(edgeDb.db);
     const t = await store.newToken(v.name ?? '', scope);
     await store.commit([t.stmt], {
       tokenId: 'cli',
@@ -234,11 +240,11 @@ async function tokenCreate(v: Values): Promise<number> {
     if (v.json) process.stdout.write(`${JSON.stringify({ id: t.row.id, scope, token: t.token })}\n`);
     else
       process.stdout.write(
-        `id:    ${t.row.id}\nscope: ${scope}\ntoken: ${t.token}\n(the token is shown only now; export EDGECA_ADMIN_TOKEN=<token>)\n`,
+        `id:    ${t.row.id}\nscope: ${scope}\ntoken: ${t.token}\n(the token is shown only now; keep it in a file only you can read and pass --token-file FILE,\n or set EDGECA_ADMIN_TOKEN_FILE=FILE)\n`,
       );
     return 0;
   } finally {
-    client.close();
+    edgeDb.close();
   }
 }
 
@@ -290,7 +296,7 @@ async function run(positionals: string[], v: Values): Promise<unknown> {
     case 'ratelimit set': {
       const name = need(arg, 'rate limit');
       const body = {
-        count: Number(need(v.count, '--count')),
+        count: integerValue(need(v.count, '--count'), 'count', 0, 1_000_000_000),
         windowSeconds: parseDuration(need(v.window, '--window'), '--window'),
       };
       const s = scopeOf();
@@ -328,7 +334,7 @@ async function run(positionals: string[], v: Values): Promise<unknown> {
       );
     case 'cert revoke':
       return api(conn(), 'POST', `/certificates/${e(need(arg, 'serial'))}/revoke`, {
-        reason: Number(v.reason ?? 0),
+        reason: integerValue(v.reason, 'reason', 0, 10) ?? 0,
       });
     case 'renew-now':
       return api(conn(), 'POST', '/renew-now', renewNowBody(v));
@@ -354,32 +360,20 @@ async function run(positionals: string[], v: Values): Promise<unknown> {
     case 'changes list':
       return api(conn(), 'GET', `/changes${query(v, { limit: 'limit' })}`);
   }
-  throw new CliError(`unknown command "${positionals.join(' ')}"\n${HELP}`);
+  throw new UsageError(`unknown command "${positionals.join(' ')}"`);
 }
 
-export async function main(args: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(args);
-  } catch (err) {
-    process.stderr.write(`edgeca admin: ${(err as Error).message}\n${HELP}`);
-    return 2;
-  }
-  const { positionals, values } = parsed;
-  if (values.help || positionals.length === 0) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  try {
+export function main(args: string[]): Promise<number> {
+  return runCommand('edgeca admin', HELP, async () => {
+    const { positionals, values } = parse(args);
+    if (values.help || positionals.length === 0) {
+      process.stdout.write(HELP);
+      return 0;
+    }
     if (positionals[0] === 'token' && positionals[1] === 'create') return await tokenCreate(values);
     const out = await run(positionals, values);
     if (values.json) process.stdout.write(`${JSON.stringify(out ?? null)}\n`);
     else process.stdout.write(formatTable(positionals, out));
     return incidentExitCode(positionals, out);
-  } catch (err) {
-    // CliError and the argument parsers' errors are messages for the user, not crashes
-    if (!(err instanceof Error)) throw err;
-    process.stderr.write(`edgeca admin: ${err.message}\n`);
-    return 1;
-  }
+  });
 }

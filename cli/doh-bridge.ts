@@ -5,7 +5,7 @@
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseArgs } from 'node:util';
+import { parseCommandLine, requireValue, runCommand, UsageError } from './args.ts';
 
 export interface DohServer {
   /** http://127.0.0.1:PORT/dns-query */
@@ -93,26 +93,34 @@ const HELP = `usage: edgeca dev doh-bridge --upstream HOST:PORT [--port N]
 Serves DNS-over-HTTPS on http://127.0.0.1:N/dns-query, answering from the DNS server at HOST:PORT.
 `;
 
-export async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      upstream: { type: 'string' },
-      port: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+export function main(args: string[]): Promise<number> {
+  return runCommand('edgeca dev', HELP, async () => {
+    const { values, positionals } = parseCommandLine(
+      args,
+      {
+        upstream: { type: 'string' },
+        port: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      { maxPositionals: 1 },
+    );
+    if (values.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    if (positionals[0] !== 'doh-bridge')
+      throw new UsageError(positionals[0] ? `unknown command "${positionals[0]}"` : 'name a command');
+    const upstream = requireValue(values, 'upstream');
+    const port = Number(values.port ?? 0);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new UsageError('--port must be a TCP port');
+    const bridge = await startDohServer(upstream, port);
+    console.log(JSON.stringify({ event: 'doh-bridge-listening', url: bridge.url, upstream }));
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+    await bridge.close();
+    return 0;
   });
-  if (values.help || positionals[0] !== 'doh-bridge' || !values.upstream) {
-    (values.help ? process.stdout : process.stderr).write(HELP);
-    return values.help ? 0 : 2;
-  }
-  const bridge = await startDohServer(values.upstream, Number(values.port ?? 0));
-  console.log(JSON.stringify({ event: 'doh-bridge-listening', url: bridge.url, upstream: values.upstream }));
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
-  await bridge.close();
-  return 0;
 }

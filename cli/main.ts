@@ -1,4 +1,7 @@
-// Dispatches `edgeca <area> <command>` to the area's own CLI module.
+// Dispatches `edgeca <area> <command>` to the area's own CLI module. Each area parses its command
+// line with cli/args.ts; whatever escapes an area still ends as one line on stderr, never a stack.
+import { runCommand } from './args.ts';
+
 const AREAS: Record<
   string,
   { load: () => Promise<{ main(args: string[]): Promise<number> }>; help: string }
@@ -40,6 +43,5 @@ export async function main(args: string[]): Promise<number> {
     process.stdout.write(out);
     return 0;
   }
-  const mod = await entry.load();
-  return mod.main(rest);
+  return runCommand(`edgeca ${area}`, '', async () => (await entry.load()).main(rest));
 }

@@ -5,17 +5,19 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { parseArgs } from 'node:util';
+import { adminToken } from './admin-token.ts';
+import { parseCommandLine, runCommand, UsageError } from './args.ts';
 
 const ENDPOINTS = '.edgeca/dev/endpoints.json';
 
-const HELP = `usage: edgeca status [--edge URL] [--signer URL] [--validator URL] [--ca-file PEM] [--token T] [--json]
+const HELP = `usage: edgeca status [--edge URL] [--signer URL] [--validator URL] [--ca-file PEM] [--token-file F] [--json]
   --edge       the edge's base URL        (EDGECA_EDGE_URL, else .edgeca/dev/endpoints.json)
   --signer     the signer's URL           (EDGECA_SIGNER_URL, else endpoints.json)
   --validator  the validator's URL        (EDGECA_VALIDATOR_URL, else endpoints.json; optional)
   --ca-file    root to trust for HTTPS    (EDGECA_ADMIN_CA_FILE, else endpoints.json tlsCaFile)
                (the signer's: EDGECA_SIGNER_CA_FILE, else endpoints.json signerCaFile, else this one)
-  --token      admin token, to list the last issuances (EDGECA_ADMIN_TOKEN)
+  --token-file file holding an admin token, to list the last issuances (EDGECA_ADMIN_TOKEN_FILE;
+               or the token in EDGECA_ADMIN_TOKEN; --token T works but shows it to other users)
 Exit status 0 when the edge and the signer are ready, 1 otherwise.
 `;
 
@@ -228,7 +230,8 @@ export function formatStatus(r: StatusReport): string {
       `${mark(r.validator.live)} validator  ${r.validator.url}  ${r.validator.live ? 'live' : 'down'}`,
     );
   lines.push('');
-  if (!r.lastIssued) lines.push('last issuances: pass --token or set EDGECA_ADMIN_TOKEN to list them');
+  if (!r.lastIssued)
+    lines.push('last issuances: pass --token-file or set EDGECA_ADMIN_TOKEN_FILE to list them');
   else if ('error' in r.lastIssued) lines.push(`last issuances: ${r.lastIssued.error}`);
   else if (r.lastIssued.length === 0) lines.push('last issuances: none yet');
   else {
@@ -241,25 +244,25 @@ export function formatStatus(r: StatusReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-export async function main(args: string[]): Promise<number> {
-  let v: Record<string, string | boolean | undefined>;
-  try {
-    v = parseArgs({
-      args,
-      options: {
-        edge: { type: 'string' },
-        signer: { type: 'string' },
-        validator: { type: 'string' },
-        'ca-file': { type: 'string' },
-        token: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (e) {
-    process.stderr.write(`edgeca status: ${(e as Error).message}\n${HELP}`);
-    return 2;
-  }
+export function main(args: string[]): Promise<number> {
+  return runCommand('edgeca status', HELP, () => status(args));
+}
+
+async function status(args: string[]): Promise<number> {
+  const v = parseCommandLine(
+    args,
+    {
+      edge: { type: 'string' },
+      signer: { type: 'string' },
+      validator: { type: 'string' },
+      'ca-file': { type: 'string' },
+      token: { type: 'string' },
+      'token-file': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    { maxPositionals: 0 },
+  ).values;
   if (v.help) {
     process.stdout.write(HELP);
     return 0;
@@ -271,15 +274,12 @@ export async function main(args: string[]): Promise<number> {
   // With several signers (failover), the first is the one shown.
   const signer = (str(v.signer) ?? process.env.EDGECA_SIGNER_URL ?? dev.signerUrl)?.split(',')[0];
   if (!edge || !signer) {
-    process.stderr.write(
-      `edgeca status: no edge or signer URL (pass --edge and --signer, or run npm start)\n${HELP}`,
-    );
-    return 2;
+    throw new UsageError('no edge or signer URL (pass --edge and --signer, or run npm start)');
   }
   const validator = str(v.validator) ?? process.env.EDGECA_VALIDATOR_URL ?? dev.validatorUrl;
   const caFile = str(v['ca-file']) ?? process.env.EDGECA_ADMIN_CA_FILE ?? dev.tlsCaFile;
   const signerCaFile = process.env.EDGECA_SIGNER_CA_FILE ?? dev.signerCaFile;
-  const token = str(v.token) ?? process.env.EDGECA_ADMIN_TOKEN;
+  const token = adminToken(v, (line) => process.stderr.write(`edgeca status: ${line}\n`));
   const report = await collectStatus({
     edge: edge.replace(/\/+$/, ''),
     signer: signer.replace(/\/+$/, ''),

@@ -1,7 +1,7 @@
 // `edgeca signer <command>`: token and CA bootstrap, key inspection, the service, CRL and audit
 // checks. The PIN comes from the config's pinFile/pinEnv only, never from argv.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseCommandLine, runCommand, UsageError } from '../cli/args.ts';
 import { derToPem, pemToDers } from '../shared/encoding.ts';
 import type { CaKeyType, CaSigner } from './ca-signer.ts';
 import { configPath, loadSignerConfig, startSigner } from './server.ts';
@@ -21,9 +21,6 @@ const KEY_TYPES: readonly CaKeyType[] = ['EC-P256', 'EC-P384', 'RSA-3072', 'RSA-
 const MODES = ['root-and-intermediate', 'intermediate-csr'] as const;
 const help = { type: 'boolean', short: 'h' } as const;
 const configOpt = { type: 'string', short: 'c' } as const;
-
-/** Thrown for a mistake in the command line: printed with the command's usage, exit 2. */
-class UsageError extends Error {}
 
 const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 
@@ -275,19 +272,12 @@ export async function main(args: string[]): Promise<number> {
     process.stderr.write(`edgeca signer: unknown command "${name}"\n${usage()}`);
     return 2;
   }
-  try {
-    const { values } = parseArgs({ args: rest, options: cmd.options, strict: true, allowPositionals: false });
+  return runCommand(`edgeca signer ${name}`, `usage: edgeca signer ${cmd.usage}`, async () => {
+    const { values } = parseCommandLine(rest, cmd.options, { maxPositionals: 0 });
     if (values.help) {
       out(`usage: edgeca signer ${cmd.usage}\n${cmd.summary}`);
       return 0;
     }
-    return await cmd.run(values);
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    const isUsage = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    process.stderr.write(
-      `edgeca signer ${name}: ${msg}\n${isUsage ? `usage: edgeca signer ${cmd.usage}\n` : ''}`,
-    );
-    return isUsage ? 2 : 1;
-  }
+    return cmd.run(values);
+  });
 }

@@ -2,7 +2,7 @@
 // prints the public JWK of its answer key, the value the edge pins (EDGECA_VALIDATOR_KEY).
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLine, runCommand, UsageError } from '../cli/args.ts';
 import {
   DEFAULT_VALIDATOR_PORT,
   loadValidatorConfig,
@@ -28,7 +28,7 @@ TEST/DEVELOPMENT ONLY (production validates on 80/443 and never dials loopback):
 function port(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${name} must be a TCP port`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${name} must be a TCP port`);
   return n;
 }
 
@@ -38,15 +38,19 @@ export function configFromArgs(
   const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
   const configFile = str('config');
   const signerConfig = str('signer-config');
-  if (!configFile === !signerConfig) throw new Error('give exactly one of --config and --signer-config');
+  if (!configFile === !signerConfig) throw new UsageError('give exactly one of --config and --signer-config');
+  // Every flag is checked before the config file is read: a mistake in the command line is
+  // reported as one, whatever the file holds.
+  const host = str('host');
+  const p = port('port', str('port'));
+  const http01Port = port('test-http01-port', str('test-http01-port'));
+  const tlsAlpnPort = port('test-tlsalpn-port', str('test-tlsalpn-port'));
   const cfg = configFile
     ? loadValidatorConfig(configFile)
     : resolveValidatorConfig(
         { signerConfig: resolve(signerConfig ?? ''), database: 'file:validator.db' } as ValidatorConfigFile,
         resolve(signerConfig ?? '', '..'),
       );
-  const host = str('host');
-  const p = port('port', str('port'));
   if (host !== undefined || p !== undefined) {
     cfg.listen = { ...cfg.listen, host: host ?? cfg.listen.host, port: p ?? cfg.listen.port };
   }
@@ -54,8 +58,6 @@ export function configFromArgs(
   if (db) cfg.database = db;
   const dns = str('dns-resolver');
   if (dns) cfg.dnsResolver = dns;
-  const http01Port = port('test-http01-port', str('test-http01-port'));
-  const tlsAlpnPort = port('test-tlsalpn-port', str('test-tlsalpn-port'));
   if (http01Port !== undefined || tlsAlpnPort !== undefined || values['test-allow-loopback']) {
     cfg.testOnly = {
       ...cfg.testOnly,
@@ -67,60 +69,48 @@ export function configFromArgs(
   return cfg;
 }
 
-export async function main(args: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        config: { type: 'string', short: 'c' },
-        'signer-config': { type: 'string' },
-        host: { type: 'string' },
-        port: { type: 'string' },
-        database: { type: 'string' },
-        'dns-resolver': { type: 'string' },
-        'test-http01-port': { type: 'string' },
-        'test-tlsalpn-port': { type: 'string' },
-        'test-allow-loopback': { type: 'boolean' },
-      },
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  config: { type: 'string', short: 'c' },
+  'signer-config': { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  database: { type: 'string' },
+  'dns-resolver': { type: 'string' },
+  'test-http01-port': { type: 'string' },
+  'test-tlsalpn-port': { type: 'string' },
+  'test-allow-loopback': { type: 'boolean' },
+} as const;
+
+export function main(args: string[]): Promise<number> {
+  return runCommand('edgeca validator', HELP, async () => {
+    const parsed = parseCommandLine(args, OPTIONS, { maxPositionals: 1 });
+    const [cmd] = parsed.positionals;
+    if (parsed.values.help || cmd === undefined) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    if (cmd !== 'serve' && cmd !== 'public-key') throw new UsageError(`unknown command "${cmd}"`);
+    const config = configFromArgs(parsed.values);
+    if (cmd === 'public-key') {
+      const { d: _d, ...pub } = JSON.parse(readFileSync(config.validatorKeyFile, 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      process.stdout.write(`${JSON.stringify(pub)}\n`);
+      return 0;
+    }
+    if (config.testOnly) {
+      process.stderr.write(
+        `edgeca validator: WARNING test-only settings in effect: ${JSON.stringify(config.testOnly)}\n`,
+      );
+    }
+    const running = await startValidator({ config });
+    await new Promise<void>((done) => {
+      process.once('SIGINT', () => done());
+      process.once('SIGTERM', () => done());
     });
-  } catch (e) {
-    process.stderr.write(`edgeca validator: ${(e as Error).message}\n${HELP}`);
-    return 2;
-  }
-  const [cmd] = parsed.positionals;
-  if (parsed.values.help || (cmd !== 'serve' && cmd !== 'public-key')) {
-    const bad = cmd !== undefined && !parsed.values.help;
-    (bad ? process.stderr : process.stdout).write(HELP);
-    return bad ? 2 : 0;
-  }
-  let config: ValidatorConfig;
-  try {
-    config = configFromArgs(parsed.values);
-  } catch (e) {
-    process.stderr.write(`edgeca validator: ${(e as Error).message}\n`);
-    return 2;
-  }
-  if (cmd === 'public-key') {
-    const { d: _d, ...pub } = JSON.parse(readFileSync(config.validatorKeyFile, 'utf8')) as Record<
-      string,
-      unknown
-    >;
-    process.stdout.write(`${JSON.stringify(pub)}\n`);
+    await running.close();
     return 0;
-  }
-  if (config.testOnly) {
-    process.stderr.write(
-      `edgeca validator: WARNING test-only settings in effect: ${JSON.stringify(config.testOnly)}\n`,
-    );
-  }
-  const running = await startValidator({ config });
-  await new Promise<void>((done) => {
-    process.once('SIGINT', () => done());
-    process.once('SIGTERM', () => done());
   });
-  await running.close();
-  return 0;
 }

@@ -8,7 +8,7 @@ import { resilientClient } from '../../shared/libsql.ts';
 import { createApp, createServices } from '../app.ts';
 import { edgeConfigFromEnv, readFileSettings } from '../config.ts';
 import { FILE_PRAGMAS } from '../storage/db.ts';
-import { createDenoRuntime, deno, EDGE_ENV_NAMES } from './deno.ts';
+import { createDenoRuntime, deno, EDGE_ENV_NAMES, prepareDenoDatabaseFile } from './deno.ts';
 
 function readEnv(D: ReturnType<typeof deno>): Record<string, string | undefined> {
   try {
@@ -33,6 +33,8 @@ async function main(): Promise<void> {
   if (!env.EDGECA_RELAY_KEY)
     throw new Error('set EDGECA_RELAY_KEY_FILE (or EDGECA_RELAY_KEY) to the edge relay key JWK');
   const config = edgeConfigFromEnv(env);
+  const loose = prepareDenoDatabaseFile(config.dbUrl);
+  if (loose) console.error(JSON.stringify({ event: 'database-file-mode', warning: loose }));
   const client = resilientClient(
     () =>
       createClient({ url: config.dbUrl, ...(config.dbAuthToken ? { authToken: config.dbAuthToken } : {}) }),

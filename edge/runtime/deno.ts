@@ -4,6 +4,7 @@
 // peer certificate nor lets us skip verification, so tls-alpn-01 is not offered on Deno.
 // Deno's types are declared here, minimally, instead of loading lib.deno.d.ts into the Node build.
 
+import { databaseFilePath, looseModeWarning } from './db-file.ts';
 import { createDohResolver } from './doh.ts';
 import envNames from './env-names.json' with { type: 'json' };
 import { http1Get, type RawConn } from './http1-client.ts';
@@ -28,6 +29,8 @@ export interface DenoApi {
   env: { toObject(): Record<string, string>; get(name: string): string | undefined };
   readTextFileSync(path: string): string;
   createHttpClient(opts: { caCerts?: string[] }): unknown;
+  openSync(path: string, opts: { write?: boolean; createNew?: boolean; mode?: number }): { close(): void };
+  statSync(path: string): { mode: number | null };
   serve(
     opts: {
       hostname?: string;
@@ -207,4 +210,19 @@ export function createDenoRuntime(opts: DenoRuntimeOptions = {}): EdgeRuntime {
       });
     },
   };
+}
+
+/** Deno's half of edge/runtime/db-file.ts: the edge database file created 0600 before libSQL opens it. */
+export function prepareDenoDatabaseFile(url: string): string | undefined {
+  const path = databaseFilePath(url);
+  if (path === undefined) return undefined;
+  const D = deno();
+  try {
+    D.openSync(path, { write: true, createNew: true, mode: 0o600 }).close();
+    return undefined;
+  } catch (e) {
+    if ((e as { name?: string }).name !== 'AlreadyExists') throw e;
+  }
+  const { mode } = D.statSync(path);
+  return mode === null ? undefined : looseModeWarning(path, mode);
 }

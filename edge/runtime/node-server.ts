@@ -12,6 +12,7 @@ import { createApp, createServices } from '../app.ts';
 import { type EdgeConfig, edgeConfigFromEnv, readFileSettings } from '../config.ts';
 import { FILE_PRAGMAS } from '../storage/db.ts';
 import { createNodeRuntime } from './node.ts';
+import { prepareDatabaseFile } from './node-db-file.ts';
 
 export interface NodeEdgeOptions {
   host?: string;
@@ -49,6 +50,9 @@ function slowClientLimits(config: EdgeConfig) {
 }
 
 export async function startNodeEdge(config: EdgeConfig, opts: NodeEdgeOptions = {}): Promise<RunningEdge> {
+  const loose = prepareDatabaseFile(config.dbUrl);
+  if (loose)
+    (opts.log ?? ((e) => console.error(JSON.stringify(e))))({ event: 'database-file-mode', warning: loose });
   const client = resilientClient(
     () =>
       createClient({ url: config.dbUrl, ...(config.dbAuthToken ? { authToken: config.dbAuthToken } : {}) }),
