@@ -123,6 +123,34 @@ describe('admin UI', () => {
     assert.equal((await edge.svc.eab.get(kid))?.revokedAt !== null, true);
   });
 
+  test('creates EAB keys that bind several accounts, or any number, and refuses a bad count', async () => {
+    const b = await loggedIn(writeToken);
+    for (const [given, shown] of [
+      ['5', '0 of 5'],
+      ['unlimited', '0 of unlimited'],
+      ['', '0 of 1'],
+    ] as const) {
+      const page = await b('/eab');
+      const created = await b('/eab', {
+        method: 'POST',
+        form: { csrf: field(page.text, 'csrf'), name: `fleet-${given || 'default'}`, maxAccounts: given },
+      });
+      assert.equal(created.res.status, 200, created.text);
+      const kid = /data-field="eab-kid">([^<]+)</.exec(created.text)?.[1] ?? '';
+      const row = new RegExp(`<code>${kid}</code>.*?</tr>`, 's').exec(created.text)?.[0] ?? '';
+      assert.ok(row.includes(shown), `${given || 'empty'}: ${row}`);
+    }
+    const page = await b('/eab');
+    const before = (await edge.svc.eab.list()).length;
+    const bad = await b('/eab', {
+      method: 'POST',
+      form: { csrf: field(page.text, 'csrf'), name: 'x', maxAccounts: 'lots' },
+    });
+    assert.equal(bad.res.status, 400);
+    assert.match(bad.text, /maxAccounts: must be an integer/);
+    assert.equal((await edge.svc.eab.list()).length, before);
+  });
+
   test('refuses a POST without the session CSRF field or from another origin, changing nothing', async () => {
     const b = await loggedIn(writeToken);
     const before = (await edge.svc.eab.list()).length;
