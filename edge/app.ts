@@ -12,6 +12,7 @@ import { Linker, PATHS } from './linker.ts';
 import { instrumentSignerClient, metricsOf } from './observability/edge-metrics.ts';
 import { requestObserver } from './observability/request-log.ts';
 import { registerObservability } from './observability/routes.ts';
+import { type ConnectionInfo, clientAddressOf } from './ratelimit/client-address.ts';
 import { createSignerClient, type SignerClient } from './relay/signer-client.ts';
 import { registerAccount } from './routes/account.ts';
 import { registerAuthz } from './routes/authz.ts';
@@ -121,6 +122,10 @@ export function createApp(svc: EdgeServices, opts: { publicMetrics?: boolean } =
 
   app.use('*', async (c, next) => {
     c.set('svc', svc);
+    c.set(
+      'clientAddress',
+      clientAddressOf(c.env as ConnectionInfo | undefined, c.req.raw.headers, svc.config.trustedProxyHeader),
+    );
     await next();
     // RFC 8555 §7.1: every response links the directory; §6.5: every POST response and every
     // error response, GET included (onError renders before this runs), carries a fresh nonce.

@@ -59,8 +59,13 @@ export interface EdgeConfig {
   /** Node/Deno servers: time a client has to send its request headers, and the whole request */
   headersTimeoutMs: number;
   requestTimeoutMs: number;
-  /** failed admin API authentications allowed per client address per minute (then 429) */
+  /** failed admin logins (API and web UI) allowed per client address per minute (then 429) */
   adminAuthFailuresPerMinute: number;
+  /**
+   * the header a proxy in front of the edge sets to the client's address (lower-case), e.g.
+   * x-forwarded-for; unset: the connection's address (edge/ratelimit/client-address.ts)
+   */
+  trustedProxyHeader?: string;
   /** Pebble-style: refuse this percentage of good nonces with badNonce, so clients prove they retry */
   nonceRejectPercent: number;
 }
@@ -129,6 +134,20 @@ function int(name: string, v: string | undefined, dflt: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${v}"`);
   return n;
+}
+
+/** EDGECA_TRUSTED_PROXY_HEADER: one header name whose value is an address (the last one counts). */
+function trustedProxyHeader(v: string): string {
+  const name = v.trim().toLowerCase();
+  if (!/^[a-z0-9-]+$/.test(name))
+    throw new Error(
+      `EDGECA_TRUSTED_PROXY_HEADER must be one header name such as X-Forwarded-For, got "${v}"`,
+    );
+  if (name === 'forwarded')
+    throw new Error(
+      'EDGECA_TRUSTED_PROXY_HEADER: the Forwarded header (RFC 7239) is not read; name a header holding addresses, such as X-Forwarded-For',
+    );
+  return name;
 }
 
 /**
@@ -229,6 +248,8 @@ export function edgeConfigFromEnv(env: Record<string, string | undefined>): Edge
   limit('nonceRejectPercent', 'EDGECA_NONCE_REJECT_PERCENT');
   limit('adminAuthFailuresPerMinute', 'EDGECA_ADMIN_AUTH_FAILURES_PER_MIN');
   if (cfg.nonceRejectPercent > 100) throw new Error('EDGECA_NONCE_REJECT_PERCENT must lie between 0 and 100');
+  if (env.EDGECA_TRUSTED_PROXY_HEADER)
+    cfg.trustedProxyHeader = trustedProxyHeader(env.EDGECA_TRUSTED_PROXY_HEADER);
   if (env.EDGECA_DB_AUTH_TOKEN) cfg.dbAuthToken = env.EDGECA_DB_AUTH_TOKEN;
   if (env.EDGECA_DNS_RESOLVER) cfg.dnsResolver = env.EDGECA_DNS_RESOLVER;
   if (env.EDGECA_TOS_URL) cfg.termsOfService = env.EDGECA_TOS_URL;

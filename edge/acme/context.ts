@@ -51,5 +51,7 @@ export type AppEnv = {
     jws: VerifiedJws;
     /** this request's id (X-Request-Id), relayed to the signer as `rid` (edge/observability/) */
     requestId: string;
+    /** the client's address, the key of per-address buckets (edge/ratelimit/client-address.ts) */
+    clientAddress: string;
   };
 };

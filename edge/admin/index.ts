@@ -1,14 +1,14 @@
 // The admin API under /admin: JSON in and out, bearer tokens stored hashed with read and
 // write scopes, problem documents naming the faulty field, every change in the change log. The
-// OpenAPI document at /admin/openapi.json needs no token.
+// OpenAPI document at /admin/openapi.json needs no token. Wrong tokens are throttled per client
+// address (login-throttle.ts), the same throttle as the web UI's login.
 import { Hono } from 'hono';
 import { METRICS_CONTENT_TYPE } from '../../shared/metrics.ts';
 import type { AppEnv } from '../acme/context.ts';
 import { metricsText } from '../observability/routes.ts';
-import { clientAddress } from '../ratelimit/limits.ts';
-import { storesOf } from '../storage/stores.ts';
 import { type AdminEnv, AdminError } from './http.ts';
 import { registerIncidentRoutes } from './incident-routes.ts';
+import { adminLogin } from './login-throttle.ts';
 import { registerObjectRoutes } from './object-routes.ts';
 import { openApiDocument } from './openapi.ts';
 import { registerRenewalRoutes } from './renewal-routes.ts';
@@ -26,27 +26,19 @@ export function createAdminApp(): Hono<AdminEnv> {
       c.header('WWW-Authenticate', 'Bearer realm="edgeca-admin"');
       throw new AdminError('unauthorized', 'an admin token is required: Authorization: Bearer <token>');
     }
-    // Failed authentications are throttled per client address in a bucket every edge
-    // instance shares; once it is empty every attempt from that address is refused, a right token
-    // included, so guessing learns nothing until the bucket refills.
-    const stores = await storesOf(c.var.svc);
-    const perMinute = c.var.svc.config.adminAuthFailuresPerMinute;
-    const throttle = { count: perMinute, windowSeconds: 60 };
-    const key = `adminAuthFailures:${clientAddress(c.env, c.req.raw.headers)}`;
-    const blocked = await stores.buckets.peek(key, throttle);
-    if (!blocked.ok) {
-      c.header('Retry-After', String(blocked.retryAfterSeconds));
+    const login = await adminLogin(c.var.svc, c.var.clientAddress, m[1]!);
+    if (!login.ok && login.why === 'throttled') {
+      c.header('Retry-After', String(login.retryAfterSeconds));
       throw new AdminError(
         'tooManyRequests',
-        `too many failed admin logins from this address; retry after ${blocked.retryAfterSeconds} s`,
+        `too many failed admin logins from this address; retry after ${login.retryAfterSeconds} s`,
       );
     }
-    const token = await stores.admin.authenticate(m[1]!);
-    if (!token) {
-      await stores.buckets.take(key, throttle);
+    if (!login.ok) {
       c.header('WWW-Authenticate', 'Bearer realm="edgeca-admin", error="invalid_token"');
       throw new AdminError('unauthorized', 'the admin token is unknown or revoked');
     }
+    const token = login.token;
     const reading = c.req.method === 'GET' || c.req.method === 'HEAD';
     if (!reading && token.scope !== 'write') {
       throw new AdminError(

@@ -132,15 +132,3 @@ export async function checkFailedValidations(svc: EdgeServices, account: Account
     );
   }
 }
-
-/**
- * The client's address as the runtime's server saw it: @hono/node-server's request (Node), the
- * `CF-Connecting-IP` header Cloudflare sets (Workers). Forwarding headers a client could forge are
- * not trusted. "unknown" when neither is there (all such clients then share one bucket).
- */
-export function clientAddress(env: unknown, headers: Headers): string {
-  const incoming = (env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-  const addr = incoming?.socket?.remoteAddress;
-  if (addr) return addr.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
-  return headers.get('cf-connecting-ip') ?? 'unknown';
-}

@@ -8,7 +8,7 @@ import { acmeJws } from '../acme/jws.ts';
 import { ensureOwner, json, requireAccount } from '../acme/respond.ts';
 import { accountToWire } from '../acme/wire.ts';
 import { PATHS } from '../linker.ts';
-import { checkAccountLimit, clientAddress } from '../ratelimit/limits.ts';
+import { checkAccountLimit } from '../ratelimit/limits.ts';
 import { newId } from '../storage/ids.ts';
 
 const MAX_CONTACTS = 10;
@@ -74,7 +74,7 @@ export function registerAccount(app: Hono<AppEnv>): void {
       );
     }
     // New accounts per client address (an EAB key may carry its own override).
-    await checkAccountLimit(svc, clientAddress(c.env, c.req.raw.headers), eabKid);
+    await checkAccountLimit(svc, c.var.clientAddress, eabKid);
     const res = await svc.accounts.create({
       id: newId(),
       thumbprint: jws.thumbprint,

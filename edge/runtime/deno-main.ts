@@ -70,7 +70,8 @@ async function main(): Promise<void> {
         );
       },
     },
-    (req) => app.fetch(req),
+    // The connection's peer address, for per-address limits (edge/ratelimit/client-address.ts).
+    (req, info) => app.fetch(req, { remoteAddress: info.remoteAddr.hostname }),
   );
   const stop = () => ctl.abort();
   D.addSignalListener('SIGINT', stop);

@@ -40,7 +40,10 @@ export interface DenoApi {
       signal?: AbortSignal;
       onListen?: (addr: { hostname: string; port: number }) => void;
     },
-    handler: (req: Request) => Response | Promise<Response>,
+    handler: (
+      req: Request,
+      info: { remoteAddr: { hostname: string; port: number } },
+    ) => Response | Promise<Response>,
   ): { finished: Promise<void>; shutdown(): Promise<void> };
   addSignalListener(signal: 'SIGINT' | 'SIGTERM', handler: () => void): void;
   exit(code: number): never;

@@ -70,7 +70,8 @@ export async function startNodeEdge(config: EdgeConfig, opts: NodeEdgeOptions = 
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve(
       {
-        fetch: app.fetch,
+        // The connection's peer address, for per-address limits (edge/ratelimit/client-address.ts).
+        fetch: (req, env) => app.fetch(req, { ...env, remoteAddress: env.incoming.socket.remoteAddress }),
         hostname: opts.host ?? '127.0.0.1',
         port: opts.port ?? 0,
         // A slow client (slowloris) is cut off once its headers or its whole request

@@ -95,7 +95,9 @@ export default {
           { status: 503, headers: { 'Content-Type': 'application/problem+json', 'Retry-After': '5' } },
         );
       }
-      return ready.fetch(req);
+      // A Worker sees no connection: Cloudflare puts the client's address in CF-Connecting-IP,
+      // replacing any such header the client sent (edge/ratelimit/client-address.ts).
+      return ready.fetch(req, { remoteAddress: req.headers.get('cf-connecting-ip') ?? undefined });
     });
   },
 };

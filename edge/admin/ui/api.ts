@@ -5,7 +5,16 @@ import { Hono } from 'hono';
 import type { AppEnv, EdgeServices } from '../../acme/context.ts';
 import { ADMIN_PREFIX, createAdminApp } from '../index.ts';
 
-type Bridge = { Bindings: { svc: EdgeServices; rid: string }; Variables: AppEnv['Variables'] };
+type Bridge = {
+  Bindings: { svc: EdgeServices; rid: string; clientAddress: string };
+  Variables: AppEnv['Variables'];
+};
+
+/** Who calls: the session's token, from the browser's address (the admin login throttle's key). */
+export interface ApiCaller {
+  token: string;
+  clientAddress: string;
+}
 
 let bridge: Hono<Bridge> | undefined;
 
@@ -15,6 +24,7 @@ function adminBridge(): Hono<Bridge> {
     b.use('*', async (c, next) => {
       c.set('svc', c.env.svc);
       c.set('requestId', c.env.rid);
+      c.set('clientAddress', c.env.clientAddress);
       await next();
     });
     b.route(ADMIN_PREFIX, createAdminApp() as unknown as Hono<Bridge>);
@@ -31,7 +41,7 @@ export type ApiResult<T> =
 export async function adminApi<T = Record<string, unknown>>(
   svc: EdgeServices,
   rid: string,
-  token: string,
+  caller: ApiCaller,
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   path: string,
   body?: unknown,
@@ -41,12 +51,12 @@ export async function adminApi<T = Record<string, unknown>>(
     {
       method,
       headers: {
-        authorization: `Bearer ${token}`,
+        authorization: `Bearer ${caller.token}`,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     },
-    { svc, rid },
+    { svc, rid, clientAddress: caller.clientAddress },
   );
   const text = await res.text();
   let doc: unknown;
@@ -64,8 +74,8 @@ export async function adminApi<T = Record<string, unknown>>(
 }
 
 /** The data of a successful call; a failed read throws (rendered as the page's error). */
-export async function read<T>(svc: EdgeServices, rid: string, token: string, path: string): Promise<T> {
-  const r = await adminApi<T>(svc, rid, token, 'GET', path);
+export async function read<T>(svc: EdgeServices, rid: string, caller: ApiCaller, path: string): Promise<T> {
+  const r = await adminApi<T>(svc, rid, caller, 'GET', path);
   if (!r.ok) throw new Error(`${path}: ${r.detail}`);
   return r.data;
 }

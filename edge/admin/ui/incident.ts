@@ -115,7 +115,7 @@ async function blockedKeys(v: View): Promise<Html> {
   const { blockedKeys } = await read<{ blockedKeys: BlockedKey[] }>(
     v.svc,
     v.rid,
-    v.s.token,
+    v.s,
     '/blocked-keys?limit=200',
   );
   return table(
@@ -217,7 +217,7 @@ function resultPage(a: BulkAnswer): (v: View) => Promise<Html> {
 /** The form routes; `action` is index.ts's wrapper (session, Origin, CSRF). */
 export function registerIncidentUi(ui: Hono<AppEnv>, action: Action): void {
   const call = (c: C, s: UiSession, method: 'POST' | 'DELETE', path: string, body?: unknown) =>
-    adminApi<BulkAnswer>(c.var.svc, c.var.requestId, s.token, method, path, body);
+    adminApi<BulkAnswer>(c.var.svc, c.var.requestId, s, method, path, body);
   const base = { title: TITLE, active: INCIDENT_PATH };
 
   ui.post(

@@ -13,6 +13,7 @@ import { type Flash, type Html, page } from './layout.ts';
 import * as pages from './pages.ts';
 import {
   currentSession,
+  LoginThrottled,
   logIn,
   loginNonce,
   loginNonceOk,
@@ -162,7 +163,7 @@ export function createAdminUi(): Hono<AppEnv> {
   });
 
   const call = (c: C, s: UiSession, method: 'POST', path: string, body?: unknown) =>
-    adminApi(c.var.svc, c.var.requestId, s.token, method, path, body);
+    adminApi(c.var.svc, c.var.requestId, s, method, path, body);
 
   ui.post(
     '/eab',
@@ -263,6 +264,22 @@ export function createAdminUi(): Hono<AppEnv> {
 
   ui.notFound((c) => c.text('no such page in the admin UI', 404));
   ui.onError((err, c) => {
+    if (err instanceof LoginThrottled) {
+      c.var.svc.log({ event: 'ui-login-throttled', rid: c.var.requestId });
+      c.header('Retry-After', String(err.retryAfterSeconds));
+      return c.html(
+        page({
+          title: 'Log in',
+          active: '',
+          flash: {
+            kind: 'err',
+            text: `Too many failed logins from this address. Try again in ${err.retryAfterSeconds} s.`,
+          },
+          body: html`<p>Nothing was checked: while this address is throttled every login is refused.</p>`,
+        }),
+        429,
+      );
+    }
     c.var.svc.log({ event: 'ui-error', rid: c.var.requestId, path: c.req.path, error: String(err) });
     return c.html(
       page({

@@ -34,7 +34,7 @@ type Order = {
   createdAt: string;
 };
 
-const api = <T>(v: View, path: string) => read<T>(v.svc, v.rid, v.s.token, path);
+const api = <T>(v: View, path: string) => read<T>(v.svc, v.rid, v.s, path);
 const q = (params: Record<string, string | undefined>) => {
   const u = new URLSearchParams();
   for (const [k, val] of Object.entries(params)) if (val) u.set(k, val);

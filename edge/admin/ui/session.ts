@@ -11,7 +11,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { b64uEncode, randomToken, timingSafeEqual } from '../../../shared/encoding.ts';
 import type { AppEnv } from '../../acme/context.ts';
 import type { PublicToken } from '../../storage/admin.ts';
-import { storesOf } from '../../storage/stores.ts';
+import { adminLogin } from '../login-throttle.ts';
 
 export const UI_PREFIX = '/admin/ui';
 const COOKIE = 'edgeca_ui';
@@ -23,6 +23,15 @@ export interface UiSession {
   sid: string;
   admin: PublicToken;
   csrf: string;
+  /** the browser's address: the admin API calls made for this session are throttled under it */
+  clientAddress: string;
+}
+
+/** Too many failed logins from this address (login form or session cookie): 429, Retry-After. */
+export class LoginThrottled extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super(`too many failed admin logins from this address; retry after ${retryAfterSeconds} s`);
+  }
 }
 
 const enc = new TextEncoder();
@@ -46,22 +55,41 @@ function cookieOptions(c: Context<AppEnv>, maxAge: number) {
   };
 }
 
-/** The session of this request, or undefined (no cookie, malformed, token unknown or revoked). */
+/**
+ * The session of this request, or undefined (no cookie, malformed, token unknown or revoked). The
+ * cookie's token is a login like any other (a client can send any cookie): checked through the admin
+ * login throttle, and a wrong one is dropped so a stale cookie is not counted again and again.
+ * Throws LoginThrottled while the address is throttled.
+ */
 export async function currentSession(c: Context<AppEnv>): Promise<UiSession | undefined> {
   const v = getCookie(c, COOKIE);
   const dot = v?.indexOf('.') ?? -1;
   if (!v || dot < 1) return undefined;
   const sid = v.slice(0, dot);
   const token = v.slice(dot + 1);
-  const admin = await (await storesOf(c.var.svc)).admin.authenticate(token);
-  if (!admin) return undefined;
-  return { token, sid, admin, csrf: await csrfFor(token, sid) };
+  const login = await adminLogin(c.var.svc, c.var.clientAddress, token);
+  if (!login.ok && login.why === 'throttled') throw new LoginThrottled(login.retryAfterSeconds);
+  if (!login.ok) {
+    logOut(c);
+    return undefined;
+  }
+  return {
+    token,
+    sid,
+    admin: login.token,
+    csrf: await csrfFor(token, sid),
+    clientAddress: c.var.clientAddress,
+  };
 }
 
-/** Starts a session for a valid token; false when the token is unknown or revoked. */
+/**
+ * Starts a session for a valid token; false when the token is unknown or revoked. Throttled like
+ * the admin API (login-throttle.ts): throws LoginThrottled once the address has spent its allowance.
+ */
 export async function logIn(c: Context<AppEnv>, token: string): Promise<boolean> {
-  const admin = await (await storesOf(c.var.svc)).admin.authenticate(token.trim());
-  if (!admin) return false;
+  const login = await adminLogin(c.var.svc, c.var.clientAddress, token.trim());
+  if (!login.ok && login.why === 'throttled') throw new LoginThrottled(login.retryAfterSeconds);
+  if (!login.ok) return false;
   setCookie(c, COOKIE, `${randomToken(16)}.${token.trim()}`, cookieOptions(c, SESSION_SECONDS));
   deleteCookie(c, LOGIN_COOKIE, { path: UI_PREFIX });
   return true;
