@@ -280,7 +280,10 @@ export function acmeJws(mode: KeyMode, opts: { postAsGet?: boolean } = {}): Midd
       const id = svc.linker.accountIdFromKid(hdr.kid);
       const row = id ? await svc.accounts.get(id) : undefined;
       if (!row) throw new AcmeProblem('accountDoesNotExist', `no account at ${JSON.stringify(hdr.kid)}`);
-      if (row.status !== 'valid') throw new AcmeProblem('unauthorized', `account is ${row.status}`);
+      // RFC 8555 §7.3.6: a request from a deactivated account MUST get 401 unauthorized (a revoked
+      // account is as unusable); other `unauthorized` refusals keep 403.
+      if (row.status !== 'valid')
+        throw new AcmeProblem('unauthorized', `account is ${row.status}`, { status: 401 });
       jwk = JSON.parse(row.jwk) as JWK;
       account = row;
     } else {

@@ -12,6 +12,11 @@ import { checkAccountLimit } from '../ratelimit/limits.ts';
 import { newId } from '../storage/ids.ts';
 
 const MAX_CONTACTS = 10;
+// RFC 5321 §4.5.3.1: a path is at most 256 octets with its angle brackets, so an address at most 254;
+// a local part at most 64.
+const MAX_ADDRESS_OCTETS = 254;
+const MAX_LOCAL_PART_OCTETS = 64;
+const octets = (s: string) => new TextEncoder().encode(s).length;
 // A practical addr-spec check: local@domain, no spaces, commas or hfields (RFC 8555 §7.3: no "?").
 const MAILTO_RE =
   /^mailto:[^@\s,?<>;:"]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
@@ -30,8 +35,31 @@ export function parseContacts(v: unknown): string[] {
     }
     if (!MAILTO_RE.test(c))
       throw new AcmeProblem('invalidContact', `contact ${JSON.stringify(c)} is not a valid mailto: address`);
+    const address = c.slice('mailto:'.length);
+    if (octets(address) > MAX_ADDRESS_OCTETS)
+      throw new AcmeProblem(
+        'invalidContact',
+        `contact address of ${octets(address)} octets: an email address has at most ${MAX_ADDRESS_OCTETS} (RFC 5321 §4.5.3.1)`,
+      );
+    const local = address.slice(0, address.lastIndexOf('@'));
+    if (octets(local) > MAX_LOCAL_PART_OCTETS)
+      throw new AcmeProblem(
+        'invalidContact',
+        `contact local part of ${octets(local)} octets: at most ${MAX_LOCAL_PART_OCTETS} (RFC 5321 §4.5.3.1.1)`,
+      );
     return c;
   });
+}
+
+/** A field that must be a boolean when present (RFC 8555 §7.1.2 types them): malformed otherwise. */
+function optionalBoolean(p: Record<string, unknown>, field: string): boolean | undefined {
+  const v = p[field];
+  if (v !== undefined && typeof v !== 'boolean')
+    throw new AcmeProblem(
+      'malformed',
+      `"${field}" must be a boolean (true or false), got ${JSON.stringify(v)}`,
+    );
+  return v;
 }
 
 function asObject(payload: unknown, what: string): Record<string, unknown> {
@@ -45,19 +73,32 @@ export function registerAccount(app: Hono<AppEnv>): void {
   app.post(PATHS.newAccount, acmeJws('jwk', { postAsGet: false }), async (c) => {
     const { svc, jws } = c.var;
     const p = asObject(jws.payload, 'newAccount');
+    // Every field's type first: a wrong type is malformed whether or not the account exists.
+    const onlyReturnExisting = optionalBoolean(p, 'onlyReturnExisting');
+    optionalBoolean(p, 'termsOfServiceAgreed');
+    if (
+      p.externalAccountBinding !== undefined &&
+      (typeof p.externalAccountBinding !== 'object' ||
+        p.externalAccountBinding === null ||
+        Array.isArray(p.externalAccountBinding))
+    )
+      throw new AcmeProblem(
+        'malformed',
+        '"externalAccountBinding" must be a flattened JWS object (RFC 8555 §7.3.4)',
+      );
     await refuseBlockedAccountKey(svc, jws.jwk);
     const existing = await svc.accounts.byThumbprint(jws.thumbprint);
     if (existing) {
+      // RFC 8555 §7.3.6: the deactivated account's key asking for its account is a request from it.
       if (existing.status !== 'valid')
-        throw new AcmeProblem('unauthorized', `the account for this key is ${existing.status}`);
+        throw new AcmeProblem('unauthorized', `the account for this key is ${existing.status}`, {
+          status: 401,
+        });
       return json(c, accountToWire(existing, svc.linker), 200, svc.linker.account(existing.id));
     }
-    if (p.onlyReturnExisting === true)
+    if (onlyReturnExisting === true)
       throw new AcmeProblem('accountDoesNotExist', 'no account exists for this key');
     const contact = parseContacts(p.contact);
-    if (p.termsOfServiceAgreed !== undefined && typeof p.termsOfServiceAgreed !== 'boolean') {
-      throw new AcmeProblem('malformed', '"termsOfServiceAgreed" must be a boolean');
-    }
     if (svc.config.termsOfService && p.termsOfServiceAgreed !== true) {
       throw new AcmeProblem(
         'malformed',
@@ -106,6 +147,7 @@ export function registerAccount(app: Hono<AppEnv>): void {
     if (jws.payload === null)
       return json(c, accountToWire(account, svc.linker), 200, svc.linker.account(account.id));
     const p = asObject(jws.payload, 'account update');
+    optionalBoolean(p, 'termsOfServiceAgreed');
     if (p.status !== undefined) {
       if (p.status !== 'deactivated')
         throw new AcmeProblem('malformed', 'an account may only be updated to status "deactivated"');

@@ -39,13 +39,13 @@ export function registerKeyChange(app: Hono<AppEnv>): void {
     } catch {
       throw new AcmeProblem('malformed', 'the inner keyChange payload is not JSON');
     }
-    if (typeof body !== 'object' || body === null)
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
       throw new AcmeProblem('malformed', 'the inner keyChange payload must be an object');
     if (body.account !== svc.linker.account(account.id)) {
       throw new AcmeProblem('malformed', 'keyChange "account" must be the URL of the signing account');
     }
-    if (typeof body.oldKey !== 'object' || body.oldKey === null)
-      throw new AcmeProblem('malformed', 'keyChange needs "oldKey"');
+    if (typeof body.oldKey !== 'object' || body.oldKey === null || Array.isArray(body.oldKey))
+      throw new AcmeProblem('malformed', 'keyChange needs "oldKey", the current key as a JWK object');
     if ((await thumbprintOf(body.oldKey as JWK)) !== account.thumbprint) {
       throw new AcmeProblem('unauthorized', 'keyChange "oldKey" is not the account\'s current key');
     }

@@ -6,7 +6,16 @@ import { exportJWK, FlattenedSign, generateKeyPair } from 'jose';
 import { b64uDecode, b64uEncode } from '../../shared/encoding.ts';
 import { type AcmeKey, newKey, TestAcme } from '../support/acme.ts';
 import { type InprocEdge, startInprocEdge } from '../support/edge-app.ts';
-import { account, type BadRequest, postRaw, rsaKey, runTable, signDirect } from './harness.ts';
+import {
+  account,
+  type BadRequest,
+  newOrder,
+  postOk,
+  postRaw,
+  rsaKey,
+  runTable,
+  signDirect,
+} from './harness.ts';
 
 interface World {
   edge: InprocEdge;
@@ -14,6 +23,9 @@ interface World {
   eabEdge: InprocEdge;
   a: TestAcme;
   b: TestAcme;
+  /** an account deactivated in setup, and an order it made before */
+  dead: TestAcme;
+  deadOrder: string;
   hmac: string;
 }
 
@@ -36,7 +48,10 @@ async function setup(): Promise<World> {
   assert.equal(res.status, 201, await res.text());
   const a = await account(edge, await newKey('ES256'));
   const b = await account(edge, await newKey('ES256'));
-  return { edge, eabEdge, a, b, hmac };
+  const dead = await account(edge, await newKey('ES256'));
+  const deadOrder = (await newOrder(dead, [{ type: 'dns', value: 'dead.example.test' }])).url;
+  await postOk(dead, dead.kid ?? '', { status: 'deactivated' });
+  return { edge, eabEdge, a, b, dead, deadOrder, hmac };
 }
 
 /** A client with a fresh key and no account, on the given edge. */
@@ -132,6 +147,73 @@ const cases: BadRequest<World>[] = [
     status: 400,
     type: 'malformed',
     send: newAccountWith(main, async () => [{ termsOfServiceAgreed: true }]),
+  },
+  {
+    name: 'rejects a mailto contact longer than an address can be (254 octets) with invalidContact',
+    status: 400,
+    type: 'invalidContact',
+    detail: /255 octets/,
+    send: newAccountWith(main, async () => ({
+      contact: [
+        `mailto:${'a'.repeat(60)}@${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.${'e'.repeat(11)}`,
+      ],
+      termsOfServiceAgreed: true,
+    })),
+  },
+  {
+    name: 'rejects a mailto contact whose local part is over 64 octets with invalidContact',
+    status: 400,
+    type: 'invalidContact',
+    detail: /local part of 65 octets/,
+    send: newAccountWith(main, async () => ({
+      contact: [`mailto:${'a'.repeat(65)}@example.test`],
+      termsOfServiceAgreed: true,
+    })),
+  },
+  {
+    name: 'rejects an account update to a contact longer than 254 octets with invalidContact',
+    status: 400,
+    type: 'invalidContact',
+    send: (w) =>
+      w.a.post(w.a.kid ?? '', {
+        contact: [`mailto:x@${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`],
+      }),
+  },
+  // every field's type (RFC 8555 §7.1.2, §7.3): a wrong type is malformed, and creates nothing
+  {
+    name: 'rejects onlyReturnExisting "true" (a string) as malformed instead of creating an account',
+    status: 400,
+    type: 'malformed',
+    detail: /onlyReturnExisting/,
+    send: newAccountWith(main, async () => ({ onlyReturnExisting: 'true', termsOfServiceAgreed: true })),
+  },
+  {
+    name: 'rejects onlyReturnExisting 1 as malformed',
+    status: 400,
+    type: 'malformed',
+    detail: /onlyReturnExisting/,
+    send: newAccountWith(main, async () => ({ onlyReturnExisting: 1 })),
+  },
+  {
+    name: 'rejects onlyReturnExisting "false" for a key with an account as malformed',
+    status: 400,
+    type: 'malformed',
+    detail: /onlyReturnExisting/,
+    send: (w) => w.a.post(w.a.dir.newAccount, { onlyReturnExisting: 'false' }, { useJwk: true }),
+  },
+  {
+    name: 'rejects termsOfServiceAgreed that is not a boolean in an account update as malformed',
+    status: 400,
+    type: 'malformed',
+    detail: /termsOfServiceAgreed/,
+    send: (w) => w.a.post(w.a.kid ?? '', { termsOfServiceAgreed: 'yes' }),
+  },
+  {
+    name: 'rejects an externalAccountBinding that is an array as malformed',
+    status: 400,
+    type: 'malformed',
+    detail: /externalAccountBinding/,
+    send: newAccountWith(main, async () => ({ termsOfServiceAgreed: true, externalAccountBinding: [] })),
   },
   {
     name: 'rejects onlyReturnExisting for an unknown key with accountDoesNotExist',
@@ -303,7 +385,62 @@ const cases: BadRequest<World>[] = [
     type: 'unauthorized',
     send: (w) => w.a.post(`${w.b.kid}/orders`, ''),
   },
+  // a deactivated account (RFC 8555 §7.3.6: every request from it MUST get 401 unauthorized)
+  ...(
+    [
+      [
+        'a newOrder',
+        (w: World) => w.dead.post(w.dead.dir.newOrder, { identifiers: [{ type: 'dns', value: 'x.test' }] }),
+      ],
+      ['a POST-as-GET of its account', (w: World) => w.dead.post(w.dead.kid ?? '', '')],
+      ['a POST-as-GET of an order it made before', (w: World) => w.dead.post(w.deadOrder, '')],
+      ['a POST-as-GET of its orders list', (w: World) => w.dead.post(`${w.dead.kid}/orders`, '')],
+      [
+        'a contact update',
+        (w: World) => w.dead.post(w.dead.kid ?? '', { contact: ['mailto:new@example.test'] }),
+      ],
+      ['a reactivation', (w: World) => w.dead.post(w.dead.kid ?? '', { status: 'valid' })],
+      [
+        'a keyChange',
+        async (w: World) => {
+          const k = await newKey();
+          const inner = await innerJws(
+            k,
+            { alg: k.alg, jwk: k.jwk, url: w.dead.dir.keyChange },
+            { account: w.dead.kid, oldKey: w.dead.key.jwk },
+          );
+          return w.dead.post(w.dead.dir.keyChange, inner);
+        },
+      ],
+      [
+        'a newAccount with its key',
+        (w: World) => w.dead.post(w.dead.dir.newAccount, { termsOfServiceAgreed: true }, { useJwk: true }),
+      ],
+      [
+        'an onlyReturnExisting lookup with its key',
+        (w: World) => w.dead.post(w.dead.dir.newAccount, { onlyReturnExisting: true }, { useJwk: true }),
+      ],
+    ] as const
+  ).map(
+    ([what, send]): BadRequest<World> => ({
+      name: `rejects ${what} from a deactivated account with 401 unauthorized`,
+      status: 401,
+      type: 'unauthorized',
+      detail: /deactivated/,
+      send,
+    }),
+  ),
   // key rollover (RFC 8555 §7.3.5)
+  {
+    name: 'rejects a keyChange whose oldKey is an array as malformed',
+    status: 400,
+    type: 'malformed',
+    detail: /oldKey/,
+    send: keyChange(async (w, k) => {
+      const r = rollover(w, k);
+      return innerJws(k, r.hdr, { ...r.body, oldKey: [w.a.key.jwk] });
+    }),
+  },
   {
     name: 'rejects a keyChange whose payload is not a JWS as malformed',
     status: 400,

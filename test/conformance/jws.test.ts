@@ -191,8 +191,8 @@ const cases: BadRequest<World>[] = [
     send: (w) => w.a.post(w.a.dir.newOrder, ORDER, { kid: 'https://elsewhere.test/acme/acct/abc' }),
   },
   {
-    name: 'rejects a request by a deactivated account with unauthorized',
-    status: 403,
+    name: 'rejects a request by a deactivated account with 401 unauthorized (RFC 8555 §7.3.6)',
+    status: 401,
     type: 'unauthorized',
     send: (w) => w.dead.post(w.dead.dir.newOrder, ORDER),
   },
