@@ -19,13 +19,17 @@ let token: string;
 let tokenFile: string;
 
 function admin(args: string[], env: Record<string, string> = {}) {
+  return edgeca(['admin', 'policy', 'list', '--url', `${edge.url}/admin`, ...args], env);
+}
+
+function edgeca(args: string[], env: Record<string, string> = {}) {
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env))
     if (v !== undefined && !k.startsWith('EDGECA_') && k !== 'NODE_TEST_CONTEXT') base[k] = v;
   return new Promise<{ code: number; stdout: string; stderr: string }>((done) =>
     execFile(
       process.execPath,
-      [CLI, 'admin', 'policy', 'list', '--url', `${edge.url}/admin`, ...args],
+      [CLI, ...args],
       { cwd: dir, env: { ...base, ...env }, timeout: 60_000 },
       (err, stdout, stderr) =>
         done({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
@@ -33,36 +37,36 @@ function admin(args: string[], env: Record<string, string> = {}) {
   );
 }
 
-describe('the admin CLI token', { timeout: 120_000 }, () => {
-  before(async () => {
-    const relay = await generateKeyPair('ES256', { extractable: true });
-    edge = await startNodeEdge(
-      defaultEdgeConfig({
-        baseUrl: 'http://127.0.0.1:1',
-        dbUrl: `file:${join(dir, 'edge.db')}`,
-        signerUrl: 'http://127.0.0.1:9',
-        relayKeyJwk: { ...(await exportJWK(relay.privateKey)), kid: 'edge-test' },
-      }),
-      { log: () => {} },
-    );
-    const { admin: store } = await storesOf(edge.services);
-    const t = await store.newToken('cli-test', 'read');
-    await store.commit([t.stmt], {
-      tokenId: 'cli',
-      action: 'token.create',
-      target: 't',
-      before: null,
-      after: null,
-    });
-    token = t.token;
-    tokenFile = join(dir, 'token');
-    writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+before(async () => {
+  const relay = await generateKeyPair('ES256', { extractable: true });
+  edge = await startNodeEdge(
+    defaultEdgeConfig({
+      baseUrl: 'http://127.0.0.1:1',
+      dbUrl: `file:${join(dir, 'edge.db')}`,
+      signerUrl: 'http://127.0.0.1:9',
+      relayKeyJwk: { ...(await exportJWK(relay.privateKey)), kid: 'edge-test' },
+    }),
+    { log: () => {} },
+  );
+  const { admin: store } = await storesOf(edge.services);
+  const t = await store.newToken('cli-test', 'read');
+  await store.commit([t.stmt], {
+    tokenId: 'cli',
+    action: 'token.create',
+    target: 't',
+    before: null,
+    after: null,
   });
-  after(async () => {
-    await edge?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  token = t.token;
+  tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+});
+after(async () => {
+  await edge?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
+describe('the admin CLI token', { timeout: 120_000 }, () => {
   it('is read from --token-file, with nothing on stderr', async () => {
     const r = await admin(['--token-file', tokenFile]);
     assert.equal(r.code, 0, r.stderr);
@@ -111,4 +115,36 @@ describe('the admin CLI token', { timeout: 120_000 }, () => {
       assert.match(r.stderr, /\nusage: edgeca admin/);
     });
   }
+});
+
+describe('the admin CLI with --max-accounts', { timeout: 120_000 }, () => {
+  let writeFile: string;
+  before(async () => {
+    const { admin: store } = await storesOf(edge.services);
+    const t = await store.newToken('cli-write', 'write');
+    await store.commit([t.stmt], {
+      tokenId: 'cli',
+      action: 'token.create',
+      target: 't',
+      before: null,
+      after: null,
+    });
+    writeFile = join(dir, 'write-token');
+    writeFileSync(writeFile, t.token, { mode: 0o600 });
+  });
+  const run = (...args: string[]) =>
+    edgeca(['admin', 'eab', ...args, '--url', `${edge.url}/admin`, '--token-file', writeFile, '--json']);
+
+  it('creates a key binding several accounts, raises it to unlimited, and refuses a bad value', async () => {
+    const made = await run('create', '--name', 'fleet', '--max-accounts', '7');
+    assert.equal(made.code, 0, made.stderr);
+    const key = JSON.parse(made.stdout) as { kid: string; maxAccounts: number | null };
+    assert.equal(key.maxAccounts, 7);
+    const upd = await run('update', key.kid, '--max-accounts', 'unlimited');
+    assert.equal(upd.code, 0, upd.stderr);
+    assert.equal((JSON.parse(upd.stdout) as { maxAccounts: number | null }).maxAccounts, null);
+    const bad = await run('create', '--max-accounts', '0');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^edgeca admin: --max-accounts must be a number from 1/);
+  });
 });

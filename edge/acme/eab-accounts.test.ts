@@ -118,6 +118,11 @@ describe('EAB keys binding several accounts', () => {
     assert.equal(await burst(key, 2, [edge]), 1);
     const res = await adminCall('PATCH', `/eab-keys/${key.kid}`, { maxAccounts: 3 });
     assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(
+      ((await res.json()) as { maxAccounts: number }).maxAccounts,
+      3,
+      'the answer shows the new limit',
+    );
     assert.equal(await burst(key, 4, [edge]), 2);
     const { changes } = (await (await adminCall('GET', `/changes?target=eab:${key.kid}`)).json()) as {
       changes: { action: string; before: { maxAccounts: number }; after: { maxAccounts: number } }[];

@@ -136,7 +136,7 @@ export function registerObjectRoutes(r: Hono<AdminEnv>): void {
       },
       stmts,
     );
-    return c.json(await eabView(c, k));
+    return c.json(await eabView(c, (await c.var.svc.eab.get(k.kid)) ?? k));
   });
   r.post('/eab-keys/:kid/revoke', async (c) => {
     const k = await eabKey(c);
