@@ -5,7 +5,8 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { FetchLike } from './acme.ts';
 
-export function httpsFetch(caFile: string): FetchLike {
+/** timeoutMs: per request (a loaded machine may need more than the default). */
+export function httpsFetch(caFile: string, timeoutMs = 30_000): FetchLike {
   const ca = readFileSync(caFile);
   return (url, init = {}) =>
     new Promise<Response>((resolve, reject) => {
@@ -16,7 +17,7 @@ export function httpsFetch(caFile: string): FetchLike {
       });
       const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
         u,
-        { method: init.method ?? 'GET', headers, ca, timeout: 30_000 },
+        { method: init.method ?? 'GET', headers, ca, timeout: timeoutMs },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
