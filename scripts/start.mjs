@@ -21,6 +21,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { build } from './lib/build.mjs';
 import { edgeLaunch, RUNTIMES } from './lib/edge-runtimes.mjs';
 import { ensureDebianPackages, ensureNpmDeps, orExit, ROOT, START_PACKAGES } from './lib/ensure.mjs';
 import { createSupervisor, reapStale, waitHealthy } from './lib/procs.mjs';
@@ -151,6 +152,8 @@ async function main() {
     ensureNpmDeps();
     // A store on this machine's PostgreSQL: the server comes from Debian like the HSM does.
     ensureDebianPackages(isLocalPostgres(database) ? [...START_PACKAGES, 'postgresql'] : START_PACKAGES);
+    // The services below run the compiled dist/ (bin/edgeca.mjs), as an installed package does.
+    build();
   });
   initSigner();
 

@@ -1,9 +1,9 @@
 // `edgeca signer <command>`: token and CA bootstrap, key inspection, the service, CRL and audit
-// checks. The PIN comes from the config's pinFile/pinEnv only, never from argv.
+// checks. The PIN comes from the config (pinCredential/pinFile/pinEnv), never from argv.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseCommandLine, runCommand, UsageError } from '../cli/args.ts';
 import { derToPem, pemToDers } from '../shared/encoding.ts';
-import type { CaKeyType, CaSigner } from './ca-signer.ts';
+import type { CaKeyType } from './ca-signer.ts';
 import { configPath, loadSignerConfig, startSigner } from './server.ts';
 import { issuerId, readPin } from './service/tools.ts';
 import { openConfiguredStore } from './store/configured.ts';
@@ -38,24 +38,11 @@ function keyType(v: Record<string, string | boolean | undefined>): CaKeyType | u
   return k as CaKeyType;
 }
 
-interface HsmTokenLike {
-  caSigner(label: string): Promise<CaSigner>;
-  keyInfo(label: string): Promise<unknown>;
-  close(): Promise<void> | void;
-}
-
-// Specifiers in variables: these modules belong to the core engineer and are typed here by the
-// contract in the task brief, so this file does not break the build while they are being written.
-const TOKEN_MODULE = './hsm/token.ts';
-const BOOTSTRAP_MODULE = './bootstrap.ts';
-
 /** Opens the token named by the config (PIN from pinFile/pinEnv); the caller closes it. */
 async function openConfiguredToken(configFile: string) {
   const { config, baseDir } = loadSignerConfig(configFile);
-  const { openToken, tokenOptionsFromConfig } = (await import(TOKEN_MODULE)) as {
-    openToken(o: Record<string, unknown>): Promise<HsmTokenLike>;
-    tokenOptionsFromConfig(p: unknown, baseDir: string, pin: string): Record<string, unknown>;
-  };
+  // Literal specifiers throughout: `npm run build` compiles what they name.
+  const { openToken, tokenOptionsFromConfig } = await import('./hsm/token.ts');
   const options = tokenOptionsFromConfig(config.pkcs11, baseDir, readPin(config, baseDir));
   const token = await openToken({ ...options, sessions: 1 });
   return { token, config, baseDir };
@@ -77,10 +64,7 @@ const COMMANDS: Record<string, Command> = {
     },
     async run(v) {
       const kt = keyType(v);
-      const boot = (await import(BOOTSTRAP_MODULE)) as {
-        initDev(o: Record<string, unknown>): Promise<Record<string, unknown>>;
-        initCa(o: Record<string, unknown>): Promise<unknown>;
-      };
+      const boot = await import('./bootstrap.ts');
       if (v.dev) {
         const made = await boot.initDev({
           dir: typeof v.dir === 'string' ? v.dir : '.edgeca/dev',
@@ -90,9 +74,8 @@ const COMMANDS: Record<string, Command> = {
         return 0;
       }
       const configFile = need(v, 'config');
-      const mode = (v.mode ?? 'root-and-intermediate') as string;
-      if (!(MODES as readonly string[]).includes(mode))
-        throw new UsageError(`--mode must be one of ${MODES.join(', ')}`);
+      const mode = (v.mode ?? 'root-and-intermediate') as (typeof MODES)[number];
+      if (!MODES.includes(mode)) throw new UsageError(`--mode must be one of ${MODES.join(', ')}`);
       const { token, config, baseDir } = await openConfiguredToken(configFile);
       try {
         const made = await boot.initCa({
@@ -100,8 +83,6 @@ const COMMANDS: Record<string, Command> = {
           keyType: kt ?? config.ca.keyType,
           mode,
           outDir: baseDir,
-          keyLabel: config.pkcs11.keyLabel,
-          config,
         });
         out(JSON.stringify(made ?? { ok: true }, null, 2));
       } finally {
@@ -117,9 +98,7 @@ const COMMANDS: Record<string, Command> = {
     async run(v) {
       const { readFileSync } = await import('node:fs');
       const certPem = readFileSync(need(v, 'cert'), 'utf8');
-      const boot = (await import(BOOTSTRAP_MODULE)) as {
-        importIssuerCert(o: Record<string, unknown>): Promise<unknown>;
-      };
+      const boot = await import('./bootstrap.ts');
       const { token, config, baseDir } = await openConfiguredToken(need(v, 'config'));
       try {
         const res = await boot.importIssuerCert({
@@ -156,9 +135,7 @@ const COMMANDS: Record<string, Command> = {
     options: { out: { type: 'string' }, help },
     async run(v) {
       const file = need(v, 'out');
-      const boot = (await import(BOOTSTRAP_MODULE)) as {
-        makeAnswerKeyFile(file: string): Promise<Record<string, unknown>>;
-      };
+      const boot = await import('./bootstrap.ts');
       let pub: Record<string, unknown>;
       try {
         pub = await boot.makeAnswerKeyFile(file);
