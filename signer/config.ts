@@ -34,7 +34,12 @@ export interface SignerConfig {
   pkcs11: {
     module: string;
     tokenLabel: string;
-    /** file holding the user PIN (mode 0600); or pinEnv names an environment variable */
+    /**
+     * Where the user PIN comes from, one of: pinCredential, the name of a systemd credential read
+     * from $CREDENTIALS_DIRECTORY/<name> (`LoadCredential=` in the unit; signer/credentials.ts);
+     * pinFile, a file holding it (mode 0600); pinEnv, the name of an environment variable.
+     */
+    pinCredential?: string;
     pinFile?: string;
     pinEnv?: string;
     /** label of the issuing (intermediate) CA key in the token */

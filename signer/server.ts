@@ -1,8 +1,8 @@
 // Starts the signer: reads its config, opens its store (a libSQL file, or PostgreSQL shared with
 // other signers; an unreachable store stops the start with one line saying so, before the HSM is
-// touched), the HSM token (PIN from a file or an environment variable, never argv, never logged)
-// and the CRL timer, and serves the relay API over HTTP, or HTTPS when listen.tlsCertFile/tlsKeyFile
-// are set.
+// touched), the HSM token (PIN from a systemd credential, a file or an environment variable, never
+// argv, never logged) and the CRL timer, and serves the relay API over HTTP, or HTTPS when
+// listen.tlsCertFile/tlsKeyFile are set.
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { derToPem, pemToDers } from '../shared/encoding.ts';

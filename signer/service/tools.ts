@@ -7,9 +7,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { X509Certificate } from '@peculiar/x509';
 import type { CaSigner } from '../ca-signer.ts';
 import type { SignerConfig } from '../config.ts';
+import { readCredential } from '../credentials.ts';
 import type { CertTools } from './types.ts';
-
-const TOKEN_MODULE = '../hsm/token.ts';
 
 export interface OpenHsm {
   signer: CaSigner;
@@ -18,9 +17,18 @@ export interface OpenHsm {
   close(): Promise<void>;
 }
 
-/** The user PIN from pkcs11.pinFile or the variable pkcs11.pinEnv names. Never logged. */
+/**
+ * The user PIN from the systemd credential pkcs11.pinCredential names, from pkcs11.pinFile, or from
+ * the variable pkcs11.pinEnv names. Never logged.
+ */
 export function readPin(config: SignerConfig, baseDir: string): string {
-  const { pinFile, pinEnv } = config.pkcs11;
+  const { pinFile, pinEnv, pinCredential } = config.pkcs11;
+  if (pinCredential !== undefined) {
+    if (pinFile || pinEnv) {
+      throw new Error('the signer config gives pkcs11.pinCredential and pinFile/pinEnv: keep only one');
+    }
+    return readCredential(pinCredential, 'pkcs11.pinCredential');
+  }
   if (pinFile) {
     const file = isAbsolute(pinFile) ? pinFile : resolve(baseDir, pinFile);
     let pin: string;
@@ -39,15 +47,15 @@ export function readPin(config: SignerConfig, baseDir: string): string {
     if (!pin) throw new Error(`the environment variable ${pinEnv} (pkcs11.pinEnv) is not set`);
     return pin;
   }
-  throw new Error('the signer config needs pkcs11.pinFile or pkcs11.pinEnv for the token PIN');
+  throw new Error(
+    'the signer config needs pkcs11.pinCredential, pkcs11.pinFile or pkcs11.pinEnv for the token PIN',
+  );
 }
 
 export async function openHsm(config: SignerConfig, baseDir: string): Promise<OpenHsm> {
   const pin = readPin(config, baseDir);
-  // Specifier in a variable: signer/hsm/ loads native code, which only the HSM path needs.
-  const { openToken, tokenOptionsFromConfig } = (await import(
-    TOKEN_MODULE
-  )) as typeof import('../hsm/token.ts');
+  // Loaded on demand: signer/hsm/ loads native code, which only the HSM path needs.
+  const { openToken, tokenOptionsFromConfig } = await import('../hsm/token.ts');
   const p = config.pkcs11;
   const token = await openToken(tokenOptionsFromConfig(p, baseDir, pin));
   try {
