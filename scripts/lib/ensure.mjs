@@ -62,6 +62,8 @@ export const DEBIAN_PACKAGES = {
   chromium: { bins: ['chromium'], files: [] },
   // the signer's shared store in the tests: a throwaway server (and a hot standby) per test run
   postgresql: { bins: [], files: [], found: () => postgresBinDir() !== undefined },
+  // systemd-analyze verify and systemd-sysusers check packaging/systemd (no systemd needs to run)
+  systemd: { bins: ['systemd-analyze', 'systemd-sysusers'], files: [] },
   // node-gyp builds pkcs11js (the PKCS#11 addon) during `npm ci`
   'build-essential': { bins: ['make', 'g++'], files: [] },
   python3: { bins: ['python3'], files: [] },
@@ -96,6 +98,7 @@ export const TEST_PACKAGES = [
   'openssl',
   'chromium',
   'postgresql',
+  'systemd',
 ];
 
 /** Full path of an executable found on PATH, or undefined. */
