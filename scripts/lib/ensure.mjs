@@ -64,6 +64,10 @@ export const DEBIAN_PACKAGES = {
   postgresql: { bins: [], files: [], found: () => postgresBinDir() !== undefined },
   // systemd-analyze verify and systemd-sysusers check packaging/systemd (no systemd needs to run)
   systemd: { bins: ['systemd-analyze', 'systemd-sysusers'], files: [] },
+  // web servers that get their own certificates from edgeca (test/interop/caddy, mod-md)
+  caddy: { bins: ['caddy'], files: [] },
+  apache2: { bins: [], files: ['/usr/sbin/apache2'] },
+  'libapache2-mod-md': { bins: [], files: ['/usr/lib/apache2/modules/mod_md.so'] },
   // node-gyp builds pkcs11js (the PKCS#11 addon) during `npm ci`
   'build-essential': { bins: ['make', 'g++'], files: [] },
   python3: { bins: ['python3'], files: [] },
@@ -99,6 +103,9 @@ export const TEST_PACKAGES = [
   'chromium',
   'postgresql',
   'systemd',
+  'caddy',
+  'apache2',
+  'libapache2-mod-md',
 ];
 
 /** Full path of an executable found on PATH, or undefined. */
