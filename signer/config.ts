@@ -67,6 +67,11 @@ export interface SignerConfig {
    * Relative to the config file.
    */
   databasePasswordFile?: string;
+  /**
+   * Or the name of the systemd credential holding it, read from $CREDENTIALS_DIRECTORY/<name>
+   * (`LoadCredential=` in the unit; signer/credentials.ts). One of the three at most.
+   */
+  databasePasswordCredential?: string;
   ca: {
     keyType: CaKeyType;
     /** issuing CA certificate (PEM) */

@@ -1,6 +1,7 @@
-// The HSM PIN as a systemd credential (pkcs11.pinCredential): read from $CREDENTIALS_DIRECTORY,
-// refused with an error that says what to add to the unit when anything is missing, and a real
-// signer on a SoftHSM token started that way (the PIN in no file beside the config, no variable).
+// Secrets as systemd credentials: the HSM PIN (pkcs11.pinCredential) and the PostgreSQL password
+// (databasePasswordCredential) read from $CREDENTIALS_DIRECTORY, refused with an error that says
+// what to add to the unit when anything is missing, and a real signer on a SoftHSM token started
+// that way (the PIN in no file beside the config, no variable).
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import type { SignerConfig } from './config.ts';
 import { readCredential } from './credentials.ts';
 import { startSigner } from './server.ts';
 import { readPin } from './service/tools.ts';
+import { databasePassword } from './store/configured.ts';
 
 let root: string;
 let creds: string;
@@ -19,7 +21,7 @@ before(() => {
   creds = join(root, 'credentials');
   mkdirSync(creds, { mode: 0o700 });
   writeFileSync(join(creds, 'hsm-pin'), '123456\n', { mode: 0o400 });
-  writeFileSync(join(creds, 'blank'), '\n \n');
+  writeFileSync(join(creds, 'blank'), '\n');
   writeFileSync(join(root, 'hsm-pin'), 'outside\n');
 });
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -98,6 +100,41 @@ describe('readPin with pkcs11.pinCredential', () => {
   });
   test('names all three settings when none is given', () => {
     assert.throws(() => readPin(config({}), root), /pinCredential, pkcs11\.pinFile or pkcs11\.pinEnv/);
+  });
+});
+
+describe('the PostgreSQL password with databasePasswordCredential', () => {
+  const env = () => ({ CREDENTIALS_DIRECTORY: creds });
+  test('takes the password from the credential, keeping inner and leading spaces', () => {
+    writeFileSync(join(creds, 'db-password'), ' pass word\n', { mode: 0o400 });
+    assert.equal(databasePassword({ databasePasswordCredential: 'db-password' }, root, env()), ' pass word');
+  });
+  test('refuses it together with databasePasswordFile', () => {
+    assert.throws(
+      () =>
+        databasePassword(
+          { databasePasswordCredential: 'db-password', databasePasswordFile: 'pw' },
+          root,
+          env(),
+        ),
+      /databasePasswordCredential and databasePasswordFile are both set/,
+    );
+  });
+  test('refuses it together with EDGECA_SIGNER_DATABASE_PASSWORD', () => {
+    assert.throws(
+      () =>
+        databasePassword({ databasePasswordCredential: 'db-password' }, root, {
+          ...env(),
+          EDGECA_SIGNER_DATABASE_PASSWORD: 'x',
+        }),
+      /databasePasswordCredential and EDGECA_SIGNER_DATABASE_PASSWORD are both set/,
+    );
+  });
+  test('names LoadCredential= when the credential is missing', () => {
+    assert.throws(
+      () => databasePassword({ databasePasswordCredential: 'no-such' }, root, env()),
+      /credential "no-such" \(databasePasswordCredential\) is missing .*LoadCredential=no-such:/,
+    );
   });
 });
 

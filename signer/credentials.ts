@@ -2,7 +2,8 @@
 // `LoadCredential=NAME:PATH` systemd reads PATH as root when the service starts and gives the
 // service a private copy at $CREDENTIALS_DIRECTORY/NAME, readable by the service's user alone and
 // gone when it stops. The secret is then on no command line, in no environment variable and in no
-// file the service user could read otherwise. packaging/systemd/ uses it for the HSM PIN.
+// file the service user could read otherwise. packaging/systemd/ uses it for the HSM PIN and the
+// PostgreSQL password.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 const CREDENTIAL_NAME = /^[A-Za-z0-9_.@:+-]{1,255}$/;
 
 /**
- * The content of the credential `name` (surrounding whitespace removed, as for pkcs11.pinFile), for the setting `setting`
+ * The content of the credential `name` without one trailing newline (a file written with `echo`), for the setting `setting`
  * (named in every error so the operator knows which line of the config asked for it).
  * `env` is the process environment; a parameter so tests need not change the real one.
  */
@@ -45,7 +46,7 @@ export function readCredential(
         : `cannot read the credential ${file} (${setting}): ${code}`,
     );
   }
-  const trimmed = value.trim();
-  if (!trimmed) throw new Error(`the credential ${file} (${setting}) is empty`);
-  return trimmed;
+  const secret = value.replace(/\r?\n$/, '');
+  if (!secret) throw new Error(`the credential ${file} (${setting}) is empty`);
+  return secret;
 }

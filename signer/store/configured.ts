@@ -1,10 +1,12 @@
 // The signer's store as its config names it: `database` (a `file:` path relative to the config
 // file, or a postgres:// URL) and the PostgreSQL password, which comes from the environment
-// (EDGECA_SIGNER_DATABASE_PASSWORD) or from the file named by `databasePasswordFile` (mode 0600),
-// never from signer.json itself or a command line.
+// (EDGECA_SIGNER_DATABASE_PASSWORD), from the file named by `databasePasswordFile` (mode 0600) or
+// from the systemd credential named by `databasePasswordCredential`, never from signer.json itself
+// or a command line.
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { SignerConfig } from '../config.ts';
+import { readCredential } from '../credentials.ts';
 import { isPostgresUrl, parsePostgresUrl } from './postgres-url.ts';
 import { type OpenOptions, SignerStore } from './store.ts';
 
@@ -22,12 +24,21 @@ export function databaseUrl(baseDir: string, url: string): string {
  * set (trust or certificate authentication, or libpq's own PGPASSWORD).
  */
 export function databasePassword(
-  config: Pick<SignerConfig, 'databasePasswordFile'>,
+  config: Pick<SignerConfig, 'databasePasswordFile' | 'databasePasswordCredential'>,
   baseDir: string,
   env: NodeJS.ProcessEnv = process.env,
 ): string | undefined {
   const fromEnv = env[PASSWORD_ENV];
   const file = config.databasePasswordFile;
+  const credential = config.databasePasswordCredential;
+  if (credential !== undefined) {
+    if (file !== undefined || fromEnv) {
+      throw new Error(
+        `databasePasswordCredential and ${file !== undefined ? 'databasePasswordFile' : PASSWORD_ENV} are both set: keep one of them for the store password`,
+      );
+    }
+    return readCredential(credential, 'databasePasswordCredential', env);
+  }
   if (file === undefined) return fromEnv || undefined;
   if (fromEnv) {
     throw new Error(
@@ -67,7 +78,7 @@ export function checkDatabaseSetting(url: unknown): string {
 }
 
 export function openConfiguredStore(
-  config: Pick<SignerConfig, 'database' | 'databasePasswordFile'>,
+  config: Pick<SignerConfig, 'database' | 'databasePasswordFile' | 'databasePasswordCredential'>,
   baseDir: string,
   o: Omit<OpenOptions, 'password'> = {},
 ): Promise<SignerStore> {

@@ -397,6 +397,14 @@ describe('the npm package installed with npm install -g', { timeout: 900_000 }, 
       );
       assert.equal(info.sensitive, true);
       assert.equal(info.extractable, false);
+      // The signer's answer key (in its state directory); the edge pins its public half.
+      const answerKey = await cli([
+        'signer',
+        'answer-key',
+        '--out',
+        join(root, 'var/lib/edgeca-signer/answer-key.json'),
+      ]);
+      writeFileSync(etc('signer-answer-public.json'), answerKey.stdout);
 
       // The edge's HTTPS certificate, from the offline root too (a key made on the edge machine).
       await run('openssl', [

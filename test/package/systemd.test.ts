@@ -15,6 +15,7 @@ import {
   cpSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -36,6 +37,10 @@ before(() => {
   mkdirSync(join(root, 'usr/lib/systemd'), { recursive: true });
   cpSync(SYSTEM_UNITS, join(root, SYSTEM_UNITS), { recursive: true, verbatimSymlinks: true });
   for (const u of units) copyFileSync(join(UNIT_DIR, u), join(root, 'etc/systemd/system', u));
+  // The drop-ins (edgeca-signer.service.d/postgresql.conf) are verified with their unit.
+  for (const d of readdirSync(UNIT_DIR).filter((f) => f.endsWith('.service.d'))) {
+    cpSync(join(UNIT_DIR, d), join(root, 'etc/systemd/system', d), { recursive: true });
+  }
   // Every executable a unit starts, as a stand-in (the real ones: install.test.ts).
   for (const u of units) {
     const [exec] = values(readUnit(u), 'Service', 'ExecStart');
@@ -123,6 +128,19 @@ describe('each unit', () => {
       }
     });
   }
+
+  test('the PostgreSQL drop-in gives the store password as the credential db-password', () => {
+    const dropIn = readUnit('edgeca-signer.service.d/postgresql.conf');
+    assert.deepEqual(values(dropIn, 'Service', 'LoadCredential'), [
+      'db-password:/etc/edgeca/credentials/db-password',
+    ]);
+    // and verify reads it: a bad key in it shows up as a warning
+    const bad = join(root, 'etc/systemd/system/edgeca-signer.service.d/zz-bad.conf');
+    writeFileSync(bad, '[Service]\nNoSuchSetting=1\n');
+    const r = analyze(['verify', `--root=${root}`, '--man=no', 'edgeca-signer.service']);
+    rmSync(bad);
+    assert.match(r.stderr, /NoSuchSetting/);
+  });
 
   test('the signer takes its HSM PIN as the credential hsm-pin, which signer.json names', () => {
     const unit = readUnit('edgeca-signer.service');
