@@ -76,17 +76,20 @@ function markDist(): void {
 }
 
 describe('npm run build', () => {
-  test('compiles the CLI entry and every module it imports into dist/, and no test', () => {
+  test('compiles the CLI and Deno entries and every module they import into dist/, and no test', () => {
     const count = build({ root: repo, quiet: true });
     const dist = join(repo, 'dist');
     const files = filesUnder(dist);
-    assert.equal(files.filter((f) => f.endsWith('.js')).length, count);
+    // every compiled (or copied, JSON) file, and the build's own record
+    assert.equal(files.filter((f) => f !== 'build-info.json').length, count);
     for (const f of [
       'cli/main.js',
       'signer/cli.js',
       'signer/hsm/token.js',
       'signer/bootstrap.js',
       'validator/cli.js',
+      'edge/runtime/deno-main.js',
+      'edge/runtime/env-names.json',
     ]) {
       assert.ok(files.includes(f), `dist/${f} is missing`);
     }
