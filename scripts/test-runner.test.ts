@@ -2,7 +2,7 @@
 // that its last lines are the runner's summary, and the extra line when a check failed.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -94,4 +94,21 @@ test('npm test refuses a path that does not exist', () => {
   const r = runner([join(dir, 'nope')]);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /no such file or directory/);
+});
+
+test('npm test counts a file whose tests come from a shared table runner as run', () => {
+  const sub = join(dir, 'shared-runner');
+  mkdirSync(sub);
+  writeFileSync(
+    join(sub, 'table.ts'),
+    "import { test } from 'node:test';\nexport function table(names: string[]) { for (const n of names) test(n, () => {}); }\n",
+  );
+  writeFileSync(
+    join(sub, 'rows.test.ts'),
+    "import { table } from './table.ts';\ntable(['one row', 'another row']);\n",
+  );
+  const r = runner([sub]);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.doesNotMatch(r.stdout, /reported no result/);
+  assert.ok(r.lines.includes('# pass 2'));
 });

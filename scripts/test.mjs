@@ -23,10 +23,11 @@ function isInterop(file) {
 }
 
 /** Runs a command with output passed through; resolves to its exit status. */
-function run(cmd, args, onStdout) {
+function run(cmd, args, onStdout, extraEnv = {}) {
   return new Promise((resolvePromise) => {
     // NODE_TEST_CONTEXT set by an outer test runner would make ours report to it, not to us.
-    const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+    const { NODE_TEST_CONTEXT: _, ...inherited } = process.env;
+    const env = { ...inherited, ...extraEnv };
     const child = spawn(cmd, args, {
       cwd: ROOT,
       env,
@@ -123,17 +124,16 @@ async function main() {
     const concurrency = Math.max(1, Number(process.env.EDGECA_TEST_CONCURRENCY ?? 1) || 1);
     let tail = '';
     const reportDir = mkdtempSync(join(tmpdir(), 'edgeca-test-files-'));
-    const ranFile = join(reportDir, 'files.json');
+    const ranFile = join(reportDir, 'ran.txt');
     testStatus = await run(
       process.execPath,
       [
         '--import',
         'tsx',
+        '--import',
+        join(ROOT, 'scripts', 'lib', 'ran-marker.mjs'),
         '--test',
         '--test-reporter=tap',
-        '--test-reporter-destination=stdout',
-        `--test-reporter=${join(ROOT, 'scripts', 'lib', 'files-reporter.mjs')}`,
-        `--test-reporter-destination=${ranFile}`,
         `--test-concurrency=${concurrency}`,
         `--test-timeout=${TEST_TIMEOUT_MS}`,
         ...files.map((f) => relative(ROOT, f)),
@@ -142,6 +142,7 @@ async function main() {
         process.stdout.write(chunk);
         tail = (tail + chunk.toString('utf8')).slice(-4096);
       },
+      { EDGECA_TEST_RAN_LOG: ranFile },
     );
     const passLine = /^# pass (\d+)$/m.exec(tail);
     pass = Number(passLine?.[1] ?? 0);

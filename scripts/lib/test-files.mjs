@@ -20,13 +20,13 @@ export function findTests(dir, depth = 0) {
 }
 
 /**
- * The files of `files` missing from the JSON list the files reporter wrote to `ranFile` (all of
- * them when it wrote nothing: the runner died before its reporters finished).
+ * The files of `files` missing from the list of test files that started (one path per line, as
+ * scripts/lib/ran-marker.mjs writes it to `ranFile`); all of them when nothing was written.
  */
 export function filesNotRun(files, ranFile) {
   let ran = [];
   try {
-    ran = JSON.parse(readFileSync(ranFile, 'utf8'));
+    ran = readFileSync(ranFile, 'utf8').split('\n').filter(Boolean);
   } catch {
     ran = [];
   }
