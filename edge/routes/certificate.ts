@@ -2,10 +2,9 @@
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import type { Hono } from 'hono';
-import type { JWK } from 'jose';
-import { b64uDecode, b64uEncode, pemToDers, sha256, timingSafeEqual, toHex } from '../../shared/encoding.ts';
+import { b64uDecode, pemToDers, timingSafeEqual, toHex } from '../../shared/encoding.ts';
 import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
-import { blockKeys, compromisedCertificateKey, KEY_COMPROMISE } from '../acme/compromised-keys.ts';
+import { blockKeys, compromisedCertificateKey, jwkDigest, KEY_COMPROMISE } from '../acme/compromised-keys.ts';
 import type { AppEnv } from '../acme/context.ts';
 import { acmeJws } from '../acme/jws.ts';
 import { ensureOwner, notFound, requireAccount } from '../acme/respond.ts';
@@ -13,21 +12,6 @@ import { PATHS } from '../linker.ts';
 
 /** RFC 5280 §5.3.1 reasons a subscriber may give (as Let's Encrypt accepts, plus privilegeWithdrawn). */
 const ALLOWED_REASONS = new Set([0, 1, 3, 4, 5, 9]);
-
-async function jwkSpkiSha256(jwk: JWK): Promise<string | undefined> {
-  const alg =
-    jwk.kty === 'RSA'
-      ? { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }
-      : jwk.kty === 'EC'
-        ? { name: 'ECDSA', namedCurve: String(jwk.crv) }
-        : { name: 'Ed25519' };
-  try {
-    const key = await crypto.subtle.importKey('jwk', jwk as JsonWebKey, alg, true, ['verify']);
-    return b64uEncode(await sha256(new Uint8Array(await crypto.subtle.exportKey('spki', key))));
-  } catch {
-    return undefined;
-  }
-}
 
 export function registerCertificate(app: Hono<AppEnv>): void {
   app.post(PATHS.certificate, acmeJws('kid', { postAsGet: true }), async (c) => {
@@ -78,7 +62,7 @@ export function registerCertificate(app: Hono<AppEnv>): void {
           }
         }
       }
-    } else if ((await jwkSpkiSha256(jws.jwk)) !== cert.spkiSha256) {
+    } else if ((await jwkDigest(jws.jwk)) !== cert.spkiSha256) {
       throw new AcmeProblem('unauthorized', 'the JWS key is neither the certificate key nor an account key');
     }
     if (cert.revokedAt) throw new AcmeProblem('alreadyRevoked', 'the certificate is already revoked');

@@ -1,8 +1,8 @@
 // newOrder, order read and finalize (RFC 8555 §7.4).
 import type { Hono } from 'hono';
-import { b64uEncode, sha256 } from '../../shared/encoding.ts';
+import { b64uEncode } from '../../shared/encoding.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
-import { refuseBlockedCsrKey } from '../acme/compromised-keys.ts';
+import { jwkDigest, refuseBlockedCsrKey } from '../acme/compromised-keys.ts';
 import type { AppEnv } from '../acme/context.ts';
 import { checkCsr, relayOrder } from '../acme/finalize.ts';
 import { acmeJws } from '../acme/jws.ts';
@@ -14,21 +14,6 @@ import { PATHS } from '../linker.ts';
 import { storesOf } from '../storage/stores.ts';
 
 const PROCESSING_RETRY_AFTER_S = '2';
-
-async function accountSpkiSha256(jwk: JsonWebKey): Promise<string | undefined> {
-  try {
-    const alg =
-      jwk.kty === 'RSA'
-        ? { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }
-        : jwk.kty === 'EC'
-          ? { name: 'ECDSA', namedCurve: jwk.crv as string }
-          : { name: 'Ed25519' };
-    const key = await crypto.subtle.importKey('jwk', jwk, alg, true, ['verify']);
-    return b64uEncode(await sha256(new Uint8Array(await crypto.subtle.exportKey('spki', key))));
-  } catch {
-    return undefined;
-  }
-}
 
 export function registerOrder(app: Hono<AppEnv>): void {
   app.post(PATHS.newOrder, acmeJws('kid', { postAsGet: false }), async (c) => {
@@ -73,7 +58,7 @@ export function registerOrder(app: Hono<AppEnv>): void {
     if (typeof payload !== 'object' || payload === null)
       throw new AcmeProblem('malformed', 'finalize payload must be an object');
     const profile = await (await storesOf(svc)).settings.profile(order.profile);
-    const der = await checkCsr(payload.csr, order, await accountSpkiSha256(jws.jwk as JsonWebKey), profile);
+    const der = await checkCsr(payload.csr, order, await jwkDigest(jws.jwk), profile);
     await refuseBlockedCsrKey(svc, der);
     if (!(await svc.orders.beginFinalize(order.id, b64uEncode(der), Date.now()))) {
       throw new AcmeProblem('orderNotReady', 'the order is no longer ready (finalized concurrently)');
