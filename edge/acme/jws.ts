@@ -301,6 +301,12 @@ export function acmeJws(mode: KeyMode, opts: { postAsGet?: boolean } = {}): Midd
       payload = decodeJson(jws.payload, 'payload');
       if (opts.postAsGet)
         throw malformed('this resource is read with POST-as-GET: the payload must be empty (RFC 8555 §6.3)');
+      // RFC 8555 §6.3: POST-as-GET is the empty payload, not the JSON text `null`, which no resource
+      // takes as a body either. Handlers read `payload === null` as POST-as-GET, so it stops here.
+      if (payload === null)
+        throw malformed(
+          'the payload is the JSON text null: a POST-as-GET request has an empty payload (RFC 8555 §6.3), any other request a JSON object',
+        );
     } else if (opts.postAsGet === false) {
       throw malformed('this request needs a JSON payload');
     }

@@ -5,6 +5,7 @@ import { newKey, type TestAcme } from '../support/acme.ts';
 import { type InprocEdge, startInprocEdge } from '../support/edge-app.ts';
 import {
   account,
+  authzOf,
   type BadRequest,
   b64uJson,
   craftedJws,
@@ -22,6 +23,9 @@ interface World {
   a: TestAcme;
   dead: TestAcme;
   order: OrderInfo;
+  /** the order's authorization and its http-01 challenge */
+  authz: string;
+  challenge: string;
 }
 
 async function setup(): Promise<World> {
@@ -31,7 +35,9 @@ async function setup(): Promise<World> {
   if (!dead.kid) throw new Error('no kid');
   await postOk(dead, dead.kid, { status: 'deactivated' });
   const order = await newOrder(a, [{ type: 'dns', value: 'jws.example.test' }]);
-  return { edge, a, dead, order };
+  const authz = order.authorizations[0] ?? '';
+  const challenge = (await authzOf(a, authz)).challenges.find((ch) => ch.type === 'http-01')?.url ?? '';
+  return { edge, a, dead, order, authz, challenge };
 }
 
 const ORDER = { identifiers: [{ type: 'dns', value: 'x.example.test' }] };
@@ -340,6 +346,27 @@ const cases: BadRequest<World>[] = [
   mal('rejects a POST-as-GET of an order with a payload as malformed', (w) => w.a.post(w.order.url, {})),
   mal('rejects a POST-as-GET of the orders list with a payload as malformed', (w) =>
     w.a.post(`${w.a.kid}/orders`, {}),
+  ),
+  // RFC 8555 §6.3: POST-as-GET is a JWS whose payload is the empty string. The JSON text `null` is
+  // not that, and no resource takes it as a body either.
+  ...(
+    [
+      ['the account', (w: World) => w.a.kid ?? ''],
+      ['an authorization', (w: World) => w.authz],
+      ['a challenge', (w: World) => w.challenge],
+      ['an order', (w: World) => w.order.url],
+      ['the orders list', (w: World) => `${w.a.kid}/orders`],
+      ['newOrder', (w: World) => w.a.dir.newOrder],
+      ['finalize', (w: World) => w.order.finalize],
+    ] as const
+  ).map(
+    ([what, url]): BadRequest<World> => ({
+      name: `rejects a JSON null payload to ${what} as malformed, not as POST-as-GET`,
+      status: 400,
+      type: 'malformed',
+      detail: /null|POST-as-GET|payload/,
+      send: (w) => w.a.post(url(w), null),
+    }),
   ),
 ];
 
