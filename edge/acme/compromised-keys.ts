@@ -15,7 +15,6 @@ import { OID, spkiParts } from '../../shared/der.ts';
 import { b64uDecode, b64uEncode, pemToDers, sha256 } from '../../shared/encoding.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
 import { type BlockedKeyRow, type BlockedKeyStore, createBlockedKeyStore } from '../storage/blocked-keys.ts';
-import type { Stmt } from '../storage/settings.ts';
 import type { EdgeServices } from './context.ts';
 
 /** RFC 5280 §5.3.1 CRLReason keyCompromise. */
@@ -145,23 +144,28 @@ export async function spkiOfPem(pem: string): Promise<Uint8Array> {
 
 export const blockedKeyStore = (svc: EdgeServices): BlockedKeyStore => createBlockedKeyStore(svc.database.db);
 
-function reported(row: BlockedKeyRow): string {
+/** "reported compromised on …", for problem details. */
+export function reported(row: BlockedKeyRow): string {
   const when = new Date(row.createdAt).toISOString();
   return row.serial
-    ? `it was reported compromised on ${when} (certificate ${row.serial} revoked with reason keyCompromise)`
-    : `it was reported compromised on ${when}`;
+    ? `reported compromised on ${when} (certificate ${row.serial} revoked with reason keyCompromise)`
+    : `reported compromised on ${when}`;
 }
 
-/** newAccount and keyChange (RFC 8555 §7.3, §7.3.5): a blocked key is badPublicKey (§6.7). */
-export async function refuseBlockedAccountKey(svc: EdgeServices, jwk: JWK): Promise<void> {
+/**
+ * newAccount and keyChange (RFC 8555 §7.3, §7.3.5): a blocked key is badPublicKey (§6.7). Returns
+ * the key's digest as accounts.key_digest keeps it ('' when there is none).
+ */
+export async function refuseBlockedAccountKey(svc: EdgeServices, jwk: JWK): Promise<string> {
   const digest = await jwkDigest(jwk);
-  if (digest === undefined) return;
+  if (digest === undefined) return '';
   const row = await blockedKeyStore(svc).get(digest);
   if (row)
     throw new AcmeProblem(
       'badPublicKey',
-      `this key cannot be used as an account key: ${reported(row)}; generate a new key`,
+      `this key cannot be used as an account key: it was ${reported(row)}; generate a new key`,
     );
+  return digest;
 }
 
 /** finalize (RFC 8555 §7.4): a CSR for a blocked key is badCSR (§6.7: "The CSR is unacceptable"). */
@@ -170,7 +174,7 @@ export async function refuseBlockedCsrKey(svc: EdgeServices, csrDer: Uint8Array)
   if (row)
     throw new AcmeProblem(
       'badCSR',
-      `the CSR's public key cannot be certified: ${reported(row)}; generate a new key and CSR`,
+      `the CSR's public key cannot be certified: it was ${reported(row)}; generate a new key and CSR`,
     );
 }
 
@@ -190,10 +194,4 @@ export async function compromisedCertificateKey(
     note,
     createdAt: Date.now(),
   };
-}
-
-/** Blocks the keys now, in one batch (a key already blocked keeps its first report). */
-export async function blockKeys(svc: EdgeServices, rows: BlockedKeyRow[]): Promise<void> {
-  const stmts = blockedKeyStore(svc).block(rows);
-  if (stmts.length > 0) await svc.database.db.batch(stmts as [Stmt, ...Stmt[]]);
 }

@@ -6,6 +6,7 @@ import type { MiddlewareHandler } from 'hono';
 import { calculateJwkThumbprint, flattenedVerify, importJWK, type JWK } from 'jose';
 import { b64uDecode, b64uEncode, utf8 } from '../../shared/encoding.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
+import { checkAccountKeyDigest, inactiveAccountProblem } from './block-keys.ts';
 import type { AppEnv, ProtectedHeader } from './context.ts';
 
 export const JWS_ALGORITHMS = ['ES256', 'ES384', 'RS256', 'EdDSA'] as const;
@@ -282,8 +283,10 @@ export function acmeJws(mode: KeyMode, opts: { postAsGet?: boolean } = {}): Midd
       if (!row) throw new AcmeProblem('accountDoesNotExist', `no account at ${JSON.stringify(hdr.kid)}`);
       // RFC 8555 §7.3.6: a request from a deactivated account MUST get 401 unauthorized (a revoked
       // account is as unusable); other `unauthorized` refusals keep 403.
-      if (row.status !== 'valid')
-        throw new AcmeProblem('unauthorized', `account is ${row.status}`, { status: 401 });
+      if (row.status !== 'valid') throw await inactiveAccountProblem(svc, row);
+      // An account from before key digests were kept: its key is checked against the blocked keys
+      // once (edge/acme/block-keys.ts).
+      if (row.keyDigest === null) await checkAccountKeyDigest(svc, row);
       jwk = JSON.parse(row.jwk) as JWK;
       account = row;
     } else {

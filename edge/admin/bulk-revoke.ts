@@ -4,9 +4,11 @@
 // TIME_BUDGET_MS); what it leaves is reported and the same request run again finishes it, because
 // only live, unrevoked certificates are ever selected. A signer that goes away stops the run: what
 // was revoked stays revoked. With reason keyCompromise the keys of the selected certificates (and
-// a key named by the selector) are blocked before the first revocation.
+// a key named by the selector) are blocked before the first revocation, and the accounts using them
+// deactivated (edge/acme/block-keys.ts).
 import type { Identifier } from '../../shared/problems.ts';
-import { blockKeys, compromisedCertificateKey, KEY_COMPROMISE } from '../acme/compromised-keys.ts';
+import { blockKeys } from '../acme/block-keys.ts';
+import { compromisedCertificateKey, KEY_COMPROMISE } from '../acme/compromised-keys.ts';
 import type { EdgeServices } from '../acme/context.ts';
 import type { BlockedKeyRow } from '../storage/blocked-keys.ts';
 import { type CertificateFilter, createCertificateSelection } from '../storage/certificate-selection.ts';
@@ -96,6 +98,10 @@ export interface SerialResult {
 export interface RunResult {
   results: SerialResult[];
   blockedKeys: string[];
+  /** accounts deactivated because their key was among the blocked ones */
+  deactivatedAccounts: string[];
+  /** accounts from before key digests were kept that the block did not check (checked at their next request) */
+  accountsUnchecked: number;
   stoppedBecause?: string;
 }
 
@@ -106,10 +112,11 @@ export async function revokeSelected(
   svc: EdgeServices,
   certs: CertificateRow[],
   reason: number,
-  opts: { rid: string; selectorKey?: string },
+  opts: { rid: string; tokenId: string; selectorKey?: string },
 ): Promise<RunResult> {
   const started = Date.now();
   const blocked: BlockedKeyRow[] = [];
+  let accounts = { deactivatedAccounts: [] as string[], accountsUnchecked: 0 };
   if (reason === KEY_COMPROMISE) {
     const note = 'bulk revocation with reason keyCompromise';
     if (opts.selectorKey)
@@ -125,14 +132,18 @@ export async function revokeSelected(
       blocked.push(
         await compromisedCertificateKey(cert.chainPem, 'admin-bulk-revoke', cert.serial, null, note),
       );
-    await blockKeys(svc, blocked);
+    accounts = await blockKeys(svc, blocked, { tokenId: opts.tokenId });
   }
   const results: SerialResult[] = certs.map((cert) => ({
     serial: cert.serial,
     identifiers: namesOf(cert),
     outcome: 'notAttempted',
   }));
-  const out: RunResult = { results, blockedKeys: [...new Set(blocked.map((b) => b.spkiSha256))] };
+  const out: RunResult = {
+    results,
+    blockedKeys: [...new Set(blocked.map((b) => b.spkiSha256))],
+    ...accounts,
+  };
   for (const [i, cert] of certs.entries()) {
     const r = results[i]!;
     if (Date.now() - started > TIME_BUDGET_MS) {

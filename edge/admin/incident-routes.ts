@@ -3,6 +3,7 @@
 // change-log entry. The OpenAPI rows of these routes are INCIDENT_OPS, read by openapi.ts.
 import type { Hono } from 'hono';
 import type { JWK } from 'jose';
+import { type BlockOutcome, blockKeys } from '../acme/block-keys.ts';
 import {
   blockedKeyStore,
   digestHex,
@@ -12,6 +13,7 @@ import {
   spkiOfPem,
 } from '../acme/compromised-keys.ts';
 import type { BlockedKeyRow } from '../storage/blocked-keys.ts';
+import { storesOf } from '../storage/stores.ts';
 import {
   BULK_REASONS,
   BULK_REVOKE_MAX,
@@ -102,6 +104,17 @@ const blockedView = (r: BlockedKeyRow) => ({
   createdAt: iso(r.createdAt),
 });
 
+/** What a block did to accounts, for answers and the change log. */
+const accountsView = (o: BlockOutcome) => ({
+  deactivatedAccounts: o.deactivatedAccounts,
+  ...(o.accountsUnchecked > 0
+    ? {
+        accountsUnchecked: o.accountsUnchecked,
+        accountsNote: `${o.accountsUnchecked} accounts made before key digests were kept were not checked by this call; each is checked, and deactivated if its key is blocked, at its next request, and the next block checks more`,
+      }
+    : {}),
+});
+
 /** The key an admin names: exactly one of spkiSha256, jwk (public) or pem. */
 async function keyDigestOf(o: Record<string, unknown>): Promise<string> {
   const given = ['spkiSha256', 'jwk', 'pem'].filter((k) => o[k] !== undefined);
@@ -169,6 +182,7 @@ export function registerIncidentRoutes(r: Hono<AdminEnv>): void {
     }
     const run = await revokeSelected(c.var.svc, sel.take, reason, {
       rid: c.var.requestId,
+      tokenId: c.var.adminToken.id,
       ...(s.spkiSha256 !== undefined ? { selectorKey: s.spkiSha256 } : {}),
     });
     const by = (k: Outcome) => run.results.filter((x) => x.outcome === k);
@@ -190,7 +204,7 @@ export function registerIncidentRoutes(r: Hono<AdminEnv>): void {
       remainingSerials,
       complete: remaining === 0,
       ...(run.stoppedBecause ? { stoppedBecause: run.stoppedBecause } : {}),
-      ...(run.blockedKeys.length ? { blockedKeys: run.blockedKeys } : {}),
+      ...(run.blockedKeys.length ? { blockedKeys: run.blockedKeys, ...accountsView(run) } : {}),
       ...(remaining > 0 ? { next: `${remaining} still match; run the same request again to continue` } : {}),
     };
     await record(
@@ -209,7 +223,7 @@ export function registerIncidentRoutes(r: Hono<AdminEnv>): void {
         failed: by('failed').map((x) => ({ serial: x.serial, detail: x.detail })),
         remaining,
         ...(run.stoppedBecause ? { stoppedBecause: run.stoppedBecause } : {}),
-        ...(run.blockedKeys.length ? { blockedKeys: run.blockedKeys } : {}),
+        ...(run.blockedKeys.length ? { blockedKeys: run.blockedKeys, ...accountsView(run) } : {}),
       },
       [],
     );
@@ -246,8 +260,22 @@ export function registerIncidentRoutes(r: Hono<AdminEnv>): void {
       note,
       createdAt: Date.now(),
     };
-    await record(c, 'key.block', `key:${digest}`, null, blockedView(row), store.block([row]));
-    return c.json(blockedView(row), 201);
+    // the key, its change-log row, and the accounts using the key deactivated: one batch
+    const { admin } = await storesOf(c.var.svc);
+    const tokenId = c.var.adminToken.id;
+    const outcome = await blockKeys(c.var.svc, [row], {
+      tokenId,
+      also: [
+        admin.changeRow({
+          tokenId,
+          action: 'key.block',
+          target: `key:${digest}`,
+          before: null,
+          after: blockedView(row),
+        }),
+      ],
+    });
+    return c.json({ ...blockedView(row), ...accountsView(outcome) }, 201);
   });
 
   r.delete('/blocked-keys/:spki', async (c) => {

@@ -2,7 +2,8 @@
 // certificates, admin tokens, pre-authorized authorizations and the change log.
 
 import type { Hono } from 'hono';
-import { blockKeys, compromisedCertificateKey, KEY_COMPROMISE } from '../acme/compromised-keys.ts';
+import { blockKeys } from '../acme/block-keys.ts';
+import { compromisedCertificateKey, KEY_COMPROMISE } from '../acme/compromised-keys.ts';
 import { parsePolicy } from '../policy/engine.ts';
 import type { EabKeyRow } from '../storage/schema.ts';
 import { DEFAULT_EAB_SETTINGS, type EabSettings, type Stmt } from '../storage/settings.ts';
@@ -219,33 +220,39 @@ export function registerObjectRoutes(r: Hono<AdminEnv>): void {
     const cert = await svc.certificates.bySerial(c.req.param('serial').toLowerCase());
     if (!cert) throw new AdminError('notFound', `no certificate with serial ${c.req.param('serial')}`);
     if (cert.revokedAt)
-      throw new AdminError('conflict', `the certificate was already revoked on ${iso(cert.revokedAt)}`);
-    // keyCompromise blocks the key first, as ACME revokeCert does (edge/acme/compromised-keys.ts)
+      throw new AdminError(
+        'conflict',
+        `the certificate was already revoked on ${iso(cert.revokedAt)}${
+          reason === KEY_COMPROMISE
+            ? '; to block its key as compromised, give its PEM to blocked-keys add (POST /admin/blocked-keys)'
+            : ''
+        }`,
+      );
+    // keyCompromise blocks the key first (and deactivates the accounts using it), as ACME revokeCert
+    // does (edge/acme/block-keys.ts)
     const block =
       reason === KEY_COMPROMISE
         ? await compromisedCertificateKey(cert.chainPem, 'admin-revoke', cert.serial, null)
         : undefined;
-    if (block) await blockKeys(svc, [block]);
+    const blocked = block
+      ? { blockedKey: block.spkiSha256, ...(await blockKeys(svc, [block], { tokenId: c.var.adminToken.id })) }
+      : {};
     const outcome = await svc.signer.revoke(cert.serial, reason, c.var.requestId);
     if (outcome.status === 'unavailable')
       throw new AdminError('badGateway', `the signer is unavailable: ${outcome.detail}`);
     if (outcome.status === 'refused' && outcome.problem.kind !== 'alreadyRevoked')
       throw new AdminError('badGateway', `the signer refused: ${outcome.problem.message}`);
-    await svc.certificates.markRevoked(cert.id, reason, Date.now());
+    const at = Date.now();
+    await svc.certificates.markRevoked(cert.id, reason, at);
     await record(
       c,
       'certificate.revoke',
       `certificate:${cert.serial}`,
       { revokedAt: null },
-      { revokedAt: iso(Date.now()), reason, ...(block ? { blockedKey: block.spkiSha256 } : {}) },
+      { revokedAt: iso(at), reason, ...blocked },
       [],
     );
-    return c.json({
-      serial: cert.serial,
-      revoked: true,
-      reason,
-      ...(block ? { blockedKey: block.spkiSha256 } : {}),
-    });
+    return c.json({ serial: cert.serial, revoked: true, revokedAt: iso(at), reason, ...blocked });
   });
 
   r.get('/tokens', async (c) => {

@@ -86,7 +86,7 @@ export function registerAccount(app: Hono<AppEnv>): void {
         'malformed',
         '"externalAccountBinding" must be a flattened JWS object (RFC 8555 §7.3.4)',
       );
-    await refuseBlockedAccountKey(svc, jws.jwk);
+    const keyDigest = await refuseBlockedAccountKey(svc, jws.jwk);
     const existing = await svc.accounts.byThumbprint(jws.thumbprint);
     if (existing) {
       // RFC 8555 §7.3.6: the deactivated account's key asking for its account is a request from it.
@@ -124,7 +124,16 @@ export function registerAccount(app: Hono<AppEnv>): void {
       contact: JSON.stringify(contact),
       tosAgreed: p.termsOfServiceAgreed === true,
       eabKid,
+      keyDigest,
     });
+    if (res.status === 'keyBlocked') {
+      // blocked since the check above: the same refusal
+      await refuseBlockedAccountKey(svc, jws.jwk);
+      throw new AcmeProblem(
+        'badPublicKey',
+        'this key cannot be used as an account key: it was reported compromised',
+      );
+    }
     if (res.status === 'eabUnavailable') {
       throw new AcmeProblem(
         'unauthorized',

@@ -4,7 +4,8 @@ import { Certificate } from '@peculiar/asn1-x509';
 import type { Hono } from 'hono';
 import { b64uDecode, pemToDers, timingSafeEqual, toHex } from '../../shared/encoding.ts';
 import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
-import { blockKeys, compromisedCertificateKey, jwkDigest, KEY_COMPROMISE } from '../acme/compromised-keys.ts';
+import { ACME_ACTOR, blockKeys } from '../acme/block-keys.ts';
+import { compromisedCertificateKey, jwkDigest, KEY_COMPROMISE } from '../acme/compromised-keys.ts';
 import type { AppEnv } from '../acme/context.ts';
 import { acmeJws } from '../acme/jws.ts';
 import { ensureOwner, notFound, requireAccount } from '../acme/respond.ts';
@@ -65,19 +66,40 @@ export function registerCertificate(app: Hono<AppEnv>): void {
     } else if ((await jwkDigest(jws.jwk)) !== cert.spkiSha256) {
       throw new AcmeProblem('unauthorized', 'the JWS key is neither the certificate key nor an account key');
     }
-    if (cert.revokedAt) throw new AcmeProblem('alreadyRevoked', 'the certificate is already revoked');
-    // The key is blocked before the signer is asked: if the signer is away the client retries, and
-    // the key stays refused either way (edge/acme/compromised-keys.ts).
-    if (reason === KEY_COMPROMISE)
-      await blockKeys(svc, [
-        await compromisedCertificateKey(
-          cert.chainPem,
-          'acme-revoke',
-          cert.serial,
-          jws.account?.id ?? null,
-          jws.account ? 'revokeCert by an account' : 'revokeCert signed by the certificate key',
-        ),
-      ]);
+    // The key is blocked (and the accounts using it deactivated) before the signer is asked: if the
+    // signer is away the client retries, and the key stays refused either way
+    // (edge/acme/block-keys.ts).
+    const blockKey = async () => {
+      const { deactivatedAccounts } = await blockKeys(
+        svc,
+        [
+          await compromisedCertificateKey(
+            cert.chainPem,
+            'acme-revoke',
+            cert.serial,
+            jws.account?.id ?? null,
+            jws.account ? 'revokeCert by an account' : 'revokeCert signed by the certificate key',
+          ),
+        ],
+        { tokenId: ACME_ACTOR },
+      );
+      svc.log({ event: 'key-blocked', serial: cert.serial, deactivatedAccounts });
+    };
+    if (cert.revokedAt) {
+      if (reason !== KEY_COMPROMISE)
+        throw new AcmeProblem('alreadyRevoked', 'the certificate is already revoked');
+      // A report of key compromise is about the key, not only this certificate (RFC 8555 §7.6): it
+      // blocks the key even when the certificate was revoked before for another reason. The signer
+      // cannot change a recorded revocation, so the CRL keeps the first reason.
+      await blockKey();
+      throw new AcmeProblem(
+        'alreadyRevoked',
+        cert.revocationReason === KEY_COMPROMISE
+          ? 'the certificate is already revoked with reason keyCompromise; its key is blocked'
+          : `the certificate is already revoked (reason ${cert.revocationReason ?? 0}, which the CRL keeps); its key is now blocked as compromised: it can no longer be an account key or be certified`,
+      );
+    }
+    if (reason === KEY_COMPROMISE) await blockKey();
     const outcome = await svc.signer.revoke(cert.serial, reason, c.var.requestId);
     if (outcome.status === 'unavailable') {
       throw new AcmeProblem('serviceUnavailable', 'the signer is unavailable; retry the revocation shortly', {

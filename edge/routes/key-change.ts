@@ -49,7 +49,7 @@ export function registerKeyChange(app: Hono<AppEnv>): void {
     if ((await thumbprintOf(body.oldKey as JWK)) !== account.thumbprint) {
       throw new AcmeProblem('unauthorized', 'keyChange "oldKey" is not the account\'s current key');
     }
-    await refuseBlockedAccountKey(svc, newJwk);
+    const keyDigest = await refuseBlockedAccountKey(svc, newJwk);
     const other = await svc.accounts.byThumbprint(newThumb);
     if (other) {
       c.header('Location', svc.linker.account(other.id));
@@ -61,8 +61,11 @@ export function registerKeyChange(app: Hono<AppEnv>): void {
         account.thumbprint,
         JSON.stringify(publicJwkOnly(newJwk)),
         newThumb,
+        keyDigest,
       ))
     ) {
+      // blocked since the check above: the same refusal
+      await refuseBlockedAccountKey(svc, newJwk);
       throw new AcmeProblem('malformed', 'the key changed concurrently or is already in use', {
         status: 409,
       });

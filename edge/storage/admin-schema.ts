@@ -77,7 +77,11 @@ export const adminTokens = sqliteTable('admin_tokens', {
 export const adminChanges = sqliteTable('admin_changes', {
   id: integer('id').primaryKey({ autoIncrement: true }),
   at: integer('at').notNull(),
-  /** the admin token that made the change ("cli" for the database-direct CLI) */
+  /**
+   * the admin token that made the change ("cli" for the database-direct CLI; "acme" for an ACME
+   * request: revokeCert reporting a key compromised, or the request of an account whose key was,
+   * deactivating the accounts that use the key)
+   */
   tokenId: text('token_id').notNull(),
   action: text('action').notNull(),
   target: text('target').notNull(),

@@ -92,6 +92,8 @@ export function createAdminStore(db: Db) {
 
     changeStmt,
     /** Runs the statements and records the change, all in one batch: all of it happens or none. */
+    /** The change-log row of a change, for a caller that runs its own batch. */
+    changeRow: (c: Change): Stmt => changeStmt(c),
     async commit(stmts: Stmt[], change: Change): Promise<number[]> {
       const all: [Stmt, ...Stmt[]] = [changeStmt(change), ...stmts];
       const res = (await db.batch(all)).slice(1);

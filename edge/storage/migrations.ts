@@ -121,4 +121,15 @@ export const MIGRATIONS: Migration[] = [
       `ALTER TABLE eab_keys ADD COLUMN max_accounts INTEGER DEFAULT 1`,
     ],
   },
+  {
+    id: 6,
+    name: 'account key digests (accounts of a key reported compromised are found by index)',
+    statements: [
+      // base64url SHA-256 of the account key's SubjectPublicKeyInfo, as blocked_keys names keys
+      // ('' when it cannot be computed). NULL on accounts made before: blocking a key fills those in,
+      // and such an account's next request does (edge/acme/block-keys.ts).
+      `ALTER TABLE accounts ADD COLUMN key_digest TEXT`,
+      `CREATE INDEX IF NOT EXISTS accounts_key_digest ON accounts (key_digest)`,
+    ],
+  },
 ];

@@ -29,8 +29,13 @@ export const accounts = sqliteTable(
     tosAgreed: integer('tos_agreed', { mode: 'boolean' }).notNull().default(false),
     eabKid: text('eab_kid'),
     createdAt: integer('created_at').notNull(),
+    /**
+     * base64url SHA-256 of the key's SubjectPublicKeyInfo, as blocked_keys names keys (migration 6);
+     * '' when it cannot be computed, null on an account made before it was kept
+     */
+    keyDigest: text('key_digest'),
   },
-  (t) => [uniqueIndex('accounts_thumbprint').on(t.thumbprint)],
+  (t) => [uniqueIndex('accounts_thumbprint').on(t.thumbprint), index('accounts_key_digest').on(t.keyDigest)],
 );
 
 export const eabKeys = sqliteTable('eab_keys', {

@@ -6,7 +6,8 @@
 // own key. Nothing may change on any refusal.
 import assert from 'node:assert/strict';
 import { FlattenedSign } from 'jose';
-import { blockKeys, jwkDigest } from '../../edge/acme/compromised-keys.ts';
+import { blockKeys } from '../../edge/acme/block-keys.ts';
+import { jwkDigest } from '../../edge/acme/compromised-keys.ts';
 import { b64uEncode } from '../../shared/encoding.ts';
 import { type AcmeKey, newKey, TestAcme } from '../support/acme.ts';
 import { type InprocEdge, startInprocEdge } from '../support/edge-app.ts';
@@ -77,16 +78,20 @@ async function setup(): Promise<World> {
   assert.equal(res.status, 200, await res.text());
   const adminBlocked = await rsaKey(2048);
   const digest = await jwkDigest(adminBlocked.jwk);
-  await blockKeys(edge.svc, [
-    {
-      spkiSha256: digest!,
-      source: 'admin-block',
-      serial: null,
-      accountId: null,
-      note: '',
-      createdAt: Date.now(),
-    },
-  ]);
+  await blockKeys(
+    edge.svc,
+    [
+      {
+        spkiSha256: digest!,
+        source: 'admin-block',
+        serial: null,
+        accountId: null,
+        note: '',
+        createdAt: Date.now(),
+      },
+    ],
+    { tokenId: 'test' },
+  );
   const ready = await newOrder(a, [ip('127.0.0.1')]);
   await makeReady(a, ready, http);
   return { edge, http, a, reported, adminBlocked, ready };

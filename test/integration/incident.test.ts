@@ -281,7 +281,58 @@ describe('incident response: bulk revocation and compromised keys', { timeout: 6
     // the same key as an account JWK: its SPKI hash is the certificate's
     await expectProblem(await holder.newAccount(), 'badPublicKey', /reported compromised/);
   });
+
+  test('keyCompromise reported about a certificate revoked before for another reason blocks the key, deactivates the account using it, and leaves the CRL reason', async () => {
+    const keys = await ecKeys();
+    // an account whose key is also a certificate's key (issued to account B)
+    const user = await new TestAcme(rig.fetch, sys.directoryUrl, await acmeKeyOf(keys)).init();
+    assert.equal((await user.newAccount()).status, 201);
+    const userId = user.kid!.split('/').pop()!;
+    const serial = await issue(b, 'b8.mail', keys);
+    await adminOk('POST', `/certificates/${serial}/revoke`, { reason: 4 });
+    await assertInCrl([serial], 4);
+    const ok = await user.post(user.kid!, '');
+    assert.equal(ok.status, 200, 'superseded blocks nothing');
+    const res = await user.post(
+      user.dir.revokeCert,
+      { certificate: b64uEncode(pemToDers(pems.get(serial)!)[0]!), reason: 1 },
+      { useJwk: true },
+    );
+    const text = await res.text();
+    assert.equal(res.status, 400, text);
+    assert.equal(JSON.parse(text).type, 'urn:ietf:params:acme:error:alreadyRevoked');
+    assert.match(JSON.parse(text).detail, /which the CRL keeps\); its key is now blocked/);
+    const blocked = await adminOk<Blocked>('GET', `/blocked-keys/${await spkiOf(keys)}`);
+    assert.equal(blocked.serial, serial);
+    await assertInCrl([serial], 4);
+    // RFC 8555 §7.3.6: the account can no longer be used
+    for (const send of [
+      () => user.post(user.dir.newOrder, { identifiers: [{ type: 'dns', value: `c${SUFFIX}` }] }),
+      () => user.post(user.kid!, ''),
+    ]) {
+      const refused = await send();
+      const doc = await refused.json();
+      assert.equal(refused.status, 401, JSON.stringify(doc));
+      assert.equal(doc.type, 'urn:ietf:params:acme:error:unauthorized');
+      assert.match(doc.detail, /account is deactivated: its key was reported compromised/);
+    }
+    const log = await adminOk<{ changes: { action: string; tokenId: string }[] }>(
+      'GET',
+      `/changes?target=account:${userId}`,
+    );
+    assert.deepEqual(
+      log.changes.map((x) => [x.action, x.tokenId]),
+      [['account.deactivate', 'acme']],
+    );
+  });
 });
+
+async function ecKeys(): Promise<CryptoKeyPair> {
+  return (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+    'sign',
+    'verify',
+  ])) as CryptoKeyPair;
+}
 
 async function spkiOf(keys: CryptoKeyPair): Promise<string> {
   const spki = new Uint8Array(await crypto.subtle.exportKey('spki', keys.publicKey));

@@ -153,18 +153,20 @@ export function acmeFlowSuite(
     });
 
     step(
-      'revokes with keyCompromise signed by the certificate key, which is then refused as an account key',
+      'revokes with keyCompromise signed by the certificate key, which is then refused as an account key and deactivates the account using it',
       async () => {
         const keys = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
           'sign',
           'verify',
         ])) as CryptoKeyPair;
-        const chain = await issue(t, c, { type: 'ip', value: '127.0.0.1' }, 'http-01', keys);
-        const holder = await new TestAcme(t.fetch, t.directoryUrl, {
+        const key: AcmeKey = {
           alg: 'ES256',
           privateKey: keys.privateKey,
           jwk: await exportJWK(keys.publicKey),
-        }).init();
+        };
+        // an account whose key is also the certificate's (issued to another account)
+        const holder = await eabAccount(t, key);
+        const chain = await issue(t, c, { type: 'ip', value: '127.0.0.1' }, 'http-01', keys);
         const res = await holder.post(
           holder.dir.revokeCert,
           { certificate: leafDerB64u(chain), reason: 1 },
@@ -174,6 +176,14 @@ export function acmeFlowSuite(
         const refused = await holder.newAccount();
         const body = (await refused.json()) as { type?: string; detail?: string };
         assert.equal(body.type, 'urn:ietf:params:acme:error:badPublicKey', body.detail);
+        // RFC 8555 §7.3.6: the account using the key is deactivated
+        const order = await holder.post(holder.dir.newOrder, {
+          identifiers: [{ type: 'ip', value: '127.0.0.1' }],
+        });
+        const doc = (await order.json()) as { type?: string; detail?: string };
+        assert.equal(order.status, 401, JSON.stringify(doc));
+        assert.equal(doc.type, 'urn:ietf:params:acme:error:unauthorized');
+        assert.match(doc.detail ?? '', /account is deactivated: its key was reported compromised/);
       },
     );
 

@@ -10,6 +10,7 @@ import { newKey, TestAcme } from '../../../test/support/acme.ts';
 import { issueLeaf, makeIssuer, storeCert, type TestIssuer } from '../../../test/support/ari.ts';
 import { type InprocEdge, startInprocEdge } from '../../../test/support/edge-app.ts';
 import { fieldOf, formFields, uiClient, uiLogIn } from '../../../test/support/ui-client.ts';
+import { jwkDigest } from '../../acme/compromised-keys.ts';
 import type { SignerClient } from '../../relay/signer-client.ts';
 import { storesOf } from '../../storage/stores.ts';
 
@@ -174,6 +175,21 @@ describe('admin UI: incident page', () => {
     });
     assert.match(u.text, /Key unblocked\./);
     assert.doesNotMatch(u.text, /lost laptop/);
+  });
+
+  test('blocking the key of an account says that the account was deactivated', async () => {
+    const key = await newKey();
+    const acme = await new TestAcme(edge.fetch, edge.directoryUrl, key).init();
+    await acme.newAccount();
+    const id = acme.kid!.split('/').pop()!;
+    const b = await uiLogIn(edge, token);
+    const page = await b('/incident');
+    const r = await b('/incident/block', {
+      method: 'POST',
+      form: { csrf: fieldOf(page.text, 'csrf'), pem: '', spkiSha256: (await jwkDigest(key.jwk))!, note: '' },
+    });
+    assert.match(r.text, new RegExp(`Key blocked\\. 1 account\\(s\\) using it deactivated: ${id}\\.`));
+    assert.equal((await edge.svc.accounts.get(id))?.status, 'deactivated');
   });
 
   test('refuses a confirm without the session CSRF field, revoking nothing', async () => {

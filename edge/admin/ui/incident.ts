@@ -54,6 +54,8 @@ interface BulkAnswer {
   complete?: boolean;
   stoppedBecause?: string;
   blockedKeys?: string[];
+  /** accounts deactivated because their key was among the blocked ones */
+  deactivatedAccounts?: string[];
 }
 
 type BlockedKey = {
@@ -195,11 +197,18 @@ function previewPage(a: BulkAnswer): (v: View) => Promise<Html> {
   };
 }
 
+/** What a block did to accounts, for the flash after blocking a key. */
+function deactivatedText(data: unknown): string {
+  const ids = (data as { deactivatedAccounts?: string[] }).deactivatedAccounts ?? [];
+  return ids.length ? ` ${ids.length} account(s) using it deactivated: ${ids.join(', ')}.` : '';
+}
+
 function resultPage(a: BulkAnswer): (v: View) => Promise<Html> {
   return async (v) => html`<p data-field="summary">Revoked <b>${a.counts?.revoked ?? 0}</b>, already revoked
       ${a.counts?.alreadyRevoked ?? 0}, failed ${a.counts?.failed ?? 0}, not attempted ${a.counts?.notAttempted ?? 0};
       <b>${a.remaining ?? 0}</b> still match.${a.stoppedBecause ? html` Stopped: ${a.stoppedBecause}.` : ''}
-      ${a.blockedKeys?.length ? ` ${a.blockedKeys.length} key(s) blocked.` : ''}</p>
+      ${a.blockedKeys?.length ? ` ${a.blockedKeys.length} key(s) blocked.` : ''}
+      ${a.deactivatedAccounts?.length ? ` ${a.deactivatedAccounts.length} account(s) using them deactivated: ${a.deactivatedAccounts.join(', ')}.` : ''}</p>
     ${table(
       ['Serial', 'Identifiers', 'Outcome', 'Detail'],
       (a.results ?? []).map((r) => [
@@ -272,7 +281,7 @@ export function registerIncidentUi(ui: Hono<AppEnv>, action: Action): void {
         ...base,
         body: (v) => incidentPage(v),
         flash: r.ok
-          ? { kind: 'ok', text: 'Key blocked.' }
+          ? { kind: 'ok', text: `Key blocked.${deactivatedText(r.data)}` }
           : { kind: 'err', text: `Not blocked: ${r.detail}` },
       };
     }),
