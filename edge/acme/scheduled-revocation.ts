@@ -4,6 +4,7 @@
 // admin API's POST /admin/renewals/run is there for a cron (Workers Cron Trigger, systemd timer).
 // Each revocation is claimed in the database first, so instances sharing it never revoke twice; a
 // claim left by a crash or an absent signer expires after REVOKE_CLAIM_MS and is taken again.
+import { revocationTime } from '../relay/signer-client.ts';
 import { renewalStore } from './ari.ts';
 import type { EdgeServices } from './context.ts';
 
@@ -38,7 +39,8 @@ export async function runDueRevocations(
       out.failed.push({ serial: row.serial, error: outcome.problem.message });
       continue;
     }
-    const at = Date.now();
+    // the signer's time, which its CRL gives
+    const at = revocationTime(outcome, Date.now());
     await svc.certificates.markRevoked(row.certificateId, row.revokeReason, at);
     await store.finish(row.certificateId, at);
     svc.log({ event: 'scheduled-revocation', serial: row.serial, reason: row.revokeReason });

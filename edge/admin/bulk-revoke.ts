@@ -10,6 +10,7 @@ import type { Identifier } from '../../shared/problems.ts';
 import { blockKeys } from '../acme/block-keys.ts';
 import { compromisedCertificateKey, KEY_COMPROMISE } from '../acme/compromised-keys.ts';
 import type { EdgeServices } from '../acme/context.ts';
+import { revocationTime } from '../relay/signer-client.ts';
 import type { BlockedKeyRow } from '../storage/blocked-keys.ts';
 import { type CertificateFilter, createCertificateSelection } from '../storage/certificate-selection.ts';
 import type { CertificateRow } from '../storage/schema.ts';
@@ -164,7 +165,7 @@ export async function revokeSelected(
       }
       // Revoked by the signer before (a run that stopped between the signer and this database):
       // recorded here as well, and not an error.
-      await svc.certificates.markRevoked(cert.id, reason, Date.now());
+      await svc.certificates.markRevoked(cert.id, reason, revocationTime(outcome, Date.now()));
       r.outcome = outcome.status === 'revoked' ? 'revoked' : 'alreadyRevoked';
     } catch (e) {
       svc.log({ event: 'bulk-revoke-error', serial: cert.serial, error: String(e) });

@@ -5,6 +5,7 @@ import type { Hono } from 'hono';
 import { blockKeys } from '../acme/block-keys.ts';
 import { compromisedCertificateKey, KEY_COMPROMISE } from '../acme/compromised-keys.ts';
 import { parsePolicy } from '../policy/engine.ts';
+import { revocationTime } from '../relay/signer-client.ts';
 import type { EabKeyRow } from '../storage/schema.ts';
 import { DEFAULT_EAB_SETTINGS, type EabSettings, type Stmt } from '../storage/settings.ts';
 import { storesOf } from '../storage/stores.ts';
@@ -242,7 +243,7 @@ export function registerObjectRoutes(r: Hono<AdminEnv>): void {
       throw new AdminError('badGateway', `the signer is unavailable: ${outcome.detail}`);
     if (outcome.status === 'refused' && outcome.problem.kind !== 'alreadyRevoked')
       throw new AdminError('badGateway', `the signer refused: ${outcome.problem.message}`);
-    const at = Date.now();
+    const at = revocationTime(outcome, Date.now());
     await svc.certificates.markRevoked(cert.id, reason, at);
     await record(
       c,

@@ -37,6 +37,18 @@ export type RevokeOutcome =
 
 type SignFields = Omit<SignRequest, 'op' | 'jti' | 'iat' | 'exp'>;
 
+/**
+ * When a revocation took effect, for the edge's record: the `revokedAt` of the signer's signed answer,
+ * the time its CRL gives, so the edge and the CRL agree. A signed alreadyRevoked carries no time (the
+ * signer revoked it in an earlier call whose answer was lost, or by another path); `fallback`, the
+ * edge's clock, stands in then.
+ */
+export function revocationTime(outcome: RevokeOutcome, fallback: number): number {
+  if (outcome.status !== 'revoked' || outcome.revokedAt === undefined) return fallback;
+  const at = Date.parse(outcome.revokedAt);
+  return Number.isNaN(at) ? fallback : at;
+}
+
 /** One signer's readiness in /ready: by index, never by URL. */
 export interface PeerHealth extends PeerSnapshot {
   ok: boolean;

@@ -10,6 +10,7 @@ import type { AppEnv } from '../acme/context.ts';
 import { acmeJws } from '../acme/jws.ts';
 import { ensureOwner, notFound, requireAccount } from '../acme/respond.ts';
 import { PATHS } from '../linker.ts';
+import { revocationTime } from '../relay/signer-client.ts';
 
 /** RFC 5280 §5.3.1 reasons a subscriber may give (as Let's Encrypt accepts, plus privilegeWithdrawn). */
 const ALLOWED_REASONS = new Set([0, 1, 3, 4, 5, 9]);
@@ -107,7 +108,7 @@ export function registerCertificate(app: Hono<AppEnv>): void {
       });
     }
     if (outcome.status === 'refused' && outcome.problem.kind !== 'alreadyRevoked') throw outcome.problem;
-    await svc.certificates.markRevoked(cert.id, reason, Date.now());
+    await svc.certificates.markRevoked(cert.id, reason, revocationTime(outcome, Date.now()));
     svc.log({ event: 'revoked', serial: cert.serial, reason });
     return c.body(null, 200);
   });

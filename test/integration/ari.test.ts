@@ -133,5 +133,12 @@ describe('ARI: renew now, renewal with replaces, scheduled revocation, CRL', { t
     }
     assert.match(crlText, new RegExp(`Serial Number: ${oldSerial.toUpperCase()}`));
     assert.match(crlText, /Superseded/);
+    // the edge recorded the revocation at the signer's time: the CRL's revocation date
+    const entry = crlText.slice(crlText.indexOf(`Serial Number: ${oldSerial.toUpperCase()}`));
+    const inCrl = Date.parse(/Revocation Date: (.+)/.exec(entry)![1]!.trim());
+    const stored = JSON.parse(await cli('cert', 'list', '--serial', oldSerial, ...conn)) as {
+      certificates: { revokedAt: string }[];
+    };
+    assert.equal(stored.certificates[0]?.revokedAt, new Date(inCrl).toISOString());
   });
 });

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { exportJWK, FlattenedSign } from 'jose';
 import { b64uDecode, b64uEncode, pemToDers, toHex } from '../../shared/encoding.ts';
 import { type AcmeKey, makeCsr, TestAcme } from '../support/acme.ts';
-import { cliWriteToken, crlEntries, IncidentRig } from '../support/incident.ts';
+import { cliWriteToken, crlEntries, crlSerial, IncidentRig } from '../support/incident.ts';
 import { type System, startSystem } from '../support/system.ts';
 
 const run = promisify(execFile);
@@ -324,6 +324,25 @@ describe('incident response: bulk revocation and compromised keys', { timeout: 6
       log.changes.map((x) => [x.action, x.tokenId]),
       [['account.deactivate', 'acme']],
     );
+  });
+
+  test("the edge records each revocation at the signer's time, the date its CRL gives", async () => {
+    // one more by a single admin revocation; the others were by bulk runs and revokeCert
+    await adminOk('POST', `/certificates/${serials.get('b6.mail')}/revoke`, { reason: 5 });
+    const crl = await rig.signerCrlDates();
+    const revoked = (await adminOk<CertList>('GET', '/certificates?limit=1000')).certificates.filter(
+      (x) => x.revokedAt !== null,
+    );
+    assert.ok(revoked.length >= 11, `revoked certificates: ${revoked.length}`);
+    for (const cert of revoked) {
+      const inCrl = crl.get(crlSerial(cert.serial));
+      assert.ok(inCrl !== undefined, `${cert.serial} in the CRL`);
+      assert.equal(
+        new Date(cert.revokedAt!).toISOString(),
+        new Date(inCrl).toISOString(),
+        `${cert.serial}: the edge's revokedAt is the CRL's revocationDate`,
+      );
+    }
   });
 });
 

@@ -104,16 +104,31 @@ export class IncidentRig {
 
   /** The signer's current CRL, straight from it (the edge's /crl caches up to a minute). */
   async signerCrl(): Promise<Map<string, number | undefined>> {
+    return crlEntries(await this.signerCrlDer());
+  }
+
+  /** serial → revocation date (ms) in the signer's current CRL. */
+  async signerCrlDates(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const e of new x509.X509Crl(await this.signerCrlDer()).entries)
+      out.set(crlSerial(e.serialNumber), e.revocationDate.getTime());
+    return out;
+  }
+
+  private async signerCrlDer(): Promise<Uint8Array<ArrayBuffer>> {
     const res = await fetch(`${this.sys.signerUrl}/v1/crl`);
     assert.equal(res.status, 200);
-    return crlEntries(new Uint8Array(await res.arrayBuffer()));
+    return new Uint8Array(await res.arrayBuffer());
   }
 }
+
+/** A serial as the CRL maps key it: lowercase hex, no leading zeros. */
+export const crlSerial = (serial: string): string => serial.toLowerCase().replace(/^0+/, '');
 
 /** serial (lowercase hex, no leading zeros) → CRL reason code, from a DER CRL. */
 export function crlEntries(der: Uint8Array<ArrayBuffer>): Map<string, number | undefined> {
   const crl = new x509.X509Crl(der);
   const out = new Map<string, number | undefined>();
-  for (const e of crl.entries) out.set(e.serialNumber.toLowerCase().replace(/^0+/, ''), e.reason);
+  for (const e of crl.entries) out.set(crlSerial(e.serialNumber), e.reason);
   return out;
 }
