@@ -55,9 +55,16 @@ async function issue(c: TestAcme, extra: Record<string, unknown> = {}): Promise<
 }
 
 async function cli(...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, ['bin/edgeca.mjs', 'admin', ...args], { timeout: 60_000 });
+  const { stdout, stderr } = await run(process.execPath, ['bin/edgeca.mjs', 'admin', ...args], {
+    timeout: 60_000,
+    env: { ...process.env, ...cliEnv },
+  });
+  assert.doesNotMatch(stderr, /--token puts the admin token on the command line/);
   return stdout;
 }
+
+/** The CLI's environment: the admin token goes in a file it names, never on a command line. */
+const cliEnv: Record<string, string> = {};
 
 async function opensslText(pem: string): Promise<string> {
   const f = join(sys.dir, `c-${Date.now()}.pem`);
@@ -96,7 +103,10 @@ describe('ARI: renew now, renewal with replaces, scheduled revocation, CRL', { t
     const tok = JSON.parse(
       await cli('token', 'create', '--scope', 'write', '--db', sys.dbUrl, '--json'),
     ).token;
-    const conn = ['--url', `${sys.edgeUrl}/admin`, '--token', tok, '--ca-file', sys.caFile, '--json'];
+    const tokenFile = join(sys.dir, 'admin-token');
+    writeFileSync(tokenFile, tok, { mode: 0o600 });
+    cliEnv.EDGECA_ADMIN_TOKEN_FILE = tokenFile;
+    const conn = ['--url', `${sys.edgeUrl}/admin`, '--ca-file', sys.caFile, '--json'];
     const moved = JSON.parse(
       await cli('renew-now', '--pattern', '127.0.0.0/8', '--revoke-when-replaced', ...conn),
     );

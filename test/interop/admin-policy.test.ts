@@ -23,9 +23,12 @@ acme.setLogger(() => {});
 
 async function cli(...args: string[]): Promise<string> {
   try {
-    const { stdout } = await promisify(execFile)(process.execPath, ['bin/edgeca.mjs', 'admin', ...args], {
-      env,
-    });
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['bin/edgeca.mjs', 'admin', ...args],
+      { env },
+    );
+    assert.doesNotMatch(stderr, /--token puts the admin token on the command line/);
     return stdout;
   } catch (e) {
     const err = e as { stderr?: string; message: string };
@@ -148,10 +151,14 @@ describe('admin CLI and a real client bound to an EAB key with a policy', { time
   });
 
   test('errors say how to fix them', async () => {
-    await assert.rejects(
-      cli('profile', 'list', '--token', 'edgeca_admin_wrong'),
-      /401.*token create --scope write/,
-    );
+    // a wrong token, given as tokens are (never on a command line)
+    const token = env.EDGECA_ADMIN_TOKEN;
+    env.EDGECA_ADMIN_TOKEN = 'edgeca_admin_wrong';
+    try {
+      await assert.rejects(cli('profile', 'list'), /401.*token create --scope write/);
+    } finally {
+      env.EDGECA_ADMIN_TOKEN = token;
+    }
     await assert.rejects(cli('policy', 'set', 'global', '--allow', 'a b'), /400 allow\[0\]/);
   });
 });
