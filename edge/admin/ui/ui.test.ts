@@ -3,52 +3,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type InprocEdge, startInprocEdge } from '../../../test/support/edge-app.ts';
+import { fieldOf, uiClient, uiLogIn } from '../../../test/support/ui-client.ts';
 import { storesOf } from '../../storage/stores.ts';
 
 let edge: InprocEdge;
 let writeToken: string;
 let readToken: string;
-const UI = 'https://acme.test:14000/admin/ui';
 
 async function token(scope: 'read' | 'write'): Promise<{ token: string; id: string }> {
   const { admin } = await storesOf(edge.svc);
   const t = await admin.newToken(`ui-${scope}`, scope);
   await t.stmt;
   return { token: t.token, id: t.row.id };
-}
-
-/** A tiny cookie jar over app.request. */
-function browser() {
-  const jar = new Map<string, string>();
-  return async (path: string, init: RequestInit & { form?: Record<string, string> } = {}) => {
-    const headers = new Headers(init.headers);
-    if (jar.size) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
-    let body = init.body;
-    if (init.form) {
-      headers.set('content-type', 'application/x-www-form-urlencoded');
-      body = new URLSearchParams(init.form).toString();
-    }
-    const res = await edge.app.request(`${UI}${path}`, { ...init, headers, ...(body ? { body } : {}) });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const i = pair!.indexOf('=');
-      const v = pair!.slice(i + 1);
-      if (v === '' || /max-age=0/i.test(c)) jar.delete(pair!.slice(0, i));
-      else jar.set(pair!.slice(0, i), v);
-    }
-    return { res, text: await res.text() };
-  };
-}
-
-const field = (page: string, name: string) =>
-  new RegExp(`name="${name}" value="([^"]+)"`).exec(page)?.[1] ?? '';
-
-async function loggedIn(tok: string) {
-  const b = browser();
-  const login = await b('/login');
-  const r = await b('/login', { method: 'POST', form: { nonce: field(login.text, 'nonce'), token: tok } });
-  assert.equal(r.res.status, 303);
-  return b;
 }
 
 describe('admin UI', () => {
@@ -60,20 +26,20 @@ describe('admin UI', () => {
   after(() => edge.close());
 
   test('sends a visitor without a session to the login page', async () => {
-    const { res } = await browser()('');
+    const { res } = await uiClient(edge)('');
     assert.equal(res.status, 303);
     assert.equal(res.headers.get('location'), '/admin/ui/login');
   });
 
   test('refuses an unknown token and a login form without its cookie', async () => {
-    const b = browser();
+    const b = uiClient(edge);
     const login = await b('/login');
     const bad = await b('/login', {
       method: 'POST',
-      form: { nonce: field(login.text, 'nonce'), token: 'edgeca_admin_nope' },
+      form: { nonce: fieldOf(login.text, 'nonce'), token: 'edgeca_admin_nope' },
     });
     assert.equal(bad.res.status, 401);
-    const forged = await browser()('/login', {
+    const forged = await uiClient(edge)('/login', {
       method: 'POST',
       form: { nonce: 'x'.repeat(22), token: writeToken },
     });
@@ -81,11 +47,11 @@ describe('admin UI', () => {
   });
 
   test('sets a HttpOnly, SameSite=Strict, Secure session cookie scoped to the UI and never caches pages', async () => {
-    const b = browser();
+    const b = uiClient(edge);
     const login = await b('/login');
     const { res } = await b('/login', {
       method: 'POST',
-      form: { nonce: field(login.text, 'nonce'), token: writeToken },
+      form: { nonce: fieldOf(login.text, 'nonce'), token: writeToken },
     });
     const cookie = res.headers.getSetCookie().find((c) => c.startsWith('edgeca_ui='));
     assert.match(cookie ?? '', /HttpOnly/);
@@ -100,11 +66,11 @@ describe('admin UI', () => {
   });
 
   test('creates an EAB key showing the HMAC key once, lists it without it, and revokes it', async () => {
-    const b = await loggedIn(writeToken);
+    const b = await uiLogIn(edge, writeToken);
     const page = await b('/eab');
     const created = await b('/eab', {
       method: 'POST',
-      form: { csrf: field(page.text, 'csrf'), name: 'team-<b>web</b>', allow: '.web.example.internal' },
+      form: { csrf: fieldOf(page.text, 'csrf'), name: 'team-<b>web</b>', allow: '.web.example.internal' },
     });
     assert.equal(created.res.status, 200);
     const kid = /data-field="eab-kid">([^<]+)</.exec(created.text)?.[1] ?? '';
@@ -117,14 +83,14 @@ describe('admin UI', () => {
     assert.ok(!again.text.includes(hmac), 'the HMAC key is shown once only');
     const revoked = await b(`/eab/${kid}/revoke`, {
       method: 'POST',
-      form: { csrf: field(again.text, 'csrf') },
+      form: { csrf: fieldOf(again.text, 'csrf') },
     });
     assert.match(revoked.text, /revoked\./);
     assert.equal((await edge.svc.eab.get(kid))?.revokedAt !== null, true);
   });
 
   test('creates EAB keys that bind several accounts, or any number, and refuses a bad count', async () => {
-    const b = await loggedIn(writeToken);
+    const b = await uiLogIn(edge, writeToken);
     for (const [given, shown] of [
       ['5', '0 of 5'],
       ['unlimited', '0 of unlimited'],
@@ -133,7 +99,7 @@ describe('admin UI', () => {
       const page = await b('/eab');
       const created = await b('/eab', {
         method: 'POST',
-        form: { csrf: field(page.text, 'csrf'), name: `fleet-${given || 'default'}`, maxAccounts: given },
+        form: { csrf: fieldOf(page.text, 'csrf'), name: `fleet-${given || 'default'}`, maxAccounts: given },
       });
       assert.equal(created.res.status, 200, created.text);
       const kid = /data-field="eab-kid">([^<]+)</.exec(created.text)?.[1] ?? '';
@@ -144,7 +110,7 @@ describe('admin UI', () => {
     const before = (await edge.svc.eab.list()).length;
     const bad = await b('/eab', {
       method: 'POST',
-      form: { csrf: field(page.text, 'csrf'), name: 'x', maxAccounts: 'lots' },
+      form: { csrf: fieldOf(page.text, 'csrf'), name: 'x', maxAccounts: 'lots' },
     });
     assert.equal(bad.res.status, 400);
     assert.match(bad.text, /maxAccounts: must be an integer/);
@@ -152,7 +118,7 @@ describe('admin UI', () => {
   });
 
   test('refuses a POST without the session CSRF field or from another origin, changing nothing', async () => {
-    const b = await loggedIn(writeToken);
+    const b = await uiLogIn(edge, writeToken);
     const before = (await edge.svc.eab.list()).length;
     const noCsrf = await b('/eab', { method: 'POST', form: { name: 'x' } });
     assert.equal(noCsrf.res.status, 403);
@@ -160,24 +126,24 @@ describe('admin UI', () => {
     const cross = await b('/eab', {
       method: 'POST',
       headers: { origin: 'https://evil.example' },
-      form: { csrf: field(page.text, 'csrf'), name: 'x' },
+      form: { csrf: fieldOf(page.text, 'csrf'), name: 'x' },
     });
     assert.equal(cross.res.status, 403);
     assert.equal((await edge.svc.eab.list()).length, before);
   });
 
   test('a read token sees pages but its forms are refused by the admin API', async () => {
-    const b = await loggedIn(readToken);
+    const b = await uiLogIn(edge, readToken);
     const page = await b('/eab');
     assert.equal(page.res.status, 200);
-    const r = await b('/eab', { method: 'POST', form: { csrf: field(page.text, 'csrf'), name: 'x' } });
+    const r = await b('/eab', { method: 'POST', form: { csrf: fieldOf(page.text, 'csrf'), name: 'x' } });
     assert.equal(r.res.status, 400);
     assert.match(r.text, /read scope/);
   });
 
   test('revoking the token ends its sessions at once', async () => {
     const t = await token('write');
-    const b = await loggedIn(t.token);
+    const b = await uiLogIn(edge, t.token);
     assert.equal((await b('')).res.status, 200);
     const { admin } = await storesOf(edge.svc);
     await admin.revokeToken(t.id);
@@ -185,7 +151,7 @@ describe('admin UI', () => {
   });
 
   test('every page renders for a logged-in admin', async () => {
-    const b = await loggedIn(writeToken);
+    const b = await uiLogIn(edge, writeToken);
     for (const p of [
       '',
       '/certificates',
