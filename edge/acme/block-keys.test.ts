@@ -315,6 +315,44 @@ describe('blocking a key deactivates the accounts using it', () => {
     assert.match((await again.json()).detail, /^the certificate is already revoked$/);
   });
 
+  it('the account insert and key change write nothing for a key blocked after the route checked it', async () => {
+    const key = await newKey();
+    const keyDigest = (await jwkDigest(key.jwk))!;
+    await edge.svc.database.db.batch(
+      blockedKeyStore(edge.svc).block([
+        {
+          spkiSha256: keyDigest,
+          source: 'admin-block',
+          serial: null,
+          accountId: null,
+          note: '',
+          createdAt: Date.now(),
+        },
+      ]) as [Stmt],
+    );
+    const row = {
+      id: `raced-${keyDigest.slice(0, 8)}`,
+      thumbprint: `t-${keyDigest}`,
+      jwk: JSON.stringify(key.jwk),
+      status: 'valid' as const,
+      contact: '[]',
+      tosAgreed: true,
+      keyDigest,
+    };
+    assert.deepEqual(await edge.svc.accounts.create({ ...row, eabKid: null }), { status: 'keyBlocked' });
+    const eab = await json(await admin('POST', '/eab-keys', { name: 'raced' }), 201);
+    assert.deepEqual(await edge.svc.accounts.create({ ...row, eabKid: eab.kid }), { status: 'keyBlocked' });
+    assert.equal(await edge.svc.accounts.get(row.id), undefined);
+    const { acme, id } = await accountWith(await ecKeys());
+    const before = await edge.svc.accounts.get(id);
+    assert.equal(
+      await edge.svc.accounts.changeKey(id, before!.thumbprint, row.jwk, row.thumbprint, keyDigest),
+      false,
+    );
+    assert.deepEqual(await edge.svc.accounts.get(id), before);
+    assert.equal((await acme.post(acme.kid!, '')).status, 200);
+  });
+
   it('keeps the key digest through keyChange, so a block of the new key finds the account', async () => {
     const { acme, id } = await accountWith(await ecKeys());
     const next = await ecKeys();
