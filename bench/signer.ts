@@ -135,7 +135,7 @@ export async function benchSigner(
   let hsmPool: Rate;
   let inProcessBuilderHsm: Rate;
   try {
-    const signer: CaSigner = hsm.signer;
+    const signer: CaSigner = await hsm.signerFor(config.pkcs11.keyLabel);
     hsmOneInFlight = await rate(o.count, 1, () => signer.sign(tbsSample));
     hsmPool = await rate(o.count, Math.max(2, (config.pkcs11.sessions ?? 4) * 2), () =>
       signer.sign(tbsSample),

@@ -43,12 +43,12 @@ function yearsLater(d: Date, years: number): Date {
 }
 
 /** Writes a file that must not exist yet (a CA never overwrites its own certificates silently). */
-async function writeNew(path: string, data: string, mode = 0o644): Promise<void> {
+export async function writeNew(path: string, data: string, mode = 0o644): Promise<void> {
   await writeFile(path, data, { flag: 'wx', mode });
 }
 
 /** Writes through a temporary file and a rename, so readers never see half a file. */
-async function writeAtomic(path: string, data: string, mode = 0o644): Promise<void> {
+export async function writeAtomic(path: string, data: string, mode = 0o644): Promise<void> {
   const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(tmp, data, { mode });
   await chmod(tmp, mode); // the umask may have narrowed or (for 0600 secrets) the file may pre-exist
@@ -138,17 +138,29 @@ export async function importIssuerCert(opts: {
 }): Promise<string> {
   const der = pemToDers(opts.certPem)[0];
   if (!der) throw new Error('no CERTIFICATE block in the PEM given');
+  const spki = checkCaCertificate(der);
+  if (!sameKey(spki, await opts.token.publicKeySpki(opts.keyLabel))) {
+    throw new Error(
+      `the certificate's public key is not the key "${opts.keyLabel}" in token "${opts.token.tokenLabel}"`,
+    );
+  }
+  const outDir = resolve(opts.outDir);
+  await mkdir(outDir, { recursive: true });
+  const file = join(outDir, 'intermediate.pem');
+  await writeAtomic(file, derToPem(der));
+  return file;
+}
+
+/**
+ * Checks that `der` is a CA certificate (CA:TRUE; keyCertSign when it has a keyUsage) and returns
+ * its SubjectPublicKeyInfo; throws saying what is wrong.
+ */
+export function checkCaCertificate(der: Uint8Array): Uint8Array {
   let cert: Certificate;
   try {
     cert = AsnConvert.parse(der, Certificate);
   } catch (e) {
     throw new Error(`the PEM's first certificate cannot be decoded: ${(e as Error).message}`);
-  }
-  const spki = new Uint8Array(AsnConvert.serialize(cert.tbsCertificate.subjectPublicKeyInfo));
-  if (!sameKey(spki, await opts.token.publicKeySpki(opts.keyLabel))) {
-    throw new Error(
-      `the certificate's public key is not the key "${opts.keyLabel}" in token "${opts.token.tokenLabel}"`,
-    );
   }
   const ext = (id: string) => cert.tbsCertificate.extensions?.find((e) => e.extnID === id)?.extnValue.buffer;
   const bc = ext(id_ce_basicConstraints);
@@ -158,11 +170,7 @@ export async function importIssuerCert(opts: {
   if (ku && !(AsnConvert.parse(ku, KeyUsage).toNumber() & KeyUsageFlags.keyCertSign)) {
     throw new Error('the certificate does not allow keyCertSign');
   }
-  const outDir = resolve(opts.outDir);
-  await mkdir(outDir, { recursive: true });
-  const file = join(outDir, 'intermediate.pem');
-  await writeAtomic(file, derToPem(der));
-  return file;
+  return new Uint8Array(AsnConvert.serialize(cert.tbsCertificate.subjectPublicKeyInfo));
 }
 
 export interface DevInit {

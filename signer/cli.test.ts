@@ -32,7 +32,15 @@ const cases: [string, string[], number][] = [
   ['asks for --config', ['audit-verify'], 2],
   ['refuses a bad --key-type', ['init', '--dev', '--key-type', 'DSA'], 2],
   ['explains an unreadable config', ['crl', '--config', join(dir, 'missing.json')], 1],
-  ['verifies a clean audit chain', ['audit-verify', '--config', configFile], 0],
+  [
+    'checks a clean hash chain alone when asked to',
+    ['audit-verify', '--config', configFile, '--allow-unsigned'],
+    0,
+  ],
+  ['does not call a chain without a signed checkpoint verified', ['audit-verify', '--config', configFile], 1],
+  ['refuses a bad --max-age', ['audit-verify', '--config', configFile, '--max-age', 'soon'], 2],
+  ['refuses a bad --mode for rotate', ['rotate', '--config', configFile, '--mode', 'magic'], 2],
+  ['refuses a malformed --issuer for crl', ['crl', '--config', configFile, '--issuer', 'abc'], 2],
   ['writes the CRL', ['crl', '--config', configFile, '--out', join(dir, 'out.crl')], 0],
 ];
 
@@ -72,5 +80,5 @@ test('signer cli audit-verify exits 1 on an edited row', async () => {
   const c = createClient({ url: `file:${join(dir, 'signer.db')}` });
   await c.execute(`UPDATE audit_log SET details = '{}' WHERE seq = 2`);
   c.close();
-  assert.equal(await main(['audit-verify', '--config', configFile]), 1);
+  assert.equal(await main(['audit-verify', '--config', configFile, '--allow-unsigned']), 1);
 });

@@ -1,52 +1,21 @@
-// `edgeca signer <command>`: token and CA bootstrap, key inspection, the service, CRL and audit
-// checks. The PIN comes from the config (pinCredential/pinFile/pinEnv), never from argv.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { parseCommandLine, runCommand, UsageError } from '../cli/args.ts';
-import { derToPem, pemToDers } from '../shared/encoding.ts';
-import type { CaKeyType } from './ca-signer.ts';
-import { configPath, loadSignerConfig, startSigner } from './server.ts';
-import { issuerId, readPin } from './service/tools.ts';
-import { openConfiguredStore } from './store/configured.ts';
-import type { SignerStore } from './store/store.ts';
+// `edgeca signer <command>`: token and CA bootstrap, key inspection, the service; the CA key's
+// lifecycle (rotate, import-cert, issuers, crl, audit-verify) is in lifecycle-cli.ts. The PIN comes
+// from the config (pinCredential/pinFile/pinEnv), never from argv.
+import { parseCommandLine, runCommand } from '../cli/args.ts';
+import {
+  type Command,
+  configOpt,
+  help,
+  keyType,
+  need,
+  openConfiguredToken,
+  out,
+  UsageError,
+} from './cli-common.ts';
+import { LIFECYCLE_COMMANDS } from './lifecycle-cli.ts';
+import { startSigner } from './server.ts';
 
-type Opts = Record<string, { type: 'string' | 'boolean'; short?: string }>;
-interface Command {
-  summary: string;
-  usage: string;
-  options: Opts;
-  run(v: Record<string, string | boolean | undefined>): Promise<number>;
-}
-
-const KEY_TYPES: readonly CaKeyType[] = ['EC-P256', 'EC-P384', 'RSA-3072', 'RSA-4096'];
 const MODES = ['root-and-intermediate', 'intermediate-csr'] as const;
-const help = { type: 'boolean', short: 'h' } as const;
-const configOpt = { type: 'string', short: 'c' } as const;
-
-const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
-
-function need(v: Record<string, string | boolean | undefined>, name: string): string {
-  const x = v[name];
-  if (typeof x !== 'string' || x === '') throw new UsageError(`--${name} is required`);
-  return x;
-}
-
-function keyType(v: Record<string, string | boolean | undefined>): CaKeyType | undefined {
-  const k = v['key-type'];
-  if (k === undefined) return undefined;
-  if (!KEY_TYPES.includes(k as CaKeyType))
-    throw new UsageError(`--key-type must be one of ${KEY_TYPES.join(', ')}`);
-  return k as CaKeyType;
-}
-
-/** Opens the token named by the config (PIN from pinFile/pinEnv); the caller closes it. */
-async function openConfiguredToken(configFile: string) {
-  const { config, baseDir } = loadSignerConfig(configFile);
-  // Literal specifiers throughout: `npm run build` compiles what they name.
-  const { openToken, tokenOptionsFromConfig } = await import('./hsm/token.ts');
-  const options = tokenOptionsFromConfig(config.pkcs11, baseDir, readPin(config, baseDir));
-  const token = await openToken({ ...options, sessions: 1 });
-  return { token, config, baseDir };
-}
 
 const COMMANDS: Record<string, Command> = {
   init: {
@@ -81,33 +50,10 @@ const COMMANDS: Record<string, Command> = {
         const made = await boot.initCa({
           token,
           keyType: kt ?? config.ca.keyType,
-          mode,
+          mode: mode as (typeof MODES)[number],
           outDir: baseDir,
         });
         out(JSON.stringify(made ?? { ok: true }, null, 2));
-      } finally {
-        await token.close();
-      }
-      return 0;
-    },
-  },
-  'import-cert': {
-    summary: 'install the issuing certificate signed by an offline root for the token key',
-    usage: 'import-cert --config signer.json --cert intermediate.pem',
-    options: { config: configOpt, cert: { type: 'string' }, help },
-    async run(v) {
-      const { readFileSync } = await import('node:fs');
-      const certPem = readFileSync(need(v, 'cert'), 'utf8');
-      const boot = await import('./bootstrap.ts');
-      const { token, config, baseDir } = await openConfiguredToken(need(v, 'config'));
-      try {
-        const res = await boot.importIssuerCert({
-          token,
-          keyLabel: config.pkcs11.keyLabel,
-          certPem,
-          outDir: baseDir,
-        });
-        out(JSON.stringify(res ?? { ok: true }, null, 2));
       } finally {
         await token.close();
       }
@@ -155,83 +101,30 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   serve: {
-    summary: 'run the signer until SIGINT/SIGTERM',
+    summary: 'run the signer until SIGINT/SIGTERM (SIGHUP: follow a CA key rotation now)',
     usage: 'serve --config signer.json',
     options: { config: configOpt, help },
     async run(v) {
       const running = await startSigner({ configFile: need(v, 'config') });
+      // SIGHUP: read the store's issuers now (a rotation), as the timer does every refreshSeconds.
+      const reload = () =>
+        void running
+          .reload()
+          .catch((e: unknown) =>
+            process.stdout.write(`${JSON.stringify({ event: 'issuer-refresh-failed', error: String(e) })}\n`),
+          );
+      process.on('SIGHUP', reload);
       await new Promise<void>((done) => {
         process.once('SIGINT', done);
         process.once('SIGTERM', done);
       });
+      process.off('SIGHUP', reload);
       await running.close();
       return 0;
     },
   },
-  crl: {
-    summary: 'print the current CRL as PEM, or write its DER to --out',
-    usage: 'crl --config signer.json [--out file.crl]',
-    options: { config: configOpt, out: { type: 'string' }, help },
-    async run(v) {
-      const { store, issuer } = await openStore(need(v, 'config'));
-      try {
-        const row = await store.currentCrl(issuer());
-        if (!row) throw new Error('no CRL has been signed yet: start the signer (edgeca signer serve) first');
-        if (typeof v.out === 'string') {
-          writeFileSync(v.out, row.der);
-          out(`wrote CRL number ${row.crlNumber} to ${v.out}`);
-        } else {
-          out(derToPem(new Uint8Array(row.der), 'X509 CRL'));
-        }
-      } finally {
-        await store.close();
-      }
-      return 0;
-    },
-  },
-  'audit-verify': {
-    summary: 'check the audit log hash chain; exit 1 naming the first bad row',
-    usage: 'audit-verify --config signer.json',
-    options: { config: configOpt, help },
-    async run(v) {
-      const { store } = await openStore(need(v, 'config'));
-      try {
-        const r = await store.verifyAudit();
-        out(JSON.stringify(r));
-        if (!r.ok) process.stderr.write(`audit chain broken at row ${r.firstBadSeq}: ${r.reason}\n`);
-        return r.ok ? 0 : 1;
-      } finally {
-        await store.close();
-      }
-    },
-  },
+  ...LIFECYCLE_COMMANDS,
 };
-
-/**
- * The store the config names, and the id of its configured issuer: `crl` needs it, `audit-verify`
- * only when an old store must first be migrated (the store then says so).
- */
-async function openStore(configFile: string): Promise<{ store: SignerStore; issuer: () => string }> {
-  const { config, baseDir } = loadSignerConfig(configFile);
-  const issuerFile = configPath(baseDir, config.ca.issuerCertFile);
-  let id: string | undefined;
-  let problem = '';
-  try {
-    const [der] = pemToDers(readFileSync(issuerFile, 'utf8'));
-    if (der) id = issuerId(der);
-    else problem = 'it holds no PEM CERTIFICATE';
-  } catch (e) {
-    problem = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-  }
-  const store = await openConfiguredStore(config, baseDir, id ? { issuer: id } : {});
-  return {
-    store,
-    issuer: () => {
-      if (id) return id;
-      throw new Error(`cannot read the issuer certificate ${issuerFile} (ca.issuerCertFile): ${problem}`);
-    },
-  };
-}
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(13)} ${c.summary}`);

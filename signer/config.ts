@@ -12,6 +12,11 @@ export interface CeilingProfile {
   ekus: Eku[];
   /** longest validity this profile may be asked for, seconds */
   maxLifetimeSeconds: number;
+  /**
+   * the key type of the issuer that signs this profile's certificates when issuers of several key
+   * types are active (e.g. an EC and an RSA intermediate); absent: the newest active issuer
+   */
+  issuerKeyType?: CaKeyType;
 }
 
 export interface Ceiling {
@@ -42,8 +47,14 @@ export interface SignerConfig {
     pinCredential?: string;
     pinFile?: string;
     pinEnv?: string;
-    /** label of the issuing (intermediate) CA key in the token */
+    /**
+     * label of the first issuing (intermediate) CA key in the token. The signer records it in its
+     * store as an issuer on first start; issuers made later by `edgeca signer rotate` live in the
+     * store only (docs/ha.md, "Rotate the CA key").
+     */
     keyLabel: string;
+    /** label of the root key, for `rotate --mode online-root` (development): default edgeca-root */
+    rootKeyLabel?: string;
     /** logged-in sessions in the signing pool (never more than the token allows) */
     sessions: number;
     /** longest wait for a free session before a signing request gets 503 + Retry-After (ms, default 5000) */
@@ -73,14 +84,26 @@ export interface SignerConfig {
    */
   databasePasswordCredential?: string;
   ca: {
+    /** the key type of the first issuer, and of new issuers `rotate` makes unless told otherwise */
     keyType: CaKeyType;
-    /** issuing CA certificate (PEM) */
+    /** the first issuing CA certificate (PEM), for the key pkcs11.keyLabel */
     issuerCertFile: string;
     /** further chain certificates above the issuer, excluding the root (PEM, may be absent) */
     chainFile?: string;
-    /** the root (PEM), for information and tests; never sent in chains */
+    /**
+     * the root (PEM): never sent in chains; the trust anchor `audit-verify` checks signed audit
+     * checkpoints against, and the issuer of `rotate --mode online-root`
+     */
     rootCertFile?: string;
   };
+  /** how often a running signer reads the store's issuers, to follow a rotation made elsewhere */
+  issuers?: { refreshSeconds?: number };
+  /**
+   * signed checkpoints of the audit chain's head: one at least every checkpointSeconds (default
+   * 300) or every checkpointRows rows (default 1000), whichever comes first, and one at every
+   * rotation
+   */
+  audit?: { checkpointSeconds?: number; checkpointRows?: number };
   /** edge relay public keys pinned by kid */
   edgeKeys: (JWK & { kid: string })[];
   /**
@@ -92,6 +115,10 @@ export interface SignerConfig {
   /** validator answer signing key (private JWK), when this process also validates */
   validatorKeyFile?: string;
   ceiling: Ceiling;
+  /**
+   * URLs put in issued certificates. crl is the CRL distribution point of the first issuer; an
+   * issuer made by `rotate` gets <crl>/<issuer id> unless it was given its own.
+   */
   urls: { crl?: string; caIssuers?: string };
   crl: { nextUpdateSeconds: number; refreshSeconds: number };
 }

@@ -12,8 +12,15 @@ import type { SignerConfig } from './config.ts';
 import { createSignerMetrics, instrumentCaSigner, withObservability } from './metrics.ts';
 import { listen } from './onprem-http.ts';
 import { signerApp } from './service/app.ts';
+import { CheckpointWriter } from './service/checkpoints.ts';
+import {
+  DEFAULT_ISSUER_REFRESH_S,
+  type IssuerKeys,
+  IssuerRegistry,
+  type LoadedIssuer,
+} from './service/issuers.ts';
 import { SignerService } from './service/service.ts';
-import { issuerId, issuerSubject, loadCertTools, openHsm } from './service/tools.ts';
+import { certToolsFor, issuerId, openHsm } from './service/tools.ts';
 import type { CertTools } from './service/types.ts';
 import { databaseUrl, openConfiguredStore } from './store/configured.ts';
 
@@ -27,6 +34,9 @@ export type StartSignerOptions = ({ configFile: string } | { config: SignerConfi
 export interface RunningSigner {
   url: string;
   service: SignerService;
+  issuers: IssuerRegistry;
+  /** reads the store's issuers again now (what SIGHUP does): follows a rotation at once */
+  reload(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -91,7 +101,7 @@ export async function startSigner(opts: StartSignerOptions): Promise<RunningSign
   const above = config.ca.chainFile
     ? readPem(configPath(baseDir, config.ca.chainFile), 'chain file (ca.chainFile)')
     : [];
-  const chainPem = [issuerDer, ...above].map((d) => derToPem(d)).join('');
+  const abovePem = above.map((d) => derToPem(d)).join('');
 
   const edgeKeys = new Map<string, RelayKey>();
   for (const jwk of config.edgeKeys ?? []) {
@@ -104,47 +114,71 @@ export async function startSigner(opts: StartSignerOptions): Promise<RunningSign
   if (edgeKeys.size === 0) throw new Error('the signer config pins no edge key (edgeKeys is empty)');
   const answerKey = await loadAnswerKey(config, baseDir);
 
-  const issuer = issuerId(issuerDer);
-  const store = await openConfiguredStore(config, baseDir, { issuer, log });
+  const firstIssuer = issuerId(issuerDer);
+  const store = await openConfiguredStore(config, baseDir, { issuer: firstIssuer, log });
   const cleanups: (() => Promise<void> | void)[] = [() => store.close()];
   try {
     const hsm = opts.deps?.signer ? undefined : await openHsm(config, baseDir);
     if (hsm) cleanups.unshift(() => hsm.close());
-    const caSigner = opts.deps?.signer ?? hsm?.signer;
-    if (!caSigner) throw new Error('unreachable: no CA signer');
     // HSM signatures timed and their failures counted; /metrics, /health, /ready in front.
     const metrics = createSignerMetrics();
-    const signer = instrumentCaSigner(caSigner, metrics);
-    const tools = opts.deps?.tools ?? (await loadCertTools(config, issuerDer));
-    const service = new SignerService({
-      config,
-      store,
-      signer,
-      tools,
-      issuerCertDer: issuerDer,
-      issuerId: issuer,
-      chainPem,
-      edgeKeys,
-      log,
-    });
+    const keys: IssuerKeys = {
+      async signerFor(label, keyType) {
+        const injected = opts.deps?.signer && label === config.pkcs11.keyLabel ? opts.deps.signer : undefined;
+        const found = injected ?? (await hsm?.signerFor(label, keyType));
+        if (!found) throw new Error(`no HSM in this process holds the key "${label}"`);
+        return instrumentCaSigner(found, metrics);
+      },
+      toolsFor: async (issuer) =>
+        issuer.id === firstIssuer && opts.deps?.tools
+          ? opts.deps.tools
+          : certToolsFor({ ...issuer, caIssuersUrl: config.urls.caIssuers }),
+    };
+    const issuers = new IssuerRegistry({ store, keys, config, log });
+    await issuers.adopt({ certDer: issuerDer, chainPem: abovePem });
+    await issuers.refresh();
+    cleanups.unshift(() => issuers.stop());
+    if (!issuers.newestActive()) {
+      const first = issuers.list().find((r) => r.id === firstIssuer);
+      throw new Error(
+        first?.unusableReason ??
+          'no active issuer in the store is usable by this signer: see `edgeca signer issuers --config`',
+      );
+    }
+    const service = new SignerService({ config, store, issuers, edgeKeys, log });
     await service.crl.start();
     cleanups.unshift(() => service.crl.stop());
+    const checkpoints = new CheckpointWriter({
+      store,
+      signingIssuer: () => issuers.newestActive(),
+      config,
+      log,
+    });
+    await checkpoints.maybeWrite('start', true);
+    checkpoints.start();
+    cleanups.unshift(() => checkpoints.stop());
+
+    /** After the store's issuers changed: CRLs for the new ones, and a checkpoint for the rotation. */
+    const followed = async (added: LoadedIssuer[]) => {
+      await service.crl.reissueAll('issuer-added', added);
+      await checkpoints.maybeWrite('rotation', true);
+    };
+    issuers.startTimer(config.issuers?.refreshSeconds ?? DEFAULT_ISSUER_REFRESH_S, followed);
 
     let hsmState = true;
-    const hsmOk = hsm ? () => hsm.ping() : async () => hsmState;
+    const hsmOk = hsm
+      ? () => hsm.ping(issuers.newestActive()?.keyLabel ?? config.pkcs11.keyLabel)
+      : async () => hsmState;
     if (!hsm)
       service.onHsmState = (ok) => {
         hsmState = ok;
       };
-    const app = withObservability(
-      signerApp({ service, answerKey, hsmOk, issuerSubject: issuerSubject(issuerDer), log }),
-      {
-        metrics,
-        hsmOk,
-        db: { run: () => store.ping() },
-        service: 'signer',
-      },
-    );
+    const app = withObservability(signerApp({ service, issuers, answerKey, hsmOk, log }), {
+      metrics,
+      hsmOk,
+      db: { run: () => store.ping() },
+      service: 'signer',
+    });
     const server = await listen(app.fetch, {
       host: config.listen.host,
       port: config.listen.port,
@@ -155,7 +189,8 @@ export async function startSigner(opts: StartSignerOptions): Promise<RunningSign
     log({
       event: 'listening',
       url,
-      issuer: issuerSubject(issuerDer),
+      issuer: issuers.newestActive()?.subject,
+      issuers: issuers.held().map((i) => ({ id: i.id, state: i.state })),
       edgeKeys: [...edgeKeys.keys()],
       store: store.engineName,
       answerKey: answerKey.kid,
@@ -164,6 +199,12 @@ export async function startSigner(opts: StartSignerOptions): Promise<RunningSign
     return {
       url,
       service,
+      issuers,
+      async reload() {
+        const added = await issuers.refresh();
+        log({ event: 'issuers-reloaded', loaded: added.map((i) => i.id) });
+        if (added.length > 0) await followed(added);
+      },
       close: () => {
         closing ??= (async () => {
           await server.close();

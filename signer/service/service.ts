@@ -15,11 +15,12 @@ import {
   type SignRequest,
   verifyRelay,
 } from '../../shared/relay.ts';
-import { type CaSigner, HsmUnavailableError } from '../ca-signer.ts';
+import { HsmUnavailableError } from '../ca-signer.ts';
 import { checkCeiling } from '../ceiling.ts';
 import type { SignerConfig } from '../config.ts';
 import type { IssuanceRow, NewIntent, SignerStore } from '../store/store.ts';
 import { CrlIssuer } from './crl.ts';
+import type { IssuerRegistry, LoadedIssuer } from './issuers.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import type { CertTools, RequestLog } from './types.ts';
 
@@ -59,13 +60,8 @@ function bounded(v: unknown): string | null {
 export interface ServiceOptions {
   config: SignerConfig;
   store: SignerStore;
-  signer: CaSigner;
-  tools: CertTools;
-  issuerCertDer: Uint8Array;
-  /** the store's id for the issuer (signer/service/tools.ts issuerId) */
-  issuerId: string;
-  /** PEM of the issuer and the certificates above it, root excluded: appended to every leaf */
-  chainPem: string;
+  /** the issuers this signer signs with (service/issuers.ts) */
+  issuers: IssuerRegistry;
   edgeKeys: ReadonlyMap<string, RelayKey>;
   log?: (line: Record<string, unknown>) => void;
 }
@@ -89,7 +85,7 @@ export class SignerService {
   }
 
   constructor(private readonly o: ServiceOptions) {
-    this.crl = new CrlIssuer(o.store, o.signer, o.tools, o.issuerCertDer, o.issuerId, o.config.crl, o.log);
+    this.crl = new CrlIssuer(o.store, o.issuers, o.config.crl, o.log);
   }
 
   async sign(jws: string, log: RequestLog = {}): Promise<SignOutcome> {
@@ -184,9 +180,11 @@ export class SignerService {
     csrHash: string,
     jtiConsumed: boolean,
   ): Promise<NewIntent> {
+    // The issuer first: a 503 when none is usable here records nothing, not even the jti.
+    const issuer = this.o.issuers.forNewOrder(req.profile);
     let csr: Awaited<ReturnType<CertTools['parseCsr']>>;
     try {
-      csr = await this.o.tools.parseCsr(csrDer);
+      csr = await issuer.tools.parseCsr(csrDer);
     } catch (e) {
       // A refused request still uses up its jti (recorded before the answer, replays refused).
       if (!jtiConsumed) await this.consumeJti(req.jti, req.exp, 'sign', { orderId: req.orderId });
@@ -232,8 +230,8 @@ export class SignerService {
     if (!profile || csr.keyType === 'unsupported')
       throw new Error('ceiling passed an unknown profile or key type');
     const identifiers = canonicalIdentifiers(req.identifiers.map((i) => normalizeIdentifier(i)));
-    const serial = this.o.tools.randomSerial();
-    const tbs = this.o.tools.leafBuilder.buildTbs({
+    const serial = issuer.tools.randomSerial();
+    const tbs = issuer.tools.leafBuilder.buildTbs({
       serial,
       spki: csr.spki,
       identifiers,
@@ -245,7 +243,7 @@ export class SignerService {
     return {
       orderId: req.orderId,
       serial: toHex(serial),
-      issuer: this.o.issuerId,
+      issuer: issuer.id,
       csrHash,
       tbs,
       identifiers,
@@ -256,12 +254,32 @@ export class SignerService {
     };
   }
 
+  /**
+   * The issuer an intent was recorded with: after a rotation a retry is still completed by the
+   * issuer it began with (a retiring one signs it too).
+   */
+  private async issuerOf(row: IssuanceRow): Promise<LoadedIssuer> {
+    let known = this.o.issuers.byId(row.issuer);
+    if (!known) {
+      // Recorded by a signer that learnt of a rotation first: read the store's issuers again.
+      await this.o.issuers.refresh();
+      known = this.o.issuers.byId(row.issuer);
+    }
+    if (known) return known;
+    throw new AcmeProblem(
+      'serviceUnavailable',
+      `order ${row.orderId} was begun by issuer ${row.issuer}, whose key this signer does not hold`,
+      { retryAfter: HSM_RETRY_AFTER_S },
+    );
+  }
+
   /** Signs a recorded TBS in the HSM and records the certificate with its audit row. */
   private async completeIntent(row: IssuanceRow): Promise<SignOutcome> {
+    const issuer = await this.issuerOf(row);
     const tbs = new Uint8Array(row.tbs);
     let signature: Uint8Array;
     try {
-      signature = await this.o.signer.sign(tbs);
+      signature = await issuer.signer.sign(tbs);
       this.onHsmState?.(true);
     } catch (e) {
       if (e instanceof HsmUnavailableError) {
@@ -272,10 +290,11 @@ export class SignerService {
       }
       throw e;
     }
-    const certDer = this.o.tools.leafBuilder.assemble(tbs, signature);
-    const chainPem = derToPem(certDer) + this.o.chainPem;
+    const certDer = issuer.tools.leafBuilder.assemble(tbs, signature);
+    const chainPem = derToPem(certDer) + issuer.chainPem;
     const applied = await this.o.store.markIssued(row.orderId, certDer, chainPem, {
       orderId: row.orderId,
+      issuer: issuer.id,
       accountId: row.accountId,
       serial: row.serial,
       identifiers: JSON.parse(row.identifiers) as Identifier[],
@@ -299,6 +318,7 @@ export class SignerService {
     if (typeof payload.rid === 'string') log.rid = payload.rid;
     const serial = typeof payload.serial === 'string' ? payload.serial.toLowerCase() : '';
     let revokedAt: Date;
+    let issuerId: string;
     try {
       if (!SERIAL_RE.test(serial)) {
         await this.consumeJti(payload.jti, payload.exp, 'revoke', { serial: bounded(payload.serial) });
@@ -326,7 +346,7 @@ export class SignerService {
           new AcmeProblem('alreadyRevoked', `certificate ${serial} is already revoked`),
           { reason },
         );
-      revokedAt = await this.serials.run(serial, async () => {
+      ({ at: revokedAt, issuerId } = await this.serials.run(serial, async () => {
         const row = await this.o.store.bySerial(serial);
         if (row?.status !== 'issued') {
           throw new Refusal(
@@ -339,18 +359,30 @@ export class SignerService {
         }
         if (row.revokedAt !== null) throw alreadyRevoked();
         const at = new Date(Math.floor(Date.now() / 1000) * 1000);
-        const details = { serial, reason, orderId: row.orderId, accountId: row.accountId };
+        const details = {
+          serial,
+          reason,
+          orderId: row.orderId,
+          accountId: row.accountId,
+          issuer: row.issuer,
+        };
         if (!(await this.o.store.markRevoked(serial, reason, at, details))) throw alreadyRevoked();
-        return at;
-      });
+        return { at, issuerId: row.issuer };
+      }));
     } catch (e) {
       if (e instanceof Refusal)
         await this.auditRefusal('revoke', payload, e, { serial: bounded(payload.serial) });
       throw e;
     }
-    // The revocation is on record whatever happens next; a failed CRL is retried by the timer.
+    // The revocation is on record whatever happens next; a failed CRL is retried by the timer, and
+    // an issuer whose key is not here has its CRL signed by a signer that holds it.
+    const issuer = this.o.issuers.byId(issuerId);
+    if (!issuer) {
+      this.o.log?.({ event: 'crl-deferred', cause: `revoke ${serial}`, issuer: issuerId });
+      return { serial, revokedAt: revokedAt.toISOString() };
+    }
     try {
-      const crlNumber = await this.crl.reissue(`revoke ${serial}`);
+      const crlNumber = await this.crl.reissue(issuer, `revoke ${serial}`);
       return { serial, revokedAt: revokedAt.toISOString(), crlNumber: crlNumber.toString() };
     } catch (e) {
       this.o.log?.({

@@ -1,19 +1,19 @@
 // Wires the production pieces the service is given: the HSM token (signer/hsm/token.ts), the
 // certificate and CRL builders (signer/x509/) and the CSR parser (shared/csr.ts).
 import 'reflect-metadata';
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { X509Certificate } from '@peculiar/x509';
-import type { CaSigner } from '../ca-signer.ts';
+import type { CaKeyType, CaSigner } from '../ca-signer.ts';
 import type { SignerConfig } from '../config.ts';
 import { readCredential } from '../credentials.ts';
+import { issuerIdOf } from './issuers.ts';
 import type { CertTools } from './types.ts';
 
 export interface OpenHsm {
-  signer: CaSigner;
+  /** A CaSigner on the token key labelled `label`, refused unless it is a `keyType` key when given. */
+  signerFor(label: string, keyType?: CaKeyType): Promise<CaSigner>;
   /** true when the token answers (reads the key's attributes; signs nothing) */
-  ping(): Promise<boolean>;
+  ping(label: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -58,39 +58,49 @@ export async function openHsm(config: SignerConfig, baseDir: string): Promise<Op
   const { openToken, tokenOptionsFromConfig } = await import('../hsm/token.ts');
   const p = config.pkcs11;
   const token = await openToken(tokenOptionsFromConfig(p, baseDir, pin));
-  try {
-    const signer = await token.caSigner(p.keyLabel, config.ca.keyType);
-    return {
-      signer,
-      ping: async () => {
-        try {
-          await token.keyInfo(p.keyLabel);
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      close: async () => {
-        await token.close();
-      },
-    };
-  } catch (e) {
-    await token.close();
-    throw e;
-  }
+  return {
+    signerFor: (label, keyType) => token.caSigner(label, keyType),
+    ping: async (label) => {
+      try {
+        await token.keyInfo(label);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: async () => {
+      await token.close();
+    },
+  };
 }
 
-export async function loadCertTools(config: SignerConfig, issuerDer: Uint8Array): Promise<CertTools> {
+/** The certificate tools of the first issuer (signer.json's ca.issuerCertFile and urls.crl). */
+export function loadCertTools(config: SignerConfig, issuerDer: Uint8Array): Promise<CertTools> {
+  return certToolsFor({
+    certDer: issuerDer,
+    keyType: config.ca.keyType,
+    crlUrl: config.urls.crl,
+    caIssuersUrl: config.urls.caIssuers,
+  });
+}
+
+/** The certificate tools of one issuer: its leaf builder (its CRL URL in every leaf), CRLs, CSRs. */
+export async function certToolsFor(issuer: {
+  certDer: Uint8Array;
+  keyType: CaKeyType;
+  crlUrl?: string | undefined;
+  caIssuersUrl?: string | undefined;
+}): Promise<CertTools> {
   const [leaf, crl, csr] = await Promise.all([
     import('../x509/leaf.ts'),
     import('../x509/crl.ts'),
     import('../../shared/csr.ts'),
   ]);
   const builder = leaf.createLeafBuilder({
-    certDer: issuerDer,
-    keyType: config.ca.keyType,
-    ...(config.urls.crl ? { crlUrl: config.urls.crl } : {}),
-    ...(config.urls.caIssuers ? { caIssuersUrl: config.urls.caIssuers } : {}),
+    certDer: issuer.certDer,
+    keyType: issuer.keyType,
+    ...(issuer.crlUrl ? { crlUrl: issuer.crlUrl } : {}),
+    ...(issuer.caIssuersUrl ? { caIssuersUrl: issuer.caIssuersUrl } : {}),
   });
   return {
     parseCsr: (der) => csr.parseCsr(der),
@@ -100,15 +110,5 @@ export async function loadCertTools(config: SignerConfig, issuerDer: Uint8Array)
   };
 }
 
-export function issuerSubject(issuerDer: Uint8Array): string {
-  return new X509Certificate(issuerDer as BufferSource).subject;
-}
-
-/**
- * The issuer id the store files certificates and CRLs under: hex SHA-256 of the issuing
- * certificate's SubjectPublicKeyInfo (a renewed certificate for the same key keeps its id).
- */
-export function issuerId(issuerDer: Uint8Array): string {
-  const spki = new Uint8Array(new X509Certificate(issuerDer as BufferSource).publicKey.rawData);
-  return createHash('sha256').update(spki).digest('hex');
-}
+/** The id the store files an issuer's certificates and CRLs under (service/issuers.ts). */
+export const issuerId = issuerIdOf;

@@ -11,8 +11,9 @@
 // them. The lock is held for one short transaction, and appends queued in a process while one
 // commits share the next (group commit), so it is not what limits issuance.
 import { sha256, toHex } from '../../shared/encoding.ts';
+import { CHECKPOINT_COLUMNS, type Checkpoint, checkpointRow } from './checkpoints.ts';
 import type { AuditEvent } from './schema.ts';
-import { type Engine, intOf, LONG_WORK_MS, type Queryable, StoreUnavailableError } from './sql.ts';
+import { type Engine, intOf, intOrNull, LONG_WORK_MS, type Queryable, StoreUnavailableError } from './sql.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 const VERIFY_PAGE = 1000;
@@ -150,6 +151,13 @@ export interface AuditVerification {
   rows: number;
   firstBadSeq?: number;
   reason?: string;
+  /** set when older rows were purged: the checkpoint seq the remaining chain starts from */
+  anchoredAt?: number;
+  /**
+   * with `withCheckpoints`: the checkpoints the chain was found to pass through (the anchor
+   * first, if any), for the caller to check their signatures against the issuers' keys
+   */
+  checkpoints?: Checkpoint[];
 }
 
 interface AuditRow {
@@ -162,14 +170,47 @@ interface AuditRow {
 }
 
 /**
- * Walks the whole chain on one snapshot (signers may append meanwhile): seq contiguous from 1,
- * each prevHash and hash right, and the head matching the last row.
+ * Walks the chain on one snapshot (signers may append meanwhile): seq contiguous from 1 (or from
+ * the signed checkpoint that anchors the oldest row left after a purge), each prevHash and hash
+ * right, the chain passing through the head every checkpoint recorded, no checkpoint past its end,
+ * and the head matching the last row. The checkpoints' signatures are the caller's to check
+ * (signer/audit-checkpoints.ts): the store holds no trust anchor.
  */
-export function verifyAuditChain(engine: Engine): Promise<AuditVerification> {
+export function verifyAuditChain(
+  engine: Engine,
+  o: { withCheckpoints?: boolean } = {},
+): Promise<AuditVerification> {
   return engine.snapshot(
     async (tx) => {
-      let expected = { seq: 1, prevHash: GENESIS_HASH };
+      const checkpoints = (
+        await tx.all<Parameters<typeof checkpointRow>[0]>(
+          `SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoint ORDER BY seq`,
+        )
+      ).map(checkpointRow);
+      const [first] = await tx.all<{ s: unknown }>('SELECT MIN(seq) AS s FROM audit_log');
+      const [head] = await tx.all<{ seq: unknown; hash: string }>(
+        'SELECT seq, hash FROM audit_head WHERE id = 1',
+      );
+      const headSeq = head ? intOf(head.seq) : 0;
+      const firstSeq = intOrNull(first?.s) ?? headSeq + 1;
       let rows = 0;
+      let expected = { seq: 1, prevHash: GENESIS_HASH };
+      let anchor: Checkpoint | undefined;
+      if (firstSeq > 1) {
+        anchor = checkpoints.find((c) => c.seq === firstSeq - 1);
+        if (!anchor) {
+          return {
+            ok: false,
+            rows,
+            firstBadSeq: 1,
+            reason: `rows 1 to ${firstSeq - 1} are missing and no signed checkpoint anchors row ${firstSeq}`,
+          };
+        }
+        expected = { seq: firstSeq, prevHash: anchor.hash };
+      }
+      const passed = checkpoints.filter((c) => c.seq >= firstSeq - 1);
+      const atSeq = new Map(passed.map((c) => [c.seq, c]));
+      let lastCheckpointed = firstSeq - 1;
       for (let page = 0; page < Number.MAX_SAFE_INTEGER; page++) {
         const batch = await tx.all<AuditRow>(
           `SELECT seq, time, event, details, prev_hash AS "prevHash", hash FROM audit_log
@@ -178,28 +219,45 @@ export function verifyAuditChain(engine: Engine): Promise<AuditVerification> {
         );
         for (const r of batch) {
           const row = { seq: intOf(r.seq), time: intOf(r.time), event: r.event, details: r.details };
-          const bad = (reason: string): AuditVerification => ({
+          const bad = (reason: string, at = expected.seq): AuditVerification => ({
             ok: false,
             rows,
-            firstBadSeq: expected.seq,
+            firstBadSeq: at,
             reason,
           });
           if (row.seq !== expected.seq) return bad(`row ${expected.seq} is missing (next row is ${row.seq})`);
-          if (r.prevHash !== expected.prevHash)
-            return bad(`row ${row.seq} does not link to the row before it`);
+          if (r.prevHash !== expected.prevHash) {
+            return bad(
+              row.seq === firstSeq && anchor
+                ? `row ${row.seq} does not link to the signed checkpoint at row ${anchor.seq}`
+                : `row ${row.seq} does not link to the row before it`,
+            );
+          }
           if ((await auditRowHash(r.prevHash, row)) !== r.hash)
             return bad(`row ${row.seq} content does not match its hash`);
+          const cp = atSeq.get(row.seq);
+          if (cp && cp.hash !== r.hash) {
+            // The hashes were recomputed after an edit: the edit lies after the previous checkpoint.
+            return bad(
+              `rows ${lastCheckpointed + 1} to ${row.seq} were rewritten: the chain no longer passes ` +
+                `through the head signed at row ${row.seq}`,
+              lastCheckpointed + 1,
+            );
+          }
+          if (cp) lastCheckpointed = row.seq;
           rows++;
           expected = { seq: row.seq + 1, prevHash: r.hash };
         }
         if (batch.length < VERIFY_PAGE) break;
       }
-      const [head] = await tx.all<{ seq: unknown; hash: string }>(
-        'SELECT seq, hash FROM audit_head WHERE id = 1',
-      );
       const lastSeq = expected.seq - 1;
-      const headSeq = head ? intOf(head.seq) : 0;
-      if (!head && lastSeq === 0) return { ok: true, rows };
+      const found: AuditVerification = {
+        ok: true,
+        rows,
+        ...(anchor ? { anchoredAt: anchor.seq } : {}),
+        ...(o.withCheckpoints ? { checkpoints: passed } : {}),
+      };
+      if (!head && lastSeq === 0) return found;
       if (!head || headSeq !== lastSeq || head.hash !== expected.prevHash) {
         return {
           ok: false,
@@ -208,7 +266,16 @@ export function verifyAuditChain(engine: Engine): Promise<AuditVerification> {
           reason: `the chain ends at row ${lastSeq} but the recorded head is row ${headSeq}`,
         };
       }
-      return { ok: true, rows };
+      const beyond = passed.find((c) => c.seq > lastSeq);
+      if (beyond) {
+        return {
+          ok: false,
+          rows,
+          firstBadSeq: lastSeq + 1,
+          reason: `a signed checkpoint names row ${beyond.seq}, past the chain's end at row ${lastSeq}: rows were removed from the tail`,
+        };
+      }
+      return found;
     },
     { deadlineMs: LONG_WORK_MS },
   );

@@ -119,6 +119,36 @@ const MIGRATIONS: Migration[] = [
       );
     },
   },
+  {
+    version: 3,
+    // Issuers live in the store so that every signer sharing it learns of a rotation, whichever
+    // machine ran it; checkpoints sign the audit chain's head in the HSM (store/audit.ts).
+    description: 'issuers and their states, signed checkpoints of the audit chain',
+    up: (tx, d) =>
+      script(tx, d, [
+        `CREATE TABLE issuers (
+          id TEXT PRIMARY KEY,
+          key_label TEXT NOT NULL,
+          key_type TEXT NOT NULL,
+          state TEXT NOT NULL CHECK (state IN ('pending', 'active', 'retiring', 'retired')),
+          cert_der {bytes},
+          chain_pem TEXT NOT NULL,
+          crl_url TEXT,
+          created_at {int64} NOT NULL,
+          activated_at {int64},
+          retired_at {int64},
+          CHECK (state = 'pending' OR cert_der IS NOT NULL)
+        )`,
+        'CREATE INDEX issuance_issuer_not_after ON issuance (issuer, not_after)',
+        `CREATE TABLE audit_checkpoint (
+          seq {int64} PRIMARY KEY,
+          hash TEXT NOT NULL,
+          time {int64} NOT NULL,
+          issuer TEXT NOT NULL,
+          signature {bytes} NOT NULL
+        )`,
+      ]),
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -41,4 +41,4 @@ export interface CrlRow {
   der: Uint8Array;
 }
 
-export type AuditEvent = 'sign' | 'refuse' | 'revoke' | 'crl' | 'replay';
+export type AuditEvent = 'sign' | 'refuse' | 'revoke' | 'crl' | 'replay' | 'issuer';

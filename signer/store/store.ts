@@ -10,6 +10,8 @@
 // - CRL numbers are handed out by the database and never go backwards (allocateCrlNumber).
 import type { Identifier } from '../../shared/problems.ts';
 import { type AuditVerification, AuditWriter, verifyAuditChain } from './audit.ts';
+import { CheckpointTable } from './checkpoints.ts';
+import { IssuerTable } from './issuers.ts';
 import { LibsqlEngine } from './libsql-engine.ts';
 import { migrate, SCHEMA_VERSION } from './migrations.ts';
 import { PostgresEngine } from './postgres-engine.ts';
@@ -17,6 +19,8 @@ import { isPostgresUrl } from './postgres-url.ts';
 import type { AuditEvent, CrlRow, IssuanceRow, IssuanceStatus } from './schema.ts';
 import { bytesOf, type Engine, intOf, intOrNull, type Queryable } from './sql.ts';
 
+export type { Checkpoint } from './checkpoints.ts';
+export type { IssuerRow, IssuerState, NewIssuer } from './issuers.ts';
 export type { CrlRow, IssuanceRow } from './schema.ts';
 
 export interface NewIntent {
@@ -85,10 +89,16 @@ function issuanceRow(r: Raw<IssuanceRow>): IssuanceRow {
 
 export class SignerStore {
   private readonly audit: AuditWriter;
+  /** the issuing CAs every signer on this store knows, and their states (store/issuers.ts) */
+  readonly issuers: IssuerTable;
+  /** signed checkpoints of the audit chain's head (store/checkpoints.ts) */
+  readonly checkpoints: CheckpointTable;
   private lastPrune = 0;
 
   private constructor(private readonly engine: Engine) {
     this.audit = new AuditWriter(engine);
+    this.issuers = new IssuerTable(engine, this.audit);
+    this.checkpoints = new CheckpointTable(engine);
   }
 
   /**
@@ -323,8 +333,12 @@ export class SignerStore {
     await this.audit.append(event, details);
   }
 
-  verifyAudit(): Promise<AuditVerification> {
-    return verifyAuditChain(this.engine);
+  /**
+   * Checks the audit chain on one snapshot (store/audit.ts); `withCheckpoints` also returns the
+   * signed checkpoints it passed through, whose signatures the caller checks.
+   */
+  verifyAudit(o: { withCheckpoints?: boolean } = {}): Promise<AuditVerification> {
+    return verifyAuditChain(this.engine, o);
   }
 }
 

@@ -56,12 +56,14 @@ export interface CaCertificateParams {
   /** basicConstraints pathLenConstraint; absent means unlimited (a root) */
   pathLen?: number;
   serial?: Uint8Array;
+  /** a NameConstraints extension DER (x509/name-constraints.ts), for an intermediate */
+  nameConstraints?: Bytes;
 }
 
 /**
  * A CA certificate: basicConstraints CA:TRUE (critical, with pathLen when given), keyUsage
- * keyCertSign + cRLSign (critical), SKI (RFC 5280 §4.2.1.2 method 1) and, when issued by
- * another CA, AKI = the issuer's key identifier (RFC 5280 §4.2.1.1).
+ * keyCertSign + cRLSign (critical), SKI (RFC 5280 §4.2.1.2 method 1), name constraints when
+ * given and, when issued by another CA, AKI = the issuer's key identifier (RFC 5280 §4.2.1.1).
  */
 export async function buildCaCertificate(p: CaCertificateParams): Promise<Bytes> {
   const subjectName = encodeName(p.subject);
@@ -91,6 +93,7 @@ export async function buildCaCertificate(p: CaCertificateParams): Promise<Bytes>
     extension(id_ce_keyUsage, true, der(new KeyUsage(KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign))),
     extension(id_ce_subjectKeyIdentifier, false, der(new SubjectKeyIdentifier(keyIdentifier(p.subjectSpki)))),
   ];
+  if (p.nameConstraints) extensions.push(p.nameConstraints);
   if (issuerKeyId) {
     extensions.push(
       extension(
