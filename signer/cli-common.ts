@@ -10,8 +10,8 @@ import { issuerId, readPin } from './service/tools.ts';
 import { openConfiguredStore } from './store/configured.ts';
 import type { SignerStore } from './store/store.ts';
 
-export type Values = Record<string, string | boolean | undefined>;
-export type Opts = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+export type Opts = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
 export interface Command {
   summary: string;
   usage: string;

@@ -16,6 +16,7 @@ import {
   openStore,
   out,
   UsageError,
+  type Values,
 } from './cli-common.ts';
 import { installIssuerCert, issuerIdOfSpki, ROTATE_MODES, type RotateMode, rotate } from './rotate.ts';
 import { configPath } from './server.ts';
@@ -23,6 +24,15 @@ import { DEFAULT_ISSUER_REFRESH_S, subjectOf } from './service/issuers.ts';
 import { issuerFacts } from './x509/common.ts';
 
 const ISSUER_ID = /^[0-9a-f]{64}$/;
+
+/** --replaces values: issuer ids as `edgeca signer issuers` lists them. */
+function issuerIds(v: Values[string], name: string): string[] {
+  const list = v === undefined ? [] : Array.isArray(v) ? v : [v];
+  for (const id of list)
+    if (typeof id !== 'string' || !ISSUER_ID.test(id))
+      throw new UsageError(`--${name} must be an issuer id (64 hex digits, as edgeca signer issuers lists)`);
+  return list as string[];
+}
 
 function readPemFile(file: string, what: string): string {
   try {
@@ -40,7 +50,7 @@ export const LIFECYCLE_COMMANDS: Record<string, Command> = {
       'make a new intermediate key in the token: a CSR for the offline root, or signed by the root in the token',
     usage:
       'rotate --config signer.json [--key-type EC-P256|EC-P384|RSA-3072|RSA-4096] [--mode intermediate-csr|online-root]\n' +
-      '  [--label L] [--subject DN] [--crl-url URL] [--name-constraints] [--root root.pem]',
+      '  [--label L] [--subject DN] [--crl-url URL] [--name-constraints] [--root root.pem] [--replaces ID ...]',
     options: {
       config: configOpt,
       'key-type': { type: 'string' },
@@ -50,9 +60,11 @@ export const LIFECYCLE_COMMANDS: Record<string, Command> = {
       'crl-url': { type: 'string' },
       'name-constraints': { type: 'boolean' },
       root: { type: 'string' },
+      replaces: { type: 'string', multiple: true },
       help,
     },
     async run(v) {
+      const replaces = issuerIds(v.replaces, 'replaces');
       const mode = (v.mode ?? 'intermediate-csr') as string;
       if (!(ROTATE_MODES as readonly string[]).includes(mode))
         throw new UsageError(`--mode must be one of ${ROTATE_MODES.join(', ')}`);
@@ -74,6 +86,7 @@ export const LIFECYCLE_COMMANDS: Record<string, Command> = {
             ...(typeof v['crl-url'] === 'string' ? { crlUrl: v['crl-url'] } : {}),
             ...(v['name-constraints'] ? { nameConstraints: true } : {}),
             ...(typeof v.root === 'string' ? { rootCertFile: v.root } : {}),
+            ...(replaces.length ? { replaces } : {}),
           });
           const next =
             made.state === 'pending'
@@ -92,9 +105,16 @@ export const LIFECYCLE_COMMANDS: Record<string, Command> = {
   'import-cert': {
     summary:
       'install the certificate an offline root signed for a key in the token (activates a rotated issuer)',
-    usage: 'import-cert --config signer.json --cert intermediate.pem [--chain above.pem]',
-    options: { config: configOpt, cert: { type: 'string' }, chain: { type: 'string' }, help },
+    usage: 'import-cert --config signer.json --cert intermediate.pem [--chain above.pem] [--replaces ID ...]',
+    options: {
+      config: configOpt,
+      cert: { type: 'string' },
+      chain: { type: 'string' },
+      replaces: { type: 'string', multiple: true },
+      help,
+    },
     async run(v) {
+      const replaces = issuerIds(v.replaces, 'replaces');
       const certPem = readPemFile(need(v, 'cert'), 'certificate');
       const chainPem = typeof v.chain === 'string' ? readPemFile(v.chain, 'chain file') : '';
       const [der] = pemToDers(certPem);
@@ -124,6 +144,7 @@ export const LIFECYCLE_COMMANDS: Record<string, Command> = {
               baseDir,
               certDer: der,
               chainPem: above,
+              replaces,
               ...(root ? { root } : {}),
             });
             out(JSON.stringify(done, null, 2));

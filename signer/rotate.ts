@@ -48,6 +48,8 @@ export interface RotateOptions {
   nameConstraints?: boolean;
   /** online-root: the root certificate (default ca.rootCertFile) */
   rootCertFile?: string;
+  /** online-root: active issuers of another key type the new one replaces (retired with it) */
+  replaces?: string[];
   now?: Date;
 }
 
@@ -159,7 +161,13 @@ export async function rotate(o: RotateOptions): Promise<RotateResult> {
       `issuer ${id} stays pending and the issuer in use stays active: its certificate could not be made (${(e as Error).message})`,
     );
   }
-  const installed = await installIssuerCert({ ...o, certDer, chainPem: '', root: root.der });
+  const installed = await installIssuerCert({
+    ...o,
+    certDer,
+    chainPem: '',
+    root: root.der,
+    ...(o.replaces ? { replaces: o.replaces } : {}),
+  });
   return { ...installed, subject };
 }
 
@@ -173,6 +181,17 @@ export interface InstallOptions {
   chainPem: string;
   /** the root, when known: the certificate must chain to it */
   root?: Uint8Array;
+  /** active issuers of another key type the new one replaces (retired with it) */
+  replaces?: string[];
+}
+
+/** Every issuer named to be replaced must be one the store knows (a typo retires nothing). */
+async function checkReplaces(store: SignerStore, ids: readonly string[]): Promise<void> {
+  for (const r of ids) {
+    const row = await store.issuers.get(r);
+    if (!row) throw new Error(`--replaces: no issuer ${r} in the store (see edgeca signer issuers)`);
+    if (row.state !== 'active') throw new Error(`--replaces: issuer ${r} is ${row.state}, not active`);
+  }
 }
 
 /**
@@ -201,10 +220,14 @@ export async function installIssuerCert(o: InstallOptions): Promise<RotateResult
       `the certificate for issuer ${id} does not chain to the root certificate (give its chain with --chain)`,
     );
   }
-  const retired = await o.store.issuers.activate(id, o.certDer, o.chainPem, {
+  await checkReplaces(o.store, o.replaces ?? []);
+  const retired = await o.store.issuers.activate(
     id,
-    subject: subjectOf(o.certDer),
-  });
+    o.certDer,
+    o.chainPem,
+    { id, subject: subjectOf(o.certDer) },
+    o.replaces ?? [],
+  );
   if (!retired) throw new Error(`issuer ${id} was activated by another process meanwhile`);
   const certFile = join(o.baseDir, `${row.keyLabel}.pem`);
   await writeAtomic(certFile, derToPem(o.certDer) + o.chainPem);

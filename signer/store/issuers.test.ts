@@ -69,6 +69,17 @@ for (const engine of storeEngines('edgeca-issuers-')) {
       );
       assert.deepEqual(JSON.parse(row?.details ?? '{}').retired, [A], 'the audit row names what it retired');
       assert.equal((await store.verifyAudit()).ok, true);
+      const C = 'e'.repeat(64);
+      await store.issuers.register(
+        { id: C, keyLabel: 'c', keyType: 'EC-P384', state: 'pending', ...base },
+        {},
+      );
+      assert.deepEqual(
+        await store.issuers.activate(C, cert(5), '', {}, [R]),
+        [R],
+        'a key type change names what it replaces',
+      );
+      assert.equal((await store.issuers.get(B))?.state, 'active', 'another key type, not named: untouched');
       await store.close();
     });
 

@@ -97,15 +97,17 @@ export class IssuerTable {
 
   /**
    * Installs a pending issuer's certificate and makes it active; the issuers of the same key type
-   * that were active become retiring, in the same transaction (with its audit row): new orders
-   * move to the new issuer at once, and a failure leaves everything as it was. Returns the ids it
-   * retired, or undefined when the issuer was not pending (nothing changed).
+   * that were active become retiring, and so do the active ones named in `replaces` (a change of
+   * key type), in the same transaction (with its audit row): new orders move to the new issuer at
+   * once, and a failure leaves everything as it was. Returns the ids it retired, or undefined when
+   * the issuer was not pending (nothing changed).
    */
   async activate(
     id: string,
     certDer: Uint8Array,
     chainPem: string,
     details: Record<string, unknown>,
+    replaces: readonly string[] = [],
   ): Promise<string[] | undefined> {
     const d = this.engine.dialect;
     const audited: Record<string, unknown> = { action: 'activate', ...details };
@@ -116,10 +118,12 @@ export class IssuerTable {
         [id],
       );
       if (!row) return 0;
+      const named = replaces.filter((r) => r !== id);
       retired = (
         await tx.all<{ id: string }>(
-          `SELECT id FROM issuers WHERE state = 'active' AND key_type = ? AND id <> ? ORDER BY id${d.forUpdate}`,
-          [row.keyType, id],
+          `SELECT id FROM issuers WHERE state = 'active' AND id <> ?
+             AND (key_type = ?${named.map(() => ' OR id = ?').join('')}) ORDER BY id${d.forUpdate}`,
+          [id, row.keyType, ...named],
         )
       ).map((x) => String(x.id));
       const n = await tx.run(
