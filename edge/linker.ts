@@ -18,6 +18,7 @@ export const PATHS = {
   certificate: '/acme/cert/:id',
   renewalInfo: '/acme/renewal-info',
   crl: '/crl',
+  issuerCrl: '/crl/:issuer',
 } as const;
 
 export class Linker {

@@ -2,6 +2,8 @@
 // certificates, admin tokens, pre-authorized authorizations and the change log.
 
 import type { Hono } from 'hono';
+import { toHex } from '../../shared/encoding.ts';
+import { certIdOf } from '../acme/ari.ts';
 import { blockKeys } from '../acme/block-keys.ts';
 import { compromisedCertificateKey, KEY_COMPROMISE } from '../acme/compromised-keys.ts';
 import { parsePolicy } from '../policy/engine.ts';
@@ -203,8 +205,10 @@ export function registerObjectRoutes(r: Hono<AdminEnv>): void {
       limit: queryInt(c, 'limit', 100, 1000),
     });
     return c.json({
-      certificates: rows.map((x) => ({
+      certificates: rows.map(({ chainPem, ...x }) => ({
         ...x,
+        // The issuer's key identifier (the leaf's AKI): what `renew-now --issuer` selects by.
+        issuer: issuerKeyId(chainPem),
         identifiers: JSON.parse(x.identifiers),
         notBefore: iso(x.notBefore),
         notAfter: iso(x.notAfter),
@@ -307,4 +311,13 @@ export function registerObjectRoutes(r: Hono<AdminEnv>): void {
       changes: rows.map((x) => ({ ...x, at: iso(x.at), before: parse(x.before), after: parse(x.after) })),
     });
   });
+}
+
+/** The hex AKI key identifier of a stored chain's leaf, or null when it has none. */
+function issuerKeyId(chainPem: string): string | null {
+  try {
+    return toHex(certIdOf(chainPem).aki);
+  } catch {
+    return null;
+  }
 }

@@ -154,10 +154,10 @@ export function instrumentSignerClient(inner: SignerClient, m: EdgeMetrics): Sig
         () => inner.revoke(serial, reason, rid),
         (o) => o.status,
       ),
-    crl: () =>
+    crl: (issuer) =>
       timed(
         'crl',
-        () => inner.crl(),
+        () => inner.crl(issuer),
         () => 'ok',
       ),
   };

@@ -58,8 +58,11 @@ export interface PeerHealth extends PeerSnapshot {
 export interface SignerClient {
   sign(req: SignFields): Promise<SignOutcome>;
   revoke(serial: string, reason: number, rid?: string): Promise<RevokeOutcome>;
-  /** the current CRL (DER) */
-  crl(): Promise<Uint8Array>;
+  /**
+   * the current CRL (DER) of `issuer` (an issuer id), or of the signers' first issuer; an issuer
+   * the signer does not know is a notFound AcmeProblem
+   */
+  crl(issuer?: string): Promise<Uint8Array>;
   /** whether a signer answers with its HSM session open (readiness); absent in test doubles */
   health?(): Promise<{ ok: boolean; detail: string; peers?: PeerHealth[] }>;
   /** each signer's failover state, by index (metrics); absent in test doubles */
@@ -267,7 +270,8 @@ export async function createSignerClient(opts: SignerClientOptions): Promise<Sig
       };
     },
     peers: () => pool.snapshot(),
-    async crl() {
+    async crl(issuer) {
+      const query = issuer ? `?issuer=${encodeURIComponent(issuer)}` : '';
       const deadline = Date.now() + opts.timeoutMs;
       const order = pool.order();
       const failures: string[] = [];
@@ -276,7 +280,7 @@ export async function createSignerClient(opts: SignerClientOptions): Promise<Sig
         if (left <= 0) break;
         const x = await exchange(
           doFetch,
-          `${peer.url}/v1/crl`,
+          `${peer.url}/v1/crl${query}`,
           {},
           {
             answerTimeoutMs: i === order.length - 1 ? left : Math.min(opts.connectTimeoutMs, left),
@@ -287,6 +291,21 @@ export async function createSignerClient(opts: SignerClientOptions): Promise<Sig
         if (x.ok && x.status === 200) {
           pool.succeeded(peer);
           return x.body;
+        }
+        if (x.ok && x.status === 404 && issuer) {
+          // The signers share one store: an issuer one does not know (after reading the store
+          // again), none does. The caller's mistake, not an outage.
+          pool.succeeded(peer);
+          let doc: unknown;
+          try {
+            doc = JSON.parse(new TextDecoder().decode(x.body));
+          } catch {
+            doc = undefined;
+          }
+          throw new AcmeProblem(
+            'notFound',
+            isProblemDocument(doc) ? doc.detail : `the signer knows no issuer ${issuer}`,
+          );
         }
         const reason = x.ok ? `HTTP ${x.status}` : x.reason;
         if (!x.ok || x.status >= 500) pool.failed(peer, reason, x.ok ? undefined : x.error);

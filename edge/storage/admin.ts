@@ -194,6 +194,7 @@ export function createAdminStore(db: Db) {
           notAfter: certificates.notAfter,
           revokedAt: certificates.revokedAt,
           revocationReason: certificates.revocationReason,
+          chainPem: certificates.chainPem,
         })
         .from(certificates)
         .where(
