@@ -70,7 +70,10 @@ describe('rotation by a third process under two running signers on PostgreSQL', 
         [CLI, 'signer', 'serve', '--config', s.config],
         {
           cwd: ROOT,
-          env: { SOFTHSM2_CONF: init.softhsmConf, EDGECA_SIGNER_DATABASE_PASSWORD: DB.password },
+          env: {
+            ...(init.softhsmConf ? { SOFTHSM2_CONF: init.softhsmConf } : {}),
+            EDGECA_SIGNER_DATABASE_PASSWORD: DB.password,
+          },
         },
       );
       s.child = child;

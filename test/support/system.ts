@@ -74,6 +74,8 @@ export interface System {
   stopSigner(): Promise<void>;
   /** start the signer again after stopSigner, on the same port */
   startSigner(): Promise<void>;
+  /** the signer reads its store's issuers now (what SIGHUP does to `edgeca signer serve`) */
+  reloadSigner(): Promise<void>;
   /** stop / start the validator (same port and jti database) */
   stopValidator(): Promise<void>;
   startValidator(): Promise<void>;
@@ -83,6 +85,8 @@ interface Running {
   url: string;
   close(): Promise<void>;
 }
+
+type RunningSignerHere = Running & { reload(): Promise<void> };
 
 /** A TCP port free on 127.0.0.1 right now. */
 export function freePort(): Promise<number> {
@@ -100,7 +104,7 @@ let started = 0;
 
 type Log = (line: Record<string, unknown>) => void;
 
-async function startSignerAt(init: DevInit, port: number, log: Log, tls = false): Promise<Running> {
+async function startSignerAt(init: DevInit, port: number, log: Log, tls = false): Promise<RunningSignerHere> {
   const { config, baseDir } = loadSignerConfig(init.signerConfigFile);
   config.listen = {
     ...config.listen,
@@ -177,7 +181,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
   const dir = await mkdtemp(join(tmpdir(), 'edgeca-system-'));
   const logs: Record<string, unknown>[] = [];
   const log: Log = opts.log ?? ((line) => void (logs.length < 10_000 && logs.push(line)));
-  let signer: Running | undefined;
+  let signer: RunningSignerHere | undefined;
   let edge: Running | undefined;
   let validator: Running | undefined;
   const cleanup = async () => {
@@ -258,6 +262,10 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
       },
       async startSigner() {
         signer ??= await startSignerAt(init, signerPort, log, tls);
+      },
+      async reloadSigner() {
+        if (!signer) throw new Error('the signer is stopped');
+        await signer.reload();
       },
       async stopValidator() {
         await validator?.close();

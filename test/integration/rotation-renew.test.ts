@@ -1,0 +1,170 @@
+// Moving the fleet to a new issuer, over the whole system (SoftHSM signer, edge over HTTPS, a real
+// ACME client): a certificate from the first issuer; `edgeca signer rotate` (online root, another
+// process); the signer follows; the admin certificate list shows each certificate's issuer key id;
+// `edgeca admin renew-now --issuer <old key id>` selects exactly the old issuer's certificates;
+// the client's next ARI poll says renew, and the renewal (with `replaces`) comes from the new
+// issuer. The edge serves each issuer's CRL at its own URL and keeps /crl for the first issuer.
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { AuthorityKeyIdentifierExtension, X509Certificate as PeculiarCert } from '@peculiar/x509';
+import { certIdOfPem, makeCsr, newKey, TestAcme } from '../support/acme.ts';
+import { type Http01Server, startHttp01Server } from '../support/http01.ts';
+import { httpsFetch } from '../support/https-fetch.ts';
+import { freePort, type System, startSystem } from '../support/system.ts';
+import { runTool, splitPemChain, verifyChain } from '../support/tools.ts';
+
+const run = promisify(execFile);
+let sys: System;
+let http01: Http01Server;
+
+type Order = {
+  status: string;
+  authorizations: string[];
+  finalize: string;
+  certificate?: string;
+  error?: unknown;
+};
+
+async function issue(c: TestAcme, extra: Record<string, unknown> = {}): Promise<string> {
+  const res = await c.post(c.dir.newOrder, { identifiers: [{ type: 'ip', value: '127.0.0.1' }], ...extra });
+  assert.equal(res.status, 201, await res.clone().text());
+  const url = res.headers.get('location') as string;
+  const order = (await res.json()) as Order;
+  for (const a of order.authorizations) {
+    const authz = (await (await c.post(a, '')).json()) as {
+      status: string;
+      challenges: { type: string; url: string; token: string }[];
+    };
+    if (authz.status === 'valid') continue;
+    const ch = authz.challenges.find((x) => x.type === 'http-01');
+    if (!ch) throw new Error('no http-01 challenge');
+    http01.set(ch.token, await c.keyAuthorization(ch.token));
+    await c.post(ch.url, {});
+    await c.poll(a, (x) => x.status !== 'pending');
+  }
+  await c.poll<Order>(url, (o) => o.status === 'ready');
+  const csr = await makeCsr([], { ips: ['127.0.0.1'] });
+  assert.equal((await c.post(order.finalize, { csr: csr.b64u })).status, 200);
+  const done = await c.poll<Order>(url, (o) => o.status === 'valid' || o.status === 'invalid');
+  assert.equal(done.status, 'valid', JSON.stringify(done.error));
+  return (await c.post(done.certificate as string, '')).text();
+}
+
+const cli = async (...args: string[]) =>
+  (await run(process.execPath, ['bin/edgeca.mjs', ...args], { timeout: 120_000, env: process.env })).stdout;
+/** The leaf's Authority Key Identifier: its issuer's key id, hex. */
+const keyIdOf = (pem: string) =>
+  new PeculiarCert(splitPemChain(pem)[0] as string).getExtension(AuthorityKeyIdentifierExtension)?.keyId ??
+  '';
+
+describe('renew-now --issuer moves certificates to the new issuer after a rotation', {
+  timeout: 300_000,
+}, () => {
+  before(async () => {
+    const port = await freePort();
+    http01 = await startHttp01Server(port);
+    sys = await startSystem({ http01Port: port });
+  });
+  after(async () => {
+    await sys?.stop();
+    await http01?.close();
+  });
+
+  test('rotate, follow, renew-now --issuer <old>, the ARI client renews from the new issuer', async () => {
+    const fetch = httpsFetch(sys.caFile);
+    const c = await new TestAcme(fetch, sys.directoryUrl, await newKey()).init();
+    assert.equal((await c.newAccount()).status, 201);
+    const old = await issue(c);
+    await verifyChain(old, sys.caFile);
+
+    const rotated = JSON.parse(
+      await cli('signer', 'rotate', '--config', sys.init.signerConfigFile, '--mode', 'online-root'),
+    ) as { id: string; retired: string[] };
+    assert.equal(rotated.retired.length, 1);
+    const [oldId] = rotated.retired as [string];
+    await sys.reloadSigner();
+    const issuers = JSON.parse(await cli('signer', 'issuers', '--config', sys.init.signerConfigFile)) as {
+      id: string;
+      keyId: string;
+      state: string;
+    }[];
+    const oldKeyId = issuers.find((i) => i.id === oldId)?.keyId ?? '';
+    const newKeyId = issuers.find((i) => i.id === rotated.id)?.keyId ?? '';
+    assert.equal(keyIdOf(old), oldKeyId);
+
+    const tok = JSON.parse(
+      await cli('admin', 'token', 'create', '--scope', 'write', '--db', sys.dbUrl, '--json'),
+    ).token;
+    const conn = ['--url', `${sys.edgeUrl}/admin`, '--token', tok, '--ca-file', sys.caFile, '--json'];
+    const listed = JSON.parse(await cli('admin', 'cert', 'list', ...conn)) as {
+      certificates: { serial: string; issuer: string }[];
+    };
+    assert.deepEqual(
+      listed.certificates.map((x) => x.issuer),
+      [oldKeyId],
+      'the edge shows the certificate issuer',
+    );
+    // One more certificate, from the new issuer, before the move: renew-now must leave it alone.
+    const fresh = await issue(c);
+    assert.equal(keyIdOf(fresh), newKeyId);
+
+    const moved = JSON.parse(await cli('admin', 'renew-now', '--issuer', oldKeyId, ...conn)) as {
+      count: number;
+      certificates: { serial: string }[];
+    };
+    assert.equal(moved.count, 1);
+    assert.equal(
+      moved.certificates[0]?.serial,
+      new X509Certificate(splitPemChain(old)[0] as string).serialNumber.toLowerCase(),
+    );
+    assert.equal(
+      TestAcme.shouldRenew(await c.renewalInfo(old)),
+      true,
+      'one poll after renew-now the client renews',
+    );
+    assert.equal(
+      TestAcme.shouldRenew(await c.renewalInfo(fresh)),
+      false,
+      'the new issuer certificate is not due',
+    );
+
+    const renewed = await issue(c, { replaces: certIdOfPem(old) });
+    await verifyChain(renewed, sys.caFile);
+    assert.equal(keyIdOf(renewed), newKeyId, 'the renewal comes from the new issuer');
+
+    // Each issuer's CRL at the edge: the first issuer's at /crl, the new one's at /crl/<id>.
+    const crlAt = async (path: string, issuerPem: string) => {
+      const res = await fetch(`${sys.edgeUrl}${path}`);
+      assert.equal(res.status, 200, path);
+      const f = join(sys.dir, `edge-${Date.now()}.crl`);
+      writeFileSync(f, new Uint8Array(await res.arrayBuffer()));
+      writeFileSync(`${f}.pem`, issuerPem);
+      const r = await runTool('openssl', [
+        'crl',
+        '-inform',
+        'DER',
+        '-in',
+        f,
+        '-noout',
+        '-CAfile',
+        `${f}.pem`,
+      ]);
+      assert.match(r.stderr + r.stdout, /verify OK/, path);
+    };
+    await crlAt('/crl', splitPemChain(old)[1] as string);
+    await crlAt(`/crl/${rotated.id}`, splitPemChain(renewed)[1] as string);
+    const none = await fetch(`${sys.edgeUrl}/crl/${'0'.repeat(64)}`);
+    assert.equal(none.status, 404);
+    assert.match(((await none.json()) as { detail: string }).detail, /no issuer 0{64}/);
+    const cdp = (
+      await runTool('openssl', ['x509', '-noout', '-ext', 'crlDistributionPoints'], { input: renewed })
+    ).stdout;
+    assert.match(cdp, new RegExp(`/crl/${rotated.id}`));
+  });
+});
