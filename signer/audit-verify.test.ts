@@ -86,7 +86,7 @@ for (const engine of storeEngines('edgeca-audit-verify-')) {
     test('a chain with signed checkpoints verifies against the root', async () => {
       const { store, cpSeq, issuer } = await setUp();
       assert.equal(cpSeq, 6);
-      const r = await verifyAudit(store, { root: rootOf(ca) });
+      const r = await verifyAudit(store, { roots: [rootOf(ca)] });
       assert.equal(r.ok, true, r.reason);
       assert.equal(r.rows, 11);
       assert.equal(r.checkpoints, 1);
@@ -98,7 +98,7 @@ for (const engine of storeEngines('edgeca-audit-verify-')) {
     test('a row rewritten with every later hash recomputed fails at the checkpoint the chain no longer passes through', async () => {
       const { store, raw } = await setUp();
       await rewriteFrom(raw, 3, '{"forged":true}');
-      const r = await verifyAudit(store, { root: rootOf(ca) });
+      const r = await verifyAudit(store, { roots: [rootOf(ca)] });
       assert.equal(r.ok, false);
       // Every hash is consistent again: what fails is the signed head at row 6.
       assert.match(r.reason ?? '', /rows 1 to 6 were rewritten/);
@@ -111,7 +111,7 @@ for (const engine of storeEngines('edgeca-audit-verify-')) {
       await rewriteFrom(raw, 3, '{"forged":true}');
       const [row] = await raw.all<{ hash: string }>('SELECT hash FROM audit_log WHERE seq = ?', [cpSeq]);
       await raw.run('UPDATE audit_checkpoint SET hash = ? WHERE seq = ?', [row?.hash ?? '', cpSeq]);
-      const r = await verifyAudit(store, { root: rootOf(ca) });
+      const r = await verifyAudit(store, { roots: [rootOf(ca)] });
       assert.equal(r.ok, false);
       assert.match(r.reason ?? '', /signature of the checkpoint at row 6 does not verify/);
       await store.close();
@@ -125,9 +125,23 @@ for (const engine of storeEngines('edgeca-audit-verify-')) {
       const fake = await withIssuer(store, theirs);
       await raw.run('DELETE FROM audit_checkpoint WHERE seq = ?', [cpSeq]);
       await writeCheckpoint(store, fake);
-      const r = await verifyAudit(store, { root: rootOf(ca) });
+      const r = await verifyAudit(store, { roots: [rootOf(ca)] });
       assert.equal(r.ok, false);
       assert.match(r.reason ?? '', /has no certificate chaining to the root/);
+      await store.close();
+    });
+
+    test('issuers of two roots on one store: their checkpoints verify with both roots in the bundle, not with one', async () => {
+      const { store } = await setUp();
+      const second = await softCa();
+      await events(store, 1, 'second');
+      await writeCheckpoint(store, await withIssuer(store, second));
+      const one = await verifyAudit(store, { roots: [rootOf(ca)] });
+      assert.equal(one.ok, false);
+      assert.match(one.reason ?? '', /has no certificate chaining to the root/);
+      const both = await verifyAudit(store, { roots: [rootOf(ca), rootOf(second)] });
+      assert.equal(both.ok, true, both.reason);
+      assert.equal(both.checkpoints, 2);
       await store.close();
     });
 
@@ -137,7 +151,7 @@ for (const engine of storeEngines('edgeca-audit-verify-')) {
       const [r9] = await raw.all<{ hash: string }>('SELECT hash FROM audit_log WHERE seq = 9');
       await raw.run('DELETE FROM audit_log WHERE seq > 9');
       await raw.run('UPDATE audit_head SET seq = 9, hash = ? WHERE id = 1', [r9?.hash ?? '']);
-      const r = await verifyAudit(store, { root: rootOf(ca) });
+      const r = await verifyAudit(store, { roots: [rootOf(ca)] });
       assert.equal(r.ok, false);
       assert.match(r.reason ?? '', /names row 11, past the chain's end at row 9/);
       await store.close();
@@ -147,13 +161,13 @@ for (const engine of storeEngines('edgeca-audit-verify-')) {
       const { store, raw, cpSeq } = await setUp();
       assert.equal(await store.checkpoints.purgeThrough(cpSeq), 6);
       await events(store, 2, 'later');
-      const r = await verifyAudit(store, { root: rootOf(ca) });
+      const r = await verifyAudit(store, { roots: [rootOf(ca)] });
       assert.equal(r.ok, true, r.reason);
       assert.equal(r.anchoredAt, cpSeq);
       assert.equal(r.rows, 7);
       await assert.rejects(store.checkpoints.purgeThrough(8), /no checkpoint at row 8/);
       await raw.run(`UPDATE audit_log SET details = '{}' WHERE seq = 8`);
-      const edited = await verifyAudit(store, { root: rootOf(ca) });
+      const edited = await verifyAudit(store, { roots: [rootOf(ca)] });
       assert.equal(edited.ok, false);
       assert.equal(edited.firstBadSeq, 8);
       await store.close();
@@ -162,7 +176,7 @@ for (const engine of storeEngines('edgeca-audit-verify-')) {
     test('rows deleted from the start without a checkpoint to anchor the rest fail', async () => {
       const { store, raw } = await setUp();
       await raw.run('DELETE FROM audit_log WHERE seq <= 4');
-      const r = await verifyAudit(store, { root: rootOf(ca) });
+      const r = await verifyAudit(store, { roots: [rootOf(ca)] });
       assert.equal(r.ok, false);
       assert.match(r.reason ?? '', /rows 1 to 4 are missing and no signed checkpoint anchors row 5/);
       await store.close();
@@ -173,14 +187,14 @@ for (const engine of storeEngines('edgeca-audit-verify-')) {
       const store = await (await engine.fresh()).open();
       const issuer = await withIssuer(store, ca);
       await events(store, 3, 'x');
-      assert.match((await verifyAudit(store, { root: rootOf(ca) })).reason ?? '', /no signed checkpoint/);
+      assert.match((await verifyAudit(store, { roots: [rootOf(ca)] })).reason ?? '', /no signed checkpoint/);
       assert.equal((await verifyAudit(store, { allowUnsigned: true })).unsigned, true);
       assert.match((await verifyAudit(store, {})).reason ?? '', /no root certificate/);
       const cp = await writeCheckpoint(store, issuer);
-      const fresh = await verifyAudit(store, { root: rootOf(ca), maxAgeSeconds: 60 });
+      const fresh = await verifyAudit(store, { roots: [rootOf(ca)], maxAgeSeconds: 60 });
       assert.equal(fresh.ok, true, fresh.reason);
       const stale = await verifyAudit(store, {
-        root: rootOf(ca),
+        roots: [rootOf(ca)],
         maxAgeSeconds: 60,
         now: (cp?.time ?? 0) + 61_000,
       });

@@ -1,8 +1,8 @@
 // `edgeca signer audit-verify`: the hash chain (store/audit.ts) and its signed checkpoints
 // (store/checkpoints.ts). The store is what an attacker may have rewritten, so nothing in it is
 // trusted: a checkpoint counts only if its signature verifies with the key of an issuer
-// certificate that chains to the root certificate given from outside the store (ca.rootCertFile
-// or --root). A chain rewritten consistently by someone who can write to the database, without
+// certificate that chains to a root certificate given from outside the store (ca.rootCertFile or
+// --root, which may hold several roots when issuers of several roots share the store). A chain rewritten consistently by someone who can write to the database, without
 // the HSM, then fails: the head a checkpoint signed is no longer on the chain, or the checkpoint
 // was changed too and its signature does not verify.
 import { verify, X509Certificate } from 'node:crypto';
@@ -28,8 +28,8 @@ export interface AuditReport {
 }
 
 export interface AuditVerifyOptions {
-  /** the trust anchor (DER); required unless allowUnsigned */
-  root?: Uint8Array;
+  /** the trust anchors (DER); required unless allowUnsigned */
+  roots?: Uint8Array[];
   /** issuer certificates known from outside the store (signer.json's), beside the store's */
   extraIssuers?: Uint8Array[];
   /** check the hash chain alone when the store holds no checkpoint (or no root is given) */
@@ -40,19 +40,19 @@ export interface AuditVerifyOptions {
 }
 
 /**
- * The issuer certificates among `candidates` that chain to `root` (through `intermediates`), by
+ * The issuer certificates among `candidates` that chain to one of `roots` (through `intermediates`), by
  * issuer id. Validity periods are not checked: a checkpoint signed while a certificate was valid
  * stays evidence after it expired.
  */
 export function anchoredIssuers(
   candidates: Uint8Array[],
   intermediates: Uint8Array[],
-  root: Uint8Array,
+  roots: Uint8Array[],
 ): Map<string, X509Certificate> {
-  const rootCert = new X509Certificate(root);
+  const rootCerts = roots.map((r) => new X509Certificate(r));
   const pool = intermediates.map((d) => new X509Certificate(d));
   const chainsToRoot = (cert: X509Certificate, depth: number): boolean => {
-    if (cert.checkIssued(rootCert) && cert.verify(rootCert.publicKey)) return true;
+    if (rootCerts.some((root) => cert.checkIssued(root) && cert.verify(root.publicKey))) return true;
     if (depth === 0) return false;
     return pool.some(
       (up) =>
@@ -104,9 +104,10 @@ export async function verifyAudit(store: SignerStore, o: AuditVerifyOptions): Pr
       reason: chain.reason ?? 'the audit chain is broken',
     };
   }
-  if (cps.length === 0 || !o.root) {
+  const roots = o.roots ?? [];
+  if (cps.length === 0 || roots.length === 0) {
     if (o.allowUnsigned) return { ok: true, ...base, unsigned: true };
-    if (!o.root) {
+    if (roots.length === 0) {
       return {
         ok: false,
         ...base,
@@ -133,7 +134,7 @@ export async function verifyAudit(store: SignerStore, o: AuditVerifyOptions): Pr
     ...(o.extraIssuers ?? []),
   ];
   const intermediates = issuerRows.flatMap((r) => pemToDers(r.chainPem));
-  const trusted = anchoredIssuers(candidates, intermediates, o.root);
+  const trusted = anchoredIssuers(candidates, intermediates, roots);
   let previous = chain.anchoredAt ?? 0;
   for (const cp of cps) {
     const cert = trusted.get(cp.issuer);
@@ -146,7 +147,7 @@ export async function verifyAudit(store: SignerStore, o: AuditVerifyOptions): Pr
     });
     if (!cert) {
       return bad(
-        `the checkpoint at row ${cp.seq} names issuer ${cp.issuer}, which has no certificate chaining to the root`,
+        `the checkpoint at row ${cp.seq} names issuer ${cp.issuer}, which has no certificate chaining to the root (a root of another issuer sharing this store goes in the --root bundle)`,
       );
     }
     if (!checkpointSignatureValid(cp, cert)) {

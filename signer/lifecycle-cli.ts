@@ -253,7 +253,8 @@ export const LIFECYCLE_COMMANDS: Record<string, Command> = {
           typeof v.root === 'string'
             ? v.root
             : config.ca.rootCertFile && configPath(baseDir, config.ca.rootCertFile);
-        const root = rootFile ? pemToDers(readPemFile(rootFile, 'root certificate'))[0] : undefined;
+        // Several roots may be given (one PEM bundle) when issuers of several roots share the store.
+        const roots = rootFile ? pemToDers(readPemFile(rootFile, 'root certificate')) : [];
         // signer.json's issuer, if its file is there: a candidate beside the store's, still checked
         // against the root like every other.
         let first: Uint8Array[] = [];
@@ -263,7 +264,7 @@ export const LIFECYCLE_COMMANDS: Record<string, Command> = {
           // the store's issuers are the candidates
         }
         const r = await verifyAudit(store, {
-          ...(root ? { root } : {}),
+          roots,
           extraIssuers: first.slice(0, 1),
           allowUnsigned: v['allow-unsigned'] === true,
           ...(maxAge !== undefined ? { maxAgeSeconds: maxAge } : {}),

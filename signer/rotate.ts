@@ -215,7 +215,7 @@ export async function installIssuerCert(o: InstallOptions): Promise<RotateResult
   }
   if (issuerFacts(o.certDer).notAfter.getTime() <= Date.now())
     throw new Error(`the certificate for issuer ${id} has expired`);
-  if (o.root && anchoredIssuers([o.certDer], pemToDers(o.chainPem), o.root).size === 0) {
+  if (o.root && anchoredIssuers([o.certDer], pemToDers(o.chainPem), [o.root]).size === 0) {
     throw new Error(
       `the certificate for issuer ${id} does not chain to the root certificate (give its chain with --chain)`,
     );

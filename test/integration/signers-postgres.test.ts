@@ -345,10 +345,13 @@ describe('two signers on one PostgreSQL store and one HSM token', { skip }, () =
     assert.ok(out.rows >= 17, `${out.rows} rows`);
   });
 
+  /** The root of signer E's second issuer: its signed audit checkpoints chain to it. */
+  let softRootPem = '';
   test('a store outage: 503 with Retry-After and nothing signed, then both signers recover by themselves', async () => {
     // Signer E, in this process, with a second issuer (a software CA whose signatures are counted)
     // on the same store: it shows the HSM is never asked while the intent cannot be recorded.
     const soft = await softCa();
+    softRootPem = soft.rootPem;
     mkdirSync(join(dir, 'soft'));
     writeFileSync(join(dir, 'soft', 'issuer.pem'), soft.issuerPem);
     await writeAnswerKey(join(dir, 'soft'));
@@ -446,9 +449,12 @@ describe('two signers on one PostgreSQL store and one HSM token', { skip }, () =
     const again = await post('b', '/v1/sign', later);
     assert.equal(again.status, 200);
     assert.notEqual(await serialOf(await again.text()), laterSerial);
+    // Signer E's issuer has its own root: audit-verify needs both roots to check every checkpoint.
+    const roots = join(dir, 'roots.pem');
+    writeFileSync(roots, readFileSync(init.rootCertFile, 'utf8') + softRootPem);
     const verify = await runTool(
       process.execPath,
-      [CLI, 'signer', 'audit-verify', '--config', signers.a.config],
+      [CLI, 'signer', 'audit-verify', '--config', signers.a.config, '--root', roots],
       {
         env: process.env,
       },
