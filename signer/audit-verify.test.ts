@@ -10,9 +10,9 @@ import { describe, test } from 'node:test';
 import { pemToDers } from '../shared/encoding.ts';
 import { storeEngines } from '../test/support/store-engines.ts';
 import { verifyAudit } from './audit-verify.ts';
-import { writeCheckpoint } from './service/checkpoints.ts';
+import { CheckpointWriter, writeCheckpoint } from './service/checkpoints.ts';
 import { issuerIdOf } from './service/issuers.ts';
-import { type SoftCa, softCa } from './service/testing.ts';
+import { type SoftCa, softCa, testConfig } from './service/testing.ts';
 import { auditRowHash, GENESIS_HASH } from './store/audit.ts';
 import { CHECKPOINT_DOMAIN, checkpointMessage } from './store/checkpoints.ts';
 import { type Engine, intOf } from './store/sql.ts';
@@ -179,6 +179,33 @@ for (const engine of storeEngines('edgeca-audit-verify-')) {
       const r = await verifyAudit(store, { roots: [rootOf(ca)] });
       assert.equal(r.ok, false);
       assert.match(r.reason ?? '', /rows 1 to 4 are missing and no signed checkpoint anchors row 5/);
+      await store.close();
+    });
+
+    test('signers write a checkpoint once checkpointRows rows were appended or checkpointSeconds passed, not before', async () => {
+      ca ??= await softCa();
+      const store = await (await engine.fresh()).open();
+      const issuer = await withIssuer(store, ca);
+      const writer = new CheckpointWriter({
+        store,
+        signingIssuer: () => issuer,
+        config: { ...testConfig([], 'unused'), audit: { checkpointRows: 3, checkpointSeconds: 2 } },
+        log: () => {},
+      });
+      assert.equal((await writer.maybeWrite('start', true))?.seq, 1, 'at start');
+      await events(store, 2, 'x');
+      assert.equal(await writer.maybeWrite('interval'), undefined, '2 rows, within the interval');
+      await events(store, 1, 'x');
+      const byRows = await writer.maybeWrite('interval');
+      assert.equal(byRows?.seq, 4, '3 rows');
+      assert.equal(await writer.maybeWrite('interval'), undefined, 'nothing new, not yet due');
+      await new Promise((r) => setTimeout(r, 2100));
+      const byTime = await writer.maybeWrite('interval');
+      assert.equal(byTime?.seq, 4, 'the same head, signed again once the interval passed');
+      assert.ok((byTime?.time ?? 0) > (byRows?.time ?? 0));
+      const stored = await store.checkpoints.latest();
+      assert.equal(stored?.time, byTime?.time, 'the newer signature of the same head replaced the older');
+      assert.equal((await verifyAudit(store, { roots: [rootOf(ca)] })).ok, true);
       await store.close();
     });
 

@@ -232,6 +232,25 @@ describe('rotation with online root, followed by a running signer', () => {
     assert.ok(old?.lastCertificateExpires);
   });
 
+  test('revoking a certificate whose issuer the store does not know is refused naming the issuer; nothing is recorded', async () => {
+    const ghost = 'f'.repeat(64);
+    const c = createClient({ url: `file:${join(dir, 'signer.db')}` });
+    await c.execute({
+      sql: `INSERT INTO issuance (order_id, serial, issuer, csr_hash, tbs, cert_der, chain_pem, status, identifiers,
+              profile, account_id, not_before, not_after, created_at, issued_at)
+            VALUES ('ghost-order', '7f01020304050607', ?, 'h', x'00', x'00', 'PEM', 'issued', '[]', 'default', 'a', 0, ?, 0, 0)`,
+      args: [ghost, Date.now() + 3600_000],
+    });
+    c.close();
+    const res = await post('/v1/revoke', { op: 'revoke', serial: '7f01020304050607', reason: 1 });
+    assert.equal(res.status, 500);
+    assert.match(
+      ((await res.json()) as { detail: string }).detail,
+      new RegExp(`issuer ${ghost}, which this signer's store does not know`),
+    );
+    assert.equal((await store().bySerial('7f01020304050607'))?.revokedAt, null);
+  });
+
   test('audit-verify passes with the checkpoints the start and the rotation signed in the HSM', async () => {
     const r = await verifyAudit(store(), { roots: [rootDer] });
     assert.equal(r.ok, true, r.reason);

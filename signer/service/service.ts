@@ -358,6 +358,7 @@ export class SignerService {
           );
         }
         if (row.revokedAt !== null) throw alreadyRevoked();
+        await this.knownIssuer(row.issuer, serial);
         const at = new Date(Math.floor(Date.now() / 1000) * 1000);
         const details = {
           serial,
@@ -392,6 +393,21 @@ export class SignerService {
       });
       return { serial, revokedAt: revokedAt.toISOString() };
     }
+  }
+
+  /**
+   * A revocation must reach a CRL: the certificate's issuer must be one the store knows (a signer
+   * holding its key signs its CRL). Otherwise nothing is recorded and the answer names the issuer;
+   * the edge keeps the revocation to retry.
+   */
+  private async knownIssuer(id: string, serial: string): Promise<void> {
+    if (this.o.issuers.row(id)) return;
+    await this.o.issuers.refresh();
+    if (this.o.issuers.row(id)) return;
+    throw new AcmeProblem(
+      'serverInternal',
+      `certificate ${serial} was issued by issuer ${id}, which this signer's store does not know: no CRL could list its revocation`,
+    );
   }
 
   /**
