@@ -145,6 +145,15 @@ for (const engine of storeEngines('edgeca-audit-verify-')) {
       await store.close();
     });
 
+    test('a rewrite after the newest checkpoint is not detected: the rows it covers are reported, and --max-age bounds them', async () => {
+      const { store, raw, cpSeq } = await setUp();
+      await rewriteFrom(raw, cpSeq + 2, '{"forged":true}');
+      const r = await verifyAudit(store, { roots: [rootOf(ca)] });
+      assert.equal(r.ok, true, 'the limit of checkpoints: rows after the newest are not covered');
+      assert.equal(r.rowsAfterNewestCheckpoint, 5);
+      await store.close();
+    });
+
     test('rows cut from the tail, head moved back to match, fail behind a checkpoint', async () => {
       const { store, raw } = await setUp();
       await writeCheckpoint(store, { id: issuerIdOf(ca.issuerDer), signer: ca.signer }); // at row 11

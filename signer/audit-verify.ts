@@ -10,6 +10,7 @@ import { pemToDers } from '../shared/encoding.ts';
 import { issuerIdOf } from './service/issuers.ts';
 import { type Checkpoint, checkpointMessage } from './store/checkpoints.ts';
 import type { SignerStore } from './store/store.ts';
+import { chainsToRoots } from './x509/anchor.ts';
 
 export interface AuditReport {
   ok: boolean;
@@ -39,34 +40,15 @@ export interface AuditVerifyOptions {
   now?: number;
 }
 
-/**
- * The issuer certificates among `candidates` that chain to one of `roots` (through `intermediates`), by
- * issuer id. Validity periods are not checked: a checkpoint signed while a certificate was valid
- * stays evidence after it expired.
- */
+/** The issuer certificates among `candidates` that chain to one of `roots`, by issuer id. */
 export function anchoredIssuers(
   candidates: Uint8Array[],
   intermediates: Uint8Array[],
   roots: Uint8Array[],
 ): Map<string, X509Certificate> {
-  const rootCerts = roots.map((r) => new X509Certificate(r));
-  const pool = intermediates.map((d) => new X509Certificate(d));
-  const chainsToRoot = (cert: X509Certificate, depth: number): boolean => {
-    if (rootCerts.some((root) => cert.checkIssued(root) && cert.verify(root.publicKey))) return true;
-    if (depth === 0) return false;
-    return pool.some(
-      (up) =>
-        up.raw.compare(cert.raw) !== 0 &&
-        cert.checkIssued(up) &&
-        cert.verify(up.publicKey) &&
-        chainsToRoot(up, depth - 1),
-    );
-  };
   const out = new Map<string, X509Certificate>();
-  for (const der of candidates) {
-    const cert = new X509Certificate(der);
-    if (chainsToRoot(cert, 4)) out.set(issuerIdOf(der), cert);
-  }
+  for (const der of candidates)
+    if (chainsToRoots(der, intermediates, roots)) out.set(issuerIdOf(der), new X509Certificate(der));
   return out;
 }
 

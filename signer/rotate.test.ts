@@ -251,6 +251,53 @@ describe('rotation with online root, followed by a running signer', () => {
     assert.equal((await store().bySerial('7f01020304050607'))?.revokedAt, null);
   });
 
+  test('an issuer row written into the store for a token key, with a certificate of their own, is not used', async () => {
+    // Someone with write access to the store: the label of a real key in the token, and a
+    // certificate for that very key that their own CA signed (it cannot chain to the root).
+    const label = signer.issuers.byId(newId)?.keyLabel ?? '';
+    const theirs = await createSoftwareCaSigner('EC-P256');
+    const notBefore = new Date(Date.now() - 3600_000);
+    const theirRoot = await buildCaCertificate({
+      subject: 'CN=Their Root',
+      subjectSpki: theirs.spki,
+      signer: theirs,
+      notBefore,
+      notAfter: new Date(notBefore.getTime() + 86_400_000),
+    });
+    const forged = await buildCaCertificate({
+      subject: 'CN=Forged Issuer',
+      subjectSpki: (await token.caSigner(label)).spki,
+      signer: theirs,
+      issuerCertDer: theirRoot,
+      notBefore,
+      notAfter: new Date(notBefore.getTime() + 86_400_000),
+      pathLen: 0,
+    });
+    const forgedId = 'd'.repeat(64);
+    await store().issuers.register(
+      {
+        id: forgedId,
+        keyLabel: label,
+        keyType: 'EC-P256',
+        state: 'active',
+        certDer: forged,
+        chainPem: derToPem(theirRoot),
+        crlUrl: null,
+      },
+      {},
+    );
+    await signer.reload();
+    const shown = signer.issuers.list().find((i) => i.id === forgedId);
+    assert.equal(shown?.usableHere, false);
+    assert.match(shown?.unusableReason ?? '', /does not chain to the root/);
+    assert.equal(signer.issuers.newestActive()?.id, newId, 'new orders stay with the real issuer');
+    assert.equal(akiOf(await sign(await signBody())), signer.issuers.byId(newId)?.keyId);
+    const c = createClient({ url: `file:${join(dir, 'signer.db')}` });
+    await c.execute({ sql: 'DELETE FROM issuers WHERE id = ?', args: [forgedId] });
+    c.close();
+    await signer.reload();
+  });
+
   test('audit-verify passes with the checkpoints the start and the rotation signed in the HSM', async () => {
     const r = await verifyAudit(store(), { roots: [rootDer] });
     assert.equal(r.ok, true, r.reason);

@@ -12,7 +12,6 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { derToPem, pemToDers } from '../shared/encoding.ts';
-import { anchoredIssuers } from './audit-verify.ts';
 import { checkCaCertificate, ROOT_KEY_LABEL, writeAtomic, writeNew } from './bootstrap.ts';
 import type { CaKeyType } from './ca-signer.ts';
 import type { SignerConfig } from './config.ts';
@@ -20,6 +19,7 @@ import type { HsmToken } from './hsm/token.ts';
 import { writeCheckpoint } from './service/checkpoints.ts';
 import { subjectOf } from './service/issuers.ts';
 import type { SignerStore } from './store/store.ts';
+import { chainsToRoots } from './x509/anchor.ts';
 import { buildCaCertificate, buildCaCsr } from './x509/ca.ts';
 import { issuerFacts, sameKey } from './x509/common.ts';
 import { constraintsFromCeiling, nameConstraintsExtension } from './x509/name-constraints.ts';
@@ -215,7 +215,7 @@ export async function installIssuerCert(o: InstallOptions): Promise<RotateResult
   }
   if (issuerFacts(o.certDer).notAfter.getTime() <= Date.now())
     throw new Error(`the certificate for issuer ${id} has expired`);
-  if (o.root && anchoredIssuers([o.certDer], pemToDers(o.chainPem), [o.root]).size === 0) {
+  if (o.root && !chainsToRoots(o.certDer, pemToDers(o.chainPem), [o.root])) {
     throw new Error(
       `the certificate for issuer ${id} does not chain to the root certificate (give its chain with --chain)`,
     );

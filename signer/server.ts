@@ -134,7 +134,10 @@ export async function startSigner(opts: StartSignerOptions): Promise<RunningSign
           ? opts.deps.tools
           : certToolsFor({ ...issuer, caIssuersUrl: config.urls.caIssuers }),
     };
-    const issuers = new IssuerRegistry({ store, keys, config, log });
+    const roots = config.ca.rootCertFile
+      ? readPem(configPath(baseDir, config.ca.rootCertFile), 'root certificate (ca.rootCertFile)')
+      : [];
+    const issuers = new IssuerRegistry({ store, keys, config, log, roots });
     await issuers.adopt({ certDer: issuerDer, chainPem: abovePem });
     await issuers.refresh();
     cleanups.unshift(() => issuers.stop());

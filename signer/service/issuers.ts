@@ -8,11 +8,12 @@
 // returns, or completes, the certificate of the issuer it began with. Retiring issuers still sign
 // their CRLs until their last certificate has expired.
 import { createHash, X509Certificate } from 'node:crypto';
-import { derToPem } from '../../shared/encoding.ts';
+import { derToPem, pemToDers } from '../../shared/encoding.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
 import type { CaKeyType, CaSigner } from '../ca-signer.ts';
 import type { SignerConfig } from '../config.ts';
 import type { IssuerRow, IssuerState, SignerStore } from '../store/store.ts';
+import { chainsToRoots } from '../x509/anchor.ts';
 import { caKeyTypeOfSpki, issuerFacts, sameKey } from '../x509/common.ts';
 import type { CertTools } from './types.ts';
 
@@ -78,6 +79,11 @@ export class IssuerRegistry {
       keys: IssuerKeys;
       config: SignerConfig;
       log: (line: Record<string, unknown>) => void;
+      /**
+       * ca.rootCertFile's roots, read outside the store: an issuer whose certificate does not chain
+       * to one is not used, whatever the store says (none configured: not checked)
+       */
+      roots?: Uint8Array[];
     },
   ) {}
 
@@ -156,6 +162,10 @@ export class IssuerRegistry {
 
   private async load(row: IssuerRow, certDer: Uint8Array): Promise<LoadedIssuer> {
     const facts = issuerFacts(certDer);
+    const roots = this.o.roots ?? [];
+    if (roots.length > 0 && !chainsToRoots(certDer, pemToDers(row.chainPem), roots))
+      throw new Error(`issuer ${row.id}'s certificate does not chain to the root (ca.rootCertFile)`);
+    if (facts.notAfter.getTime() <= Date.now()) throw new Error(`issuer ${row.id}'s certificate has expired`);
     const signer = await this.o.keys.signerFor(row.keyLabel, row.keyType);
     if (!sameKey(signer.spki, facts.spki))
       throw new Error(`the token key "${row.keyLabel}" is not the key of issuer ${row.id}'s certificate`);
