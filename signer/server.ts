@@ -23,6 +23,7 @@ import { SignerService } from './service/service.ts';
 import { certToolsFor, issuerId, openHsm } from './service/tools.ts';
 import type { CertTools } from './service/types.ts';
 import { databaseUrl, openConfiguredStore } from './store/configured.ts';
+import { issuerFacts, sameKey } from './x509/common.ts';
 
 export { databaseUrl };
 
@@ -137,6 +138,17 @@ export async function startSigner(opts: StartSignerOptions): Promise<RunningSign
     const roots = config.ca.rootCertFile
       ? readPem(configPath(baseDir, config.ca.rootCertFile), 'root certificate (ca.rootCertFile)')
       : [];
+    // signer.json's key, checked at start as before issuers lived in the store: a wrong label, key
+    // type or key stops the start with the token's own words. Not once the store has retired that
+    // issuer: its key is no longer needed and may be gone.
+    if (hsm && (await store.issuers.get(firstIssuer))?.state !== 'retired') {
+      const key = await hsm.signerFor(config.pkcs11.keyLabel, config.ca.keyType);
+      if (!sameKey(key.spki, issuerFacts(issuerDer).spki)) {
+        throw new Error(
+          `the token key "${config.pkcs11.keyLabel}" (pkcs11.keyLabel) is not the key of the issuer certificate ${issuerFile} (ca.issuerCertFile)`,
+        );
+      }
+    }
     const issuers = new IssuerRegistry({ store, keys, config, log, roots });
     await issuers.adopt({ certDer: issuerDer, chainPem: abovePem });
     await issuers.refresh();
