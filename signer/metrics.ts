@@ -8,7 +8,14 @@ import { METRICS_CONTENT_TYPE, Registry, secondsSince } from '../shared/metrics.
 import { type CaSigner, HsmUnavailableError } from './ca-signer.ts';
 
 /** Relay paths are fixed; anything else is one label value, so a scanner cannot grow the series. */
-const KNOWN_PATHS = new Set(['/v1/sign', '/v1/revoke', '/v1/crl', '/v1/health', '/v1/validate']);
+const KNOWN_PATHS = new Set([
+  '/v1/sign',
+  '/v1/revoke',
+  '/v1/crl',
+  '/v1/issuers',
+  '/v1/health',
+  '/v1/validate',
+]);
 
 export function createSignerMetrics(prefix = 'edgeca_signer') {
   const registry = new Registry();
