@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { derToPem, pemToDers } from '../shared/encoding.ts';
 import { verifyAudit } from './audit-verify.ts';
-import { importIssuerCert } from './bootstrap.ts';
+import { checkCaCertificate, importIssuerCert } from './bootstrap.ts';
 import {
   type Command,
   configOpt,
@@ -18,10 +18,10 @@ import {
   UsageError,
   type Values,
 } from './cli-common.ts';
-import { installIssuerCert, issuerIdOfSpki, ROTATE_MODES, type RotateMode, rotate } from './rotate.ts';
+import { installIssuerCert, ROTATE_MODES, type RotateMode, rotate } from './rotate.ts';
 import { configPath } from './server.ts';
 import { DEFAULT_ISSUER_REFRESH_S, subjectOf } from './service/issuers.ts';
-import { issuerFacts } from './x509/common.ts';
+import { issuerFacts, sameKey } from './x509/common.ts';
 
 const ISSUER_ID = /^[0-9a-f]{64}$/;
 
@@ -119,38 +119,14 @@ export const LIFECYCLE_COMMANDS: Record<string, Command> = {
       const chainPem = typeof v.chain === 'string' ? readPemFile(v.chain, 'chain file') : '';
       const [der] = pemToDers(certPem);
       if (!der) throw new Error('no CERTIFICATE block in the PEM given');
+      const spki = checkCaCertificate(der);
       const configFile = need(v, 'config');
-      const { store, config, baseDir } = await openStore(configFile);
+      const { token, config, baseDir } = await openConfiguredToken(configFile);
       try {
-        const { token } = await openConfiguredToken(configFile);
-        try {
-          const pending = await store.issuers.get(issuerIdOfSpki(issuerFacts(der).spki));
-          if (pending) {
-            const root = config.ca.rootCertFile
-              ? pemToDers(
-                  readPemFile(
-                    configPath(baseDir, config.ca.rootCertFile),
-                    'root certificate (ca.rootCertFile)',
-                  ),
-                )[0]
-              : undefined;
-            const above = pemToDers(chainPem)
-              .map((d) => derToPem(d))
-              .join('');
-            const done = await installIssuerCert({
-              token,
-              store,
-              config,
-              baseDir,
-              certDer: der,
-              chainPem: above,
-              replaces,
-              ...(root ? { root } : {}),
-            });
-            out(JSON.stringify(done, null, 2));
-            return 0;
-          }
-          // The first issuer, before any signer ran (init --mode intermediate-csr): its file.
+        // signer.json's own key (init --mode intermediate-csr, before any signer ran): its file,
+        // without touching the store, which may not exist yet.
+        const first = await token.publicKeySpki(config.pkcs11.keyLabel).catch(() => undefined);
+        if (first && sameKey(first, spki)) {
           const file = await importIssuerCert({
             token,
             keyLabel: config.pkcs11.keyLabel,
@@ -158,11 +134,38 @@ export const LIFECYCLE_COMMANDS: Record<string, Command> = {
             outDir: baseDir,
           });
           out(JSON.stringify(file, null, 2));
+          return 0;
+        }
+        // A key `rotate` made: the store's pending issuer gets its certificate and becomes active.
+        const { store } = await openStore(configFile);
+        try {
+          const root = config.ca.rootCertFile
+            ? pemToDers(
+                readPemFile(
+                  configPath(baseDir, config.ca.rootCertFile),
+                  'root certificate (ca.rootCertFile)',
+                ),
+              )[0]
+            : undefined;
+          const above = pemToDers(chainPem)
+            .map((d) => derToPem(d))
+            .join('');
+          const done = await installIssuerCert({
+            token,
+            store,
+            config,
+            baseDir,
+            certDer: der,
+            chainPem: above,
+            replaces,
+            ...(root ? { root } : {}),
+          });
+          out(JSON.stringify(done, null, 2));
         } finally {
-          await token.close();
+          await store.close();
         }
       } finally {
-        await store.close();
+        await token.close();
       }
       return 0;
     },
