@@ -41,14 +41,17 @@ before(() => {
   for (const d of readdirSync(UNIT_DIR).filter((f) => f.endsWith('.service.d'))) {
     cpSync(join(UNIT_DIR, d), join(root, 'etc/systemd/system', d), { recursive: true });
   }
-  // Every executable a unit starts, as a stand-in (the real ones: install.test.ts).
+  // Every executable a unit starts or reloads with, as a stand-in (the real ones: install.test.ts).
   for (const u of units) {
-    const [exec] = values(readUnit(u), 'Service', 'ExecStart');
-    const bin = exec?.split(' ')[0] ?? '';
-    assert.ok(bin.startsWith('/'), `${u}: ExecStart= needs an absolute path`);
-    mkdirSync(join(root, bin, '..'), { recursive: true });
-    writeFileSync(join(root, bin), '#!/bin/sh\n');
-    chmodSync(join(root, bin), 0o755);
+    for (const key of ['ExecStart', 'ExecReload']) {
+      for (const exec of values(readUnit(u), 'Service', key)) {
+        const bin = exec.split(' ')[0] ?? '';
+        assert.ok(bin.startsWith('/'), `${u}: ${key}= needs an absolute path`);
+        mkdirSync(join(root, bin, '..'), { recursive: true });
+        writeFileSync(join(root, bin), '#!/bin/sh\n');
+        chmodSync(join(root, bin), 0o755);
+      }
+    }
   }
 });
 after(() => rmSync(root, { recursive: true, force: true }));
