@@ -56,8 +56,16 @@ async function issue(c: TestAcme, extra: Record<string, unknown> = {}): Promise<
   return (await c.post(done.certificate as string, '')).text();
 }
 
-const cli = async (...args: string[]) =>
-  (await run(process.execPath, ['bin/edgeca.mjs', ...args], { timeout: 120_000, env: process.env })).stdout;
+/** The CLI's environment: the admin token goes in a file it names, never on a command line. */
+const cliEnv: Record<string, string> = {};
+async function cli(...args: string[]): Promise<string> {
+  const { stdout, stderr } = await run(process.execPath, ['bin/edgeca.mjs', ...args], {
+    timeout: 120_000,
+    env: { ...process.env, ...cliEnv },
+  });
+  assert.doesNotMatch(stderr, /--token puts the admin token on the command line/);
+  return stdout;
+}
 /** The leaf's Authority Key Identifier: its issuer's key id, hex. */
 const keyIdOf = (pem: string) =>
   new PeculiarCert(splitPemChain(pem)[0] as string).getExtension(AuthorityKeyIdentifierExtension)?.keyId ??
@@ -101,7 +109,10 @@ describe('renew-now --issuer moves certificates to the new issuer after a rotati
     const tok = JSON.parse(
       await cli('admin', 'token', 'create', '--scope', 'write', '--db', sys.dbUrl, '--json'),
     ).token;
-    const conn = ['--url', `${sys.edgeUrl}/admin`, '--token', tok, '--ca-file', sys.caFile, '--json'];
+    const tokenFile = join(sys.dir, 'admin-token');
+    writeFileSync(tokenFile, tok, { mode: 0o600 });
+    cliEnv.EDGECA_ADMIN_TOKEN_FILE = tokenFile;
+    const conn = ['--url', `${sys.edgeUrl}/admin`, '--ca-file', sys.caFile, '--json'];
     const listed = JSON.parse(await cli('admin', 'cert', 'list', ...conn)) as {
       certificates: { serial: string; issuer: string }[];
     };
