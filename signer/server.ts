@@ -1,7 +1,9 @@
 // Starts the signer: reads its config, opens its store (a libSQL file, or PostgreSQL shared with
 // other signers; an unreachable store stops the start with one line saying so, before the HSM is
 // touched), the HSM token (PIN from a systemd credential, a file or an environment variable, never
-// argv, never logged) and the CRL timer, and serves the relay API over HTTP, or HTTPS when
+// argv, never logged), its issuers (recorded in the store; read again on reload() — SIGHUP — and
+// every issuers.refreshSeconds, so a CA key rotation is followed without a restart), the CRL and
+// audit checkpoint timers, and serves the relay API over HTTP, or HTTPS when
 // listen.tlsCertFile/tlsKeyFile are set.
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -138,9 +140,9 @@ export async function startSigner(opts: StartSignerOptions): Promise<RunningSign
     const roots = config.ca.rootCertFile
       ? readPem(configPath(baseDir, config.ca.rootCertFile), 'root certificate (ca.rootCertFile)')
       : [];
-    // signer.json's key, checked at start as before issuers lived in the store: a wrong label, key
-    // type or key stops the start with the token's own words. Not once the store has retired that
-    // issuer: its key is no longer needed and may be gone.
+    // signer.json's key is checked at start even when the store knows its issuer (whose label the
+    // signer would otherwise use): a wrong label, key type or key stops the start with the token's
+    // own words. Not once the store has retired that issuer: its key is no longer needed.
     if (hsm && (await store.issuers.get(firstIssuer))?.state !== 'retired') {
       const key = await hsm.signerFor(config.pkcs11.keyLabel, config.ca.keyType);
       if (!sameKey(key.spki, issuerFacts(issuerDer).spki)) {
