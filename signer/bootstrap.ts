@@ -435,18 +435,8 @@ export async function initDev(opts: {
     };
     const paths = devPaths(dir, config);
 
-    // endpoints.json is shared with the edge's own setup: merge, keeping its other keys.
-    let endpoints: Record<string, unknown> = {};
-    if (existsSync(at(DEV_FILES.endpoints)))
-      endpoints = JSON.parse(await readFile(at(DEV_FILES.endpoints), 'utf8'));
-    Object.assign(endpoints, {
-      ...(paths.softhsmConf ? { softhsmConf: paths.softhsmConf } : {}),
-      pkcs11Module: paths.pkcs11Module,
-      tokenLabel: paths.tokenLabel,
-      pinFile: paths.pinFile,
-      issuingRootFile: paths.rootCertFile,
-    });
-    await writeAtomic(at(DEV_FILES.endpoints), `${JSON.stringify(endpoints, null, 2)}\n`);
+    // endpoints.json is npm start's: it writes it whole, once every service is up (from the paths
+    // returned here), so nobody reads one that names the HSM and not yet the services.
     await writeAtomic(at(DEV_FILES.signerConfig), `${JSON.stringify(config, null, 2)}\n`);
     return paths;
   } finally {
