@@ -9,9 +9,19 @@
 // 14100), EDGECA_START_TIMEOUT_S (default 60); every other EDGECA_* variable (e.g.
 // EDGECA_DNS_RESOLVER, EDGECA_HTTP01_PORT, EDGECA_EAB_REQUIRED) is passed to the edge unchanged.
 // EDGECA_RUNTIME=node (default) | deno | workerd runs the same edge on that runtime.
+// EDGECA_SIGNERS=N (default 1) runs N signers, `signer-1`..`signer-N`, on EDGECA_SIGNER_PORT and the
+// ports above it, sharing the store and the token; the edge gets all their URLs (it fails over).
 // EDGECA_SIGNER_DATABASE_URL (e.g. postgres://edgeca@127.0.0.1:5432/edgeca) replaces signer.json's
-// `database` for the signer it starts, and EDGECA_SIGNER_DATABASE_PASSWORD gives its password;
-// neither reaches the edge or the validator.
+// `database` for the signers it starts; their password comes from EDGECA_SIGNER_DATABASE_PASSWORD or
+// from the file EDGECA_SIGNER_DATABASE_PASSWORD_FILE names (mode 0600), never from a command line
+// or signer.json; none of these reaches the edge or the validator.
+//
+// Files for outside tools: .edgeca/dev/services.pid.json names the supervisor and each service's
+// process group ({"supervisor": PID, "services": {"signer-1": PGID, ..., "validator": PGID,
+// "edge": PGID}}), so one service can be stopped or killed from outside (the supervisor then
+// restarts it); .edgeca/dev/endpoints.json says where everything is. Both are written whole
+// (a temporary file renamed over the old), endpoints.json once, when every service is up; a stale
+// one from an earlier start is removed first.
 // The edge reaches the signer over HTTPS with the signer's relay TLS CA pinned (EDGECA_SIGNER_CA_FILE;
 // plain HTTP under workerd, whose fetch cannot pin a CA) and pins the signer's answer key
 // (EDGECA_SIGNER_KEY_FILE): both made by `signer init --dev`.
@@ -19,7 +29,7 @@
 // resolving through EDGECA_VALIDATOR_DNS_RESOLVER (default: the system resolver); the edge pins its
 // key and routes by EDGECA_VALIDATION_ROUTES (default: tls-alpn-01 on-prem where the edge has no raw TLS).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { build } from './lib/build.mjs';
 import { edgeLaunch, RUNTIMES } from './lib/edge-runtimes.mjs';
@@ -51,7 +61,17 @@ function portFrom(name, fallback) {
   return port;
 }
 
-/** Runs the signer's dev bootstrap (idempotent: reuses the token, keys and certificates it finds). */
+/** Writes through a temporary file and a rename: a reader sees the old file, no file, or the new one whole. */
+function writeWhole(file, text) {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+/**
+ * Runs the signer's dev bootstrap (idempotent: reuses the token, keys and certificates it finds)
+ * and returns the paths it prints (softhsmConf, pkcs11Module, tokenLabel, pinFile, rootCertFile...).
+ */
 function initSigner() {
   process.stderr.write(
     '[edgeca] preparing the development CA in .edgeca/dev (SoftHSM token, root, intermediate)\n',
@@ -59,13 +79,53 @@ function initSigner() {
   const r = spawnSync(process.execPath, [CLI, 'signer', 'init', '--dev', '--dir', DEV_DIR], {
     cwd: ROOT,
     env,
-    stdio: ['ignore', 'inherit', 'inherit'],
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
   if (r.status !== 0) fail(`signer init failed (exit ${r.status ?? r.signal})`);
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    fail(`signer init printed no JSON: ${r.stdout.slice(0, 200)}`);
+  }
 }
 
-/** Variables for the signer alone: the store's URL and password stay out of the other services. */
-const SIGNER_ONLY_ENV = ['EDGECA_SIGNER_DATABASE_URL', 'EDGECA_SIGNER_DATABASE_PASSWORD'];
+/** Variables for the signers alone: the store's URL and password stay out of the other services. */
+const SIGNER_ONLY_ENV = [
+  'EDGECA_SIGNER_DATABASE_URL',
+  'EDGECA_SIGNER_DATABASE_PASSWORD',
+  'EDGECA_SIGNER_DATABASE_PASSWORD_FILE',
+];
+/** Read by this script only. */
+const START_ONLY_ENV = ['EDGECA_SIGNERS'];
+const MAX_SIGNERS = 16;
+
+/** EDGECA_SIGNERS: how many signer processes share the store and the token (default 1). */
+function signerCount() {
+  const raw = env.EDGECA_SIGNERS;
+  if (raw === undefined || raw === '') return 1;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_SIGNERS) {
+    fail(`EDGECA_SIGNERS=${raw}: give a whole number of signers from 1 to ${MAX_SIGNERS}`);
+  }
+  return n;
+}
+
+/**
+ * The file the store password is read from, when EDGECA_SIGNER_DATABASE_PASSWORD_FILE names one:
+ * its path goes into the signers' configs (databasePasswordFile), the password itself never does.
+ */
+function signerPasswordFile() {
+  const file = env.EDGECA_SIGNER_DATABASE_PASSWORD_FILE;
+  if (file === undefined || file === '') return undefined;
+  if (env.EDGECA_SIGNER_DATABASE_PASSWORD) {
+    fail(
+      'both EDGECA_SIGNER_DATABASE_PASSWORD and EDGECA_SIGNER_DATABASE_PASSWORD_FILE are set: keep one of them',
+    );
+  }
+  if (!existsSync(file)) fail(`EDGECA_SIGNER_DATABASE_PASSWORD_FILE=${file}: no such file`);
+  return resolve(file);
+}
 
 /** The signer's store from EDGECA_SIGNER_DATABASE_URL, checked before it is written to a file. */
 function signerDatabase() {
@@ -88,22 +148,46 @@ function isLocalPostgres(url) {
 }
 
 /**
- * The signer config to serve: signer.json itself, or, when EDGECA_SIGNER_PORT asks for another
- * port, EDGECA_SIGNER_DATABASE_URL for another store or `tls` for HTTPS with the development relay
- * TLS certificate (signer init --dev makes it; the edge pins its own CA, signer-tls-ca.pem), a copy
- * beside it (same directory, so its relative paths still resolve) with those.
+ * The config each of `count` signers serves. Signer 1: signer.json itself, or, when
+ * EDGECA_SIGNER_PORT asks for another port, EDGECA_SIGNER_DATABASE_URL for another store,
+ * EDGECA_SIGNER_DATABASE_PASSWORD_FILE for its password or `tls` for HTTPS with the development
+ * relay TLS certificate (signer init --dev makes it; the edge pins its own CA, signer-tls-ca.pem),
+ * a copy beside it, signer.start.json (same directory, so its relative paths still resolve), with
+ * those. Signer i > 1: signer-i.start.json, the same on the next port up. All share the store (the
+ * default libSQL file in WAL mode, or the PostgreSQL URL) and the token.
  */
-function signerConfig({ tls }) {
+function signerConfigs({ tls, count }) {
   const file = join(DEV_DIR, 'signer.json');
   const config = readJson(file);
-  const port = portFrom('EDGECA_SIGNER_PORT', config.listen?.port ?? 14100);
+  const base = portFrom('EDGECA_SIGNER_PORT', config.listen?.port ?? 14100);
+  if (base + count - 1 > 65535) fail(`EDGECA_SIGNERS=${count} signers do not fit above port ${base}`);
   const database = signerDatabase() ?? config.database;
+  const passwordFile = signerPasswordFile();
   const tlsFiles = tls ? { tlsCertFile: 'signer-tls-cert.pem', tlsKeyFile: 'signer-tls-key.pem' } : {};
-  if (port === config.listen?.port && database === config.database && !tls) return { file, config, port };
-  const override = join(DEV_DIR, 'signer.start.json');
-  const patched = { ...config, listen: { ...config.listen, port, ...tlsFiles }, database };
-  writeFileSync(override, `${JSON.stringify(patched, null, 2)}\n`);
-  return { file: override, config: patched, port };
+  // Copies for more signers than this start runs would only mislead.
+  for (const f of readdirSync(DEV_DIR)) {
+    if (/^signer-\d+\.start\.json$/.test(f)) rmSync(join(DEV_DIR, f), { force: true });
+  }
+  const out = [];
+  for (let i = 1; i <= count; i++) {
+    const port = base + i - 1;
+    const unchanged =
+      i === 1 && port === config.listen?.port && database === config.database && !tls && !passwordFile;
+    if (unchanged) {
+      out.push({ name: `signer-${i}`, file, config, port });
+      continue;
+    }
+    const patched = {
+      ...config,
+      listen: { ...config.listen, port, ...tlsFiles },
+      database,
+      ...(passwordFile ? { databasePasswordFile: passwordFile } : {}),
+    };
+    const copy = join(DEV_DIR, i === 1 ? 'signer.start.json' : `signer-${i}.start.json`);
+    writeWhole(copy, `${JSON.stringify(patched, null, 2)}\n`);
+    out.push({ name: `signer-${i}`, file: copy, config: patched, port });
+  }
+  return out;
 }
 
 function quote(s) {
@@ -121,7 +205,9 @@ function printReady(endpoints, http01Port) {
     '',
     `  ACME directory   ${dir}`,
     `  trust this root  ${endpoints.tlsCaFile}`,
-    `  signer           ${endpoints.signerUrl}`,
+    ...endpoints.signerUrls.map(
+      (u, i) => `  signer-${i + 1}${' '.repeat(Math.max(1, 10 - String(i + 1).length))}${u}`,
+    ),
     `  validator        ${endpoints.validatorUrl}`,
     `  admin API        ${endpoints.adminUrl}`,
     `  all of the above ${relative(ROOT, join(DEV_DIR, 'endpoints.json'))}`,
@@ -148,6 +234,16 @@ function printReady(endpoints, http01Port) {
 
 async function main() {
   const database = signerDatabase();
+  const count = signerCount();
+  const endpointsFile = join(DEV_DIR, 'endpoints.json');
+  const pidFile = join(DEV_DIR, 'services.pid.json');
+  try {
+    await reapStale(pidFile);
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+  }
+  // What an earlier start wrote names ports and services that may be gone: nobody reads it now.
+  rmSync(endpointsFile, { force: true });
   await orExit(() => {
     ensureNpmDeps();
     // A store on this machine's PostgreSQL: the server comes from Debian like the HSM does.
@@ -155,10 +251,10 @@ async function main() {
     // The services below run the compiled dist/ (bin/edgeca.mjs), as an installed package does.
     build();
   });
-  initSigner();
+  const hsm = initSigner();
+  // A first bootstrap leaves an endpoints.json with the HSM's paths only; the whole one comes last.
+  rmSync(endpointsFile, { force: true });
 
-  const endpointsFile = join(DEV_DIR, 'endpoints.json');
-  const fromSigner = existsSync(endpointsFile) ? readJson(endpointsFile) : {};
   const rootFile = join(DEV_DIR, 'root.pem');
   const devFiles = [
     'root.pem',
@@ -179,23 +275,27 @@ async function main() {
   // The relay goes over HTTPS with the signer's CA pinned at the edge, where the runtime can pin a
   // CA (Node, Deno); a Worker's fetch cannot (docs/runtimes.md), so under workerd it stays HTTP.
   const relayTls = runtime !== 'workerd';
-  const signer = signerConfig({ tls: relayTls });
-  const signerScheme = signer.config.listen?.tlsCertFile ? 'https' : 'http';
-  const signerUrl = `${signerScheme}://127.0.0.1:${signer.port}`;
+  const signers = signerConfigs({ tls: relayTls, count });
+  const signerScheme = signers[0].config.listen?.tlsCertFile ? 'https' : 'http';
+  const signerUrls = signers.map((s) => `${signerScheme}://127.0.0.1:${s.port}`);
+  const signerUrl = signerUrls[0];
   const signerCaFile = join(DEV_DIR, 'signer-tls-ca.pem');
   const signerKeyFile = join(DEV_DIR, 'signer-answer-public.json');
 
   const edgePort = portFrom('EDGECA_PORT', 14000);
   const http01Port = portFrom('EDGECA_HTTP01_PORT', 80);
   const baseUrl = (env.EDGECA_BASE_URL ?? `https://127.0.0.1:${edgePort}`).replace(/\/+$/, '');
-  const othersEnv = Object.fromEntries(Object.entries(env).filter(([k]) => !SIGNER_ONLY_ENV.includes(k)));
+  const othersEnv = Object.fromEntries(
+    Object.entries(env).filter(([k]) => !SIGNER_ONLY_ENV.includes(k) && !START_ONLY_ENV.includes(k)),
+  );
   // Dev defaults; anything the caller exported wins (EDGECA_DNS_RESOLVER, EDGECA_HTTP01_PORT, ...).
   const edgeEnv = {
     EDGECA_HOST: '127.0.0.1',
     EDGECA_TLS_CERT_FILE: join(DEV_DIR, 'edge-tls-cert.pem'),
     EDGECA_TLS_KEY_FILE: join(DEV_DIR, 'edge-tls-key.pem'),
     EDGECA_DB_URL: `file:${join(DEV_DIR, 'edge.db')}`,
-    EDGECA_SIGNER_URL: signerUrl,
+    // every signer, in order: the edge fails over to the next when one is down (edge/relay/)
+    EDGECA_SIGNER_URL: signerUrls.join(','),
     EDGECA_SIGNER_KEY_FILE: signerKeyFile,
     EDGECA_RELAY_KEY_FILE: join(DEV_DIR, 'relay-key.json'),
     EDGECA_ALLOW_LOOPBACK: 'true',
@@ -212,16 +312,10 @@ async function main() {
     edgeEnv.EDGECA_SIGNER_CA_FILE = signerCaFile;
   }
 
-  const pidFile = join(DEV_DIR, 'services.pid.json');
-  try {
-    await reapStale(pidFile);
-  } catch (err) {
-    fail(err instanceof Error ? err.message : String(err));
-  }
   const sup = createSupervisor({ pidFile });
   const shutdown = async (signal) => {
     if (sup.stopping) return;
-    process.stderr.write(`\n[edgeca] ${signal}: stopping the edge, the validator and the signer\n`);
+    process.stderr.write(`\n[edgeca] ${signal}: stopping the edge, the validator and the signers\n`);
     await sup.shutdown(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
@@ -237,13 +331,22 @@ async function main() {
     }
   };
 
-  const softhsm = fromSigner.softhsmConf ? { SOFTHSM2_CONF: fromSigner.softhsmConf } : {};
-  const signerProc = sup.launch('signer', [CLI, 'signer', 'serve', '--config', signer.file], {
-    cwd: ROOT,
-    env: { ...env, ...softhsm },
-  });
+  const softhsm = hsm.softhsmConf ? { SOFTHSM2_CONF: hsm.softhsmConf } : {};
   const timeoutMs = Number(env.EDGECA_START_TIMEOUT_S ?? 60) * 1000;
-  await healthy(`${signerUrl}/v1/health`, signerProc, timeoutMs, signerCaFile);
+  // Each signer is a service of its own (its own process group, restarted on its own). The first
+  // brings the store's schema up to date; the others then start together.
+  const startSigner = (s, i) =>
+    healthy(
+      `${signerUrls[i]}/v1/health`,
+      sup.launch(s.name, [CLI, 'signer', 'serve', '--config', s.file], {
+        cwd: ROOT,
+        env: { ...env, ...softhsm },
+      }),
+      timeoutMs,
+      signerCaFile,
+    );
+  await startSigner(signers[0], 0);
+  await Promise.all(signers.slice(1).map((s, i) => startSigner(s, i + 1)));
 
   // The validator: its edge keys, ceiling and key come from signer.json. Dev only: it may dial
   // loopback (dev names resolve to 127.0.0.1) and the http-01 port the edge uses.
@@ -254,7 +357,7 @@ async function main() {
     'validator',
     'serve',
     '--signer-config',
-    signer.file,
+    signers[0].file,
     '--port',
     String(validatorPort),
   ];
@@ -286,7 +389,7 @@ async function main() {
     edgeEnv.EDGECA_EAB_REQUIRED ??= 'false';
   }
   const launch = edgeLaunch(runtime, { root: ROOT, devDir: DEV_DIR, edgeEnv, edgePort });
-  const edgeProc = sup.launch(`edge:${runtime}`, launch.args, {
+  const edgeProc = sup.launch('edge', launch.args, {
     cwd: ROOT,
     env: launch.env,
     command: launch.command,
@@ -298,31 +401,30 @@ async function main() {
   );
   sup.steady();
 
-  // Merge: keep what the signer bootstrap wrote (softhsmConf, pkcs11Module, tokenLabel, pinFile, ...).
-  const current = existsSync(endpointsFile) ? readJson(endpointsFile) : {};
-  // Keys that belong to another runtime's last run must not linger.
-  delete current.d1PersistDir;
-  delete current.dbUrl;
-  delete current.signerCaFile;
   const endpoints = {
-    ...current,
     directoryUrl: `${launch.baseUrl}/directory`,
     edgeUrl: launch.baseUrl,
     adminUrl: `${launch.baseUrl}/admin`,
     edgeRuntime: runtime,
     ...launch.extra,
+    // the first signer, as before there were several; signerUrls: all, in the edge's order
     signerUrl,
-    // the config the signer serves (signer.start.json when a port or store was overridden), for
-    // `edgeca signer audit-verify --config ...` and `crl`
-    signerConfigFile: signer.file,
+    signerUrls,
+    // the config the first signer serves (signer.start.json when a port or store was overridden),
+    // for `edgeca signer audit-verify --config ...` and `crl`: every signer shares its store
+    signerConfigFile: signers[0].file,
     ...(signerScheme === 'https' ? { signerCaFile: resolve(signerCaFile) } : {}),
     signerKeyFile: resolve(signerKeyFile),
     validatorUrl: edgeEnv.EDGECA_VALIDATOR_URL,
     tlsCaFile: resolve(rootFile),
-    issuingRootFile: current.issuingRootFile ?? resolve(rootFile),
+    issuingRootFile: resolve(hsm.rootCertFile ?? rootFile),
     ...(runtime === 'workerd' ? {} : { dbUrl: edgeEnv.EDGECA_DB_URL }),
+    ...(hsm.softhsmConf ? { softhsmConf: hsm.softhsmConf } : {}),
+    pkcs11Module: hsm.pkcs11Module,
+    tokenLabel: hsm.tokenLabel,
+    pinFile: hsm.pinFile,
   };
-  writeFileSync(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
+  writeWhole(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
   printReady(endpoints, http01Port);
 }
 

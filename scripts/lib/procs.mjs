@@ -1,7 +1,7 @@
 // Child-process supervision for `npm start`: start a service with its output prefixed, poll a
 // health URL with a bound, and stop everything on Ctrl-C or when one service dies.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
@@ -120,12 +120,16 @@ export function createSupervisor({
   const services = [];
   let stopping = false;
   let isSteady = false;
-  // The process groups of the running services, so that a later start can clean up after a
+  // The process group of each running service by name ({"supervisor": PID, "services": {"signer-1":
+  // PGID, ...}}): outside tools stop or kill one service by it, and a later start cleans up after a
   // supervisor that was itself killed (its services run in their own groups and would linger).
+  // Written through a rename, so a reader never sees half of it.
   const recordPids = () => {
     if (!pidFile) return;
-    const pids = services.filter((s) => s.running).map((s) => s.child.pid);
-    writeFileSync(pidFile, `${JSON.stringify({ supervisor: process.pid, groups: pids })}\n`);
+    const groups = Object.fromEntries(services.filter((s) => s.running).map((s) => [s.name, s.child.pid]));
+    const tmp = `${pidFile}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify({ supervisor: process.pid, services: groups })}\n`);
+    renameSync(tmp, pidFile);
   };
 
   const stopAll = async () => {
@@ -170,6 +174,7 @@ export function createSupervisor({
           return;
         }
         handle.restarts.push(now);
+        recordPids();
         log(`${name} exited (${why}); restarting it`);
         await new Promise((r) => setTimeout(r, RESTART_DELAY_MS));
         if (stopping || handle.stopped) return;
@@ -246,7 +251,9 @@ export async function reapStale(pidFile, log = (m) => process.stderr.write(`[edg
       return false;
     }
   };
-  const stale = (rec.groups ?? []).filter((pid) => Number.isInteger(pid) && alive(pid) && ours(pid));
+  // `services` by name; `groups`, a plain list, is what starts before services were named wrote.
+  const recorded = [...Object.values(rec.services ?? {}), ...(Array.isArray(rec.groups) ? rec.groups : [])];
+  const stale = recorded.filter((pid) => Number.isInteger(pid) && alive(pid) && ours(pid));
   for (const pid of stale) {
     log(`stopping a service left running by an earlier start (process group ${pid})`);
     try {
