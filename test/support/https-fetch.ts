@@ -5,8 +5,16 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { FetchLike } from './acme.ts';
 
-/** timeoutMs: per request (a loaded machine may need more than the default). */
-export function httpsFetch(caFile: string, timeoutMs = 30_000): FetchLike {
+/**
+ * timeoutMs: per request (a loaded machine may need more than the default). newConnection: every
+ * request on a connection of its own (no keep-alive), as a client behind a load balancer that
+ * spreads connections is spread request by request.
+ */
+export function httpsFetch(
+  caFile: string,
+  timeoutMs = 30_000,
+  o: { newConnection?: boolean } = {},
+): FetchLike {
   const ca = readFileSync(caFile);
   return (url, init = {}) =>
     new Promise<Response>((resolve, reject) => {
@@ -17,7 +25,13 @@ export function httpsFetch(caFile: string, timeoutMs = 30_000): FetchLike {
       });
       const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
         u,
-        { method: init.method ?? 'GET', headers, ca, timeout: timeoutMs },
+        {
+          method: init.method ?? 'GET',
+          headers,
+          ca,
+          timeout: timeoutMs,
+          ...(o.newConnection ? { agent: false } : {}),
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));

@@ -100,14 +100,23 @@ export interface PgServer {
   /** `pg_ctl promote`: a standby becomes a primary. */
   promote(): Promise<void>;
   stop(): Promise<void>;
-  start(): Promise<void>;
+  /**
+   * `pg_ctl start`. socketOnly: no TCP listener, only the Unix socket psql() uses: a server killed
+   * earlier can be read as it was left, without a client on 127.0.0.1 reaching it (e.g. the old
+   * primary after its standby was promoted, which would otherwise be a second primary).
+   */
+  start(o?: { socketOnly?: boolean }): Promise<void>;
   running(): boolean;
 }
 
 export interface PgHarness {
   readonly primary: PgServer;
-  /** A hot standby of the primary by `pg_basebackup -R`, started and streaming. */
-  addStandby(): Promise<PgServer>;
+  /**
+   * A hot standby by `pg_basebackup -R`, started and streaming: of the first primary, or of `of`
+   * (e.g. a promoted standby), on a free port or on `port` (e.g. the port of a primary that died,
+   * so that clients' multi-host URLs still name every server).
+   */
+  addStandby(o?: { of?: PgServer; port?: number }): Promise<PgServer>;
   /** A role that logs in with a password (scram-sha-256 over TCP) and owns a new database. */
   createDatabase(db: string, owner?: { user: string; password: string }): Promise<void>;
   /** Stops every server and removes the directory. */
@@ -193,13 +202,14 @@ function makeServer(name: string, root: string, port: number): PgServer {
     async stop() {
       await asOwner(bin('pg_ctl'), ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop']);
     },
-    async start() {
+    async start(o = {}) {
       live.add(entry);
       await asOwner(bin('pg_ctl'), [
         '-D',
         dataDir,
         '-l',
         join(root, `${name}.log`),
+        ...(o.socketOnly ? ['-o', "-c listen_addresses=''"] : []),
         '-w',
         '-t',
         '60',
@@ -268,14 +278,15 @@ export async function startPostgres(): Promise<PgHarness> {
     await primary.start();
     return {
       primary,
-      async addStandby() {
-        const standby = makeServer(`standby${servers.length}`, root, await freePort());
+      async addStandby(o = {}) {
+        const source = o.of ?? primary;
+        const standby = makeServer(`standby${servers.length}`, root, o.port ?? (await freePort()));
         servers.push(standby);
         await asOwner(bin('pg_basebackup'), [
           '-h',
           '127.0.0.1',
           '-p',
-          String(primary.port),
+          String(source.port),
           '-U',
           'postgres',
           '-D',
@@ -287,7 +298,8 @@ export async function startPostgres(): Promise<PgHarness> {
           '--checkpoint=fast',
           '--no-sync',
         ]);
-        // pg_basebackup -R appended primary_conninfo to postgresql.auto.conf; only the port differs.
+        // pg_basebackup -R appended primary_conninfo to postgresql.auto.conf (after any copied from
+        // a source that was itself a standby once: the last one counts); only the port differs.
         const auto = join(standby.dataDir, 'postgresql.auto.conf');
         writeOwned(auto, readFileSync(auto, 'utf8').replace(/^port = \d+$/m, `port = ${standby.port}`));
         await standby.start();
