@@ -42,7 +42,7 @@ export async function createServices(opts: {
   let database = opts.database;
   if (!database) {
     if (!opts.dbClient) throw new Error('createServices needs a dbClient or a database');
-    database = await openDatabase(opts.dbClient);
+    database = await openDatabase(opts.dbClient, { countStatements: config.sqlStatementMetrics });
   }
   const db = database.db;
   const signerFetch = relayFetch(config, runtime);

@@ -68,6 +68,8 @@ export interface EdgeConfig {
   trustedProxyHeader?: string;
   /** Pebble-style: refuse this percentage of good nonces with badNonce, so clients prove they retry */
   nonceRejectPercent: number;
+  /** count SQL statements by kind into edgeca_sql_statements_total (libSQL backends) */
+  sqlStatementMetrics: boolean;
 }
 
 export const DEFAULT_PROFILES: Record<string, ProfileConfig> = {
@@ -105,6 +107,7 @@ export function defaultEdgeConfig(
     requestTimeoutMs: 30_000,
     nonceRejectPercent: 0,
     adminAuthFailuresPerMinute: 10,
+    sqlStatementMetrics: false,
     validationRoutes: [],
     ...over,
   };
@@ -226,6 +229,7 @@ export function edgeConfigFromEnv(env: Record<string, string | undefined>): Edge
     tlsAlpnPort: int('EDGECA_TLSALPN01_PORT', env.EDGECA_TLSALPN01_PORT, 443),
     allowLoopback: bool(env.EDGECA_ALLOW_LOOPBACK, false),
     eabRequired: bool(env.EDGECA_EAB_REQUIRED, false),
+    sqlStatementMetrics: bool(env.EDGECA_SQL_STATEMENT_METRICS, false),
     caaIdentities: (env.EDGECA_CAA_IDENTITIES ?? '').split(',').filter(Boolean),
   });
   // Resource limits: every one configurable, each with a safe default.

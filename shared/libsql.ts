@@ -1,6 +1,7 @@
 // libSQL connection handling shared by the edge, the signer and the validator (all on embedded
 // files or remote libSQL through @libsql/client).
-import type { Client } from '@libsql/client';
+import type { Client, Transaction } from '@libsql/client';
+import { type StatementCounts, sqlTextOf } from './sql-statements.ts';
 
 /** True for the errors of a database another connection keeps locked past the busy timeout. */
 export function isDatabaseBusy(err: unknown): boolean {
@@ -50,6 +51,65 @@ export function resilientClient(make: () => Client, pragmas: readonly string[] =
           throw e;
         }
       };
+    },
+  });
+}
+
+/**
+ * `client` with every statement it runs counted in `counts` by kind (shared/sql-statements.ts): a
+ * batch counts each of its statements and one "batch" (its transaction), an interactive
+ * transaction one "transaction" and each statement run in it.
+ */
+export function countingClient(client: Client, counts: StatementCounts): Client {
+  const countAll = (stmts: unknown) => {
+    for (const s of stmts as unknown[]) counts.count(sqlTextOf(s));
+  };
+  const wrapTx = (tx: Transaction): Transaction =>
+    new Proxy(tx, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop) as unknown;
+        if (typeof value !== 'function') return value;
+        const fn = (value as (...a: unknown[]) => unknown).bind(target);
+        if (prop === 'execute' || prop === 'executeMultiple')
+          return (stmt: unknown, ...rest: unknown[]) => {
+            counts.count(sqlTextOf(stmt));
+            return fn(stmt, ...rest);
+          };
+        if (prop === 'batch')
+          return (stmts: unknown, ...rest: unknown[]) => {
+            countAll(stmts);
+            return fn(stmts, ...rest);
+          };
+        return fn;
+      },
+    });
+  return new Proxy(client, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop) as unknown;
+      if (typeof value !== 'function') return value;
+      const fn = (value as (...a: unknown[]) => unknown).bind(target);
+      switch (prop) {
+        case 'execute':
+        case 'executeMultiple':
+          return (stmt: unknown, ...rest: unknown[]) => {
+            counts.count(sqlTextOf(stmt));
+            return fn(stmt, ...rest);
+          };
+        case 'batch':
+        case 'migrate':
+          return (stmts: unknown, ...rest: unknown[]) => {
+            counts.countKind('batch');
+            countAll(stmts);
+            return fn(stmts, ...rest);
+          };
+        case 'transaction':
+          return async (...a: unknown[]) => {
+            counts.countKind('transaction');
+            return wrapTx((await fn(...a)) as Transaction);
+          };
+        default:
+          return fn;
+      }
     },
   });
 }

@@ -3,6 +3,8 @@
 // read from the database). Web APIs only, so the edge, the signer and the validator share it on
 // every runtime. Values live in memory: per process, or per isolate on Workers.
 
+import type { StatementCounts } from './sql-statements.ts';
+
 export type Labels = Record<string, string>;
 
 /** Prometheus' Content-Type for the text format. */
@@ -186,3 +188,19 @@ export class Registry {
 
 /** Seconds elapsed since `startMs` (performance.now() time). */
 export const secondsSince = (startMs: number) => (performance.now() - startMs) / 1000;
+
+/**
+ * A counter `name`{kind} showing the totals of `counts` (shared/sql-statements.ts) at every scrape:
+ * the storage layer counts without knowing about metrics. The statements a scrape's own collectors
+ * run show in the next scrape.
+ */
+export function exportStatementCounts(registry: Registry, name: string, counts: StatementCounts): void {
+  const counter = registry.counter(name, 'SQL statements run by this process, by verb and table.', ['kind']);
+  registry.collect(async () => {
+    for (const [kind, n] of counts.snapshot()) {
+      const labels = { kind };
+      const seen = counter.get(labels);
+      if (n > seen) counter.inc(labels, n - seen);
+    }
+  });
+}

@@ -8,7 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { derToPem, pemToDers } from '../shared/encoding.ts';
+import { exportStatementCounts } from '../shared/metrics.ts';
 import { importRelayPrivateKey, importRelayPublicKey, type RelayKey } from '../shared/relay.ts';
+import { StatementCounts } from '../shared/sql-statements.ts';
 import type { CaSigner } from './ca-signer.ts';
 import type { SignerConfig } from './config.ts';
 import { createSignerMetrics, instrumentCaSigner, withObservability } from './metrics.ts';
@@ -28,6 +30,9 @@ import { databaseUrl, openConfiguredStore } from './store/configured.ts';
 import { issuerFacts, sameKey } from './x509/common.ts';
 
 export { databaseUrl };
+
+/** Counts the store's SQL statements by kind into /metrics when true (benchmarks, diagnosis). */
+export const SQL_METRICS_ENV = 'EDGECA_SQL_STATEMENT_METRICS';
 
 export type StartSignerOptions = ({ configFile: string } | { config: SignerConfig; baseDir: string }) & {
   /** tests: a software CaSigner / certificate tools instead of the HSM and signer/x509 */
@@ -118,13 +123,22 @@ export async function startSigner(opts: StartSignerOptions): Promise<RunningSign
   const answerKey = await loadAnswerKey(config, baseDir);
 
   const firstIssuer = issuerId(issuerDer);
-  const store = await openConfiguredStore(config, baseDir, { issuer: firstIssuer, log });
+  // EDGECA_SQL_STATEMENT_METRICS=true: every store statement counted by kind (off: not wrapped at all).
+  const statements = /^(1|true|yes|on)$/i.test(process.env[SQL_METRICS_ENV] ?? '')
+    ? new StatementCounts()
+    : undefined;
+  const store = await openConfiguredStore(config, baseDir, {
+    issuer: firstIssuer,
+    log,
+    ...(statements ? { statements } : {}),
+  });
   const cleanups: (() => Promise<void> | void)[] = [() => store.close()];
   try {
     const hsm = opts.deps?.signer ? undefined : await openHsm(config, baseDir);
     if (hsm) cleanups.unshift(() => hsm.close());
     // HSM signatures timed and their failures counted; /metrics, /health, /ready in front.
     const metrics = createSignerMetrics();
+    if (statements) exportStatementCounts(metrics.registry, 'edgeca_signer_sql_statements_total', statements);
     const keys: IssuerKeys = {
       async signerFor(label, keyType) {
         const injected = opts.deps?.signer && label === config.pkcs11.keyLabel ? opts.deps.signer : undefined;

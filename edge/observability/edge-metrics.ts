@@ -4,7 +4,7 @@
 // status, certificates, used-nonce table size) are read from the database at scrape time, so
 // every instance reports the same totals for them.
 import { count, gt, isNotNull, isNull, sql } from 'drizzle-orm';
-import { Registry, secondsSince } from '../../shared/metrics.ts';
+import { exportStatementCounts, Registry, secondsSince } from '../../shared/metrics.ts';
 import type { EdgeServices } from '../acme/context.ts';
 import type { PeerSnapshot } from '../relay/peers.ts';
 import type { SignerClient } from '../relay/signer-client.ts';
@@ -74,6 +74,9 @@ export function createEdgeMetrics(svc: Pick<EdgeServices, 'database'>) {
       'Used nonces remembered until they expire (table size).',
     ),
   };
+  // EDGECA_SQL_STATEMENT_METRICS: the storage layer counts; the counter shows its totals.
+  const statements = svc.database.statements;
+  if (statements) exportStatementCounts(registry, 'edgeca_sql_statements_total', statements);
   registry.collect(async () => {
     const db = svc.database.db;
     const byStatus = await db

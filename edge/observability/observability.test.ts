@@ -17,7 +17,7 @@ after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-async function edge(signer: SignerClient, publicMetrics = true) {
+async function edge(signer: SignerClient, publicMetrics = true, sqlStatementMetrics = false) {
   const dir = mkdtempSync(join(tmpdir(), 'edgeca-obs-'));
   dirs.push(dir);
   const dbUrl = `file:${join(dir, 'edge.db')}`;
@@ -27,6 +27,7 @@ async function edge(signer: SignerClient, publicMetrics = true) {
     dbUrl,
     signerUrl: 'http://127.0.0.1:9',
     relayKeyJwk: { ...(await exportJWK(relay.privateKey)), kid: 'edge-test' },
+    sqlStatementMetrics,
   });
   const logs: Record<string, unknown>[] = [];
   const svc = await createServices({
@@ -131,6 +132,26 @@ test('/metrics counts requests by route and status, problems by type, and reads 
   assert.match(text, /^edgeca_nonces_used \d+$/m);
   assert.match(text, /^edgeca_collector_errors 0$/m);
   assert.match(text, /^edgeca_http_request_duration_seconds_bucket\{route="\/directory",le="\+Inf"\} 2$/m);
+});
+
+test('with statement metrics on, /metrics counts SQL statements by verb and table; off, not at all', async () => {
+  const on = await edge(healthySigner(true), true, true);
+  await on.app.request('https://acme.test/metrics');
+  // The first scrape's collectors read orders, certificates and nonces: the second scrape shows them.
+  const text = await (await on.app.request('https://acme.test/metrics')).text();
+  assert.match(text, /^# TYPE edgeca_sql_statements_total counter$/m);
+  assert.match(text, /^edgeca_sql_statements_total\{kind="select orders"\} 1$/m);
+  assert.match(text, /^edgeca_sql_statements_total\{kind="select certificates"\} 1$/m);
+  assert.match(text, /^edgeca_sql_statements_total\{kind="select nonces"\} 1$/m);
+  // the migrations at start-up ran as batches
+  assert.match(text, /^edgeca_sql_statements_total\{kind="batch"\} [1-9]\d*$/m);
+
+  const off = await edge(healthySigner(true));
+  await off.app.request('https://acme.test/metrics');
+  assert.doesNotMatch(
+    await (await off.app.request('https://acme.test/metrics')).text(),
+    /edgeca_sql_statements/,
+  );
 });
 
 test('without public metrics, /metrics is not found and /admin/metrics needs a token', async () => {

@@ -7,6 +7,8 @@ import { eq, sql } from 'drizzle-orm';
 import { drizzle as drizzleD1 } from 'drizzle-orm/d1';
 import { drizzle, type LibSQLDatabase } from 'drizzle-orm/libsql';
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
+import { countingClient } from '../../shared/libsql.ts';
+import { StatementCounts } from '../../shared/sql-statements.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 export { isDatabaseBusy } from '../../shared/libsql.ts';
@@ -21,6 +23,8 @@ export interface Database {
   kind: 'libsql' | 'd1';
   /** the libSQL client, when that is the backend */
   client?: Client;
+  /** statements run so far by kind, when counting is on (EDGECA_SQL_STATEMENT_METRICS; libSQL only) */
+  statements?: StatementCounts;
   close(): void;
 }
 
@@ -56,14 +60,20 @@ export const FILE_PRAGMAS = [
   'PRAGMA busy_timeout = 5000',
 ];
 
-export async function openDatabase(client: Client): Promise<Database> {
+/**
+ * Opens a libSQL database. `countStatements` counts every statement by kind (the client is
+ * wrapped only then, so counting costs nothing when it is off).
+ */
+export async function openDatabase(raw: Client, opts: { countStatements?: boolean } = {}): Promise<Database> {
+  const statements = opts.countStatements ? new StatementCounts() : undefined;
+  const client = statements ? countingClient(raw, statements) : raw;
   if (client.protocol === 'file') for (const p of FILE_PRAGMAS) await client.execute(p);
   await migrate({
     rows: async (sql) => (await client.execute(sql)).rows as unknown as Record<string, unknown>[],
     batch: async (stmts) => void (await client.batch(stmts, 'write')),
   });
   const db = drizzle(client, { schema });
-  return { db, kind: 'libsql', client, close: () => client.close() };
+  return { db, kind: 'libsql', client, ...(statements ? { statements } : {}), close: () => client.close() };
 }
 
 /**

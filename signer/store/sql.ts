@@ -4,6 +4,7 @@
 // the Dialect's fields. Every write that must be atomic with another runs in `transaction`, a real
 // write transaction on both engines (BEGIN IMMEDIATE on libSQL, row locks on PostgreSQL).
 import { AcmeProblem } from '../../shared/problems.ts';
+import type { StatementCounts } from '../../shared/sql-statements.ts';
 
 export type SqlValue = string | number | null | Uint8Array;
 
@@ -110,4 +111,44 @@ export class Reachability {
     this.lost = true;
     this.log({ event: 'store-unavailable', store: this.url, error: cause });
   }
+}
+
+/** `q` with every statement it runs counted in `counts` by kind. */
+function countingQueryable(q: Queryable, counts: StatementCounts): Queryable {
+  return {
+    all<T extends object>(text: string, params?: readonly SqlValue[]) {
+      counts.count(text);
+      return q.all<T>(text, params);
+    },
+    run(text: string, params?: readonly SqlValue[]) {
+      counts.count(text);
+      return q.run(text, params);
+    },
+  };
+}
+
+/**
+ * `engine` with every statement counted in `counts` by kind (edgeca_signer_sql_statements_total,
+ * switched on by EDGECA_SQL_STATEMENT_METRICS): each transaction counts one "transaction" (or
+ * "snapshot") and each statement run in it.
+ */
+export function countingEngine(engine: Engine, counts: StatementCounts): Engine {
+  const direct = countingQueryable(engine, counts);
+  return {
+    name: engine.name,
+    dialect: engine.dialect,
+    displayUrl: engine.displayUrl,
+    all: direct.all,
+    run: direct.run,
+    transaction(fn, o) {
+      counts.countKind('transaction');
+      return engine.transaction((tx) => fn(countingQueryable(tx, counts)), o);
+    },
+    snapshot(fn, o) {
+      counts.countKind('snapshot');
+      return engine.snapshot((tx) => fn(countingQueryable(tx, counts)), o);
+    },
+    lockForMigration: (tx) => engine.lockForMigration(tx),
+    close: () => engine.close(),
+  };
 }

@@ -9,6 +9,7 @@
 //   and the service draws a new serial);
 // - CRL numbers are handed out by the database and never go backwards (allocateCrlNumber).
 import type { Identifier } from '../../shared/problems.ts';
+import type { StatementCounts } from '../../shared/sql-statements.ts';
 import { type AuditVerification, AuditWriter, verifyAuditChain } from './audit.ts';
 import { CheckpointTable } from './checkpoints.ts';
 import { IssuerTable } from './issuers.ts';
@@ -17,7 +18,7 @@ import { migrate, SCHEMA_VERSION } from './migrations.ts';
 import { PostgresEngine } from './postgres-engine.ts';
 import { isPostgresUrl } from './postgres-url.ts';
 import type { AuditEvent, CrlRow, IssuanceRow, IssuanceStatus } from './schema.ts';
-import { bytesOf, type Engine, intOf, intOrNull, type Queryable } from './sql.ts';
+import { bytesOf, countingEngine, type Engine, intOf, intOrNull, type Queryable } from './sql.ts';
 
 export type { Checkpoint } from './checkpoints.ts';
 export type { IssuerRow, IssuerState, NewIssuer } from './issuers.ts';
@@ -51,6 +52,8 @@ export interface OpenOptions {
   deadlineMs?: number;
   /** told when the store becomes unreachable and when it answers again */
   log?: (line: Record<string, unknown>) => void;
+  /** counts every statement by kind (EDGECA_SQL_STATEMENT_METRICS) */
+  statements?: StatementCounts;
 }
 
 /** A jti is kept this long past its exp: verifyRelay tolerates 30 s of skew on exp. */
@@ -124,6 +127,7 @@ export class SignerStore {
         );
       }
     }
+    if (o.statements) engine = countingEngine(engine, o.statements);
     try {
       const m = await migrate(engine, o.issuer ? { issuer: o.issuer } : {});
       if (m.from > SCHEMA_VERSION) {
