@@ -93,6 +93,9 @@ export class BenchAccount {
     public lat: Latencies,
   ) {}
 
+  /** told just before each request is sent and just after its answer (server CPU per kind) */
+  meter: { before(): void; after(kind: Kind): void } | undefined;
+
   static async create(http: Http, directoryUrl: string, lat: Latencies): Promise<BenchAccount> {
     const dirReply = await http.send(directoryUrl, 'GET');
     if (dirReply.status !== 200) throw new FlowError(`directory answered ${dirReply.status}`);
@@ -118,9 +121,11 @@ export class BenchAccount {
   }
 
   private async timed(kind: Kind, url: string, method: string, body?: string): Promise<Reply> {
+    this.meter?.before();
     const t0 = performance.now();
     const res = await this.http.send(url, method, body);
     this.record(kind, performance.now() - t0);
+    this.meter?.after(kind);
     const n = header(res, 'replay-nonce');
     if (n) this.nonce = n;
     return res;

@@ -5,7 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Http01Server } from '../test/support/http01.ts';
 import { BenchAccount, type Http, type Kind, type Latencies } from './client.ts';
-import { selfCpuMs, treeCpuMs } from './proc.ts';
+import type { ServerProcess } from './per-kind.ts';
+import { selfCpuMs, treeCpuMs, treePids, treeRssMiB, treeThreadCpuNs } from './proc.ts';
+import { perIssuance, type SqlPerIssuance, type SqlProbe } from './sql.ts';
 
 const ACCOUNT_ATTEMPTS = 3;
 
@@ -27,6 +29,12 @@ export interface LevelResult {
   generatorCpuMsPerIssuance: number;
   flow: Percentiles;
   requests: Partial<Record<Kind, Percentiles>>;
+  /** CPU ms per issuance of each server role (edge, signer, postgres, pebble), main thread + the rest */
+  cpuMsPerIssuanceByRole?: Record<string, { main: number; other: number }>;
+  /** resident memory of each server role at the end of the level */
+  rssMiB?: Record<string, number>;
+  /** SQL statements per issuance, by counter source (edge, signer) */
+  sql?: Record<string, SqlPerIssuance>;
 }
 
 export function percentiles(values: number[]): Percentiles {
@@ -48,6 +56,19 @@ export interface LevelOptions {
   chains: string[];
   /** the DNS suffix of the names requested (each flow a new random name) */
   domain: string;
+  /** the servers' processes by role, for CPU and memory per role */
+  processes?: ServerProcess[];
+  /** the servers' SQL statement counters */
+  sql?: SqlProbe;
+}
+
+function roleCpuNs(
+  roles: { role: string; pids: number[] }[],
+): Record<string, { main: number; other: number }> {
+  const out: Record<string, { main: number; other: number }> = {};
+  // the tree again at each read: a PostgreSQL backend started during the window counts from zero
+  for (const r of roles) out[r.role] = treeThreadCpuNs(treePids(r.pids));
+  return out;
 }
 
 export async function runLevel(o: LevelOptions): Promise<LevelResult> {
@@ -77,6 +98,12 @@ export async function runLevel(o: LevelOptions): Promise<LevelResult> {
   const firstErrors: string[] = setupErrors.slice(0, 5).map((e) => `set-up (retried): ${e}`);
   let errors = lostWorkers;
   let issued = 0;
+  const roles = [...new Set((o.processes ?? []).map((p) => p.role))].map((role) => ({
+    role,
+    pids: (o.processes ?? []).filter((p) => p.role === role).map((p) => p.pid),
+  }));
+  await o.sql?.start();
+  const role0 = roleCpuNs(roles);
   const cpu0 = treeCpuMs(o.serverPids);
   const self0 = selfCpuMs();
   const t0 = performance.now();
@@ -102,6 +129,9 @@ export async function runLevel(o: LevelOptions): Promise<LevelResult> {
   const seconds = (performance.now() - t0) / 1000;
   const cpu = treeCpuMs(o.serverPids) - cpu0;
   const self = selfCpuMs() - self0;
+  const role1 = roleCpuNs(roles);
+  const sqlCounts = await o.sql?.stop();
+  const perRole = (ns: number) => (issued ? Math.round(ns / issued / 1e5) / 10 : 0);
   const requests: Partial<Record<Kind, Percentiles>> = {};
   for (const [k, v] of lat) requests[k] = percentiles(v);
   const r1 = (x: number) => Math.round(x * 10) / 10;
@@ -116,5 +146,22 @@ export async function runLevel(o: LevelOptions): Promise<LevelResult> {
     generatorCpuMsPerIssuance: issued ? r1(self / issued) : 0,
     flow: percentiles(flows),
     requests,
+    ...(roles.length
+      ? {
+          cpuMsPerIssuanceByRole: Object.fromEntries(
+            roles.map(({ role }) => [
+              role,
+              {
+                main: perRole((role1[role]?.main ?? 0) - (role0[role]?.main ?? 0)),
+                other: perRole((role1[role]?.other ?? 0) - (role0[role]?.other ?? 0)),
+              },
+            ]),
+          ),
+          rssMiB: Object.fromEntries(roles.map((r) => [r.role, treeRssMiB(r.pids)])),
+        }
+      : {}),
+    ...(sqlCounts
+      ? { sql: Object.fromEntries(Object.entries(sqlCounts).map(([k, c]) => [k, perIssuance(c, issued)])) }
+      : {}),
   };
 }

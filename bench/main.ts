@@ -1,23 +1,27 @@
-// `npm run bench [-- --quick]`: one run, one machine, every figure next to its reference.
+// `npm run bench [-- --quick | --growth-10m]`: one run, one machine, every figure next to its reference.
 // A fresh dev CA (SoftHSM token) in a temp directory; the signer, the edges and Pebble run as
 // child processes; this process is the load generator, the http-01 responder and the mock DNS's
 // client. Prints a side-by-side table and writes the JSON to bench-results/. Never a pass/fail
 // threshold: the exit status is 0 unless the bench itself could not run or a chain failed to verify.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { initDev } from '../signer/bootstrap.ts';
 import { startChallTestSrv } from '../test/support/challtestsrv.ts';
 import { startHttp01Server } from '../test/support/http01.ts';
-import { freePort } from '../test/support/system.ts';
 import { Http } from './client.ts';
-import { countOrders, seedOrders } from './growth.ts';
+import { countOrders, type DbBytes, dbBytes, seedOrders } from './growth.ts';
 import { type LevelResult, runLevel } from './issuance.ts';
-import { formatReport } from './report.ts';
-import { benchSigner } from './signer.ts';
+import { type PerKindResult, runPerKind } from './per-kind.ts';
+import { type BenchPostgres, postgresMissing, startBenchPostgres } from './postgres.ts';
+import { freePort } from './proc.ts';
+import { type BenchResult, formatReport, type GrowthStep } from './report.ts';
+import { benchSigner, type SignerResults } from './signer.ts';
+import { SqlProbe } from './sql.ts';
 import {
   type Common,
   REPO,
+  type SignerProc,
   startDenoEdge,
   startNodeEdge,
   startPebble,
@@ -30,28 +34,46 @@ export interface TargetResult {
   target: string;
   levels: LevelResult[];
   chains: { chains: number; failed: number; firstFailure?: string; opensslChecked: number };
+  /** server CPU per request kind, one request at a time */
+  perKind?: PerKindResult;
 }
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
+/** `--growth-10m`: the growth section alone, up to 10 million seeded orders (gigabytes; long). */
+const growth10m = argv.includes('--growth-10m');
 const outAt = argv.indexOf('--out');
 /** `--out DIR` (tests) keeps a smoke run's JSON away from bench-results/. */
 const outDir =
   outAt >= 0 && argv[outAt + 1] ? resolve(argv[outAt + 1] as string) : join(REPO, 'bench-results');
 const plan = quick
-  ? { seconds: 4, levels: [1, 8, 32], denoLevels: [8], signerCount: 600, growthSeconds: 4, big: 100_000 }
+  ? {
+      seconds: 4,
+      levels: [1, 8, 32],
+      denoLevels: [8],
+      postgresLevels: [8],
+      perKindSeconds: 2,
+      signerCount: 600,
+      growthSeconds: 4,
+      growthSizes: [1000, 100_000],
+    }
   : {
       seconds: 20,
       levels: [1, 8, 32],
       denoLevels: [1, 8, 32],
+      postgresLevels: [8],
+      perKindSeconds: 10,
       signerCount: 3000,
       growthSeconds: 15,
-      big: 100_000,
+      growthSizes: growth10m ? [1000, 100_000, 1_000_000, 10_000_000] : [1000, 100_000],
     };
-const say = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+const t00 = Date.now();
+const say = (s: string) => process.stderr.write(`[bench ${Math.round((Date.now() - t00) / 1000)} s] ${s}\n`);
+const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
 
 async function main(): Promise<number> {
   const started = Date.now();
+  const loadAtStart = load();
   const work = mkdtempSync(join(tmpdir(), 'edgeca-bench-'));
   const cleanups: (() => Promise<void> | void)[] = [() => rmSync(work, { recursive: true, force: true })];
   const stopAll = async () => {
@@ -59,7 +81,7 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
   try {
-    say(`dev CA in ${work}`);
+    say(`dev CA in ${work}; load average ${load().join(' ')}`);
     const init = await initDev({ dir: join(work, 'ca'), signerPort: await freePort() });
     process.env.SOFTHSM2_CONF = init.softhsmConf;
     const dns = await startChallTestSrv();
@@ -79,71 +101,132 @@ async function main(): Promise<number> {
     const signer = await startSignerProc(common, profArgs('signer'));
     cleanups.push(() => signer.child.stop());
 
-    say('signer: openssl speed, SoftHSM, builder, service, /v1/sign');
-    const signerResults = await benchSigner(init, signer, {
-      count: plan.signerCount,
-      concurrency: 8,
-      workDir: work,
-      opensslSeconds: 3,
-    });
+    // The signer's store on PostgreSQL too (a throwaway durable cluster), where PostgreSQL is installed.
+    let pg: BenchPostgres | undefined;
+    let pgSigner: SignerProc | undefined;
+    const pgSkipped = growth10m ? 'not in --growth-10m' : postgresMissing();
+    if (!pgSkipped) {
+      pg = await startBenchPostgres();
+      const pgStop = pg.stop;
+      cleanups.push(() => pgStop());
+      pgSigner = await startSignerProc(common, [], { url: pg.url, postmasterPid: pg.pid });
+      const pgChild = pgSigner.child;
+      cleanups.push(() => pgChild.stop());
+    } else say(`signer on PostgreSQL skipped: ${pgSkipped}`);
 
+    let signerResults: SignerResults | undefined;
     const targets: TargetResult[] = [];
-    const runTarget = async (t: Target, levels: number[]) => {
-      const http = new Http(common.tlsCa, 64);
-      const chains: string[] = [];
-      const out: LevelResult[] = [];
-      try {
-        for (const c of levels) {
-          say(`${t.name}: ${c} concurrent accounts, ${plan.seconds} s`);
-          out.push(
-            await runLevel({
+    if (!growth10m) {
+      say('signer: openssl speed, SoftHSM, builder, service, /v1/sign (libSQL file, then PostgreSQL)');
+      signerResults = await benchSigner(init, signer, {
+        count: plan.signerCount,
+        concurrency: 8,
+        workDir: work,
+        opensslSeconds: 3,
+        tlsCa: common.tlsCa,
+        ...(pgSigner ? { postgresSigner: pgSigner } : {}),
+      });
+
+      const runTarget = async (t: Target, levels: number[], perKind: boolean) => {
+        const http = new Http(common.tlsCa, 64);
+        const chains: string[] = [];
+        const out: LevelResult[] = [];
+        let perKindResult: PerKindResult | undefined;
+        try {
+          for (const c of levels) {
+            say(`${t.name}: ${c} concurrent accounts, ${plan.seconds} s`);
+            out.push(
+              await runLevel({
+                http,
+                http01,
+                directoryUrl: t.directoryUrl,
+                concurrency: c,
+                seconds: plan.seconds,
+                serverPids: t.pids(),
+                processes: t.processes(),
+                ...(t.sqlSources.length ? { sql: new SqlProbe(t.sqlSources, common.tlsCa) } : {}),
+                chains,
+                domain: 'bench.test',
+              }),
+            );
+          }
+          if (perKind) {
+            say(`${t.name}: CPU per request kind, one request at a time, ${plan.perKindSeconds} s`);
+            perKindResult = await runPerKind({
               http,
               http01,
               directoryUrl: t.directoryUrl,
-              concurrency: c,
-              seconds: plan.seconds,
-              serverPids: t.pids(),
-              chains,
+              seconds: plan.perKindSeconds,
+              processes: t.processes(),
               domain: 'bench.test',
-            }),
-          );
+            }).catch((e: unknown) => {
+              say(`${t.name}: per-kind run failed: ${e instanceof Error ? e.message : String(e)}`);
+              return undefined;
+            });
+          }
+        } finally {
+          http.close();
         }
-      } finally {
-        http.close();
+        const check = verifyChains(chains, await t.rootPem(), 3);
+        targets.push({
+          target: t.name,
+          levels: out,
+          chains: check,
+          ...(perKindResult ? { perKind: perKindResult } : {}),
+        });
+      };
+
+      const nodeEdge = await startNodeEdge(common, signer, join(work, 'edge-node.db'), profArgs('edge'));
+      await runTarget(nodeEdge, plan.levels, true);
+      await nodeEdge.stop();
+
+      if (pgSigner) {
+        const pgEdge = await startNodeEdge(
+          common,
+          pgSigner,
+          join(work, 'edge-node-pg.db'),
+          [],
+          'edgeca (Node, signer on PostgreSQL)',
+        );
+        cleanups.push(() => pgEdge.stop());
+        await runTarget(pgEdge, plan.postgresLevels, false);
+        await pgEdge.stop();
       }
-      const check = verifyChains(chains, await t.rootPem(), 3);
-      targets.push({ target: t.name, levels: out, chains: check });
-    };
 
-    const nodeEdge = await startNodeEdge(common, signer, join(work, 'edge-node.db'), profArgs('edge'));
-    await runTarget(nodeEdge, plan.levels);
-    await nodeEdge.stop();
+      const pebble = await startPebble(common, work);
+      cleanups.push(() => pebble.stop());
+      await runTarget(pebble, plan.levels, true);
+      await pebble.stop();
 
-    const pebble = await startPebble(common, work);
-    cleanups.push(() => pebble.stop());
-    await runTarget(pebble, plan.levels);
-    await pebble.stop();
+      const denoEdge = await startDenoEdge(common, signer, join(work, 'edge-deno.db'));
+      cleanups.push(() => denoEdge.stop());
+      await runTarget(denoEdge, plan.denoLevels, true);
+      await denoEdge.stop();
+    }
+    await pgSigner?.child.stop();
+    pg?.stop();
 
-    const denoEdge = await startDenoEdge(common, signer, join(work, 'edge-deno.db'));
-    cleanups.push(() => denoEdge.stop());
-    await runTarget(denoEdge, plan.denoLevels);
-    await denoEdge.stop();
-
-    say(`growth: newOrder and finalize with 1k vs ${plan.big / 1000}k stored orders`);
+    const sizes = plan.growthSizes;
+    say(`growth: newOrder and finalize with ${sizes.map((n) => `${n / 1000}k`).join(', ')} stored orders`);
     const growthDb = join(work, 'edge-growth.db');
     const growthEdge = await startNodeEdge(common, signer, growthDb);
     cleanups.push(() => growthEdge.stop());
-    const growth: { storedOrders: number; level: LevelResult }[] = [];
+    const growth: GrowthStep[] = [];
     const http = new Http(common.tlsCa, 8);
     try {
-      for (const [from, to] of [
-        [0, 1000],
-        [1000, plan.big],
-      ] as const) {
+      let have = 0;
+      for (const size of sizes) {
         const t0 = Date.now();
-        await seedOrders(`file:${growthDb}`, from, to);
-        say(`seeded ${to - from} orders in ${Date.now() - t0} ms`);
+        await seedOrders(`file:${growthDb}`, have, size, (done) => {
+          if (size >= 1_000_000) say(`  seeded ${done} orders (${Math.round((Date.now() - t0) / 1000)} s)`);
+        });
+        const seedSeconds = Math.round((Date.now() - t0) / 100) / 10;
+        say(`seeded ${size - have} orders in ${seedSeconds} s; load average ${load().join(' ')}`);
+        have = size;
         const storedOrders = await countOrders(`file:${growthDb}`);
+        // per table at every size up to 1 million; at 10 million walking every page takes minutes
+        const byTable = size <= 1_000_000 || growth10m;
+        const before: DbBytes = await dbBytes(growthDb, byTable);
         const level = await runLevel({
           http,
           http01,
@@ -151,23 +234,27 @@ async function main(): Promise<number> {
           concurrency: 1,
           seconds: plan.growthSeconds,
           serverPids: growthEdge.pids(),
+          processes: growthEdge.processes(),
           chains: [],
           domain: 'growth.test',
         });
-        growth.push({ storedOrders, level });
+        const after: DbBytes = await dbBytes(growthDb, byTable);
+        growth.push({ storedOrders, seedSeconds, level, bytesBefore: before, bytesAfter: after });
       }
     } finally {
       http.close();
     }
     await growthEdge.stop();
 
-    const result = {
+    const result: BenchResult = {
       when: new Date().toISOString(),
-      mode: quick ? 'quick' : 'full',
+      mode: growth10m ? 'growth-10m' : quick ? 'quick' : 'full',
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '?', node: process.version },
+      load: { start: loadAtStart, end: load() },
       seconds: Math.round((Date.now() - started) / 1000),
-      signer: signerResults,
+      ...(signerResults ? { signer: signerResults } : {}),
       issuance: targets,
+      ...(pgSkipped ? { postgresSkipped: pgSkipped } : {}),
       growth,
     };
     mkdirSync(outDir, { recursive: true });
@@ -176,7 +263,8 @@ async function main(): Promise<number> {
     writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(formatReport(result));
     process.stdout.write(`\nJSON: ${file}\n`);
-    const badChains = targets.reduce((n, t) => n + t.chains.failed, 0) + signerResults.chainsVerified.failed;
+    const badChains =
+      targets.reduce((n, t) => n + t.chains.failed, 0) + (signerResults?.chainsVerified.failed ?? 0);
     if (badChains > 0) {
       say(`${badChains} chain(s) failed to verify`);
       return 1;

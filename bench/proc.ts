@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { request as requestHttp } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { createServer } from 'node:net';
 
 /** Linux USER_HZ: /proc/<pid>/stat counts CPU time in these ticks (getconf CLK_TCK). */
 const CLK_TCK = 100;
@@ -85,4 +86,116 @@ export function treeCpuMs(pids: number[]): number {
 export function selfCpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
+}
+
+/** The processes rooted at `pids` (descendants included), by reading every /proc/<pid>/stat. */
+export function treePids(pids: number[]): number[] {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const s = readStat(Number(d));
+    if (s) parent.set(Number(d), s.ppid);
+  }
+  const inTree = new Set(pids.filter((p) => parent.has(p)));
+  for (let pass = 0; pass < 16; pass++) {
+    let grew = false;
+    for (const [pid, ppid] of parent) {
+      if (!inTree.has(pid) && inTree.has(ppid)) {
+        inTree.add(pid);
+        grew = true;
+      }
+    }
+    if (!grew) break;
+  }
+  return [...inTree];
+}
+
+function statusKb(text: string, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * Resident memory of the processes rooted at `pids`, in MiB: private and file-backed pages of each
+ * (RssAnon + RssFile), plus the largest shared-memory share once (PostgreSQL's backends all map
+ * its shared buffers; counting them per backend would multiply them). For one process this is its VmRSS.
+ */
+export function treeRssMiB(pids: number[]): number {
+  let kb = 0;
+  let shmem = 0;
+  for (const pid of treePids(pids)) {
+    try {
+      const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+      kb += statusKb(text, 'RssAnon') + statusKb(text, 'RssFile');
+      shmem = Math.max(shmem, statusKb(text, 'RssShmem'));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return Math.round(((kb + shmem) / 1024) * 10) / 10;
+}
+
+/**
+ * CPU nanoseconds used so far by every thread of the processes rooted at `pids`, from the
+ * scheduler's own accounting (/proc/<pid>/task/<tid>/schedstat, exact where /proc/<pid>/stat
+ * counts 10 ms ticks): `main` is the processes' main threads, `other` the rest (libuv's pool, where
+ * WebCrypto runs, and V8's helpers, where much of GC runs). Threads that ended are not counted.
+ */
+export function treeThreadCpuNs(pids: number[]): { main: number; other: number } {
+  let main = 0;
+  let other = 0;
+  for (const pid of pids) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+        if (Number(tid) === pid) main += ns;
+        else other += ns;
+      } catch {
+        // thread ended meanwhile
+      }
+    }
+  }
+  return { main, other };
+}
+
+/** GET `url` (HTTPS trusting `ca`), its body; throws on a non-2xx answer. Bounded by `timeoutMs`. */
+export function getText(url: string, ca: Buffer, timeoutMs = 30_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = (u.protocol === 'https:' ? httpsRequest : requestHttp)(
+      u,
+      { method: 'GET', ca, timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString();
+          if ((res.statusCode ?? 0) >= 300)
+            reject(new Error(`GET ${url}: ${res.statusCode} ${body.slice(0, 200)}`));
+          else resolve(body);
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`timeout: GET ${url}`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** A port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
 }

@@ -1,20 +1,37 @@
-// The bench's printed table: issuance side by side (edgeca on Node, Pebble, edgeca on Deno) with
-// the edgeca/Pebble ratios, the signer next to the raw HSM and openssl, and growth.
+// The bench's printed report: issuance side by side (edgeca on Node, with its signer's store on a
+// libSQL file and on PostgreSQL, Pebble, edgeca on Deno) with the edgeca/Pebble ratios; per level
+// the CPU and memory of each server process and the SQL statements per issuance; server CPU per
+// request kind; the signer next to the raw HSM and openssl; growth with the database's bytes.
+import type { DbBytes } from './growth.ts';
 import type { LevelResult } from './issuance.ts';
+import type { PerKindResult } from './per-kind.ts';
 import type { SignerResults } from './signer.ts';
+import { type SqlPerIssuance, sqlGroup } from './sql.ts';
+
+export interface GrowthStep {
+  storedOrders: number;
+  seedSeconds: number;
+  level: LevelResult;
+  bytesBefore: DbBytes;
+  bytesAfter: DbBytes;
+}
 
 export interface BenchResult {
   when: string;
   mode: string;
   machine: { cpus: number; model: string; node: string };
+  /** 1, 5 and 15 minute load averages at the start and the end (the machine is shared) */
+  load: { start: number[]; end: number[] };
   seconds: number;
-  signer: SignerResults;
+  signer?: SignerResults;
   issuance: {
     target: string;
     levels: LevelResult[];
     chains: { chains: number; failed: number; firstFailure?: string; opensslChecked: number };
+    perKind?: PerKindResult;
   }[];
-  growth: { storedOrders: number; level: LevelResult }[];
+  postgresSkipped?: string;
+  growth: GrowthStep[];
 }
 
 function table(head: string[], rows: (string | number)[][]): string {
@@ -28,12 +45,12 @@ function table(head: string[], rows: (string | number)[][]): string {
 
 const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : '—');
 const f = (x: number | undefined) => (x === undefined ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+const f2 = (x: number | undefined) => (x === undefined ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(2));
+const mib = (bytes: number) => `${(bytes / 1048576).toFixed(bytes >= 1048576 * 100 ? 0 : 1)}`;
+const split = (s: { main: number; other: number } | undefined) =>
+  s ? `${f(s.main + s.other)} (${f(s.main)}+${f(s.other)})` : '—';
 
-export function formatReport(r: BenchResult): string {
-  const out: string[] = [];
-  out.push(
-    `\nedgeca bench (${r.mode}, ${r.when}, ${r.machine.cpus} × ${r.machine.model}, Node ${r.machine.node}, ${r.seconds} s)\n`,
-  );
+function issuanceSection(r: BenchResult, out: string[]): void {
   out.push('Issuance (closed loop, complete flows; CPU = all server processes per issuance)\n');
   const rows: (string | number)[][] = [];
   for (const t of r.issuance) {
@@ -81,9 +98,10 @@ export function formatReport(r: BenchResult): string {
         ratio(l.perSecond, p?.perSecond ?? 0),
         ratio(l.serverCpuMsPerIssuance, p?.serverCpuMsPerIssuance ?? 0),
         ratio(l.requests.finalize?.p99 ?? 0, p?.requests.finalize?.p99 ?? 0),
+        p?.errors ? `Pebble had ${p.errors} errors` : '',
       ];
     });
-    out.push(table(['accounts', 'issued/s', 'server CPU/iss', 'finalize p99'], ratioRows));
+    out.push(table(['accounts', 'issued/s', 'server CPU/iss', 'finalize p99', 'note'], ratioRows));
   }
   out.push(
     `\nChains verified: ${r.issuance.map((t) => `${t.target} ${t.chains.chains - t.chains.failed}/${t.chains.chains} (openssl ${t.chains.opensslChecked})`).join(', ')}`,
@@ -93,52 +111,225 @@ export function formatReport(r: BenchResult): string {
     for (const l of t.levels)
       for (const e of l.firstErrors) out.push(`  ${t.target} @${l.concurrency}: ${e}`);
   }
+}
 
-  const s = r.signer;
-  out.push('\nSigner (SoftHSM P-256 CA key)\n');
-  const inProc = s.inProcessBuilderHsm.perSecond;
+function sqlCell(
+  s: SqlPerIssuance | undefined,
+  groups: ('acme' | 'policy' | 'audit' | 'transaction')[],
+): string {
+  return s ? groups.map((g) => f(s.byGroup[g])).join(' / ') : '—';
+}
+
+function serverSection(r: BenchResult, out: string[]): void {
+  out.push(
+    '\nServer processes per level: CPU ms per issuance (main thread + other threads, from each thread’s schedstat), ' +
+      'RSS at the end of the level, SQL statements per issuance (edge: ACME state / policy / audit+change log / commits; ' +
+      'signer: issuance state / audit / commits)\n',
+  );
+  const rows: (string | number)[][] = [];
+  for (const t of r.issuance) {
+    for (const l of t.levels) {
+      const cpu = l.cpuMsPerIssuanceByRole ?? {};
+      const rss = l.rssMiB ?? {};
+      const main = cpu.edge ? 'edge' : 'pebble';
+      rows.push([
+        t.target,
+        l.concurrency,
+        split(cpu[main]),
+        split(cpu.signer),
+        split(cpu.postgres),
+        [rss[main], rss.signer, rss.postgres].map((x) => (x === undefined ? '—' : f(x))).join(' / '),
+        sqlCell(l.sql?.edge, ['acme', 'policy', 'audit', 'transaction']),
+        sqlCell(l.sql?.signer, ['acme', 'audit', 'transaction']),
+      ]);
+    }
+  }
   out.push(
     table(
-      ['measure', 'in flight', 'per second', 'vs in-process'],
       [
-        ['openssl speed ecdsap256 (sign/s)', 1, f(s.opensslEcdsaP256SignPerSecond ?? undefined), '—'],
-        ['SoftHSM raw signatures, one at a time', 1, f(s.hsmOneInFlight.perSecond), '—'],
-        ['SoftHSM raw signatures, session pool', s.hsmPool.concurrency, f(s.hsmPool.perSecond), '—'],
-        ['certificates in-process (builder + HSM)', s.inProcessBuilderHsm.concurrency, f(inProc), '1.00×'],
-        [
-          'certificates, SignerService in-process (+ relay JWS, DB)',
-          s.inProcessService.concurrency,
-          f(s.inProcessService.perSecond),
-          ratio(s.inProcessService.perSecond, inProc),
-        ],
-        [
-          `certificates via POST /v1/sign (signer CPU ${f(s.httpSign.cpuMsPerOp)} ms/cert)`,
-          s.httpSign.concurrency,
-          f(s.httpSign.perSecond),
-          ratio(s.httpSign.perSecond, inProc),
-        ],
+        'server',
+        'accounts',
+        'edge (or Pebble) ms/iss',
+        'signer ms/iss',
+        'PostgreSQL ms/iss',
+        'RSS MiB edge/signer/PG',
+        'edge SQL/iss',
+        'signer SQL/iss',
       ],
+      rows,
     ),
   );
+
+  // Statements by kind at 8 accounts (every edgeca target that ran it).
+  const cols: { name: string; s: SqlPerIssuance }[] = [];
+  for (const t of r.issuance) {
+    const l = t.levels.find((x) => x.concurrency === 8) ?? t.levels[0];
+    if (l?.sql?.edge) cols.push({ name: `${t.target} edge`, s: l.sql.edge });
+    if (l?.sql?.signer && !cols.some((c) => c.name.startsWith('signer') && t.target.includes('Deno')))
+      cols.push({ name: `${t.target.replace('edgeca ', '')} signer`, s: l.sql.signer });
+  }
+  if (cols.length) {
+    out.push(`\nSQL statements per issuance by kind (8 accounts; "batch"/"transaction" = commits)\n`);
+    const kinds = [...new Set(cols.flatMap((c) => Object.keys(c.s.byKind)))];
+    const order = { acme: 0, policy: 1, audit: 2, other: 3, transaction: 4 };
+    kinds.sort(
+      (a, b) =>
+        order[sqlGroup(a)] - order[sqlGroup(b)] ||
+        (cols[0]?.s.byKind[b] ?? 0) - (cols[0]?.s.byKind[a] ?? 0) ||
+        a.localeCompare(b),
+    );
+    const rows2 = kinds.map((k) => [`${k} (${sqlGroup(k)})`, ...cols.map((c) => f2(c.s.byKind[k]))]);
+    rows2.push(['all statements (commits apart)', ...cols.map((c) => f2(c.s.statements))]);
+    out.push(table(['kind (group)', ...cols.map((c) => c.name)], rows2));
+  }
+}
+
+function perKindSection(r: BenchResult, out: string[]): void {
+  const withKinds = r.issuance.filter((t) => t.perKind);
+  if (!withKinds.length) return;
+  out.push(
+    '\nServer CPU per request kind (one account, one request at a time; ms per request, all threads of each server process; "between requests": ms per issuance)\n',
+  );
+  const cols: { name: string; t: PerKindResult; role: string }[] = [];
+  for (const t of withKinds) {
+    const p = t.perKind as PerKindResult;
+    for (const role of Object.keys(p.msPerIssuance)) cols.push({ name: `${t.target} ${role}`, t: p, role });
+  }
+  const kinds = [
+    'newNonce',
+    'newOrder',
+    'authz',
+    'challenge',
+    'pollAuthz',
+    'finalize',
+    'pollOrder',
+    'certificate',
+    'between requests',
+  ] as const;
+  const rows: (string | number)[][] = [];
+  for (const k of kinds) {
+    if (!cols.some((c) => c.t.kinds[k])) continue;
+    rows.push([
+      k,
+      ...cols.map((c) => {
+        const kc = c.t.kinds[k];
+        const s = kc?.msPerRequest[c.role];
+        if (!kc || !s) return '—';
+        const n = k === 'between requests' || kc.perIssuance === 1 ? '' : ` ×${f(kc.perIssuance)}`;
+        return `${f2(s.main + s.other)}${n}`;
+      }),
+    ]);
+  }
+  rows.push([
+    'per issuance (all kinds)',
+    ...cols.map((c) => {
+      const s = c.t.msPerIssuance[c.role];
+      return s ? f2(s.main + s.other) : '—';
+    }),
+  ]);
+  out.push(table(['request kind (×requests per issuance)', ...cols.map((c) => c.name)], rows));
+  out.push(`issuances metered: ${withKinds.map((t) => `${t.target} ${t.perKind?.issued}`).join(', ')}`);
+}
+
+function signerSection(s: SignerResults, out: string[]): void {
+  out.push('\nSigner (SoftHSM P-256 CA key)\n');
+  const inProc = s.inProcessBuilderHsm.perSecond;
+  const httpRow = (label: string, h: SignerResults['httpSign']) => {
+    const c = h.cpuMsPerOpByRole;
+    const cpu = [
+      `signer ${split(c.signer)}`,
+      ...(c.postgres ? [`PostgreSQL ${split(c.postgres)}`] : []),
+    ].join(', ');
+    return [`${label} (CPU ms/cert: ${cpu})`, h.concurrency, f(h.perSecond), ratio(h.perSecond, inProc)];
+  };
+  const rows: (string | number)[][] = [
+    ['openssl speed ecdsap256 (sign/s)', 1, f(s.opensslEcdsaP256SignPerSecond ?? undefined), '—'],
+    ['SoftHSM raw signatures, one at a time', 1, f(s.hsmOneInFlight.perSecond), '—'],
+    ['SoftHSM raw signatures, session pool', s.hsmPool.concurrency, f(s.hsmPool.perSecond), '—'],
+    ['certificates in-process (builder + HSM)', s.inProcessBuilderHsm.concurrency, f(inProc), '1.00×'],
+    [
+      'certificates, SignerService in-process (+ relay JWS, DB)',
+      s.inProcessService.concurrency,
+      f(s.inProcessService.perSecond),
+      ratio(s.inProcessService.perSecond, inProc),
+    ],
+    httpRow('POST /v1/sign, libSQL file', s.httpSign),
+  ];
+  if (s.httpSignPostgres) rows.push(httpRow('POST /v1/sign, PostgreSQL', s.httpSignPostgres));
+  out.push(table(['measure', 'in flight', 'per second', 'vs in-process'], rows));
+  const sqlLine = (label: string, h: SignerResults['httpSign']) =>
+    h.sql
+      ? `  ${label}: ${f2(h.sql.statements)} statements + ${f2(h.sql.byGroup.transaction)} transactions per certificate (${Object.entries(
+          h.sql.byKind,
+        )
+          .map(([k, n]) => `${k} ${f2(n)}`)
+          .join(', ')}); RSS MiB ${Object.entries(h.rssMiB)
+          .map(([k, v]) => `${k} ${f(v)}`)
+          .join(', ')}`
+      : '';
+  out.push('Signer store statements per certificate (POST /v1/sign):');
+  out.push(sqlLine('libSQL file', s.httpSign));
+  if (s.httpSignPostgres) out.push(sqlLine('PostgreSQL', s.httpSignPostgres));
   out.push(
     `Signer chains verified: ${s.chainsVerified.chains - s.chainsVerified.failed}/${s.chainsVerified.chains}`,
   );
+}
 
-  if (r.growth.length === 2) {
-    const [a, b] = r.growth as [BenchResult['growth'][0], BenchResult['growth'][0]];
-    out.push('\nGrowth (edgeca on Node, 1 account)\n');
-    const row = (name: string, pick: (l: LevelResult) => number | undefined) => [
-      name,
-      f(pick(a.level)),
-      f(pick(b.level)),
-      ratio(pick(b.level) ?? 0, pick(a.level) ?? 0),
-    ];
+function growthSection(r: BenchResult, out: string[]): void {
+  if (r.growth.length < 2) return;
+  const first = r.growth[0] as GrowthStep;
+  out.push('\nGrowth (edgeca on Node, 1 account; orders seeded straight into its libSQL file)\n');
+  const cols = r.growth;
+  const row = (name: string, pick: (g: GrowthStep) => string) => [name, ...cols.map(pick)];
+  const p50 = (g: GrowthStep, k: 'newOrder' | 'finalize') => g.level.requests[k]?.p50;
+  const bytesPerIssuance = (g: GrowthStep) =>
+    g.level.issued ? (g.bytesAfter.used - g.bytesBefore.used) / g.level.issued : undefined;
+  out.push(
+    table(
+      ['', ...cols.map((g) => `${g.storedOrders} orders`)],
+      [
+        row('newOrder p50 ms', (g) => f(p50(g, 'newOrder'))),
+        row('  vs the first', (g) => ratio(p50(g, 'newOrder') ?? 0, p50(first, 'newOrder') ?? 0)),
+        row('finalize p50 ms', (g) => f(p50(g, 'finalize'))),
+        row('  vs the first', (g) => ratio(p50(g, 'finalize') ?? 0, p50(first, 'finalize') ?? 0)),
+        row('issued', (g) => String(g.level.issued)),
+        row('edge RSS MiB at the end', (g) => f(g.level.rssMiB?.edge)),
+        row('database MiB in use', (g) => mib(g.bytesAfter.used)),
+        row('bytes per seeded order', (g) => f(g.bytesBefore.used / Math.max(1, g.storedOrders))),
+        row('bytes per real issuance', (g) => f(bytesPerIssuance(g))),
+        row('seeding s', (g) => f(g.seedSeconds)),
+      ],
+    ),
+  );
+  // where a real issuance's bytes went, by table (from the largest step that has dbstat)
+  const withTables = [...r.growth].reverse().find((g) => g.bytesBefore.byTable && g.bytesAfter.byTable);
+  if (withTables?.bytesAfter.byTable && withTables.bytesBefore.byTable && withTables.level.issued) {
+    const a = withTables.bytesAfter.byTable;
+    const b = withTables.bytesBefore.byTable;
+    const per = Object.entries(a)
+      .map(([k, v]) => [k, (v - (b[k] ?? 0)) / withTables.level.issued] as const)
+      .filter(([, v]) => v > 0)
+      .sort((x, y) => y[1] - x[1]);
     out.push(
-      table(
-        ['p50 ms', `${a.storedOrders} orders`, `${b.storedOrders} orders`, 'ratio'],
-        [row('newOrder', (l) => l.requests.newOrder?.p50), row('finalize', (l) => l.requests.finalize?.p50)],
-      ),
+      `Bytes per real issuance by table and index (at ${withTables.storedOrders} orders; pages, so approximate): ${per
+        .map(([k, v]) => `${k} ${f(v)}`)
+        .join(', ')}`,
     );
   }
+}
+
+export function formatReport(r: BenchResult): string {
+  const out: string[] = [];
+  out.push(
+    `\nedgeca bench (${r.mode}, ${r.when}, ${r.machine.cpus} × ${r.machine.model}, Node ${r.machine.node}, ${r.seconds} s, load average ${r.load.start.join(' ')} at the start, ${r.load.end.join(' ')} at the end)\n`,
+  );
+  if (r.issuance.length) {
+    issuanceSection(r, out);
+    serverSection(r, out);
+    perKindSection(r, out);
+  }
+  if (r.postgresSkipped) out.push(`\nSigner on PostgreSQL: skipped (${r.postgresSkipped})`);
+  if (r.signer) signerSection(r.signer, out);
+  growthSection(r, out);
   return `${out.join('\n')}\n`;
 }

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initDev } from '../signer/bootstrap.ts';
-import { freePort } from '../test/support/system.ts';
+import { freePort } from './proc.ts';
 import { benchSigner } from './signer.ts';
 import { startSignerProc } from './targets.ts';
 
@@ -24,6 +24,7 @@ try {
       concurrency: 8,
       workDir: work,
       opensslSeconds: 1,
+      tlsCa: common.tlsCa,
     });
     process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
   } finally {

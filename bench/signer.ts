@@ -14,7 +14,8 @@ import { loadSignerConfig, startSigner } from '../signer/server.ts';
 import { loadCertTools, openHsm } from '../signer/service/tools.ts';
 import { makeCsr } from '../test/support/acme.ts';
 import type { DevInit } from '../test/support/system.ts';
-import { treeCpuMs } from './proc.ts';
+import { treeCpuMs, treePids, treeRssMiB, treeThreadCpuNs } from './proc.ts';
+import { perIssuance, type SqlPerIssuance, SqlProbe } from './sql.ts';
 import type { SignerProc } from './targets.ts';
 import { verifyChains } from './verify.ts';
 
@@ -33,11 +34,67 @@ export interface SignerResults {
   hsmPool: Rate;
   inProcessBuilderHsm: Rate;
   inProcessService: Rate;
-  httpSign: Rate;
+  httpSign: HttpSignRate;
+  /** the same through a signer whose store is PostgreSQL (durable settings) */
+  httpSignPostgres?: HttpSignRate;
   chainsVerified: { chains: number; failed: number; firstFailure?: string };
 }
 
+export interface HttpSignRate extends Rate {
+  /** CPU ms per certificate by role (signer: main thread and the rest; postgres: its processes) */
+  cpuMsPerOpByRole: Record<string, { main: number; other: number }>;
+  /** store statements per certificate */
+  sql?: SqlPerIssuance;
+  rssMiB: Record<string, number>;
+}
+
 const r1 = (x: number) => Math.round(x * 10) / 10;
+
+/** `count` certificates through POST /v1/sign, `o.concurrency` in flight; CPU, memory and SQL of the signer's processes. */
+async function httpSignRate(
+  signer: SignerProc,
+  relayKey: RelayKey,
+  csr: string,
+  o: { count: number; concurrency: number; tlsCa: Buffer },
+  tag: string,
+  chains: string[],
+): Promise<HttpSignRate> {
+  const bodies = await relayBodies(relayKey, csr, o.count, tag);
+  const agent = new Agent({ keepAlive: true, maxSockets: o.concurrency });
+  const roles = [...new Set(signer.processes.map((p) => p.role))];
+  const pidsOf = (role: string) =>
+    treePids(signer.processes.filter((p) => p.role === role).map((p) => p.pid));
+  const read = () => Object.fromEntries(roles.map((r) => [r, treeThreadCpuNs(pidsOf(r))]));
+  const probe = new SqlProbe([signer.sqlSource], o.tlsCa);
+  await probe.start();
+  const ns0 = read();
+  const cpu0 = treeCpuMs([signer.child.pid]);
+  const rate0 = await rate(o.count, o.concurrency, async (i) => {
+    const res = await post(agent, `${signer.url}/v1/sign`, bodies[i] as string);
+    if (res.status !== 200) throw new Error(`sign: ${res.status} ${res.body}`);
+    if (i % 50 === 0) chains.push(res.body);
+  });
+  const cpuMsPerOp = r1((treeCpuMs([signer.child.pid]) - cpu0) / o.count);
+  const ns1 = read();
+  agent.destroy();
+  const sql = (await probe.stop()).signer;
+  const per = (ns: number) => Math.round((ns / o.count / 1e6) * 100) / 100;
+  return {
+    ...rate0,
+    cpuMsPerOp,
+    cpuMsPerOpByRole: Object.fromEntries(
+      roles.map((r) => [
+        r,
+        {
+          main: per((ns1[r]?.main ?? 0) - (ns0[r]?.main ?? 0)),
+          other: per((ns1[r]?.other ?? 0) - (ns0[r]?.other ?? 0)),
+        },
+      ]),
+    ),
+    ...(sql ? { sql: perIssuance(sql, o.count) } : {}),
+    rssMiB: Object.fromEntries(roles.map((r) => [r, treeRssMiB(pidsOf(r))])),
+  };
+}
 
 /** Runs `op` `count` times with `concurrency` in flight; bounded by count. */
 async function rate(count: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<Rate> {
@@ -117,7 +174,15 @@ function post(agent: Agent, url: string, body: string): Promise<{ status: number
 export async function benchSigner(
   init: DevInit,
   signerProc: SignerProc,
-  o: { count: number; concurrency: number; workDir: string; opensslSeconds: number },
+  o: {
+    count: number;
+    concurrency: number;
+    workDir: string;
+    opensslSeconds: number;
+    /** a second signer process whose store is PostgreSQL */
+    postgresSigner?: SignerProc;
+    tlsCa: Buffer;
+  },
 ): Promise<SignerResults> {
   const opensslEcdsaP256SignPerSecond = opensslSpeed(o.opensslSeconds);
   const { config, baseDir } = loadSignerConfig(init.signerConfigFile);
@@ -183,17 +248,12 @@ export async function benchSigner(
     await inProc.close();
   }
 
-  // Through HTTP to the real `edgeca signer serve` process.
-  const bodies = await relayBodies(relayKey, csr.b64u, o.count, 'http');
-  const agent = new Agent({ keepAlive: true, maxSockets: o.concurrency });
-  const cpu0 = treeCpuMs([signerProc.child.pid]);
-  const httpSign = await rate(o.count, o.concurrency, async (i) => {
-    const res = await post(agent, `${signerProc.url}/v1/sign`, bodies[i] as string);
-    if (res.status !== 200) throw new Error(`sign: ${res.status} ${res.body}`);
-    if (i % 50 === 0) chains.push(res.body);
-  });
-  httpSign.cpuMsPerOp = r1((treeCpuMs([signerProc.child.pid]) - cpu0) / o.count);
-  agent.destroy();
+  // Through HTTP to the real `edgeca signer serve` process (its store a libSQL file), then to the
+  // one whose store is PostgreSQL when there is one.
+  const httpSign = await httpSignRate(signerProc, relayKey, csr.b64u, o, 'http', chains);
+  const httpSignPostgres = o.postgresSigner
+    ? await httpSignRate(o.postgresSigner, relayKey, csr.b64u, o, 'http-pg', chains)
+    : undefined;
 
   const check = verifyChains(chains, rootPem, 3);
   return {
@@ -203,6 +263,7 @@ export async function benchSigner(
     inProcessBuilderHsm,
     inProcessService,
     httpSign,
+    ...(httpSignPostgres ? { httpSignPostgres } : {}),
     chainsVerified: check,
   };
 }

@@ -2,10 +2,11 @@
 // embedded libSQL file), the same edge on Deno (same signer), and Pebble. Each target names the
 // root pids whose CPU counts as "server" and the root its chains must verify against.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { DevInit } from '../test/support/system.ts';
-import { freePort } from '../test/support/system.ts';
-import { type Child, spawnChild, waitReady } from './proc.ts';
+import type { ServerProcess } from './per-kind.ts';
+import { type Child, freePort, spawnChild, waitReady } from './proc.ts';
+import type { SqlSource } from './sql.ts';
 
 export const REPO = resolve(import.meta.dirname, '..');
 const CLI = join(REPO, 'bin', 'edgeca.mjs');
@@ -16,6 +17,10 @@ export interface Target {
   directoryUrl: string;
   /** processes whose CPU is the server's */
   pids(): number[];
+  /** the same processes by role (edge, signer, postgres, pebble) */
+  processes(): ServerProcess[];
+  /** the servers' SQL statement counters, where they have them */
+  sqlSources: SqlSource[];
   /** PEM of the root the issued chains end at */
   rootPem(): Promise<string>;
   stop(): Promise<void>;
@@ -32,23 +37,53 @@ export interface Common {
 export interface SignerProc {
   url: string;
   child: Child;
+  /** the signer and, when its store is PostgreSQL, the postmaster */
+  processes: ServerProcess[];
+  sqlSource: SqlSource;
 }
 
-/** `edgeca signer serve` as a child; `nodeArgs` e.g. ['--cpu-prof', '--cpu-prof-dir=DIR'] to profile it. */
-export async function startSignerProc(c: Common, nodeArgs: string[] = []): Promise<SignerProc> {
-  const cfg = JSON.parse(readFileSync(c.init.signerConfigFile, 'utf8')) as { listen: { port: number } };
+/** Every server counts its SQL statements (bench/sql.ts reads the counters). */
+const SQL_COUNTS = { EDGECA_SQL_STATEMENT_METRICS: 'true' };
+
+/**
+ * `edgeca signer serve` as a child; `nodeArgs` e.g. ['--cpu-prof', '--cpu-prof-dir=DIR'] to profile
+ * it. `store` puts its store elsewhere than the dev config's libSQL file: a PostgreSQL URL, with
+ * the postmaster's pid so its CPU and memory count as the signer's store's.
+ */
+export async function startSignerProc(
+  c: Common,
+  nodeArgs: string[] = [],
+  store?: { url: string; postmasterPid: number },
+): Promise<SignerProc> {
+  let configFile = c.init.signerConfigFile;
+  const cfg = JSON.parse(readFileSync(configFile, 'utf8')) as { listen: { port: number }; database: string };
+  if (store) {
+    // beside the dev config: its relative paths (token PIN, certificates) stay valid
+    cfg.listen.port = await freePort();
+    cfg.database = store.url;
+    configFile = join(dirname(c.init.signerConfigFile), 'signer-bench-pg.json');
+    writeFileSync(configFile, JSON.stringify(cfg, null, 2));
+  }
   const url = `http://127.0.0.1:${cfg.listen.port}`;
   const child = spawnChild(
-    'signer',
+    store ? 'signer (PostgreSQL)' : 'signer',
     process.execPath,
-    [...nodeArgs, CLI, 'signer', 'serve', '--config', c.init.signerConfigFile],
+    [...nodeArgs, CLI, 'signer', 'serve', '--config', configFile],
     {
       cwd: REPO,
-      env: c.init.softhsmConf ? { SOFTHSM2_CONF: c.init.softhsmConf } : {},
+      env: { ...SQL_COUNTS, ...(c.init.softhsmConf ? { SOFTHSM2_CONF: c.init.softhsmConf } : {}) },
     },
   );
   await waitReady(child, `${url}/v1/health`, c.tlsCa);
-  return { url, child };
+  return {
+    url,
+    child,
+    processes: [
+      { role: 'signer', pid: child.pid },
+      ...(store ? [{ role: 'postgres', pid: store.postmasterPid }] : []),
+    ],
+    sqlSource: { role: 'signer', url: `${url}/metrics`, metric: 'edgeca_signer_sql_statements_total' },
+  };
 }
 
 function edgeEnv(c: Common, signerUrl: string, port: number, db: string): Record<string, string> {
@@ -66,8 +101,14 @@ function edgeEnv(c: Common, signerUrl: string, port: number, db: string): Record
     EDGECA_HTTP01_PORT: String(c.http01Port),
     EDGECA_ALLOW_LOOPBACK: 'true',
     EDGECA_EAB_REQUIRED: 'false',
+    ...SQL_COUNTS,
   };
 }
+
+const edgeSqlSources = (base: string, signer: SignerProc): SqlSource[] => [
+  { role: 'edge', url: `${base}/metrics`, metric: 'edgeca_sql_statements_total' },
+  signer.sqlSource,
+];
 
 const rootOf = (c: Common) => async () => readFileSync(c.init.rootCertFile, 'utf8');
 
@@ -77,6 +118,7 @@ export async function startNodeEdge(
   signer: SignerProc,
   db: string,
   nodeArgs: string[] = [],
+  name = 'edgeca (Node)',
 ): Promise<Target & { child: Child }> {
   const port = await freePort();
   const child = spawnChild('edge (Node)', process.execPath, [...nodeArgs, CLI, 'edge', 'serve'], {
@@ -86,10 +128,12 @@ export async function startNodeEdge(
   const base = `https://127.0.0.1:${port}`;
   await waitReady(child, `${base}/directory`, c.tlsCa);
   return {
-    name: 'edgeca (Node)',
+    name,
     directoryUrl: `${base}/directory`,
     child,
-    pids: () => [child.pid, signer.child.pid],
+    pids: () => [child.pid, ...signer.processes.map((p) => p.pid)],
+    processes: () => [{ role: 'edge', pid: child.pid }, ...signer.processes],
+    sqlSources: edgeSqlSources(base, signer),
     rootPem: rootOf(c),
     stop: () => child.stop(),
   };
@@ -109,7 +153,9 @@ export async function startDenoEdge(c: Common, signer: SignerProc, db: string): 
   return {
     name: 'edgeca (Deno)',
     directoryUrl: `${base}/directory`,
-    pids: () => [child.pid, signer.child.pid],
+    pids: () => [child.pid, ...signer.processes.map((p) => p.pid)],
+    processes: () => [{ role: 'edge', pid: child.pid }, ...signer.processes],
+    sqlSources: edgeSqlSources(base, signer),
     rootPem: rootOf(c),
     stop: () => child.stop(),
   };
@@ -145,6 +191,8 @@ export async function startPebble(c: Common, workDir: string): Promise<Target> {
     name: 'Pebble',
     directoryUrl: `${base}/dir`,
     pids: () => [child.pid],
+    processes: () => [{ role: 'pebble', pid: child.pid }],
+    sqlSources: [],
     rootPem: async () => {
       const res = await fetchText(`https://127.0.0.1:${mgmt}/roots/0`, c.tlsCa);
       return res;

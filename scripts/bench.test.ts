@@ -21,18 +21,47 @@ test('npm run bench -- --quick completes and every issued chain verifies', { tim
     assert.equal(r.status, 0, `bench exited ${r.status ?? r.signal}:\n${r.stderr.slice(-3000)}`);
     assert.match(r.stdout, /Ratios edgeca \(Node\) \/ Pebble/);
     const result = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as {
-      issuance: { target: string; chains: { chains: number; failed: number; opensslChecked: number } }[];
-      signer: { chainsVerified: { chains: number; failed: number } };
+      issuance: {
+        target: string;
+        chains: { chains: number; failed: number; opensslChecked: number };
+        levels: {
+          rssMiB?: Record<string, number>;
+          cpuMsPerIssuanceByRole?: Record<string, unknown>;
+          sql?: Record<string, { statements: number }>;
+        }[];
+        perKind?: { issued: number };
+      }[];
+      signer: { chainsVerified: { chains: number; failed: number }; httpSignPostgres?: unknown };
+      postgresSkipped?: string;
+      growth: { bytesAfter: { used: number } }[];
     };
+    const pg = 'edgeca (Node, signer on PostgreSQL)';
     assert.deepEqual(
       result.issuance.map((t) => t.target),
-      ['edgeca (Node)', 'Pebble', 'edgeca (Deno)'],
+      result.postgresSkipped
+        ? ['edgeca (Node)', 'Pebble', 'edgeca (Deno)']
+        : ['edgeca (Node)', pg, 'Pebble', 'edgeca (Deno)'],
     );
+    if (!result.postgresSkipped)
+      assert.ok(result.signer.httpSignPostgres, 'no POST /v1/sign figure on PostgreSQL');
     for (const t of result.issuance) {
       assert.ok(t.chains.chains > 0, `${t.target} issued nothing`);
       assert.equal(t.chains.failed, 0, `${t.target}: chains that do not verify`);
       assert.ok(t.chains.opensslChecked > 0, `${t.target}: no openssl spot check`);
+      for (const l of t.levels) {
+        assert.ok(Object.keys(l.rssMiB ?? {}).length > 0, `${t.target}: no memory figure`);
+        assert.ok(l.cpuMsPerIssuanceByRole, `${t.target}: no CPU per process`);
+        // every edgeca server counts its statements (EDGECA_SQL_STATEMENT_METRICS); Pebble has none
+        if (t.target !== 'Pebble') {
+          assert.ok((l.sql?.edge?.statements ?? 0) > 0, `${t.target}: no edge SQL counts`);
+          assert.ok((l.sql?.signer?.statements ?? 0) > 0, `${t.target}: no signer SQL counts`);
+        }
+      }
+      // (Pebble's may be missing: it stalls under load in some runs, and the bench goes on without it)
+      if (t.target !== pg && t.target !== 'Pebble')
+        assert.ok(t.perKind, `${t.target}: no CPU per request kind`);
     }
+    assert.ok(result.growth.every((g) => g.bytesAfter.used > 0));
     assert.ok(result.signer.chainsVerified.chains > 0);
     assert.equal(result.signer.chainsVerified.failed, 0);
   } finally {

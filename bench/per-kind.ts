@@ -1,0 +1,137 @@
+// Server CPU per request kind, measured from the servers' side: one account runs complete flows
+// one request at a time, and the CPU every server thread used (the scheduler's own nanosecond
+// accounting, /proc/<pid>/task/*/schedstat) is read just before each request is sent and just after
+// its answer arrives. With nothing else in flight, the difference is that request's cost,
+// HTTP/TLS, JWS, SQL, relay and GC included; what runs between requests (validation after the
+// challenge POST, anything the servers do on their own) is counted as "between requests".
+import { randomBytes } from 'node:crypto';
+import type { Http01Server } from '../test/support/http01.ts';
+import { BenchAccount, type Http, type Kind } from './client.ts';
+import { treePids, treeThreadCpuNs } from './proc.ts';
+
+export interface ServerProcess {
+  /** edge, signer, postgres, pebble */
+  role: string;
+  pid: number;
+}
+
+type Split = { main: number; other: number };
+
+export interface KindCost {
+  /** requests of this kind per issuance */
+  perIssuance: number;
+  /** CPU ms per request (per issuance for "between requests"), by server role: main threads and the rest */
+  msPerRequest: Record<string, Split>;
+}
+
+export interface PerKindResult {
+  issued: number;
+  errors: number;
+  kinds: Partial<Record<Kind | 'between requests', KindCost>>;
+  /** CPU ms per issuance by role (every kind and the time between requests) */
+  msPerIssuance: Record<string, Split>;
+}
+
+/** Attributes server CPU to the request in flight; see the module comment. */
+export class RequestMeter {
+  private readonly roles: { role: string; pids: number[] }[];
+  private last: Record<string, Split>;
+  private readonly acc = new Map<string, { n: number; ns: Record<string, Split> }>();
+
+  constructor(processes: ServerProcess[]) {
+    const byRole = new Map<string, number[]>();
+    for (const p of processes) byRole.set(p.role, [...(byRole.get(p.role) ?? []), p.pid]);
+    this.roles = [...byRole].map(([role, pids]) => ({ role, pids: treePids(pids) }));
+    this.last = this.read();
+  }
+
+  private read(): Record<string, Split> {
+    const out: Record<string, Split> = {};
+    for (const r of this.roles) out[r.role] = treeThreadCpuNs(r.pids);
+    return out;
+  }
+
+  private add(kind: string, now: Record<string, Split>, countOne: boolean): void {
+    let a = this.acc.get(kind);
+    if (!a) {
+      a = { n: 0, ns: {} };
+      this.acc.set(kind, a);
+    }
+    if (countOne) a.n++;
+    for (const r of this.roles) {
+      const t = a.ns[r.role] ?? { main: 0, other: 0 };
+      a.ns[r.role] = t;
+      t.main += (now[r.role]?.main ?? 0) - (this.last[r.role]?.main ?? 0);
+      t.other += (now[r.role]?.other ?? 0) - (this.last[r.role]?.other ?? 0);
+    }
+    this.last = now;
+  }
+
+  /** Just before a request is sent: what ran since the last answer was between requests. */
+  before(): void {
+    this.add('between requests', this.read(), false);
+  }
+
+  /** Just after the answer of a request of `kind` arrived. */
+  after(kind: Kind): void {
+    this.add(kind, this.read(), true);
+  }
+
+  result(issued: number, errors: number): PerKindResult {
+    this.before();
+    const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+    const kinds: PerKindResult['kinds'] = {};
+    const total: Record<string, Split> = {};
+    for (const [kind, a] of this.acc) {
+      const msPerRequest: Record<string, Split> = {};
+      for (const [role, t] of Object.entries(a.ns)) {
+        // "between requests" is not a request: its figure is per issuance
+        const per = Math.max(1, kind === 'between requests' ? issued : a.n);
+        msPerRequest[role] = { main: ms(t.main / per), other: ms(t.other / per) };
+        const tt = total[role] ?? { main: 0, other: 0 };
+        total[role] = tt;
+        tt.main += t.main;
+        tt.other += t.other;
+      }
+      kinds[kind as Kind] = {
+        perIssuance: Math.round((a.n / Math.max(1, issued)) * 100) / 100,
+        msPerRequest,
+      };
+    }
+    const msPerIssuance: Record<string, Split> = {};
+    for (const [role, t] of Object.entries(total))
+      msPerIssuance[role] = {
+        main: ms(t.main / Math.max(1, issued)),
+        other: ms(t.other / Math.max(1, issued)),
+      };
+    return { issued, errors, kinds, msPerIssuance };
+  }
+}
+
+/** One account, complete flows one request at a time for `seconds`, every request metered. */
+export async function runPerKind(o: {
+  http: Http;
+  http01: Http01Server;
+  directoryUrl: string;
+  seconds: number;
+  processes: ServerProcess[];
+  domain: string;
+}): Promise<PerKindResult> {
+  const acct = await BenchAccount.create(o.http, o.directoryUrl, new Map());
+  // a first flow warms every path (JIT, prepared statements) before anything is metered
+  await acct.issue(`${randomBytes(6).toString('hex')}.${o.domain}`, o.http01);
+  const meter = new RequestMeter(o.processes);
+  acct.meter = meter;
+  let issued = 0;
+  let errors = 0;
+  const deadline = performance.now() + o.seconds * 1000;
+  while (performance.now() < deadline) {
+    try {
+      await acct.issue(`${randomBytes(6).toString('hex')}.${o.domain}`, o.http01);
+      issued++;
+    } catch {
+      errors++;
+    }
+  }
+  return meter.result(issued, errors);
+}
