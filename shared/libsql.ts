@@ -83,33 +83,42 @@ export function countingClient(client: Client, counts: StatementCounts): Client 
         return fn;
       },
     });
+  // The wrappers are made once (not at every property access) and look the method up at call
+  // time, so a client underneath that swaps its connection (resilientClient) is followed.
+  type Fn = (...a: unknown[]) => unknown;
+  const call = (prop: PropertyKey, args: unknown[]) => (Reflect.get(client, prop) as Fn).apply(client, args);
+  const one =
+    (prop: string): Fn =>
+    (stmt, ...rest) => {
+      counts.count(sqlTextOf(stmt));
+      return call(prop, [stmt, ...rest]);
+    };
+  const many =
+    (prop: string): Fn =>
+    (stmts, ...rest) => {
+      counts.countKind('batch');
+      countAll(stmts);
+      return call(prop, [stmts, ...rest]);
+    };
+  const wrapped = new Map<PropertyKey, Fn>([
+    ['execute', one('execute')],
+    ['executeMultiple', one('executeMultiple')],
+    ['batch', many('batch')],
+    ['migrate', many('migrate')],
+    [
+      'transaction',
+      async (...a) => {
+        counts.countKind('transaction');
+        return wrapTx((await call('transaction', a)) as Transaction);
+      },
+    ],
+  ]);
   return new Proxy(client, {
     get(target, prop) {
+      const w = wrapped.get(prop);
+      if (w) return w;
       const value = Reflect.get(target, prop) as unknown;
-      if (typeof value !== 'function') return value;
-      const fn = (value as (...a: unknown[]) => unknown).bind(target);
-      switch (prop) {
-        case 'execute':
-        case 'executeMultiple':
-          return (stmt: unknown, ...rest: unknown[]) => {
-            counts.count(sqlTextOf(stmt));
-            return fn(stmt, ...rest);
-          };
-        case 'batch':
-        case 'migrate':
-          return (stmts: unknown, ...rest: unknown[]) => {
-            counts.countKind('batch');
-            countAll(stmts);
-            return fn(stmts, ...rest);
-          };
-        case 'transaction':
-          return async (...a: unknown[]) => {
-            counts.countKind('transaction');
-            return wrapTx((await fn(...a)) as Transaction);
-          };
-        default:
-          return fn;
-      }
+      return typeof value === 'function' ? (value as Fn).bind(target) : value;
     },
   });
 }
