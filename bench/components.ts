@@ -1,11 +1,14 @@
 // CPU by component from V8 .cpuprofile files (node --cpu-prof; BENCH_PROFILE_DIR writes them for
 // the Node edge and the signer): every sample goes to the component of the innermost frame on its
 // stack that names one (runtime internals such as node:internal/crypto are looked through, so an
-// HMAC is charged to the nonce code that asked for it). SQL samples are also split by the code
-// that ran the statement. A profile sees the main thread only: what runs on libuv's pool (WebCrypto
-// jobs) and V8's helper threads is not in it (the bench reports those threads' CPU apart).
+// HMAC is charged to the nonce code that asked for it). SQL is split by layer (native prepare,
+// native run, client, drizzle, repositories): the statement that ran is not on the stack, as every
+// query reaches the driver after an await. A profile sees the main thread only: what runs on
+// libuv's pool (WebCrypto jobs) and V8's helper threads is not in it (the bench reports those
+// threads' CPU apart).
 //   node --import tsx bench/components.ts [--ms=MAIN_THREAD_MS_PER_ISSUANCE] FILE.cpuprofile...
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 interface Frame {
   functionName: string;
@@ -21,6 +24,7 @@ interface Profile {
   nodes: Node[];
   samples: number[];
   timeDeltas: number[];
+  startTime: number;
 }
 
 type Rule = [component: string, test: (f: Frame, file: string) => boolean];
@@ -39,6 +43,14 @@ const RULES: Rule[] = [
   ['GC', (f) => f.functionName === '(garbage collector)'],
   ['(program): native code and V8 outside JS', (f) => f.functionName === '(program)'],
   [
+    'module loading (start-up, tsx)',
+    (f) => /^node:internal\/(modules|bootstrap)/.test(f.url) || pkg('tsx', 'esbuild')(f),
+  ],
+  [
+    'request log (console.log to stdout)',
+    (f) => f.functionName === 'consoleCall' || f.url.startsWith('node:internal/console'),
+  ],
+  [
     'JSON parse/stringify',
     (f) => f.url === '' && /^(parse|stringify|JSONParse|JSONStringify)$/.test(f.functionName),
   ],
@@ -50,18 +62,29 @@ const RULES: Rule[] = [
       ),
   ],
   [
-    'SQL (libSQL, drizzle, repositories)',
-    pkg('libsql', '@libsql/client', '@libsql/core', '@libsql/hrana-client', 'drizzle-orm', 'postgres'),
+    'SQL: native prepare (libsql prepare per execute)',
+    (f) => pkg('libsql')(f) && f.functionName === 'prepare',
   ],
+  ['SQL: native run and row reads (libsql)', pkg('libsql')],
   [
-    'SQL (libSQL, drizzle, repositories)',
-    repo('shared/libsql.ts', 'shared/sql-statements.ts', 'signer/store/'),
+    'SQL: @libsql/client (arguments, row objects)',
+    pkg('@libsql/client', '@libsql/core', '@libsql/hrana-client'),
   ],
+  ['SQL: drizzle-orm (query building, row mapping)', pkg('drizzle-orm')],
+  ['SQL: PostgreSQL driver (postgres.js)', pkg('postgres')],
   [
-    'nonce MAC (HMAC)',
-    (f, file) => file === 'edge/storage/nonces.ts' && /^(mac|issue)$/.test(f.functionName),
+    'SQL: repositories and wrappers',
+    repo(
+      'shared/libsql.ts',
+      'shared/sql-statements.ts',
+      'signer/store/sql.ts',
+      'signer/store/libsql-engine.ts',
+      'signer/store/postgres-engine.ts',
+    ),
   ],
-  ['SQL (libSQL, drizzle, repositories)', repo('edge/storage/')],
+  ['nonces (HMAC, encoding)', repo('edge/storage/nonces.ts')],
+  ['audit chain (signer: hashing, chain head)', repo('signer/store/audit.ts')],
+  ['SQL: repositories and wrappers', repo('edge/storage/', 'signer/store/')],
   ['JWS (jose, edge/acme/jws.ts, shared/relay.ts)', pkg('jose')],
   ['JWS (jose, edge/acme/jws.ts, shared/relay.ts)', repo('edge/acme/jws.ts', 'shared/relay.ts')],
   [
@@ -101,126 +124,152 @@ const RULES: Rule[] = [
   [
     'HTTP server and TLS (node:http, node:tls, net, streams)',
     (f) =>
-      /^node:(_http_|_tls_|tls|https|http|net|stream|_stream|internal\/(stream|streams|http|tls|net|url|webstreams|perf|timers))/.test(
+      /^node:(_http_|_tls_|tls|https|http|net|stream|_stream|internal\/(stream|streams|http|tls|net|url|webstreams|perf|timers|abort_controller|blob))/.test(
         f.url,
       ),
   ],
   ['Hono (routing, middleware, Request/Response)', pkg('hono', '@hono/node-server')],
   ['Hono (routing, middleware, Request/Response)', repo('signer/onprem-http.ts')],
-  ['audit chain (signer)', repo('signer/store/audit.ts')],
-  ['signer service (checks, ceiling)', repo('signer/')],
+  ['signer service (checks, ceiling, leaf fields)', repo('signer/')],
   ['metrics and request log', repo('edge/observability/', 'shared/metrics.ts')],
   ['ACME handlers, policy, rate limits', repo('edge/')],
   ['shared helpers (encoding, identifiers, problems)', repo('shared/')],
 ];
 
 /** A frame's path inside the repository ('' for node_modules, node: and builtins). */
+const ROOT = `file://${resolve(import.meta.dirname, '..')}/`;
 function repoFile(url: string): string {
   if (!url.startsWith('file://') || url.includes('/node_modules/')) return '';
-  const path = url.slice('file://'.length);
-  const m = /\/(edge|signer|shared|validator|cli|bench)\/.*/.exec(path);
-  return m ? m[0].slice(1) : '';
+  if (url.startsWith(ROOT)) return url.slice(ROOT.length);
+  // a profile taken in another checkout: from the last top-level source directory on
+  const m = /.*\/((edge|signer|shared|validator|cli)\/.*)$/.exec(url);
+  return m?.[1] ?? '';
 }
 
-/** Frames to look through: runtime plumbing that does work on behalf of whoever called it. */
-const transparent = (f: Frame) =>
-  f.functionName === '(root)' ||
-  f.url.startsWith('node:internal/crypto') ||
-  f.url.startsWith('node:internal/process') ||
-  f.url.startsWith('node:internal/async') ||
-  f.url.startsWith('node:internal/util') ||
-  f.url.startsWith('node:internal/event') ||
-  f.url === 'node:events' ||
-  f.url === 'node:buffer' ||
-  f.url.startsWith('node:internal/buffer') ||
-  (f.url === '' && f.functionName !== '(program)' && f.functionName !== '(garbage collector)');
+/**
+ * Frames to look through: Node's own modules and V8 builtins that no rule names do work on behalf
+ * of whoever called them (WebCrypto jobs, buffers, events, validators, timers).
+ */
+const transparent = (f: Frame) => f.functionName === '(root)' || f.url === '' || f.url.startsWith('node:');
 
 export interface Breakdown {
   /** busy (non-idle) sampled milliseconds */
   busyMs: number;
+  /** milliseconds by component, largest first */
   components: [string, number][];
-  /** SQL time by the code that ran the statement (file:function of the nearest caller outside the storage plumbing) */
-  sqlCallers: [string, number][];
 }
 
-export function breakdown(files: string[]): Breakdown {
+/** Only samples inside `windowUs` (monotonic µs, as the bench records each level's window) count. */
+export function breakdown(files: string[], windowUs?: [number, number]): Breakdown {
   const comp = new Map<string, number>();
-  const callers = new Map<string, number>();
   let busyUs = 0;
   for (const file of files) {
     const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
     const byId = new Map(p.nodes.map((n) => [n.id, n]));
     const parent = new Map<number, number>();
     for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-    const memo = new Map<number, { c: string; caller?: string }>();
-    const classify = (leaf: number): { c: string; caller?: string } => {
+    const memo = new Map<number, string>();
+    const classify = (leaf: number): string => {
       const hit = memo.get(leaf);
       if (hit) return hit;
       let c: string | undefined;
-      let caller: string | undefined;
-      for (let id: number | undefined = leaf; id !== undefined; id = parent.get(id)) {
+      for (let id: number | undefined = leaf; id !== undefined && c === undefined; id = parent.get(id)) {
         const f = byId.get(id)?.callFrame;
         if (!f) break;
         const rf = repoFile(f.url);
-        if (c === undefined) {
-          for (const [name, test] of RULES) {
-            if (test(f, rf)) {
-              c = name;
-              break;
-            }
-          }
-          if (c === undefined && !transparent(f) && !rf && f.url) c = 'other libraries and runtime';
-          if (c === undefined) continue;
-          if (!c.startsWith('SQL')) break;
-        }
-        // SQL: keep walking to the first caller outside the storage plumbing
-        if (
-          rf &&
-          !/^(edge\/storage\/db\.ts|shared\/libsql\.ts|shared\/sql-statements\.ts|signer\/store\/(sql|libsql-engine|postgres-engine)\.ts)$/.test(
-            rf,
-          )
-        ) {
-          caller = `${rf}:${f.functionName || '(anonymous)'}`;
-          break;
-        }
+        c = RULES.find(([, test]) => test(f, rf))?.[0];
+        if (c === undefined && !transparent(f) && !rf) c = 'other libraries and runtime';
       }
-      const out = { c: c ?? 'other libraries and runtime', ...(caller ? { caller } : {}) };
+      const out = c ?? 'other libraries and runtime';
       memo.set(leaf, out);
       return out;
     };
+    let at = p.startTime;
     for (let i = 0; i < p.samples.length; i++) {
       const id = p.samples[i] as number;
       const us = p.timeDeltas[i] ?? 0;
+      at += us;
+      if (windowUs && (at < windowUs[0] || at > windowUs[1])) continue;
       if (byId.get(id)?.callFrame.functionName === '(idle)') continue;
       busyUs += us;
-      const { c, caller } = classify(id);
+      const c = classify(id);
       comp.set(c, (comp.get(c) ?? 0) + us);
-      if (c.startsWith('SQL')) {
-        const k = caller ?? '(caller not on the stack)';
-        callers.set(k, (callers.get(k) ?? 0) + us);
-      }
     }
   }
-  const sorted = (m: Map<string, number>) =>
-    [...m.entries()].sort((a, b) => b[1] - a[1]).map(([k, us]) => [k, us / 1000] as [string, number]);
-  return { busyMs: busyUs / 1000, components: sorted(comp), sqlCallers: sorted(callers) };
+  const components = [...comp.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, us]) => [k, us / 1000] as [string, number]);
+  return { busyMs: busyUs / 1000, components };
 }
 
-export function formatBreakdown(b: Breakdown, msPerIssuance?: number, top = 15): string {
+/** The breakdown as text; with `msPerIssuance` (main-thread CPU per issuance) each share also in ms. */
+export function formatBreakdown(b: Breakdown, msPerIssuance?: number): string {
   const pct = (ms: number) => (100 * ms) / b.busyMs;
   const per = (ms: number) =>
-    msPerIssuance ? `${((pct(ms) * msPerIssuance) / 100).toFixed(2).padStart(6)} ms/iss` : '';
+    msPerIssuance === undefined ? '' : `${((pct(ms) * msPerIssuance) / 100).toFixed(2).padStart(6)} ms  `;
+  const sql = b.components.filter(([k]) => k.startsWith('SQL')).reduce((n, [, ms]) => n + ms, 0);
   const lines = [
-    `${(b.busyMs / 1000).toFixed(1)} s busy on the main thread${msPerIssuance ? `; shares × ${msPerIssuance} ms of main-thread CPU per issuance` : ''}`,
-    ...b.components.map(([k, ms]) => `  ${pct(ms).toFixed(1).padStart(5)}%  ${per(ms)}  ${k}`),
-    'SQL by caller:',
-    ...b.sqlCallers.slice(0, top).map(([k, ms]) => `  ${pct(ms).toFixed(1).padStart(5)}%  ${per(ms)}  ${k}`),
+    `${(b.busyMs / 1000).toFixed(1)} s busy on the main thread${msPerIssuance === undefined ? '' : ` (× ${msPerIssuance} ms of main-thread CPU per issuance)`}`,
+    ...b.components.map(([k, ms]) => `  ${pct(ms).toFixed(1).padStart(5)}%  ${per(ms)}${k}`),
+    `  ${pct(sql).toFixed(1).padStart(5)}%  ${per(sql)}(SQL, all layers)`,
   ];
   return `${lines.join('\n')}\n`;
 }
 
+interface WindowSource {
+  issuance?: {
+    target: string;
+    levels: {
+      concurrency: number;
+      issued: number;
+      windowUs?: [number, number];
+      cpuMsPerIssuanceByRole?: Record<string, { main: number }>;
+    }[];
+  }[];
+  signer?: {
+    httpSign: {
+      count: number;
+      windowUs?: [number, number];
+      cpuMsPerOpByRole: Record<string, { main: number }>;
+    };
+  };
+}
+
+/**
+ * The window and main-thread CPU per issuance of one measured part of a bench run (its JSON):
+ * `TARGET@ACCOUNTS` with `role` (edge or signer), or `sign` for the signer's POST /v1/sign section.
+ */
+export function windowOf(
+  json: string,
+  part: string,
+  role: string,
+): { windowUs: [number, number]; mainMs: number } {
+  const r = JSON.parse(readFileSync(json, 'utf8')) as WindowSource;
+  if (part === 'sign') {
+    const h = r.signer?.httpSign;
+    if (!h?.windowUs) throw new Error(`${json} has no POST /v1/sign window`);
+    return { windowUs: h.windowUs, mainMs: h.cpuMsPerOpByRole.signer?.main ?? 0 };
+  }
+  const [target, accounts] = part.split('@');
+  const l = r.issuance
+    ?.find((t) => t.target === target)
+    ?.levels.find((x) => x.concurrency === Number(accounts));
+  if (!l?.windowUs) throw new Error(`${json} has no level "${part}" with a window`);
+  return { windowUs: l.windowUs, mainMs: l.cpuMsPerIssuanceByRole?.[role]?.main ?? 0 };
+}
+
+// node --import tsx bench/components.ts FILE.cpuprofile... [--json=bench-results/latest.json --part="edgeca (Node)@8" --role=edge]
 if (process.argv[1]?.endsWith('components.ts')) {
-  const files = process.argv.slice(2).filter((a) => a.endsWith('.cpuprofile'));
-  const ms = process.argv.find((a) => a.startsWith('--ms='));
-  process.stdout.write(formatBreakdown(breakdown(files), ms ? Number(ms.slice(5)) : undefined));
+  const args = process.argv.slice(2);
+  const opt = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const files = args.filter((a) => a.endsWith('.cpuprofile'));
+  const json = opt('json');
+  const part = opt('part');
+  if (json && part) {
+    const w = windowOf(json, part, opt('role') ?? 'edge');
+    process.stdout.write(formatBreakdown(breakdown(files, w.windowUs), w.mainMs));
+  } else {
+    const ms = opt('ms');
+    process.stdout.write(formatBreakdown(breakdown(files), ms === undefined ? undefined : Number(ms)));
+  }
 }

@@ -35,7 +35,12 @@ export interface LevelResult {
   rssMiB?: Record<string, number>;
   /** SQL statements per issuance, by counter source (edge, signer) */
   sql?: Record<string, SqlPerIssuance>;
+  /** the measured window on the monotonic clock in µs (V8 CPU profiles use the same clock) */
+  windowUs: [number, number];
 }
+
+/** Now on the monotonic clock, in µs: the clock of V8's CPU profiles, in any process. */
+export const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 
 export function percentiles(values: number[]): Percentiles {
   const v = [...values].sort((a, b) => a - b);
@@ -106,6 +111,7 @@ export async function runLevel(o: LevelOptions): Promise<LevelResult> {
   const role0 = roleCpuNs(roles);
   const cpu0 = treeCpuMs(o.serverPids);
   const self0 = selfCpuMs();
+  const w0 = monotonicUs();
   const t0 = performance.now();
   const deadline = t0 + o.seconds * 1000;
   await Promise.all(
@@ -127,6 +133,7 @@ export async function runLevel(o: LevelOptions): Promise<LevelResult> {
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
+  const w1 = monotonicUs();
   const cpu = treeCpuMs(o.serverPids) - cpu0;
   const self = selfCpuMs() - self0;
   const role1 = roleCpuNs(roles);
@@ -146,6 +153,7 @@ export async function runLevel(o: LevelOptions): Promise<LevelResult> {
     generatorCpuMsPerIssuance: issued ? r1(self / issued) : 0,
     flow: percentiles(flows),
     requests,
+    windowUs: [w0, w1],
     ...(roles.length
       ? {
           cpuMsPerIssuanceByRole: Object.fromEntries(

@@ -257,6 +257,18 @@ function signerSection(s: SignerResults, out: string[]): void {
   ];
   if (s.httpSignPostgres) rows.push(httpRow('POST /v1/sign, PostgreSQL', s.httpSignPostgres));
   out.push(table(['measure', 'in flight', 'per second', 'vs in-process'], rows));
+  const rates: [string, SignerResults['hsmPool']][] = [
+    ['SignerService in-process', s.inProcessService],
+    ['POST /v1/sign, libSQL file', s.httpSign],
+    ...(s.httpSignPostgres
+      ? [['POST /v1/sign, PostgreSQL', s.httpSignPostgres] as [string, SignerResults['hsmPool']]]
+      : []),
+  ];
+  for (const [name, x] of rates)
+    if (x.errors)
+      out.push(
+        `  ${name}: ${x.errors} of ${x.count} failed (not counted in the rate), e.g. ${x.firstErrors?.[0] ?? '?'}`,
+      );
   const sqlLine = (label: string, h: SignerResults['httpSign']) =>
     h.sql
       ? `  ${label}: ${f2(h.sql.statements)} statements + ${f2(h.sql.byGroup.transaction)} transactions per certificate (${Object.entries(

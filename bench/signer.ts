@@ -14,6 +14,7 @@ import { loadSignerConfig, startSigner } from '../signer/server.ts';
 import { loadCertTools, openHsm } from '../signer/service/tools.ts';
 import { makeCsr } from '../test/support/acme.ts';
 import type { DevInit } from '../test/support/system.ts';
+import { monotonicUs } from './issuance.ts';
 import { treeCpuMs, treePids, treeRssMiB, treeThreadCpuNs } from './proc.ts';
 import { perIssuance, type SqlPerIssuance, SqlProbe } from './sql.ts';
 import type { SignerProc } from './targets.ts';
@@ -25,6 +26,8 @@ export interface Rate {
   seconds: number;
   perSecond: number;
   errors: number;
+  /** the first few errors, as said */
+  firstErrors?: string[];
   cpuMsPerOp?: number;
 }
 
@@ -46,6 +49,8 @@ export interface HttpSignRate extends Rate {
   /** store statements per certificate */
   sql?: SqlPerIssuance;
   rssMiB: Record<string, number>;
+  /** the measured window on the monotonic clock in µs (as the signer's CPU profile) */
+  windowUs: [number, number];
 }
 
 const r1 = (x: number) => Math.round(x * 10) / 10;
@@ -69,11 +74,13 @@ async function httpSignRate(
   await probe.start();
   const ns0 = read();
   const cpu0 = treeCpuMs([signer.child.pid]);
+  const w0 = monotonicUs();
   const rate0 = await rate(o.count, o.concurrency, async (i) => {
     const res = await post(agent, `${signer.url}/v1/sign`, bodies[i] as string);
     if (res.status !== 200) throw new Error(`sign: ${res.status} ${res.body}`);
     if (i % 50 === 0) chains.push(res.body);
   });
+  const w1 = monotonicUs();
   const cpuMsPerOp = r1((treeCpuMs([signer.child.pid]) - cpu0) / o.count);
   const ns1 = read();
   agent.destroy();
@@ -82,6 +89,7 @@ async function httpSignRate(
   return {
     ...rate0,
     cpuMsPerOp,
+    windowUs: [w0, w1],
     cpuMsPerOpByRole: Object.fromEntries(
       roles.map((r) => [
         r,
@@ -100,20 +108,30 @@ async function httpSignRate(
 async function rate(count: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<Rate> {
   let next = 0;
   let errors = 0;
+  const firstErrors: string[] = [];
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       for (let i = next++; i < count; i = next++) {
         try {
           await op(i);
-        } catch {
+        } catch (e) {
           errors++;
+          if (firstErrors.length < 3)
+            firstErrors.push((e instanceof Error ? e.message : String(e)).slice(0, 300));
         }
       }
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
-  return { count, concurrency, seconds: r1(seconds), perSecond: r1(count / seconds), errors };
+  return {
+    count,
+    concurrency,
+    seconds: r1(seconds),
+    perSecond: r1((count - errors) / seconds),
+    errors,
+    ...(firstErrors.length ? { firstErrors } : {}),
+  };
 }
 
 export function opensslSpeed(seconds: number): number | null {
