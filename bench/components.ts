@@ -83,6 +83,14 @@ const RULES: Rule[] = [
     ),
   ],
   ['nonces (HMAC, encoding)', repo('edge/storage/nonces.ts')],
+  [
+    'SHA-256 digests (WebCrypto digest jobs)',
+    (f, file) => file === 'shared/encoding.ts' && f.functionName === 'sha256',
+  ],
+  [
+    'CSR signature check (WebCrypto verify)',
+    (f, file) => file === 'shared/csr.ts' && f.functionName === 'verifySignature',
+  ],
   ['audit chain (signer: hashing, chain head)', repo('signer/store/audit.ts')],
   ['SQL: repositories and wrappers', repo('edge/storage/', 'signer/store/')],
   ['JWS (jose, edge/acme/jws.ts, shared/relay.ts)', pkg('jose')],
@@ -109,10 +117,10 @@ const RULES: Rule[] = [
   ['HSM (PKCS#11)', pkg('graphene-pk11', 'pkcs11js')],
   ['HSM (PKCS#11)', repo('signer/hsm/', 'signer/ca-signer.ts')],
   [
-    'relay client (fetch/undici, edge/relay)',
+    'fetch API (undici: Request/Response objects, the relay fetch)',
     (f) => f.url.startsWith('node:internal/deps/undici') || pkg('undici')(f),
   ],
-  ['relay client (fetch/undici, edge/relay)', repo('edge/relay/')],
+  ['relay client (edge/relay)', repo('edge/relay/')],
   [
     'http-01 validation (edge/validation, node:http client, DNS)',
     repo('edge/validation/', 'edge/runtime/node.ts', 'edge/runtime/node-dns.ts'),

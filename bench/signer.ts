@@ -64,7 +64,8 @@ async function httpSignRate(
   tag: string,
   chains: string[],
 ): Promise<HttpSignRate> {
-  const bodies = await relayBodies(relayKey, csr, o.count, tag);
+  const bodies = relayBodies(relayKey, csr, o.count, tag);
+  await bodies.get(0);
   const agent = new Agent({ keepAlive: true, maxSockets: o.concurrency });
   const roles = [...new Set(signer.processes.map((p) => p.role))];
   const pidsOf = (role: string) =>
@@ -76,7 +77,7 @@ async function httpSignRate(
   const cpu0 = treeCpuMs([signer.child.pid]);
   const w0 = monotonicUs();
   const rate0 = await rate(o.count, o.concurrency, async (i) => {
-    const res = await post(agent, `${signer.url}/v1/sign`, bodies[i] as string);
+    const res = await post(agent, `${signer.url}/v1/sign`, await bodies.get(i));
     if (res.status !== 200) throw new Error(`sign: ${res.status} ${res.body}`);
     if (i % 50 === 0) chains.push(res.body);
   });
@@ -150,26 +151,55 @@ export function opensslSpeed(seconds: number): number | null {
   }
 }
 
-function relayBodies(key: RelayKey, csr: string, count: number, tag: string): Promise<string[]> {
-  const now = Date.now();
-  return Promise.all(
-    Array.from({ length: count }, (_, i) =>
-      signRelay<SignRequest>(
-        {
-          op: 'sign',
-          orderId: `bench-${tag}-${i}`,
-          accountId: 'bench',
-          profile: 'default',
-          csr,
-          identifiers: [{ type: 'dns', value: 'bench.internal.test' }],
-          notBefore: new Date(now).toISOString(),
-          notAfter: new Date(now + 86_400_000).toISOString(),
-        },
-        key,
-        280,
-      ),
-    ),
-  );
+/** Relay bodies signed at most this many ahead of use, so none goes stale (notBefore, exp) in a long run. */
+const BODY_CHUNK = 200;
+
+/**
+ * The `count` relay sign requests of one measure, `get(i)` the i-th: signed a chunk at a time just
+ * before they are needed, so a slow run never sends one the signer refuses as stale.
+ */
+function relayBodies(
+  key: RelayKey,
+  csr: string,
+  count: number,
+  tag: string,
+): { get(i: number): Promise<string> } {
+  const chunks = new Map<number, Promise<string[]>>();
+  const chunk = (c: number) => {
+    let p = chunks.get(c);
+    if (!p) {
+      const now = Date.now();
+      p = Promise.all(
+        Array.from({ length: Math.min(BODY_CHUNK, count - c * BODY_CHUNK) }, (_, j) =>
+          signRelay<SignRequest>(
+            {
+              op: 'sign',
+              orderId: `bench-${tag}-${c * BODY_CHUNK + j}`,
+              accountId: 'bench',
+              profile: 'default',
+              csr,
+              identifiers: [{ type: 'dns', value: 'bench.internal.test' }],
+              notBefore: new Date(now).toISOString(),
+              notAfter: new Date(now + 86_400_000).toISOString(),
+            },
+            key,
+            280,
+          ),
+        ),
+      );
+      chunks.set(c, p);
+      chunks.delete(c - 2);
+    }
+    return p;
+  };
+  return {
+    async get(i) {
+      const c = Math.floor(i / BODY_CHUNK);
+      const body = (await chunk(c))[i % BODY_CHUNK];
+      if (body === undefined) throw new Error(`no relay body ${i}`);
+      return body;
+    },
+  };
 }
 
 function post(agent: Agent, url: string, body: string): Promise<{ status: number; body: string }> {
@@ -257,9 +287,10 @@ export async function benchSigner(
   });
   let inProcessService: Rate;
   try {
-    const bodies = await relayBodies(relayKey, csr.b64u, o.count, 'svc');
+    const bodies = relayBodies(relayKey, csr.b64u, o.count, 'svc');
+    await bodies.get(0);
     inProcessService = await rate(o.count, o.concurrency, async (i) => {
-      const out = await inProc.service.sign(bodies[i] as string);
+      const out = await inProc.service.sign(await bodies.get(i));
       if (i % 50 === 0) chains.push(out.chainPem);
     });
   } finally {
