@@ -94,7 +94,7 @@ export class BenchAccount {
   ) {}
 
   /** told just before each request is sent and just after its answer (server CPU per kind) */
-  meter: { before(): void; after(kind: Kind): void } | undefined;
+  meter: { before(): void | Promise<void>; after(kind: Kind): void | Promise<void> } | undefined;
 
   static async create(http: Http, directoryUrl: string, lat: Latencies): Promise<BenchAccount> {
     const dirReply = await http.send(directoryUrl, 'GET');
@@ -121,11 +121,11 @@ export class BenchAccount {
   }
 
   private async timed(kind: Kind, url: string, method: string, body?: string): Promise<Reply> {
-    this.meter?.before();
+    await this.meter?.before();
     const t0 = performance.now();
     const res = await this.http.send(url, method, body);
     this.record(kind, performance.now() - t0);
-    this.meter?.after(kind);
+    await this.meter?.after(kind);
     const n = header(res, 'replay-nonce');
     if (n) this.nonce = n;
     return res;

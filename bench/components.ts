@@ -210,14 +210,22 @@ export function breakdown(files: string[], windowUs?: [number, number]): Breakdo
   return { busyMs: busyUs / 1000, components };
 }
 
-/** The breakdown as text; with `msPerIssuance` (main-thread CPU per issuance) each share also in ms. */
-export function formatBreakdown(b: Breakdown, msPerIssuance?: number): string {
+/**
+ * The breakdown as text. With `msPerIssuance` (the main thread's CPU per issuance, from schedstat)
+ * each share is also shown as CPU ms; with `ops` (issuances or certificates in the window) also as
+ * sampled main-thread time per op, which counts time blocked in a native call (an fsync inside a
+ * synchronous SQLite commit) that is not CPU.
+ */
+export function formatBreakdown(b: Breakdown, msPerIssuance?: number, ops?: number): string {
   const pct = (ms: number) => (100 * ms) / b.busyMs;
   const per = (ms: number) =>
-    msPerIssuance === undefined ? '' : `${((pct(ms) * msPerIssuance) / 100).toFixed(2).padStart(6)} ms  `;
+    (msPerIssuance === undefined
+      ? ''
+      : `${((pct(ms) * msPerIssuance) / 100).toFixed(2).padStart(6)} ms CPU  `) +
+    (ops ? `${(ms / ops).toFixed(2).padStart(6)} ms sampled  ` : '');
   const sql = b.components.filter(([k]) => k.startsWith('SQL')).reduce((n, [, ms]) => n + ms, 0);
   const lines = [
-    `${(b.busyMs / 1000).toFixed(1)} s busy on the main thread${msPerIssuance === undefined ? '' : ` (× ${msPerIssuance} ms of main-thread CPU per issuance)`}`,
+    `${(b.busyMs / 1000).toFixed(1)} s busy on the main thread${msPerIssuance === undefined ? '' : ` (shares × ${msPerIssuance} ms of main-thread CPU per op)`}${ops ? `, ${ops} ops: ${(b.busyMs / ops).toFixed(2)} ms sampled per op` : ''}`,
     ...b.components.map(([k, ms]) => `  ${pct(ms).toFixed(1).padStart(5)}%  ${per(ms)}${k}`),
     `  ${pct(sql).toFixed(1).padStart(5)}%  ${per(sql)}(SQL, all layers)`,
   ];
@@ -251,19 +259,19 @@ export function windowOf(
   json: string,
   part: string,
   role: string,
-): { windowUs: [number, number]; mainMs: number } {
+): { windowUs: [number, number]; mainMs: number; ops: number } {
   const r = JSON.parse(readFileSync(json, 'utf8')) as WindowSource;
   if (part === 'sign') {
     const h = r.signer?.httpSign;
     if (!h?.windowUs) throw new Error(`${json} has no POST /v1/sign window`);
-    return { windowUs: h.windowUs, mainMs: h.cpuMsPerOpByRole.signer?.main ?? 0 };
+    return { windowUs: h.windowUs, mainMs: h.cpuMsPerOpByRole.signer?.main ?? 0, ops: h.count };
   }
   const [target, accounts] = part.split('@');
   const l = r.issuance
     ?.find((t) => t.target === target)
     ?.levels.find((x) => x.concurrency === Number(accounts));
   if (!l?.windowUs) throw new Error(`${json} has no level "${part}" with a window`);
-  return { windowUs: l.windowUs, mainMs: l.cpuMsPerIssuanceByRole?.[role]?.main ?? 0 };
+  return { windowUs: l.windowUs, mainMs: l.cpuMsPerIssuanceByRole?.[role]?.main ?? 0, ops: l.issued };
 }
 
 // node --import tsx bench/components.ts FILE.cpuprofile... [--json=bench-results/latest.json --part="edgeca (Node)@8" --role=edge]
@@ -275,7 +283,7 @@ if (process.argv[1]?.endsWith('components.ts')) {
   const part = opt('part');
   if (json && part) {
     const w = windowOf(json, part, opt('role') ?? 'edge');
-    process.stdout.write(formatBreakdown(breakdown(files, w.windowUs), w.mainMs));
+    process.stdout.write(formatBreakdown(breakdown(files, w.windowUs), w.mainMs, w.ops));
   } else {
     const ms = opt('ms');
     process.stdout.write(formatBreakdown(breakdown(files), ms === undefined ? undefined : Number(ms)));

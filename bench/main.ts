@@ -12,7 +12,7 @@ import { startHttp01Server } from '../test/support/http01.ts';
 import { Http } from './client.ts';
 import { countOrders, type DbBytes, dbBytes, seedOrders } from './growth.ts';
 import { type LevelResult, runLevel } from './issuance.ts';
-import { type PerKindResult, runPerKind } from './per-kind.ts';
+import { type PerKindResult, runPerKind, runSqlPerKind, type SqlPerKind } from './per-kind.ts';
 import { type BenchPostgres, postgresMissing, startBenchPostgres } from './postgres.ts';
 import { freePort } from './proc.ts';
 import { type BenchResult, formatReport, type GrowthStep } from './report.ts';
@@ -36,6 +36,8 @@ export interface TargetResult {
   chains: { chains: number; failed: number; firstFailure?: string; opensslChecked: number };
   /** server CPU per request kind, one request at a time */
   perKind?: PerKindResult;
+  /** SQL statements per request kind, one request at a time */
+  sqlPerKind?: SqlPerKind;
 }
 
 const argv = process.argv.slice(2);
@@ -53,6 +55,7 @@ const plan = quick
       denoLevels: [8],
       postgresLevels: [8],
       perKindSeconds: 2,
+      sqlPerKindIssuances: 2,
       signerCount: 600,
       growthSeconds: 4,
       growthSizes: [1000, 100_000],
@@ -63,6 +66,7 @@ const plan = quick
       denoLevels: [1, 8, 32],
       postgresLevels: [8],
       perKindSeconds: 10,
+      sqlPerKindIssuances: 10,
       signerCount: 3000,
       growthSeconds: 15,
       growthSizes: growth10m ? [1000, 100_000, 1_000_000, 10_000_000] : [1000, 100_000],
@@ -132,6 +136,7 @@ async function main(): Promise<number> {
         const chains: string[] = [];
         const out: LevelResult[] = [];
         let perKindResult: PerKindResult | undefined;
+        let sqlPerKind: SqlPerKind | undefined;
         try {
           for (const [i, c] of levels.entries()) {
             say(`${t.name}: ${c} concurrent accounts, ${plan.seconds} s`);
@@ -164,6 +169,17 @@ async function main(): Promise<number> {
                 say(`${t.name}: per-kind run failed: ${e instanceof Error ? e.message : String(e)}`);
                 return undefined;
               });
+              if (t.sqlSources.length) {
+                sqlPerKind = await runSqlPerKind({
+                  http,
+                  http01,
+                  directoryUrl: t.directoryUrl,
+                  issuances: plan.sqlPerKindIssuances,
+                  sources: t.sqlSources,
+                  tlsCa: common.tlsCa,
+                  domain: 'bench.test',
+                });
+              }
             }
           }
         } finally {
@@ -175,6 +191,7 @@ async function main(): Promise<number> {
           levels: out,
           chains: check,
           ...(perKindResult ? { perKind: perKindResult } : {}),
+          ...(sqlPerKind ? { sqlPerKind } : {}),
         });
       };
 

@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Http01Server } from '../test/support/http01.ts';
 import { BenchAccount, type Http, type Kind } from './client.ts';
-import { treePids, treeThreadCpuNs } from './proc.ts';
+import { getText, treePids, treeThreadCpuNs } from './proc.ts';
+import { type Counts, parseCounter, type SqlSource } from './sql.ts';
 
 export interface ServerProcess {
   /** edge, signer, postgres, pebble */
@@ -134,4 +135,80 @@ export async function runPerKind(o: {
     }
   }
   return meter.result(issued, errors);
+}
+
+/** SQL statements per request of each kind, by counter source (edge, signer) and statement kind. */
+export type SqlPerKind = Partial<
+  Record<Kind | 'between requests', { requests: number; perRequest: Record<string, Counts> }>
+>;
+
+/**
+ * Statements per request kind: one account, complete flows one request at a time, every server's
+ * statement counter read just before each request and just after its answer. A read's own
+ * statements (the edge's gauges) are measured once, idle, and taken off each interval; what runs
+ * between requests (validation after the challenge POST) is counted apart.
+ */
+export async function runSqlPerKind(o: {
+  http: Http;
+  http01: Http01Server;
+  directoryUrl: string;
+  issuances: number;
+  sources: SqlSource[];
+  tlsCa: Buffer;
+  domain: string;
+}): Promise<SqlPerKind> {
+  const acct = await BenchAccount.create(o.http, o.directoryUrl, new Map());
+  await acct.issue(`${randomBytes(6).toString('hex')}.${o.domain}`, o.http01);
+  const read = async () => {
+    const out: Record<string, Counts> = {};
+    for (const s of o.sources) out[s.role] = parseCounter(await getText(s.url, o.tlsCa), s.metric);
+    return out;
+  };
+  const diff = (a: Record<string, Counts>, b: Record<string, Counts>, minus: Record<string, Counts> = {}) => {
+    const out: Record<string, Counts> = {};
+    for (const role of Object.keys(a)) {
+      const d: Counts = {};
+      for (const [k, n] of Object.entries(a[role] ?? {})) {
+        const v = n - (b[role]?.[k] ?? 0) - (minus[role]?.[k] ?? 0);
+        if (v > 0) d[k] = v;
+      }
+      out[role] = d;
+    }
+    return out;
+  };
+  const r0 = await read();
+  const r1 = await read();
+  const overhead = diff(r1, r0);
+  let last = await read();
+  const acc = new Map<string, { requests: number; sum: Record<string, Counts> }>();
+  const add = (kind: string, d: Record<string, Counts>, counted: boolean) => {
+    const a = acc.get(kind) ?? { requests: 0, sum: {} };
+    acc.set(kind, a);
+    if (counted) a.requests++;
+    for (const [role, c] of Object.entries(d)) {
+      const t = a.sum[role] ?? {};
+      a.sum[role] = t;
+      for (const [k, n] of Object.entries(c)) t[k] = (t[k] ?? 0) + n;
+    }
+  };
+  const step = async (kind: string, counted: boolean) => {
+    const now = await read();
+    add(kind, diff(now, last, overhead), counted);
+    last = now;
+  };
+  acct.meter = { before: () => step('between requests', false), after: (kind) => step(kind, true) };
+  for (let i = 0; i < o.issuances; i++)
+    await acct.issue(`${randomBytes(6).toString('hex')}.${o.domain}`, o.http01);
+  const out: SqlPerKind = {};
+  for (const [kind, a] of acc) {
+    // "between requests" per issuance, every other kind per request
+    const per = Math.max(1, kind === 'between requests' ? o.issuances : a.requests);
+    const perRequest: Record<string, Counts> = {};
+    for (const [role, c] of Object.entries(a.sum))
+      perRequest[role] = Object.fromEntries(
+        Object.entries(c).map(([k, n]) => [k, Math.round((n / per) * 100) / 100]),
+      );
+    out[kind as Kind] = { requests: a.requests, perRequest };
+  }
+  return out;
 }

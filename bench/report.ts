@@ -4,7 +4,7 @@
 // request kind; the signer next to the raw HSM and openssl; growth with the database's bytes.
 import type { DbBytes } from './growth.ts';
 import type { LevelResult } from './issuance.ts';
-import type { PerKindResult } from './per-kind.ts';
+import type { PerKindResult, SqlPerKind } from './per-kind.ts';
 import type { SignerResults } from './signer.ts';
 import { type SqlPerIssuance, sqlGroup } from './sql.ts';
 
@@ -29,6 +29,7 @@ export interface BenchResult {
     levels: LevelResult[];
     chains: { chains: number; failed: number; firstFailure?: string; opensslChecked: number };
     perKind?: PerKindResult;
+    sqlPerKind?: SqlPerKind;
   }[];
   postgresSkipped?: string;
   growth: GrowthStep[];
@@ -231,6 +232,35 @@ function perKindSection(r: BenchResult, out: string[]): void {
   out.push(`issuances metered: ${withKinds.map((t) => `${t.target} ${t.perKind?.issued}`).join(', ')}`);
 }
 
+function sqlPerKindSection(r: BenchResult, out: string[]): void {
+  const t = r.issuance.find((x) => x.sqlPerKind);
+  if (!t?.sqlPerKind) return;
+  out.push(
+    `\nSQL statements per request kind (${t.target}, one request at a time; "between requests": per issuance)\n`,
+  );
+  const rows: (string | number)[][] = [];
+  for (const [kind, v] of Object.entries(t.sqlPerKind)) {
+    const edge = v.perRequest.edge ?? {};
+    const total = (g: string) =>
+      Object.entries(edge)
+        .filter(([k]) => sqlGroup(k) === g)
+        .reduce((n, [, x]) => n + x, 0);
+    rows.push([
+      kind,
+      f2(total('acme')),
+      f2(total('policy')),
+      f2(total('transaction')),
+      Object.entries(edge)
+        .filter(([k]) => sqlGroup(k) !== 'transaction')
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, n]) => `${k} ${f2(n)}`)
+        .join(', '),
+      f2(Object.values(v.perRequest.signer ?? {}).reduce((n, x) => n + x, 0)),
+    ]);
+  }
+  out.push(table(['request kind', 'ACME state', 'policy', 'commits', 'edge statements', 'signer'], rows));
+}
+
 function signerSection(s: SignerResults, out: string[]): void {
   out.push('\nSigner (SoftHSM P-256 CA key)\n');
   const inProc = s.inProcessBuilderHsm.perSecond;
@@ -339,6 +369,7 @@ export function formatReport(r: BenchResult): string {
     issuanceSection(r, out);
     serverSection(r, out);
     perKindSection(r, out);
+    sqlPerKindSection(r, out);
   }
   if (r.postgresSkipped) out.push(`\nSigner on PostgreSQL: skipped (${r.postgresSkipped})`);
   if (r.signer) signerSection(r.signer, out);
