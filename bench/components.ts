@@ -274,7 +274,7 @@ export function windowOf(
   return { windowUs: l.windowUs, mainMs: l.cpuMsPerIssuanceByRole?.[role]?.main ?? 0, ops: l.issued };
 }
 
-// node --import tsx bench/components.ts FILE.cpuprofile... [--json=bench-results/latest.json --part="edgeca (Node)@8" --role=edge]
+// node --import tsx bench/components.ts FILE.cpuprofile... [--json=bench-results/latest.json --part="edgeca (Node)@8" --role=edge] [--ms=N]
 if (process.argv[1]?.endsWith('components.ts')) {
   const args = process.argv.slice(2);
   const opt = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -283,7 +283,11 @@ if (process.argv[1]?.endsWith('components.ts')) {
   const part = opt('part');
   if (json && part) {
     const w = windowOf(json, part, opt('role') ?? 'edge');
-    process.stdout.write(formatBreakdown(breakdown(files, w.windowUs), w.mainMs, w.ops));
+    // --ms: scale the shares by another run's main-thread CPU (a run without the profiler's overhead)
+    const ms = opt('ms');
+    process.stdout.write(
+      formatBreakdown(breakdown(files, w.windowUs), ms === undefined ? w.mainMs : Number(ms), w.ops),
+    );
   } else {
     const ms = opt('ms');
     process.stdout.write(formatBreakdown(breakdown(files), ms === undefined ? undefined : Number(ms)));
