@@ -145,7 +145,8 @@ export async function startDenoEdge(c: Common, signer: SignerProc, db: string): 
   const child = spawnChild(
     'edge (Deno)',
     DENO,
-    denoArgs({ readPaths: [c.init.dir], writePaths: [c.init.dir] }),
+    // the database's directory too: the edge creates its file (mode 0600) through Deno's file API
+    denoArgs({ readPaths: [c.init.dir, dirname(db)], writePaths: [c.init.dir, dirname(db)] }),
     { cwd: REPO, env: edgeEnv(c, signer.url, port, db) },
   );
   const base = `https://127.0.0.1:${port}`;
