@@ -146,12 +146,14 @@ const RULES: Rule[] = [
 
 /** A frame's path inside the repository ('' for node_modules, node: and builtins). */
 const ROOT = `file://${resolve(import.meta.dirname, '..')}/`;
+/** The source file a frame's URL stands for: `dist/edge/x.js` (the compiled build) is `edge/x.ts`. */
 function repoFile(url: string): string {
   if (!url.startsWith('file://') || url.includes('/node_modules/')) return '';
-  if (url.startsWith(ROOT)) return url.slice(ROOT.length);
   // a profile taken in another checkout: from the last top-level source directory on
-  const m = /.*\/((edge|signer|shared|validator|cli)\/.*)$/.exec(url);
-  return m?.[1] ?? '';
+  const path = url.startsWith(ROOT)
+    ? url.slice(ROOT.length)
+    : (/.*\/((?:dist\/)?(?:edge|signer|shared|validator|cli)\/.*)$/.exec(url)?.[1] ?? '');
+  return path.startsWith('dist/') ? path.slice('dist/'.length).replace(/\.js$/, '.ts') : path;
 }
 
 /**
