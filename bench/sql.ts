@@ -102,6 +102,8 @@ const POLICY_TABLES = new Set([
   'blocked_keys',
   'eab_key_settings',
   'admin_tokens',
+  // signer: its issuers (CA certificates and keys), read as configuration
+  'issuers',
 ]);
 const AUDIT_TABLES = new Set(['admin_changes', 'audit_log', 'audit_head', 'outbox', 'change_log']);
 
