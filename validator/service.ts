@@ -2,15 +2,13 @@
 // relay JWS (pinned edge key, op "validate", iat/exp freshness), the request's shape, then its jti
 // recorded durably (a replay is refused), then the identifier against the signer's ceiling. Only
 // then does it dial anything: http-01, dns-01 (through the internal resolver) or tls-alpn-01, with
-// edge/validation's code and address rules (no loopback, link-local or metadata addresses), on
+// validation/'s code and address rules (no loopback, link-local or metadata addresses), on
 // ports 80 and 443 only. Every http-01 redirect target is held to the same ceiling as the
 // identifier, so a name inside it cannot send the validator to a host outside it. The answer, valid
 // or the exact ACME problem, is a JWS by the validator key carrying the request's jti, so the edge
 // can tell it from a forged or replayed one.
 
 import type { EdgeRuntime } from '../edge/runtime/types.ts';
-import { validateChallenge, validationOptions } from '../edge/validation/index.ts';
-import type { ValidationOptions, ValidationResult } from '../edge/validation/types.ts';
 import {
   type Cidr,
   dnsNameUnder,
@@ -27,6 +25,8 @@ import {
   type ValidateRequest,
   verifyRelay,
 } from '../shared/relay.ts';
+import type { ValidationOptions, ValidationResult } from '../validation/types.ts';
+import { validateChallenge, validationOptions } from '../validation/validate.ts';
 import type { ValidatorConfig, ValidatorScope } from './config.ts';
 import type { JtiStore } from './store.ts';
 

@@ -14,10 +14,10 @@ import {
   resolveProfile,
 } from '../policy/issuance.ts';
 import { checkOrderLimits } from '../ratelimit/limits.ts';
+import { routingContext, tlsAlpnOffered } from '../relay/validation-routes.ts';
 import { newId } from '../storage/ids.ts';
 import { insertIssuanceBundle, type PreauthMark } from '../storage/preauth.ts';
 import type { AccountRow, AuthzRow, ChallengeRow, OrderRow } from '../storage/schema.ts';
-import { routingContext, tlsAlpnOffered } from '../validation/routing.ts';
 import type { EdgeServices } from './context.ts';
 import { checkReplaces } from './replaces.ts';
 

@@ -115,7 +115,7 @@ export function createWorkersRuntime(opts: WorkersRuntimeOptions): EdgeRuntime {
     try {
       const res = await doFetch(url, {
         method: 'GET',
-        // Validation decides about every redirect hop itself (RFC 8555 §8.3, http01.ts).
+        // Validation decides about every redirect hop itself (RFC 8555 §8.3, validation/http-01.ts).
         redirect: 'manual',
         headers: { 'User-Agent': VALIDATION_USER_AGENT, Accept: '*/*' },
         signal: ctl.signal,

@@ -2,8 +2,8 @@
 // could make the CA probe its own loopback services or a cloud metadata endpoint (SSRF). Private
 // RFC 1918 / ULA ranges are allowed by default because edgeca is a CA for internal networks.
 
-import { type Cidr, formatIp, ipInCidr, ipv4InIpv6, parseCidr, parseIp } from '../../shared/identifiers.ts';
-import { AcmeProblem } from '../../shared/problems.ts';
+import { type Cidr, formatIp, ipInCidr, ipv4InIpv6, parseCidr, parseIp } from '../shared/identifiers.ts';
+import { AcmeProblem } from '../shared/problems.ts';
 
 export interface AddressPolicy {
   allowLoopback: boolean;

@@ -1,5 +1,5 @@
 // Building ValidationResults: every problem carries the identifier it is about (RFC 8555 §6.7.1).
-import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
+import { AcmeProblem, type Identifier } from '../shared/problems.ts';
 import type { ValidationRecord, ValidationResult } from './types.ts';
 
 export function valid(records?: ValidationRecord[]): ValidationResult {

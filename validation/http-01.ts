@@ -5,9 +5,10 @@
 // anything connects to it, as Boulder's VA re-checks every hop. No byte of any response body goes
 // into a problem: a redirect can lead to any server the validator reaches, and a detail that quoted
 // the body would hand its content to whoever asked for the challenge.
-import { formatIp, isValidDnsName, parseIp } from '../../shared/identifiers.ts';
-import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
-import { ConnectError, type EdgeRuntime } from '../runtime/types.ts';
+
+import { ConnectError, type EdgeRuntime } from '../edge/runtime/types.ts';
+import { formatIp, isValidDnsName, parseIp } from '../shared/identifiers.ts';
+import { AcmeProblem, type Identifier } from '../shared/problems.ts';
 import { checkAddress } from './address-policy.ts';
 import { Deadline, hostPort, resolveHost } from './resolve.ts';
 import { excerpt, invalid, valid } from './result.ts';

@@ -12,8 +12,8 @@ import {
   type ValidateRequest,
   verifyRelay,
 } from '../../shared/relay.ts';
-import { createValidatorClient } from './remote.ts';
-import type { ValidationInput } from './types.ts';
+import type { ValidationInput } from '../../validation/types.ts';
+import { createValidatorClient } from './validator-client.ts';
 
 async function jwk(kid: string) {
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });

@@ -1,5 +1,5 @@
 // What the validators take and return. Portable: no runtime-specific imports (invariant 4 in docs/architecture.md).
-import type { AcmeProblem, Identifier } from '../../shared/problems.ts';
+import type { AcmeProblem, Identifier } from '../shared/problems.ts';
 import type { AddressPolicy } from './address-policy.ts';
 
 export type ChallengeType = 'http-01' | 'dns-01' | 'tls-alpn-01';

@@ -1,19 +1,20 @@
 // Entry point of challenge validation for the asynchronous validation job: one call per challenge
 // attempt, dispatching by type. It never throws: whatever goes wrong becomes an `invalid` result
 // with an ACME problem the client can act on (no internal causes leak, RFC 8555 §6.7).
-import { AcmeProblem } from '../../shared/problems.ts';
-import { ConnectError, DnsError, type EdgeRuntime } from '../runtime/types.ts';
+
+import { ConnectError, DnsError, type EdgeRuntime } from '../edge/runtime/types.ts';
+import { AcmeProblem } from '../shared/problems.ts';
 import { DEFAULT_ADDRESS_POLICY } from './address-policy.ts';
-import { validateDns01 } from './dns01.ts';
-import { validateHttp01 } from './http01.ts';
+import { validateDns01 } from './dns-01.ts';
+import { validateHttp01 } from './http-01.ts';
 import { invalid } from './result.ts';
-import { validateTlsAlpn01 } from './tlsalpn01.ts';
+import { validateTlsAlpn01 } from './tls-alpn-01.ts';
 import type { ValidationInput, ValidationOptions, ValidationResult } from './types.ts';
 
 export { type AddressPolicy, checkAddress, DEFAULT_ADDRESS_POLICY } from './address-policy.ts';
-export { dns01TxtValue, validateDns01 } from './dns01.ts';
-export { validateHttp01 } from './http01.ts';
-export { acmeIdentifierExtnValue, validateTlsAlpn01 } from './tlsalpn01.ts';
+export { dns01TxtValue, validateDns01 } from './dns-01.ts';
+export { validateHttp01 } from './http-01.ts';
+export { acmeIdentifierExtnValue, validateTlsAlpn01 } from './tls-alpn-01.ts';
 export type {
   ChallengeType,
   ValidationInput,

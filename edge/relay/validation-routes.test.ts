@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Identifier } from '../../shared/problems.ts';
-import { parseValidationRoutes, type RoutingContext, routeFor, tlsAlpnOffered } from './routing.ts';
+import { parseValidationRoutes, type RoutingContext, routeFor, tlsAlpnOffered } from './validation-routes.ts';
 
 const rules = parseValidationRoutes(
   JSON.stringify([

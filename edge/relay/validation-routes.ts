@@ -6,7 +6,7 @@
 // Deployment config for now (EDGECA_VALIDATION_ROUTES, JSON); portable, no runtime imports.
 import { dnsNameUnder, ipInCidr, parseCidr, parseIp } from '../../shared/identifiers.ts';
 import type { Identifier } from '../../shared/problems.ts';
-import type { ChallengeType } from './types.ts';
+import type { ChallengeType } from '../../validation/types.ts';
 
 export type ValidationRoute = 'edge' | 'onprem' | 'both';
 const ROUTES: readonly ValidationRoute[] = ['edge', 'onprem', 'both'];

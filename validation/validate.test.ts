@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConnectError, DnsError, type EdgeRuntime } from '../runtime/types.ts';
-import { keyAuthorization, validateChallenge, validationOptions } from './index.ts';
+import { ConnectError, DnsError, type EdgeRuntime } from '../edge/runtime/types.ts';
 import type { ChallengeType } from './types.ts';
+import { keyAuthorization, validateChallenge, validationOptions } from './validate.ts';
 
 /** A runtime whose every call fails with the given error: validateChallenge must still answer. */
 function failingRuntime(err: unknown): EdgeRuntime {

@@ -5,7 +5,7 @@
 // processing and is retried within bounds, and it never turns valid without a signed answer.
 // With several validators (EDGECA_VALIDATOR_URL, comma-separated) a call that gets no answer
 // from one tries the next, with a fresh jti, and skips the one that failed for a while
-// (edge/relay/peers.ts). Each attempt may take the whole call time: a validator's answer comes
+// (peers.ts). Each attempt may take the whole call time: a validator's answer comes
 // only after the validation itself (its own budget is 5 s), so no shorter connect timeout applies.
 import { randomToken, utf8 } from '../../shared/encoding.ts';
 import { AcmeProblem, kindOfType } from '../../shared/problems.ts';
@@ -19,10 +19,10 @@ import {
   type ValidateRequest,
   verifyRelay,
 } from '../../shared/relay.ts';
-import { exchange } from '../relay/exchange.ts';
-import { createPeerPool, type PeerSnapshot } from '../relay/peers.ts';
-import { invalid, valid } from './result.ts';
-import type { ValidationInput, ValidationResult } from './types.ts';
+import { invalid, valid } from '../../validation/result.ts';
+import type { ValidationInput, ValidationResult } from '../../validation/types.ts';
+import { exchange } from './exchange.ts';
+import { createPeerPool, type PeerSnapshot } from './peers.ts';
 
 /** A validator answer is a short JWS; anything longer is not one. */
 const MAX_ANSWER_BYTES = 16 * 1024;
