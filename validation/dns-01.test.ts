@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
-import { createNodeRuntime } from '../edge/runtime/node.ts';
-import type { EdgeRuntime } from '../edge/runtime/types.ts';
 import type { Identifier } from '../shared/problems.ts';
 import { type ChallTestSrv, startChallTestSrv } from '../test/support/challtestsrv.ts';
 import { dns01TxtValue, validateDns01 } from './dns-01.ts';
+import type { EdgeRuntime } from './net.ts';
+import { createNodeRuntime } from './node/net.ts';
 import { keyAuthorization, validateChallenge, validationOptions } from './validate.ts';
 
 const KEY_AUTH = keyAuthorization('tok', 'thumb');

@@ -1,9 +1,9 @@
 // dns-01 (RFC 8555 §8.4): a TXT record at _acme-challenge.<name> must hold
 // base64url(SHA-256(keyAuthorization)). Wildcards are validated at the base name (RFC 8555 §7.1.3).
 
-import { DnsError, type EdgeRuntime } from '../edge/runtime/types.ts';
 import { b64uEncode, sha256 } from '../shared/encoding.ts';
 import { AcmeProblem } from '../shared/problems.ts';
+import { DnsError, type EdgeRuntime } from './net.ts';
 import { Deadline } from './resolve.ts';
 import { excerpt, invalid, valid } from './result.ts';
 import type { ValidationInput, ValidationOptions, ValidationResult } from './types.ts';

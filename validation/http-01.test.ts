@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { createNodeRuntime } from '../edge/runtime/node.ts';
-import type { EdgeRuntime } from '../edge/runtime/types.ts';
 import type { Identifier } from '../shared/problems.ts';
 import { type ChallTestSrv, startChallTestSrv } from '../test/support/challtestsrv.ts';
 import { DEFAULT_ADDRESS_POLICY } from './address-policy.ts';
 import { validateHttp01 } from './http-01.ts';
+import type { EdgeRuntime } from './net.ts';
+import { createNodeRuntime } from './node/net.ts';
 import type { ValidationOptions } from './types.ts';
 import { keyAuthorization, validateChallenge, validationOptions } from './validate.ts';
 

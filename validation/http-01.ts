@@ -6,10 +6,10 @@
 // into a problem: a redirect can lead to any server the validator reaches, and a detail that quoted
 // the body would hand its content to whoever asked for the challenge.
 
-import { ConnectError, type EdgeRuntime } from '../edge/runtime/types.ts';
 import { formatIp, isValidDnsName, parseIp } from '../shared/identifiers.ts';
 import { AcmeProblem, type Identifier } from '../shared/problems.ts';
 import { checkAddress } from './address-policy.ts';
+import { ConnectError, type EdgeRuntime } from './net.ts';
 import { Deadline, hostPort, resolveHost } from './resolve.ts';
 import { excerpt, invalid, valid } from './result.ts';
 import type { ValidationInput, ValidationOptions, ValidationRecord, ValidationResult } from './types.ts';

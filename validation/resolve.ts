@@ -1,8 +1,8 @@
 // Name → addresses for http-01 and tls-alpn-01, and the deadline that bounds one validation attempt.
 
-import { DnsError, type EdgeRuntime } from '../edge/runtime/types.ts';
 import { formatIp, parseIp } from '../shared/identifiers.ts';
 import { AcmeProblem } from '../shared/problems.ts';
+import { DnsError, type EdgeRuntime } from './net.ts';
 
 /** A monotonic-enough budget shared by every step of one attempt. */
 export class Deadline {

@@ -4,11 +4,11 @@
 // Only runtimes with raw TLS (EdgeRuntime.tlsAlpn) can do this; the caller does not offer it elsewhere.
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate, id_ce_subjectAltName, SubjectAlternativeName } from '@peculiar/asn1-x509';
-import { ConnectError, type EdgeRuntime } from '../edge/runtime/types.ts';
 import { sha256, timingSafeEqual } from '../shared/encoding.ts';
 import { formatIp, parseIp, reverseDnsName } from '../shared/identifiers.ts';
 import { AcmeProblem } from '../shared/problems.ts';
 import { checkAddress } from './address-policy.ts';
+import { ConnectError, type EdgeRuntime } from './net.ts';
 import { Deadline, hostPort, resolveHost } from './resolve.ts';
 import { invalid, valid } from './result.ts';
 import type { ValidationInput, ValidationOptions, ValidationRecord, ValidationResult } from './types.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConnectError, DnsError, type EdgeRuntime } from '../edge/runtime/types.ts';
+import { ConnectError, DnsError, type EdgeRuntime } from './net.ts';
 import type { ChallengeType } from './types.ts';
 import { keyAuthorization, validateChallenge, validationOptions } from './validate.ts';
 

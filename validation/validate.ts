@@ -2,11 +2,11 @@
 // attempt, dispatching by type. It never throws: whatever goes wrong becomes an `invalid` result
 // with an ACME problem the client can act on (no internal causes leak, RFC 8555 §6.7).
 
-import { ConnectError, DnsError, type EdgeRuntime } from '../edge/runtime/types.ts';
 import { AcmeProblem } from '../shared/problems.ts';
 import { DEFAULT_ADDRESS_POLICY } from './address-policy.ts';
 import { validateDns01 } from './dns-01.ts';
 import { validateHttp01 } from './http-01.ts';
+import { ConnectError, DnsError, type EdgeRuntime } from './net.ts';
 import { invalid } from './result.ts';
 import { validateTlsAlpn01 } from './tls-alpn-01.ts';
 import type { ValidationInput, ValidationOptions, ValidationResult } from './types.ts';

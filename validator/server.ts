@@ -2,10 +2,10 @@
 // logged), opens the jti database and a Node validation runtime on the internal resolver, and
 // serves the app over HTTP, or HTTPS when listen.tlsCertFile/tlsKeyFile are set.
 import { readFileSync } from 'node:fs';
-import { createNodeRuntime } from '../edge/runtime/node.ts';
 import { importRelayPrivateKey, importRelayPublicKey, type RelayKey } from '../shared/relay.ts';
 import { createSignerMetrics, withObservability } from '../signer/metrics.ts';
 import { listen } from '../signer/onprem-http.ts';
+import { createNodeRuntime } from '../validation/node/net.ts';
 import { validatorApp } from './app.ts';
 import { loadValidatorConfig, type ValidatorConfig } from './config.ts';
 import { ValidatorService } from './service.ts';

@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK, generateKeyPair } from 'jose';
-import { createNodeRuntime } from '../edge/runtime/node.ts';
 import { parseCidr } from '../shared/identifiers.ts';
 import type { Identifier } from '../shared/problems.ts';
 import {
@@ -24,6 +23,7 @@ import {
 } from '../shared/relay.ts';
 import { type ChallTestSrv, startChallTestSrv } from '../test/support/challtestsrv.ts';
 import { type Http01Server, startHttp01Server } from '../test/support/http01.ts';
+import { createNodeRuntime } from '../validation/node/net.ts';
 import { dns01TxtValue } from '../validation/validate.ts';
 import { validatorApp } from './app.ts';
 import type { ValidatorConfig } from './config.ts';

@@ -8,7 +8,6 @@
 // or the exact ACME problem, is a JWS by the validator key carrying the request's jti, so the edge
 // can tell it from a forged or replayed one.
 
-import type { EdgeRuntime } from '../edge/runtime/types.ts';
 import {
   type Cidr,
   dnsNameUnder,
@@ -25,6 +24,7 @@ import {
   type ValidateRequest,
   verifyRelay,
 } from '../shared/relay.ts';
+import type { EdgeRuntime } from '../validation/net.ts';
 import type { ValidationOptions, ValidationResult } from '../validation/types.ts';
 import { validateChallenge, validationOptions } from '../validation/validate.ts';
 import type { ValidatorConfig, ValidatorScope } from './config.ts';

@@ -4,10 +4,6 @@
 // peer certificate nor lets us skip verification, so tls-alpn-01 is not offered on Deno.
 // Deno's types are declared here, minimally, instead of loading lib.deno.d.ts into the Node build.
 
-import { databaseFilePath, looseModeWarning } from './db-file.ts';
-import { createDohResolver } from './doh.ts';
-import envNames from './env-names.json' with { type: 'json' };
-import { http1Get, type RawConn } from './http1-client.ts';
 import {
   ConnectError,
   DnsError,
@@ -15,7 +11,11 @@ import {
   type EdgeRuntime,
   type HttpGetRequest,
   VALIDATION_USER_AGENT,
-} from './types.ts';
+} from '../../validation/net.ts';
+import { databaseFilePath, looseModeWarning } from './db-file.ts';
+import { createDohResolver } from './doh.ts';
+import envNames from './env-names.json' with { type: 'json' };
+import { http1Get, type RawConn } from './http1-client.ts';
 
 /** The part of the Deno namespace the adapter and deno-main.ts use. */
 export interface DenoApi {

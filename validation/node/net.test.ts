@@ -7,9 +7,9 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as x509 from '@peculiar/x509';
 import { derToPem } from '../../shared/encoding.ts';
-import { createNodeRuntime, hostOfHostHeader } from './node.ts';
-import { classifyDnsError } from './node-dns.ts';
-import { ConnectError, DnsError } from './types.ts';
+import { ConnectError, DnsError } from '../net.ts';
+import { classifyDnsError } from './dns.ts';
+import { createNodeRuntime, hostOfHostHeader } from './net.ts';
 
 describe('node runtime: httpGet', () => {
   let server: http.Server;

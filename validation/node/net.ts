@@ -5,8 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import tls from 'node:tls';
-import { createNodeDns } from './node-dns.ts';
-import { nodePinnedFetch } from './node-pinned-fetch.ts';
+import { nodePinnedFetch } from '../../edge/runtime/node-pinned-fetch.ts';
 import {
   ConnectError,
   type EdgeRuntime,
@@ -14,7 +13,8 @@ import {
   type HttpGetResult,
   type TlsAlpnProbe,
   VALIDATION_USER_AGENT,
-} from './types.ts';
+} from '../net.ts';
+import { createNodeDns } from './dns.ts';
 
 export interface NodeRuntimeOptions {
   /** DNS server for validation lookups: "host", "host:port" or "[v6]:port"; undefined = system resolver */

@@ -2,7 +2,7 @@
 // site's resolver in production) or the system's, always with a bounded time so an unresolvable name
 // fails validation within seconds instead of hanging the job.
 import { Resolver } from 'node:dns/promises';
-import { DnsError, type DnsResolver } from './types.ts';
+import { DnsError, type DnsResolver } from '../net.ts';
 
 export interface NodeDnsOptions {
   /** "host", "host:port", "[v6]" or "[v6]:port"; undefined = the system's configured servers */
