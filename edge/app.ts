@@ -4,7 +4,6 @@
 import type { Client } from '@libsql/client';
 import { Hono } from 'hono';
 import { AcmeProblem } from '../shared/problems.ts';
-import type { EdgeRuntime } from '../validation/net.ts';
 import type { AppEnv, EdgeServices } from './acme/context.ts';
 import { registerAdmin } from './admin/index.ts';
 import { registerAdminUi } from './admin/ui/index.ts';
@@ -23,6 +22,7 @@ import { registerDirectory } from './routes/directory.ts';
 import { registerKeyChange } from './routes/key-change.ts';
 import { registerOrder } from './routes/order.ts';
 import { registerRenewalInfo } from './routes/renewal-info.ts';
+import type { EdgeRuntime } from './runtime/types.ts';
 import { createAccountRepo, createEabRepo } from './storage/accounts.ts';
 import { type Database, isDatabaseBusy, openDatabase } from './storage/db.ts';
 import { createNonceRepo } from './storage/nonces.ts';

@@ -4,8 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Identifier } from '../shared/problems.ts';
 import { type ChallTestSrv, startChallTestSrv } from '../test/support/challtestsrv.ts';
 import { dns01TxtValue, validateDns01 } from './dns-01.ts';
-import type { EdgeRuntime } from './net.ts';
-import { createNodeRuntime } from './node/net.ts';
+import type { ValidationNet } from './net.ts';
+import { createNodeNet } from './node/net.ts';
 import { keyAuthorization, validateChallenge, validationOptions } from './validate.ts';
 
 const KEY_AUTH = keyAuthorization('tok', 'thumb');
@@ -14,10 +14,10 @@ const dns = (value: string): Identifier => ({ type: 'dns', value });
 
 describe('validateDns01 against pebble-challtestsrv', () => {
   let srv: ChallTestSrv;
-  let rt: EdgeRuntime;
+  let rt: ValidationNet;
   before(async () => {
     srv = await startChallTestSrv();
-    rt = createNodeRuntime({ dnsResolver: srv.dnsAddress });
+    rt = createNodeNet({ dnsResolver: srv.dnsAddress });
     const good = await dns01TxtValue(KEY_AUTH);
     await srv.setTxt('_acme-challenge.ok.test', good);
     await srv.setTxt('_acme-challenge.wild.test', good);
@@ -91,7 +91,7 @@ describe('validateDns01 against pebble-challtestsrv', () => {
     const silent = createSocket('udp4');
     await new Promise<void>((r) => silent.bind(0, '127.0.0.1', r));
     try {
-      const deaf = createNodeRuntime({ dnsResolver: `127.0.0.1:${silent.address().port}` });
+      const deaf = createNodeNet({ dnsResolver: `127.0.0.1:${silent.address().port}` });
       const t0 = Date.now();
       const result = await validateChallenge(
         deaf,

@@ -3,7 +3,7 @@
 
 import { b64uEncode, sha256 } from '../shared/encoding.ts';
 import { AcmeProblem } from '../shared/problems.ts';
-import { DnsError, type EdgeRuntime } from './net.ts';
+import { DnsError, type ValidationNet } from './net.ts';
 import { Deadline } from './resolve.ts';
 import { excerpt, invalid, valid } from './result.ts';
 import type { ValidationInput, ValidationOptions, ValidationResult } from './types.ts';
@@ -14,7 +14,7 @@ export async function dns01TxtValue(keyAuthorization: string): Promise<string> {
 }
 
 export async function validateDns01(
-  rt: EdgeRuntime,
+  net: ValidationNet,
   input: ValidationInput,
   opts: ValidationOptions,
 ): Promise<ValidationResult> {
@@ -33,7 +33,7 @@ export async function validateDns01(
   let txts: string[];
   try {
     txts = await deadline.race(
-      rt.dns.resolveTxt(name),
+      net.dns.resolveTxt(name),
       () => new DnsError('TIMEOUT', `DNS lookup of TXT ${name} timed out`),
     );
   } catch (err) {

@@ -6,8 +6,8 @@ import type { Identifier } from '../shared/problems.ts';
 import { type ChallTestSrv, startChallTestSrv } from '../test/support/challtestsrv.ts';
 import { DEFAULT_ADDRESS_POLICY } from './address-policy.ts';
 import { validateHttp01 } from './http-01.ts';
-import type { EdgeRuntime } from './net.ts';
-import { createNodeRuntime } from './node/net.ts';
+import type { ValidationNet } from './net.ts';
+import { createNodeNet } from './node/net.ts';
 import type { ValidationOptions } from './types.ts';
 import { keyAuthorization, validateChallenge, validationOptions } from './validate.ts';
 
@@ -18,7 +18,7 @@ const dns = (value: string): Identifier => ({ type: 'dns', value });
 
 describe('validateHttp01 against a real HTTP server on 127.0.0.1', () => {
   let dnsSrv: ChallTestSrv;
-  let rt: EdgeRuntime;
+  let rt: ValidationNet;
   let server: http.Server;
   let port = 0;
   let opts: ValidationOptions;
@@ -28,7 +28,7 @@ describe('validateHttp01 against a real HTTP server on 127.0.0.1', () => {
 
   before(async () => {
     dnsSrv = await startChallTestSrv();
-    rt = createNodeRuntime({ dnsResolver: dnsSrv.dnsAddress });
+    rt = createNodeNet({ dnsResolver: dnsSrv.dnsAddress });
     server = http.createServer((req, res) => {
       hosts.push(req.headers.host ?? '');
       const route = routes[`${req.headers.host?.split(':')[0]}${req.url}`] ?? routes[req.url ?? ''];
@@ -363,7 +363,7 @@ describe('validateHttp01 against a real HTTP server on 127.0.0.1', () => {
     const silent = createSocket('udp4');
     await new Promise<void>((r) => silent.bind(0, '127.0.0.1', r));
     try {
-      const deaf = createNodeRuntime({ dnsResolver: `127.0.0.1:${silent.address().port}` });
+      const deaf = createNodeNet({ dnsResolver: `127.0.0.1:${silent.address().port}` });
       const t0 = Date.now();
       const result = await validateChallenge(
         deaf,

@@ -9,7 +9,7 @@
 import { formatIp, isValidDnsName, parseIp } from '../shared/identifiers.ts';
 import { AcmeProblem, type Identifier } from '../shared/problems.ts';
 import { checkAddress } from './address-policy.ts';
-import { ConnectError, type EdgeRuntime } from './net.ts';
+import { ConnectError, type ValidationNet } from './net.ts';
 import { Deadline, hostPort, resolveHost } from './resolve.ts';
 import { excerpt, invalid, valid } from './result.ts';
 import type { ValidationInput, ValidationOptions, ValidationRecord, ValidationResult } from './types.ts';
@@ -32,7 +32,7 @@ const defaultPort = (scheme: Hop['scheme']) => (scheme === 'https' ? 443 : 80);
 const hopUrl = (h: Hop) => `${h.scheme}://${hostPort(h.host, h.port, defaultPort(h.scheme))}${h.path}`;
 
 export async function validateHttp01(
-  rt: EdgeRuntime,
+  net: ValidationNet,
   input: ValidationInput,
   opts: ValidationOptions,
 ): Promise<ValidationResult> {
@@ -55,7 +55,7 @@ export async function validateHttp01(
     const url = hopUrl(hop);
     let resolved: Awaited<ReturnType<typeof resolveHost>>;
     try {
-      resolved = await resolveHost(rt, hop.host, deadline);
+      resolved = await resolveHost(net, hop.host, deadline);
     } catch (err) {
       if (err instanceof AcmeProblem) return invalid(err, id, [...records, { url, hostname: hop.host }]);
       throw err;
@@ -80,9 +80,9 @@ export async function validateHttp01(
         records,
       );
     }
-    let res: Awaited<ReturnType<EdgeRuntime['httpGet']>>;
+    let res: Awaited<ReturnType<ValidationNet['httpGet']>>;
     try {
-      res = await rt.httpGet({
+      res = await net.httpGet({
         address,
         port: hop.port,
         hostHeader: hostPort(hop.host, hop.port, defaultPort(hop.scheme)),

@@ -1,5 +1,6 @@
-// What differs between runtimes (Node, Deno, Workers), behind one interface (invariant 4 in docs/architecture.md).
-// Everything else in edge/ receives an EdgeRuntime and never asks which runtime it is on.
+// The network a validation needs, behind one interface: DNS lookups, an HTTP GET to an address
+// already checked, and the raw-TLS probe of tls-alpn-01. The challenge modules see only this; the
+// edge's runtime adapters (edge/runtime/) and the on-prem validator (validation/node/) provide it.
 
 /** A DNS failure, classified so validation can answer the right ACME problem (`dns`). */
 export class DnsError extends Error {
@@ -62,19 +63,13 @@ export interface TlsAlpnProbe {
   }>;
 }
 
-export interface EdgeRuntime {
-  readonly name: 'node' | 'deno' | 'workers';
+export interface ValidationNet {
+  /** named in problems about what it cannot do ("node", "deno", "workers") */
+  readonly name: string;
   dns: DnsResolver;
   httpGet(req: HttpGetRequest): Promise<HttpGetResult>;
   /** raw TLS with a chosen ALPN; absent where the runtime cannot do it (tls-alpn-01 not offered then) */
   tlsAlpn?: TlsAlpnProbe;
-  /**
-   * A fetch that trusts ONLY the given CA (PEM) for https URLs: the relay to the signer with a
-   * pinned CA. Absent where the runtime cannot do it (Workers: docs/runtimes.md).
-   */
-  pinnedFetch?(caPem: string): typeof fetch;
-  /** keep background work alive past the response (Workers' waitUntil); Node/Deno just let it run */
-  waitUntil(work: Promise<unknown>): void;
 }
 
 /** User-Agent of validation requests (ASCII only: header values must be). */

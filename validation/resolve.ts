@@ -2,7 +2,7 @@
 
 import { formatIp, parseIp } from '../shared/identifiers.ts';
 import { AcmeProblem } from '../shared/problems.ts';
-import { DnsError, type EdgeRuntime } from './net.ts';
+import { DnsError, type ValidationNet } from './net.ts';
 
 /** A monotonic-enough budget shared by every step of one attempt. */
 export class Deadline {
@@ -37,7 +37,7 @@ export interface Resolved {
 }
 
 /** An IP literal resolves to itself; a name to its A and AAAA records. DNS failure → `dns` problem. */
-export async function resolveHost(rt: EdgeRuntime, host: string, deadline: Deadline): Promise<Resolved> {
+export async function resolveHost(net: ValidationNet, host: string, deadline: Deadline): Promise<Resolved> {
   const literal = parseIp(host);
   if (literal) {
     const ip = formatIp(literal);
@@ -45,8 +45,8 @@ export async function resolveHost(rt: EdgeRuntime, host: string, deadline: Deadl
   }
   const timeout = () => new DnsError('TIMEOUT', `DNS lookup of ${host} timed out`);
   const [v4, v6] = await Promise.allSettled([
-    deadline.race(rt.dns.resolve4(host), timeout),
-    deadline.race(rt.dns.resolve6(host), timeout),
+    deadline.race(net.dns.resolve4(host), timeout),
+    deadline.race(net.dns.resolve6(host), timeout),
   ]);
   const a = v4.status === 'fulfilled' ? v4.value : [];
   const aaaa = v6.status === 'fulfilled' ? v6.value : [];

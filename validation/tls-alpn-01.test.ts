@@ -8,8 +8,8 @@ import { derToPem, sha256 } from '../shared/encoding.ts';
 import type { Identifier } from '../shared/problems.ts';
 import { type ChallTestSrv, startChallTestSrv } from '../test/support/challtestsrv.ts';
 import { DEFAULT_ADDRESS_POLICY } from './address-policy.ts';
-import type { EdgeRuntime } from './net.ts';
-import { createNodeRuntime } from './node/net.ts';
+import type { ValidationNet } from './net.ts';
+import { createNodeNet } from './node/net.ts';
 import { acmeIdentifierExtnValue, ID_PE_ACME_IDENTIFIER, validateTlsAlpn01 } from './tls-alpn-01.ts';
 import type { ValidationOptions } from './types.ts';
 import { keyAuthorization, validationOptions } from './validate.ts';
@@ -48,7 +48,7 @@ async function validationCert(spec: CertSpec): Promise<tls.SecureContext> {
 
 describe('validateTlsAlpn01 against a node:tls server speaking acme-tls/1', () => {
   let dnsSrv: ChallTestSrv;
-  let rt: EdgeRuntime;
+  let rt: ValidationNet;
   let server: tls.Server;
   let noAlpnServer: tls.Server;
   let opts: ValidationOptions;
@@ -57,7 +57,7 @@ describe('validateTlsAlpn01 against a node:tls server speaking acme-tls/1', () =
 
   before(async () => {
     dnsSrv = await startChallTestSrv();
-    rt = createNodeRuntime({ dnsResolver: dnsSrv.dnsAddress });
+    rt = createNodeNet({ dnsResolver: dnsSrv.dnsAddress });
     const dns = (value: string): x509.JsonGeneralName => ({ type: 'dns', value });
     contexts.set('ok.test', await validationCert({ sans: [dns('ok.test')], keyAuth: KEY_AUTH }));
     contexts.set(

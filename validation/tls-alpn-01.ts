@@ -1,14 +1,14 @@
 // tls-alpn-01 (RFC 8737; IP identifiers RFC 8738 §6): connect with ALPN "acme-tls/1" and SNI = the
 // name, and check the self-signed certificate the client presents: exactly one SAN, equal to the
 // identifier, and a critical id-pe-acmeIdentifier extension holding SHA-256(keyAuthorization).
-// Only runtimes with raw TLS (EdgeRuntime.tlsAlpn) can do this; the caller does not offer it elsewhere.
+// Only runtimes with raw TLS (ValidationNet.tlsAlpn) can do this; the caller does not offer it elsewhere.
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate, id_ce_subjectAltName, SubjectAlternativeName } from '@peculiar/asn1-x509';
 import { sha256, timingSafeEqual } from '../shared/encoding.ts';
 import { formatIp, parseIp, reverseDnsName } from '../shared/identifiers.ts';
 import { AcmeProblem } from '../shared/problems.ts';
 import { checkAddress } from './address-policy.ts';
-import { ConnectError, type EdgeRuntime } from './net.ts';
+import { ConnectError, type ValidationNet } from './net.ts';
 import { Deadline, hostPort, resolveHost } from './resolve.ts';
 import { invalid, valid } from './result.ts';
 import type { ValidationInput, ValidationOptions, ValidationRecord, ValidationResult } from './types.ts';
@@ -27,14 +27,17 @@ export async function acmeIdentifierExtnValue(keyAuthorization: string): Promise
 }
 
 export async function validateTlsAlpn01(
-  rt: EdgeRuntime,
+  net: ValidationNet,
   input: ValidationInput,
   opts: ValidationOptions,
 ): Promise<ValidationResult> {
   const id = input.identifier;
-  if (!rt.tlsAlpn) {
+  if (!net.tlsAlpn) {
     return invalid(
-      new AcmeProblem('tls', `tls-alpn-01 is not available on the ${rt.name} runtime (no raw TLS with ALPN)`),
+      new AcmeProblem(
+        'tls',
+        `tls-alpn-01 is not available on the ${net.name} runtime (no raw TLS with ALPN)`,
+      ),
       id,
     );
   }
@@ -53,7 +56,7 @@ export async function validateTlsAlpn01(
 
   let resolved: Awaited<ReturnType<typeof resolveHost>>;
   try {
-    resolved = await resolveHost(rt, id.value, deadline);
+    resolved = await resolveHost(net, id.value, deadline);
   } catch (err) {
     if (err instanceof AcmeProblem) return invalid(err, id, [{ hostname: id.value }]);
     throw err;
@@ -73,7 +76,7 @@ export async function validateTlsAlpn01(
 
   let peer: { certDer: Uint8Array; alpn: string | false };
   try {
-    peer = await rt.tlsAlpn.peerCertificate({
+    peer = await net.tlsAlpn.peerCertificate({
       address,
       port: opts.tlsAlpnPort,
       servername,

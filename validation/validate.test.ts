@@ -1,23 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConnectError, DnsError, type EdgeRuntime } from './net.ts';
+import { ConnectError, DnsError, type ValidationNet } from './net.ts';
 import type { ChallengeType } from './types.ts';
 import { keyAuthorization, validateChallenge, validationOptions } from './validate.ts';
 
 /** A runtime whose every call fails with the given error: validateChallenge must still answer. */
-function failingRuntime(err: unknown): EdgeRuntime {
+function failingRuntime(err: unknown): ValidationNet {
   const fail = () => Promise.reject(err);
   return {
     name: 'node',
     dns: { resolveTxt: fail, resolve4: fail, resolve6: fail },
     httpGet: fail,
     tlsAlpn: { peerCertificate: fail },
-    waitUntil: () => {},
   };
 }
 
 /** Resolves every name to 192.0.2.1 (TEST-NET-1) and fails the connection itself. */
-function resolvingRuntime(connectErr: unknown): EdgeRuntime {
+function resolvingRuntime(connectErr: unknown): ValidationNet {
   return {
     ...failingRuntime(connectErr),
     dns: {
@@ -37,7 +36,7 @@ const input = (type: ChallengeType) => ({
 });
 
 describe('validateChallenge never throws', () => {
-  const cases: Array<{ name: string; rt: EdgeRuntime; type: ChallengeType; kind: string }> = [
+  const cases: Array<{ name: string; rt: ValidationNet; type: ChallengeType; kind: string }> = [
     {
       name: 'http-01 with a DNS timeout is dns',
       rt: failingRuntime(new DnsError('TIMEOUT', 't')),

@@ -6,7 +6,7 @@ import { AcmeProblem } from '../shared/problems.ts';
 import { DEFAULT_ADDRESS_POLICY } from './address-policy.ts';
 import { validateDns01 } from './dns-01.ts';
 import { validateHttp01 } from './http-01.ts';
-import { ConnectError, DnsError, type EdgeRuntime } from './net.ts';
+import { ConnectError, DnsError, type ValidationNet } from './net.ts';
 import { invalid } from './result.ts';
 import { validateTlsAlpn01 } from './tls-alpn-01.ts';
 import type { ValidationInput, ValidationOptions, ValidationResult } from './types.ts';
@@ -40,18 +40,18 @@ export function validationOptions(overrides: Partial<ValidationOptions> = {}): V
 }
 
 export async function validateChallenge(
-  rt: EdgeRuntime,
+  net: ValidationNet,
   input: ValidationInput,
   opts: ValidationOptions,
 ): Promise<ValidationResult> {
   try {
     switch (input.type) {
       case 'http-01':
-        return await validateHttp01(rt, input, opts);
+        return await validateHttp01(net, input, opts);
       case 'dns-01':
-        return await validateDns01(rt, input, opts);
+        return await validateDns01(net, input, opts);
       case 'tls-alpn-01':
-        return await validateTlsAlpn01(rt, input, opts);
+        return await validateTlsAlpn01(net, input, opts);
       default:
         return invalid(
           new AcmeProblem('malformed', `unknown challenge type ${JSON.stringify(input.type as unknown)}`),

@@ -23,7 +23,7 @@ import {
 } from '../shared/relay.ts';
 import { type ChallTestSrv, startChallTestSrv } from '../test/support/challtestsrv.ts';
 import { type Http01Server, startHttp01Server } from '../test/support/http01.ts';
-import { createNodeRuntime } from '../validation/node/net.ts';
+import { createNodeNet } from '../validation/node/net.ts';
 import { dns01TxtValue } from '../validation/validate.ts';
 import { validatorApp } from './app.ts';
 import type { ValidatorConfig } from './config.ts';
@@ -71,7 +71,7 @@ async function makeApp(over: Partial<ValidatorConfig> = {}) {
   stores.push(store);
   const service = new ValidatorService({
     config,
-    runtime: createNodeRuntime({ dnsResolver: dns.dnsAddress }),
+    net: createNodeNet({ dnsResolver: dns.dnsAddress }),
     store,
     edgeKeys: new Map([[edgeKey.pub.kid, edgeKey.pub]]),
     answerKey: answerKey.priv,

@@ -24,7 +24,7 @@ import {
   type ValidateRequest,
   verifyRelay,
 } from '../shared/relay.ts';
-import type { EdgeRuntime } from '../validation/net.ts';
+import type { ValidationNet } from '../validation/net.ts';
 import type { ValidationOptions, ValidationResult } from '../validation/types.ts';
 import { validateChallenge, validationOptions } from '../validation/validate.ts';
 import type { ValidatorConfig, ValidatorScope } from './config.ts';
@@ -42,7 +42,7 @@ export const BUSY_RETRY_AFTER_S = 2;
 
 export interface ValidatorServiceOptions {
   config: ValidatorConfig;
-  runtime: EdgeRuntime;
+  net: ValidationNet;
   store: JtiStore;
   edgeKeys: ReadonlyMap<string, RelayKey>;
   answerKey: RelayKey;
@@ -107,7 +107,7 @@ export class ValidatorService {
       const result: ValidationResult = outOfScope
         ? { status: 'invalid', problem: outOfScope }
         : await validateChallenge(
-            this.o.runtime,
+            this.o.net,
             {
               type: payload.challengeType,
               identifier: id,

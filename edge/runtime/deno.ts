@@ -8,7 +8,6 @@ import {
   ConnectError,
   DnsError,
   type DnsResolver,
-  type EdgeRuntime,
   type HttpGetRequest,
   VALIDATION_USER_AGENT,
 } from '../../validation/net.ts';
@@ -16,6 +15,7 @@ import { databaseFilePath, looseModeWarning } from './db-file.ts';
 import { createDohResolver } from './doh.ts';
 import envNames from './env-names.json' with { type: 'json' };
 import { http1Get, type RawConn } from './http1-client.ts';
+import type { EdgeRuntime } from './types.ts';
 
 /** The part of the Deno namespace the adapter and deno-main.ts use. */
 export interface DenoApi {

@@ -7,11 +7,11 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createClient } from '@libsql/client';
 import { resilientClient } from '../../shared/libsql.ts';
-import { createNodeRuntime } from '../../validation/node/net.ts';
 import type { EdgeServices } from '../acme/context.ts';
 import { createApp, createServices } from '../app.ts';
 import { type EdgeConfig, edgeConfigFromEnv, readFileSettings } from '../config.ts';
 import { FILE_PRAGMAS } from '../storage/db.ts';
+import { createNodeRuntime } from './node.ts';
 import { prepareDatabaseFile } from './node-db-file.ts';
 
 export interface NodeEdgeOptions {

@@ -10,13 +10,13 @@
 
 import {
   ConnectError,
-  type EdgeRuntime,
   type HttpGetRequest,
   type HttpGetResult,
   VALIDATION_USER_AGENT,
 } from '../../validation/net.ts';
 import { createDohResolver } from './doh.ts';
 import { http1Get, type RawConn } from './http1-client.ts';
+import type { EdgeRuntime } from './types.ts';
 import { connectRaw } from './workers-socket.ts';
 
 export const DEFAULT_DOH_URL = 'https://cloudflare-dns.com/dns-query';

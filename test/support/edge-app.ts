@@ -10,9 +10,9 @@ import type { AppEnv, EdgeServices } from '../../edge/acme/context.ts';
 import { createApp, createServices } from '../../edge/app.ts';
 import { defaultEdgeConfig, type EdgeConfig } from '../../edge/config.ts';
 import type { SignerClient } from '../../edge/relay/signer-client.ts';
+import { createNodeRuntime } from '../../edge/runtime/node.ts';
 import { FILE_PRAGMAS } from '../../edge/storage/db.ts';
 import { resilientClient } from '../../shared/libsql.ts';
-import { createNodeRuntime } from '../../validation/node/net.ts';
 import type { FetchLike } from './acme.ts';
 
 export const BASE = 'https://acme.test:14000';

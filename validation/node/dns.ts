@@ -1,4 +1,4 @@
-// DNS for the Node adapter: node:dns/promises with a chosen server (pebble-challtestsrv in tests, the
+// DNS for validation on Node: node:dns/promises with a chosen server (pebble-challtestsrv in tests, the
 // site's resolver in production) or the system's, always with a bounded time so an unresolvable name
 // fails validation within seconds instead of hanging the job.
 import { Resolver } from 'node:dns/promises';

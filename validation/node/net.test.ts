@@ -9,9 +9,9 @@ import * as x509 from '@peculiar/x509';
 import { derToPem } from '../../shared/encoding.ts';
 import { ConnectError, DnsError } from '../net.ts';
 import { classifyDnsError } from './dns.ts';
-import { createNodeRuntime, hostOfHostHeader } from './net.ts';
+import { createNodeNet, hostOfHostHeader } from './net.ts';
 
-describe('node runtime: httpGet', () => {
+describe('node network: httpGet', () => {
   let server: http.Server;
   let port = 0;
   const seen: Array<{ host?: string; url?: string }> = [];
@@ -35,7 +35,7 @@ describe('node runtime: httpGet', () => {
     server.closeAllConnections();
     server.close();
   });
-  const rt = createNodeRuntime();
+  const rt = createNodeNet();
   const get = (path: string, extra: { timeoutMs?: number; maxBytes?: number; port?: number } = {}) =>
     rt.httpGet({
       address: '127.0.0.1',
@@ -83,7 +83,7 @@ describe('node runtime: httpGet', () => {
   });
 });
 
-describe('node runtime: httpGet over TLS (a redirect to https)', () => {
+describe('node network: httpGet over TLS (a redirect to https)', () => {
   it('connects without verifying the certificate and sends SNI from the Host header', async () => {
     const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
     // Test-only key: extractable so node:https can load it.
@@ -108,7 +108,7 @@ describe('node runtime: httpGet over TLS (a redirect to https)', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const port = (server.address() as AddressInfo).port;
-      const res = await createNodeRuntime().httpGet({
+      const res = await createNodeNet().httpGet({
         address: '127.0.0.1',
         port,
         hostHeader: `b.test:${port}`,
@@ -126,12 +126,12 @@ describe('node runtime: httpGet over TLS (a redirect to https)', () => {
   });
 });
 
-describe('node runtime: dns', () => {
+describe('node network: dns', () => {
   it('fails an unanswered lookup within its budget as TIMEOUT', async () => {
     const silent = createSocket('udp4');
     await new Promise<void>((r) => silent.bind(0, '127.0.0.1', r));
     try {
-      const rt = createNodeRuntime({ dnsResolver: `127.0.0.1:${silent.address().port}`, dnsTimeoutMs: 600 });
+      const rt = createNodeNet({ dnsResolver: `127.0.0.1:${silent.address().port}`, dnsTimeoutMs: 600 });
       const t0 = Date.now();
       await assert.rejects(
         rt.dns.resolve4('a.test'),
@@ -143,13 +143,13 @@ describe('node runtime: dns', () => {
     }
   });
   it('answers through the system resolver within its budget when none is configured', async () => {
-    const rt = createNodeRuntime({ dnsTimeoutMs: 1000 });
+    const rt = createNodeNet({ dnsTimeoutMs: 1000 });
     const t0 = Date.now();
     await assert.rejects(rt.dns.resolve4('no-such-name.invalid'), (e: unknown) => e instanceof DnsError);
     assert.ok(Date.now() - t0 < 2000);
   });
   it('accepts the bracketed IPv6 "[::1]:53" server form', () => {
-    assert.doesNotThrow(() => createNodeRuntime({ dnsResolver: '[::1]:53' }));
+    assert.doesNotThrow(() => createNodeNet({ dnsResolver: '[::1]:53' }));
   });
   const codes: Array<[string, DnsError['code']]> = [
     ['ENOTFOUND', 'NXDOMAIN'],

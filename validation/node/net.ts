@@ -1,29 +1,29 @@
-// The Node adapter of EdgeRuntime: DNS through node:dns (node-dns.ts), the http-01 GET through
-// node:http/node:https straight to an already-checked address (no proxy, no redirects followed here:
-// validation decides about each hop), and the tls-alpn-01 probe through node:tls.
+// The network of validation on Node, for the Node edge (edge/runtime/node.ts) and the on-prem
+// validator: DNS through node:dns (dns.ts), the http-01 GET through node:http/node:https straight to
+// an already-checked address (no proxy, no redirects followed here: validation decides about each
+// hop), and the tls-alpn-01 probe through node:tls.
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import tls from 'node:tls';
-import { nodePinnedFetch } from '../../edge/runtime/node-pinned-fetch.ts';
 import {
   ConnectError,
-  type EdgeRuntime,
   type HttpGetRequest,
   type HttpGetResult,
   type TlsAlpnProbe,
   VALIDATION_USER_AGENT,
+  type ValidationNet,
 } from '../net.ts';
 import { createNodeDns } from './dns.ts';
 
-export interface NodeRuntimeOptions {
+export interface NodeNetOptions {
   /** DNS server for validation lookups: "host", "host:port" or "[v6]:port"; undefined = system resolver */
   dnsResolver?: string;
   /** budget of one DNS lookup, retries included (default 3000 ms) */
   dnsTimeoutMs?: number;
 }
 
-export function createNodeRuntime(opts: NodeRuntimeOptions = {}): EdgeRuntime {
+export function createNodeNet(opts: NodeNetOptions = {}): ValidationNet & { tlsAlpn: TlsAlpnProbe } {
   const dnsOpts: { server?: string; timeoutMs?: number } = {};
   if (opts.dnsResolver !== undefined) dnsOpts.server = opts.dnsResolver;
   if (opts.dnsTimeoutMs !== undefined) dnsOpts.timeoutMs = opts.dnsTimeoutMs;
@@ -32,13 +32,6 @@ export function createNodeRuntime(opts: NodeRuntimeOptions = {}): EdgeRuntime {
     dns: createNodeDns(dnsOpts),
     httpGet: nodeHttpGet,
     tlsAlpn: nodeTlsAlpn,
-    pinnedFetch: nodePinnedFetch,
-    waitUntil(work) {
-      // The process keeps running; only make sure a failure is not an unhandled rejection.
-      work.catch((err: unknown) => {
-        console.error('background work failed:', err instanceof Error ? err.message : err);
-      });
-    },
   };
 }
 
