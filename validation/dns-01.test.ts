@@ -76,7 +76,7 @@ describe('validateDns01 against pebble-challtestsrv', () => {
     it(c.name, async () => {
       const result = await validateDns01(
         rt,
-        { type: 'dns-01', identifier: c.id, token: 'tok', keyAuthorization: KEY_AUTH },
+        { identifier: c.id, token: 'tok', keyAuthorization: KEY_AUTH },
         opts,
       );
       assert.equal(result.status, c.status, result.status === 'invalid' ? result.problem.message : 'valid');

@@ -6,7 +6,14 @@ import { AcmeProblem } from '../shared/problems.ts';
 import { DnsError, type ValidationNet } from './net.ts';
 import { Deadline } from './resolve.ts';
 import { excerpt, invalid, valid } from './result.ts';
-import type { ValidationInput, ValidationOptions, ValidationResult } from './types.ts';
+import type { Challenge, ChallengeInput, ValidationOptions, ValidationResult } from './types.ts';
+
+export const dns01: Challenge<'dns-01'> = {
+  type: 'dns-01',
+  // RFC 8738 §7: not defined for IP identifiers. Wildcards included.
+  offeredFor: (id) => id.type === 'dns',
+  validate: validateDns01,
+};
 
 /** The value a client must publish for this key authorization. */
 export async function dns01TxtValue(keyAuthorization: string): Promise<string> {
@@ -15,7 +22,7 @@ export async function dns01TxtValue(keyAuthorization: string): Promise<string> {
 
 export async function validateDns01(
   net: ValidationNet,
-  input: ValidationInput,
+  input: ChallengeInput,
   opts: ValidationOptions,
 ): Promise<ValidationResult> {
   const id = input.identifier;

@@ -204,7 +204,7 @@ describe('validateHttp01 against a real HTTP server on 127.0.0.1', () => {
       const o = c.policy === 'default' ? { ...opts, addressPolicy: DEFAULT_ADDRESS_POLICY } : opts;
       const result = await validateHttp01(
         rt,
-        { type: 'http-01', identifier: c.id, token: TOKEN, keyAuthorization: KEY_AUTH },
+        { identifier: c.id, token: TOKEN, keyAuthorization: KEY_AUTH },
         o,
       );
       assert.equal(result.status, c.status, result.status === 'invalid' ? result.problem.message : 'valid');
@@ -231,7 +231,7 @@ describe('validateHttp01 against a real HTTP server on 127.0.0.1', () => {
     hosts.length = 0;
     const result = await validateHttp01(
       rt,
-      { type: 'http-01', identifier: dns('offscope.test'), token: TOKEN, keyAuthorization: KEY_AUTH },
+      { identifier: dns('offscope.test'), token: TOKEN, keyAuthorization: KEY_AUTH },
       scoped,
     );
     assert.equal(result.status, 'invalid');
@@ -251,7 +251,7 @@ describe('validateHttp01 against a real HTTP server on 127.0.0.1', () => {
       s.writeHead(302, { Location: `http://127.0.0.1:${port}/.well-known/acme-challenge/${TOKEN}` }).end();
     const result = await validateHttp01(
       rt,
-      { type: 'http-01', identifier: dns('toip.test'), token: TOKEN, keyAuthorization: KEY_AUTH },
+      { identifier: dns('toip.test'), token: TOKEN, keyAuthorization: KEY_AUTH },
       {
         ...opts,
         redirectScope: (t) => {
@@ -267,7 +267,7 @@ describe('validateHttp01 against a real HTTP server on 127.0.0.1', () => {
   it('records url, hostname, port and addresses like Boulder', async () => {
     const result = await validateHttp01(
       rt,
-      { type: 'http-01', identifier: dns('ok.test'), token: TOKEN, keyAuthorization: KEY_AUTH },
+      { identifier: dns('ok.test'), token: TOKEN, keyAuthorization: KEY_AUTH },
       opts,
     );
     assert.deepEqual(result.validationRecord, [
@@ -286,7 +286,6 @@ describe('validateHttp01 against a real HTTP server on 127.0.0.1', () => {
     await validateHttp01(
       rt,
       {
-        type: 'http-01',
         identifier: { type: 'ip', value: '127.0.0.1' },
         token: TOKEN,
         keyAuthorization: KEY_AUTH,
@@ -308,7 +307,6 @@ describe('validateHttp01 against a real HTTP server on 127.0.0.1', () => {
       const result = await validateHttp01(
         rt,
         {
-          type: 'http-01',
           identifier: { type: 'ip', value: '::1' },
           token: TOKEN,
           keyAuthorization: KEY_AUTH,
@@ -333,7 +331,7 @@ describe('validateHttp01 against a real HTTP server on 127.0.0.1', () => {
     await new Promise<void>((r) => closed.close(() => r()));
     const result = await validateHttp01(
       rt,
-      { type: 'http-01', identifier: dns('ok.test'), token: TOKEN, keyAuthorization: KEY_AUTH },
+      { identifier: dns('ok.test'), token: TOKEN, keyAuthorization: KEY_AUTH },
       { ...opts, http01Port: closedPort },
     );
     assert.equal(result.status, 'invalid');
@@ -348,7 +346,7 @@ describe('validateHttp01 against a real HTTP server on 127.0.0.1', () => {
     const t0 = Date.now();
     const result = await validateHttp01(
       rt,
-      { type: 'http-01', identifier: dns('slow.test'), token: TOKEN, keyAuthorization: KEY_AUTH },
+      { identifier: dns('slow.test'), token: TOKEN, keyAuthorization: KEY_AUTH },
       { ...opts, timeoutMs: 800 },
     );
     const took = Date.now() - t0;

@@ -6,13 +6,19 @@
 // into a problem: a redirect can lead to any server the validator reaches, and a detail that quoted
 // the body would hand its content to whoever asked for the challenge.
 
-import { formatIp, isValidDnsName, parseIp } from '../shared/identifiers.ts';
+import { formatIp, isValidDnsName, isWildcard, parseIp } from '../shared/identifiers.ts';
 import { AcmeProblem, type Identifier } from '../shared/problems.ts';
 import { checkAddress } from './address-policy.ts';
 import { ConnectError, type ValidationNet } from './net.ts';
 import { Deadline, hostPort, resolveHost } from './resolve.ts';
 import { excerpt, invalid, valid } from './result.ts';
-import type { ValidationInput, ValidationOptions, ValidationRecord, ValidationResult } from './types.ts';
+import type {
+  Challenge,
+  ChallengeInput,
+  ValidationOptions,
+  ValidationRecord,
+  ValidationResult,
+} from './types.ts';
 
 /** RFC 8555 §8.3 does not fix a limit; Boulder and Pebble follow at most 10 redirects. */
 export const MAX_REDIRECTS = 10;
@@ -28,12 +34,20 @@ interface Hop {
   path: string;
 }
 
+export const http01: Challenge<'http-01'> = {
+  type: 'http-01',
+  // DNS names and, by RFC 8738 §4, IP addresses; a wildcard stands for names no single request
+  // can answer for, so it is left to dns-01 (as Boulder and Pebble do).
+  offeredFor: (id) => !isWildcard(id),
+  validate: validateHttp01,
+};
+
 const defaultPort = (scheme: Hop['scheme']) => (scheme === 'https' ? 443 : 80);
 const hopUrl = (h: Hop) => `${h.scheme}://${hostPort(h.host, h.port, defaultPort(h.scheme))}${h.path}`;
 
 export async function validateHttp01(
   net: ValidationNet,
-  input: ValidationInput,
+  input: ChallengeInput,
   opts: ValidationOptions,
 ): Promise<ValidationResult> {
   const id = input.identifier;
@@ -150,7 +164,7 @@ function hopIdentifier(host: string): Identifier {
  * and whether it is this token's key authorization for another account key (the usual mistake after
  * a key rollover). Both come from comparing with what the client already knows.
  */
-function bodySummary(body: Uint8Array, truncated: boolean, input: ValidationInput): string {
+function bodySummary(body: Uint8Array, truncated: boolean, input: ChallengeInput): string {
   const size = truncated ? `more than ${MAX_BODY_BYTES} bytes` : `${body.length} bytes`;
   const text = truncated ? '' : new TextDecoder().decode(body).trimEnd();
   if (text.startsWith(`${input.token}.`) && /^[A-Za-z0-9_.-]+$/.test(text)) {

@@ -72,5 +72,17 @@ export interface ValidationNet {
   tlsAlpn?: TlsAlpnProbe;
 }
 
+/**
+ * What a validator's network can do beyond DNS and HTTP, as far as offering a challenge depends on
+ * it (Challenge.offeredFor): raw TLS with a chosen ALPN for tls-alpn-01 (Node; not Deno or Workers).
+ */
+export interface Capabilities {
+  tlsAlpn: boolean;
+}
+
+export function capabilitiesOf(net: Pick<ValidationNet, 'tlsAlpn'>): Capabilities {
+  return { tlsAlpn: Boolean(net.tlsAlpn) };
+}
+
 /** User-Agent of validation requests (ASCII only: header values must be). */
 export const VALIDATION_USER_AGENT = 'edgeca-validation/0.1 (+RFC 8555 section 8)';

@@ -174,7 +174,7 @@ describe('validateTlsAlpn01 against a node:tls server speaking acme-tls/1', () =
       const o = c.noAlpn ? { ...opts, tlsAlpnPort: (noAlpnServer.address() as AddressInfo).port } : opts;
       const result = await validateTlsAlpn01(
         rt,
-        { type: 'tls-alpn-01', identifier: c.id, token: 'tok', keyAuthorization: KEY_AUTH },
+        { identifier: c.id, token: 'tok', keyAuthorization: KEY_AUTH },
         o,
       );
       assert.equal(result.status, c.status, result.status === 'invalid' ? result.problem.message : 'valid');
@@ -198,7 +198,6 @@ describe('validateTlsAlpn01 against a node:tls server speaking acme-tls/1', () =
     const result = await validateTlsAlpn01(
       withoutTls,
       {
-        type: 'tls-alpn-01',
         identifier: { type: 'dns', value: 'ok.test' },
         token: 'tok',
         keyAuthorization: KEY_AUTH,

@@ -1,21 +1,35 @@
 // tls-alpn-01 (RFC 8737; IP identifiers RFC 8738 §6): connect with ALPN "acme-tls/1" and SNI = the
 // name, and check the self-signed certificate the client presents: exactly one SAN, equal to the
 // identifier, and a critical id-pe-acmeIdentifier extension holding SHA-256(keyAuthorization).
-// Only runtimes with raw TLS (ValidationNet.tlsAlpn) can do this; the caller does not offer it elsewhere.
+// Only networks with raw TLS (ValidationNet.tlsAlpn) can do this; offeredFor says so.
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate, id_ce_subjectAltName, SubjectAlternativeName } from '@peculiar/asn1-x509';
 import { sha256, timingSafeEqual } from '../shared/encoding.ts';
-import { formatIp, parseIp, reverseDnsName } from '../shared/identifiers.ts';
+import { formatIp, isWildcard, parseIp, reverseDnsName } from '../shared/identifiers.ts';
 import { AcmeProblem } from '../shared/problems.ts';
 import { checkAddress } from './address-policy.ts';
 import { ConnectError, type ValidationNet } from './net.ts';
 import { Deadline, hostPort, resolveHost } from './resolve.ts';
 import { invalid, valid } from './result.ts';
-import type { ValidationInput, ValidationOptions, ValidationRecord, ValidationResult } from './types.ts';
+import type {
+  Challenge,
+  ChallengeInput,
+  ValidationOptions,
+  ValidationRecord,
+  ValidationResult,
+} from './types.ts';
 
 /** RFC 8737 §3: id-pe-acmeIdentifier. */
 export const ID_PE_ACME_IDENTIFIER = '1.3.6.1.5.5.7.1.31';
 export const ACME_TLS_ALPN = 'acme-tls/1';
+
+export const tlsAlpn01: Challenge<'tls-alpn-01'> = {
+  type: 'tls-alpn-01',
+  // Raw TLS with a chosen ALPN (Capabilities.tlsAlpn); IP addresses by RFC 8738 §6; like http-01,
+  // never a wildcard.
+  offeredFor: (id, can) => can.tlsAlpn && !isWildcard(id),
+  validate: validateTlsAlpn01,
+};
 
 /** RFC 8737 §3: the extension's value is the DER encoding of `OCTET STRING (SIZE (32))`. */
 export async function acmeIdentifierExtnValue(keyAuthorization: string): Promise<Uint8Array> {
@@ -28,7 +42,7 @@ export async function acmeIdentifierExtnValue(keyAuthorization: string): Promise
 
 export async function validateTlsAlpn01(
   net: ValidationNet,
-  input: ValidationInput,
+  input: ChallengeInput,
   opts: ValidationOptions,
 ): Promise<ValidationResult> {
   const id = input.identifier;

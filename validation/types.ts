@@ -1,8 +1,25 @@
-// What the validators take and return. Portable: no runtime-specific imports (invariant 4 in docs/architecture.md).
+// What the validators take and return, and the shape of one challenge type's module. Portable: no
+// runtime-specific imports (invariant 4 in docs/architecture.md).
 import type { AcmeProblem, Identifier } from '../shared/problems.ts';
 import type { AddressPolicy } from './address-policy.ts';
+import type { Capabilities, ValidationNet } from './net.ts';
 
-export type ChallengeType = 'http-01' | 'dns-01' | 'tls-alpn-01';
+/**
+ * One ACME challenge type: its module exports one of these, and registry.ts lists it. The edge
+ * offers it where `offeredFor` says, and validates it (or has the on-prem validator validate it)
+ * with `validate`.
+ */
+export interface Challenge<T extends string = string> {
+  /** the challenge type's name on the wire (RFC 8555 §8) */
+  readonly type: T;
+  /**
+   * Whether it can prove control of `id` (as the order names it: "*.example.com" for a wildcard) for
+   * a validator that can do `can`: the RFC's rules for wildcards and IP identifiers live here.
+   */
+  offeredFor(id: Identifier, can: Capabilities): boolean;
+  /** One attempt; a problem the client can act on is an `invalid` result. */
+  validate(net: ValidationNet, input: ChallengeInput, opts: ValidationOptions): Promise<ValidationResult>;
+}
 
 /** One hop of a validation, shaped like Boulder's and Pebble's `validationRecord` entries. */
 export interface ValidationRecord {
@@ -20,8 +37,8 @@ export type ValidationResult =
   | { status: 'valid'; validationRecord?: ValidationRecord[] }
   | { status: 'invalid'; problem: AcmeProblem; validationRecord?: ValidationRecord[] };
 
-export interface ValidationInput {
-  type: ChallengeType;
+/** What one challenge checks: the identifier (a wildcard's base name), the token and the key authorization. */
+export interface ChallengeInput {
   identifier: Identifier;
   token: string;
   /** RFC 8555 §8.1: token || '.' || base64url(JWK thumbprint) */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConnectError, DnsError, type ValidationNet } from './net.ts';
-import type { ChallengeType } from './types.ts';
+import type { ChallengeType } from './registry.ts';
 import { keyAuthorization, validateChallenge, validationOptions } from './validate.ts';
 
 /** A runtime whose every call fails with the given error: validateChallenge must still answer. */

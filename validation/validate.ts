@@ -1,27 +1,19 @@
-// Entry point of challenge validation for the asynchronous validation job: one call per challenge
-// attempt, dispatching by type. It never throws: whatever goes wrong becomes an `invalid` result
-// with an ACME problem the client can act on (no internal causes leak, RFC 8555 §6.7).
+// Entry point of challenge validation, for the edge's validation job and the on-prem validator: one
+// call per challenge attempt, dispatching by type (registry.ts). It never throws: whatever goes
+// wrong becomes an `invalid` result with an ACME problem the client can act on (no internal causes
+// leak, RFC 8555 §6.7).
 
 import { AcmeProblem } from '../shared/problems.ts';
 import { DEFAULT_ADDRESS_POLICY } from './address-policy.ts';
-import { validateDns01 } from './dns-01.ts';
-import { validateHttp01 } from './http-01.ts';
 import { ConnectError, DnsError, type ValidationNet } from './net.ts';
+import { type ChallengeType, challengeOf } from './registry.ts';
 import { invalid } from './result.ts';
-import { validateTlsAlpn01 } from './tls-alpn-01.ts';
-import type { ValidationInput, ValidationOptions, ValidationResult } from './types.ts';
+import type { ChallengeInput, ValidationOptions, ValidationResult } from './types.ts';
 
-export { type AddressPolicy, checkAddress, DEFAULT_ADDRESS_POLICY } from './address-policy.ts';
-export { dns01TxtValue, validateDns01 } from './dns-01.ts';
-export { validateHttp01 } from './http-01.ts';
-export { acmeIdentifierExtnValue, validateTlsAlpn01 } from './tls-alpn-01.ts';
-export type {
-  ChallengeType,
-  ValidationInput,
-  ValidationOptions,
-  ValidationRecord,
-  ValidationResult,
-} from './types.ts';
+/** One challenge to validate: its type, and what that type checks. */
+export interface ValidationInput extends ChallengeInput {
+  type: ChallengeType;
+}
 
 /** RFC 8555 §8.1: keyAuthorization = token || '.' || base64url(Thumbprint(accountKey)). */
 export function keyAuthorization(token: string, accountJwkThumbprint: string): string {
@@ -45,19 +37,14 @@ export async function validateChallenge(
   opts: ValidationOptions,
 ): Promise<ValidationResult> {
   try {
-    switch (input.type) {
-      case 'http-01':
-        return await validateHttp01(net, input, opts);
-      case 'dns-01':
-        return await validateDns01(net, input, opts);
-      case 'tls-alpn-01':
-        return await validateTlsAlpn01(net, input, opts);
-      default:
-        return invalid(
-          new AcmeProblem('malformed', `unknown challenge type ${JSON.stringify(input.type as unknown)}`),
-          input.identifier,
-        );
+    const challenge = challengeOf(input.type);
+    if (!challenge) {
+      return invalid(
+        new AcmeProblem('malformed', `unknown challenge type ${JSON.stringify(input.type as unknown)}`),
+        input.identifier,
+      );
     }
+    return await challenge.validate(net, input, opts);
   } catch (err) {
     return invalid(unexpectedProblem(err, input), input.identifier);
   }

@@ -23,8 +23,8 @@ import {
 } from '../shared/relay.ts';
 import { type ChallTestSrv, startChallTestSrv } from '../test/support/challtestsrv.ts';
 import { type Http01Server, startHttp01Server } from '../test/support/http01.ts';
+import { dns01TxtValue } from '../validation/dns-01.ts';
 import { createNodeNet } from '../validation/node/net.ts';
-import { dns01TxtValue } from '../validation/validate.ts';
 import { validatorApp } from './app.ts';
 import type { ValidatorConfig } from './config.ts';
 import { scopeProblem, ValidatorService } from './service.ts';

@@ -25,12 +25,17 @@ import {
   verifyRelay,
 } from '../shared/relay.ts';
 import type { ValidationNet } from '../validation/net.ts';
+import { CHALLENGE_TYPES, type ChallengeType, isChallengeType } from '../validation/registry.ts';
 import type { ValidationOptions, ValidationResult } from '../validation/types.ts';
 import { validateChallenge, validationOptions } from '../validation/validate.ts';
 import type { ValidatorConfig, ValidatorScope } from './config.ts';
 import type { JtiStore } from './store.ts';
 
-const CHALLENGE_TYPES: ReadonlySet<string> = new Set(['http-01', 'dns-01', 'tls-alpn-01']);
+/** "http-01, dns-01 or tls-alpn-01": the registry's types, for the problem that names them. */
+const TYPES_TEXT =
+  CHALLENGE_TYPES.length > 1
+    ? `${CHALLENGE_TYPES.slice(0, -1).join(', ')} or ${CHALLENGE_TYPES.at(-1)}`
+    : CHALLENGE_TYPES.join('');
 /** RFC 8555 §8: tokens are base64url; 128 bits at least. Bounded above so nothing huge is echoed. */
 const TOKEN_RE = /^[A-Za-z0-9_-]{22,128}$/;
 /** token "." base64url(SHA-256 thumbprint): 43 characters for SHA-256; a little room for others. */
@@ -88,7 +93,7 @@ export class ValidatorService {
   async validate(jws: string, log: ValidateLog = {}): Promise<string> {
     const { payload } = await verifyRelay<ValidateRequest>(jws, { op: 'validate', keys: this.o.edgeKeys });
     if (typeof payload.rid === 'string') log.rid = payload.rid.slice(0, 64);
-    const id = checkShape(payload);
+    const { id, type } = checkShape(payload);
     log.jti = payload.jti;
     log.challengeType = payload.challengeType;
     log.identifier = id.value;
@@ -109,7 +114,7 @@ export class ValidatorService {
         : await validateChallenge(
             this.o.net,
             {
-              type: payload.challengeType,
+              type,
               identifier: id,
               token: payload.token,
               keyAuthorization: payload.keyAuthorization,
@@ -137,10 +142,10 @@ export class ValidatorService {
   }
 }
 
-/** The request's identifier in canonical form, or `malformed` naming what is wrong. */
-function checkShape(p: ValidateRequest): Identifier {
-  if (typeof p.challengeType !== 'string' || !CHALLENGE_TYPES.has(p.challengeType)) {
-    throw new AcmeProblem('malformed', 'challengeType must be http-01, dns-01 or tls-alpn-01');
+/** The request's challenge type and identifier in canonical form, or `malformed` naming what is wrong. */
+function checkShape(p: ValidateRequest): { id: Identifier; type: ChallengeType } {
+  if (!isChallengeType(p.challengeType)) {
+    throw new AcmeProblem('malformed', `challengeType must be ${TYPES_TEXT}`);
   }
   if (typeof p.token !== 'string' || !TOKEN_RE.test(p.token)) {
     throw new AcmeProblem('malformed', 'token must be 22 to 128 base64url characters');
@@ -155,7 +160,7 @@ function checkShape(p: ValidateRequest): Identifier {
   }
   const id = normalizeIdentifier(p.identifier);
   if (id.type === 'dns' && id.value.length > 253) throw new AcmeProblem('malformed', 'DNS name too long');
-  return id;
+  return { id, type: p.challengeType };
 }
 
 /**

@@ -8,7 +8,8 @@
 // VALIDATOR_GIVE_UP_MS.
 import { AcmeProblem } from '../../shared/problems.ts';
 import { invalid } from '../../validation/result.ts';
-import type { ValidationInput, ValidationResult } from '../../validation/types.ts';
+import type { ValidationResult } from '../../validation/types.ts';
+import type { ValidationInput } from '../../validation/validate.ts';
 import { keyAuthorization, validateChallenge, validationOptions } from '../../validation/validate.ts';
 import { type EdgeConfig, parseUrlList } from '../config.ts';
 import { collectPeers, metricsOf } from '../observability/edge-metrics.ts';

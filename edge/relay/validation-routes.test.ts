@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Identifier } from '../../shared/problems.ts';
-import { parseValidationRoutes, type RoutingContext, routeFor, tlsAlpnOffered } from './validation-routes.ts';
+import {
+  offeredChallenges,
+  parseValidationRoutes,
+  type RoutingContext,
+  routeFor,
+} from './validation-routes.ts';
 
 const rules = parseValidationRoutes(
   JSON.stringify([
@@ -12,8 +17,8 @@ const rules = parseValidationRoutes(
     { match: '10.9.0.0/16', route: 'both' },
   ]),
 );
-const node: RoutingContext = { runtimeTlsAlpn: true, validator: true };
-const workers: RoutingContext = { runtimeTlsAlpn: false, validator: true };
+const node: RoutingContext = { runtime: { tlsAlpn: true }, validator: true };
+const workers: RoutingContext = { runtime: { tlsAlpn: false }, validator: true };
 const dns = (value: string): Identifier => ({ type: 'dns', value });
 const ip = (value: string): Identifier => ({ type: 'ip', value });
 
@@ -52,7 +57,7 @@ describe('routeFor', () => {
       name: 'keeps unmatched tls-alpn-01 at the edge when no validator is configured',
       id: dns('app.example.com'),
       type: 'tls-alpn-01',
-      ctx: { runtimeTlsAlpn: false, validator: false },
+      ctx: { runtime: { tlsAlpn: false }, validator: false },
       want: 'edge',
     },
   ];
@@ -68,15 +73,49 @@ describe('routeFor', () => {
   });
 });
 
-describe('tlsAlpnOffered', () => {
-  test('offers it on-prem routes on Workers/Deno, not edge or both routes', () => {
+describe('offeredChallenges', () => {
+  const tlsAlpnOffered = (id: Identifier, r: typeof rules, ctx: RoutingContext) =>
+    offeredChallenges(id, r, ctx).includes('tls-alpn-01');
+  test('offers tls-alpn-01 on on-prem routes on Workers/Deno, not on edge or both routes', () => {
     assert.equal(tlsAlpnOffered(dns('db7.corp.internal'), rules, workers), true);
     assert.equal(tlsAlpnOffered(dns('www.public.corp.internal'), rules, workers), false);
     assert.equal(tlsAlpnOffered(dns('a.dmz.corp.internal'), rules, workers), false);
     assert.equal(tlsAlpnOffered(dns('x.test'), [], workers), true);
-    assert.equal(tlsAlpnOffered(dns('x.test'), [], { runtimeTlsAlpn: false, validator: false }), false);
+    assert.equal(tlsAlpnOffered(dns('x.test'), [], { runtime: { tlsAlpn: false }, validator: false }), false);
     assert.equal(tlsAlpnOffered(dns('www.public.corp.internal'), rules, node), true);
   });
+  const cases: { name: string; id: Identifier; ctx: RoutingContext; want: string[] }[] = [
+    { name: 'a name on Node', id: dns('a.test'), ctx: node, want: ['http-01', 'dns-01', 'tls-alpn-01'] },
+    {
+      name: 'an IP on Node (RFC 8738: no dns-01)',
+      id: ip('192.0.2.1'),
+      ctx: node,
+      want: ['http-01', 'tls-alpn-01'],
+    },
+    { name: 'a wildcard on Node (dns-01 only)', id: dns('*.a.test'), ctx: node, want: ['dns-01'] },
+    {
+      name: 'a name on Workers without a validator',
+      id: dns('a.test'),
+      ctx: { runtime: { tlsAlpn: false }, validator: false },
+      want: ['http-01', 'dns-01'],
+    },
+    {
+      name: 'an IP routed on-prem from Workers',
+      id: ip('10.1.2.3'),
+      ctx: workers,
+      want: ['http-01', 'tls-alpn-01'],
+    },
+    {
+      name: 'a wildcard routed on-prem from Workers',
+      id: dns('*.corp.internal'),
+      ctx: workers,
+      want: ['dns-01'],
+    },
+  ];
+  for (const c of cases) {
+    test(`offers ${c.want.join(', ')} for ${c.name}`, () =>
+      assert.deepEqual(offeredChallenges(c.id, rules, c.ctx), c.want));
+  }
 });
 
 describe('parseValidationRoutes refuses', () => {

@@ -1,12 +1,15 @@
 // Where a challenge is validated: at the edge, on-prem by the validator, or both (both
 // perspectives must agree, Boulder's multi-perspective idea applied to the inside/outside split).
 // Rules match an identifier by DNS suffix or IP range; the most specific match wins (longest
-// suffix, longest prefix). Without a matching rule: tls-alpn-01 goes on-prem when this runtime has
-// no raw TLS and a validator is configured (Workers, Deno), everything else stays at the edge.
+// suffix, longest prefix). Without a matching rule, a challenge this runtime cannot perform (for
+// tls-alpn-01: raw TLS, which Workers and Deno lack) goes on-prem when a validator is configured;
+// everything else stays at the edge. Which challenges are offered follows from the routes and from
+// each challenge's own rules (validation/registry.ts).
 // Deployment config for now (EDGECA_VALIDATION_ROUTES, JSON); portable, no runtime imports.
 import { dnsNameUnder, ipInCidr, parseCidr, parseIp } from '../../shared/identifiers.ts';
 import type { Identifier } from '../../shared/problems.ts';
-import type { ChallengeType } from '../../validation/types.ts';
+import { type Capabilities, capabilitiesOf, type ValidationNet } from '../../validation/net.ts';
+import { CHALLENGES, type ChallengeType, challengeOf } from '../../validation/registry.ts';
 
 export type ValidationRoute = 'edge' | 'onprem' | 'both';
 const ROUTES: readonly ValidationRoute[] = ['edge', 'onprem', 'both'];
@@ -18,19 +21,22 @@ export interface RouteRule {
 }
 
 export interface RoutingContext {
-  /** the runtime can do tls-alpn-01 itself (EdgeRuntime.tlsAlpn) */
-  runtimeTlsAlpn: boolean;
+  /** what this runtime can do itself (raw TLS or not) */
+  runtime: Capabilities;
   /** a validator URL and its pinned key are configured */
   validator: boolean;
 }
 
+/** The on-prem validator runs on Node (validator/server.ts), whose network can do every challenge. */
+const VALIDATOR: Capabilities = { tlsAlpn: true };
+
 /** The context from the runtime (raw TLS or not) and the config (validator set or not). */
 export function routingContext(
-  runtime: { tlsAlpn?: unknown },
+  runtime: Pick<ValidationNet, 'tlsAlpn'>,
   config: { validatorUrl?: string | undefined; validatorKeyJwk?: unknown },
 ): RoutingContext {
   return {
-    runtimeTlsAlpn: Boolean(runtime.tlsAlpn),
+    runtime: capabilitiesOf(runtime),
     validator: Boolean(config.validatorUrl && config.validatorKeyJwk),
   };
 }
@@ -88,14 +94,24 @@ export function routeFor(
     }
   }
   if (best) return best.route;
-  return type === 'tls-alpn-01' && !ctx.runtimeTlsAlpn && ctx.validator ? 'onprem' : 'edge';
+  const challenge = challengeOf(type);
+  const onlyOnPrem =
+    challenge !== undefined && !challenge.offeredFor(id, ctx.runtime) && challenge.offeredFor(id, VALIDATOR);
+  return onlyOnPrem && ctx.validator ? 'onprem' : 'edge';
 }
 
 /**
- * tls-alpn-01 can be offered for this identifier: the runtime does it itself, or the route sends
- * it on-prem (RFC 8737 needs raw TLS, which Deno and Workers do not have).
+ * The challenge types offered for `id` (as the order names it), in the registry's order: those this
+ * runtime can perform itself, and those its route sends to the validator alone.
  */
-export function tlsAlpnOffered(id: Identifier, rules: readonly RouteRule[], ctx: RoutingContext): boolean {
-  if (ctx.runtimeTlsAlpn) return true;
-  return ctx.validator && routeFor(id, 'tls-alpn-01', rules, ctx) === 'onprem';
+export function offeredChallenges(
+  id: Identifier,
+  rules: readonly RouteRule[],
+  ctx: RoutingContext,
+): ChallengeType[] {
+  return CHALLENGES.filter(
+    (c) =>
+      c.offeredFor(id, ctx.runtime) ||
+      (ctx.validator && c.offeredFor(id, VALIDATOR) && routeFor(id, c.type, rules, ctx) === 'onprem'),
+  ).map((c) => c.type);
 }

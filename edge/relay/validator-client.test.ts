@@ -12,7 +12,7 @@ import {
   type ValidateRequest,
   verifyRelay,
 } from '../../shared/relay.ts';
-import type { ValidationInput } from '../../validation/types.ts';
+import type { ValidationInput } from '../../validation/validate.ts';
 import { createValidatorClient } from './validator-client.ts';
 
 async function jwk(kid: string) {

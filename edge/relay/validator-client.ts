@@ -20,7 +20,8 @@ import {
   verifyRelay,
 } from '../../shared/relay.ts';
 import { invalid, valid } from '../../validation/result.ts';
-import type { ValidationInput, ValidationResult } from '../../validation/types.ts';
+import type { ValidationResult } from '../../validation/types.ts';
+import type { ValidationInput } from '../../validation/validate.ts';
 import { exchange } from './exchange.ts';
 import { createPeerPool, type PeerSnapshot } from './peers.ts';
 
