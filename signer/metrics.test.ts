@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createSignerMetrics, instrumentCaSigner, withObservability } from '../onprem/observability.ts';
 import { type CaSigner, HsmUnavailableError } from './ca-signer.ts';
-import { createSignerMetrics, instrumentCaSigner, withObservability } from './metrics.ts';
 
 const relayApp = {
   fetch: (req: Request) => new Response(`relay ${new URL(req.url).pathname}`, { status: 200 }),

@@ -7,12 +7,12 @@
 // listen.tlsCertFile/tlsKeyFile are set.
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { listen } from '../onprem/http.ts';
+import { createSignerMetrics, instrumentCaSigner, withObservability } from '../onprem/observability.ts';
 import { derToPem, pemToDers } from '../shared/encoding.ts';
 import { importRelayPrivateKey, importRelayPublicKey, type RelayKey } from '../shared/relay.ts';
 import type { CaSigner } from './ca-signer.ts';
 import type { SignerConfig } from './config.ts';
-import { createSignerMetrics, instrumentCaSigner, withObservability } from './metrics.ts';
-import { listen } from './onprem-http.ts';
 import { signerApp } from './service/app.ts';
 import { CheckpointWriter } from './service/checkpoints.ts';
 import {

@@ -2,9 +2,9 @@
 // logged), opens the jti database and validation's Node network on the internal resolver, and
 // serves the app over HTTP, or HTTPS when listen.tlsCertFile/tlsKeyFile are set.
 import { readFileSync } from 'node:fs';
+import { listen } from '../onprem/http.ts';
+import { createSignerMetrics, withObservability } from '../onprem/observability.ts';
 import { importRelayPrivateKey, importRelayPublicKey, type RelayKey } from '../shared/relay.ts';
-import { createSignerMetrics, withObservability } from '../signer/metrics.ts';
-import { listen } from '../signer/onprem-http.ts';
 import { createNodeNet } from '../validation/node/net.ts';
 import { validatorApp } from './app.ts';
 import { loadValidatorConfig, type ValidatorConfig } from './config.ts';

@@ -5,7 +5,7 @@
 import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { METRICS_CONTENT_TYPE, Registry, secondsSince } from '../shared/metrics.ts';
-import { type CaSigner, HsmUnavailableError } from './ca-signer.ts';
+import { type CaSigner, HsmUnavailableError } from '../signer/ca-signer.ts';
 
 /** Relay paths are fixed; anything else is one label value, so a scanner cannot grow the series. */
 const KNOWN_PATHS = new Set([
