@@ -1,13 +1,15 @@
-// The signer's metrics, liveness and readiness. `withObservability` puts /metrics,
-// /health and /ready in front of the relay app (signer/service/app.ts, left as it is) and counts
-// every request; `instrumentCaSigner` times every HSM signature and counts its failures.
-// The registry is the portable one in shared/metrics.ts (Web APIs only).
-import { sql } from 'drizzle-orm';
+// Metrics, liveness and readiness of an on-prem service (the signer, the validator).
+// `withObservability` puts /metrics, /health and /ready in front of the service's relay app and
+// counts every request; each service adds its own metrics to the registry and its own checks to
+// /ready (signer/metrics.ts: the HSM and the store). The registry is the portable one in
+// shared/metrics.ts (Web APIs only).
 import { Hono } from 'hono';
 import { METRICS_CONTENT_TYPE, Registry, secondsSince } from '../shared/metrics.ts';
-import { type CaSigner, HsmUnavailableError } from '../signer/ca-signer.ts';
 
-/** Relay paths are fixed; anything else is one label value, so a scanner cannot grow the series. */
+/**
+ * The relay paths of the on-prem services (docs/architecture.md, Relay protocol); anything else is
+ * one label value, so a scanner cannot grow the series.
+ */
 const KNOWN_PATHS = new Set([
   '/v1/sign',
   '/v1/revoke',
@@ -17,7 +19,8 @@ const KNOWN_PATHS = new Set([
   '/v1/validate',
 ]);
 
-export function createSignerMetrics(prefix = 'edgeca_signer') {
+/** A registry with the request metrics every on-prem service has, named `<prefix>_…`. */
+export function createServiceMetrics(prefix: string) {
   const registry = new Registry();
   return {
     registry,
@@ -31,40 +34,10 @@ export function createSignerMetrics(prefix = 'edgeca_signer') {
       'Time to answer a request, by path.',
       ['path'],
     ),
-    hsmSignSeconds: registry.histogram(
-      `${prefix}_hsm_sign_duration_seconds`,
-      'Signatures made by the CA key in the HSM (certificates and CRLs), by outcome.',
-      ['outcome'],
-      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
-    ),
-    hsmSignErrors: registry.counter(`${prefix}_hsm_sign_errors_total`, 'Failed HSM signatures, by kind.', [
-      'kind',
-    ]),
-    hsmUp: registry.gauge(`${prefix}_hsm_up`, '1 when the HSM session answered at the last scrape, else 0.'),
   };
 }
 
-export type SignerMetrics = ReturnType<typeof createSignerMetrics>;
-
-/** The CA signer, with every signature timed and every failure counted. */
-export function instrumentCaSigner(inner: CaSigner, m: SignerMetrics): CaSigner {
-  return {
-    keyType: inner.keyType,
-    spki: inner.spki,
-    async sign(tbs) {
-      const started = performance.now();
-      try {
-        const sig = await inner.sign(tbs);
-        m.hsmSignSeconds.observe({ outcome: 'ok' }, secondsSince(started));
-        return sig;
-      } catch (e) {
-        m.hsmSignSeconds.observe({ outcome: 'error' }, secondsSince(started));
-        m.hsmSignErrors.inc({ kind: e instanceof HsmUnavailableError ? 'unavailable' : 'error' });
-        throw e;
-      }
-    },
-  };
-}
+export type ServiceMetrics = ReturnType<typeof createServiceMetrics>;
 
 export interface ReadyCheck {
   name: string;
@@ -73,13 +46,11 @@ export interface ReadyCheck {
 }
 
 export interface ObservabilityOptions {
-  metrics: SignerMetrics;
-  /** whether the HSM session answers now */
-  hsmOk?: () => Promise<boolean>;
-  /** a drizzle database to run `select 1` on (the service's own store) */
-  db?: { run(q: ReturnType<typeof sql>): Promise<unknown> };
-  /** what the service is called in /health (signer, validator) */
+  metrics: ServiceMetrics;
+  /** what the service is called in /health and /ready (signer, validator) */
   service: string;
+  /** what /ready checks, in this order; ready when every one is ok (none: always ready) */
+  readiness?: (() => Promise<ReadyCheck>)[];
 }
 
 /** The relay app behind /metrics, /health and /ready, with every request counted. */
@@ -88,10 +59,6 @@ export function withObservability(
   o: ObservabilityOptions,
 ): Hono {
   const { metrics } = o;
-  if (o.hsmOk) {
-    const hsmOk = o.hsmOk;
-    metrics.registry.collect(async () => metrics.hsmUp.set({}, (await hsmOk().catch(() => false)) ? 1 : 0));
-  }
   const app = new Hono();
   app.use(async (c, next) => {
     const started = performance.now();
@@ -106,19 +73,7 @@ export function withObservability(
   app.get('/health', (c) => c.json({ status: 'ok', service: o.service }));
   app.get('/ready', async (c) => {
     const checks: ReadyCheck[] = [];
-    if (o.db) {
-      const db = o.db;
-      checks.push(
-        await db.run(sql`select 1`).then(
-          () => ({ name: 'database', ok: true, detail: 'answers' }),
-          (e: Error) => ({ name: 'database', ok: false, detail: e.message }),
-        ),
-      );
-    }
-    if (o.hsmOk) {
-      const ok = await o.hsmOk().catch(() => false);
-      checks.push({ name: 'hsm', ok, detail: ok ? 'session open' : 'unavailable' });
-    }
+    for (const check of o.readiness ?? []) checks.push(await check());
     const ready = checks.every((x) => x.ok);
     return c.json({ status: ready ? 'ready' : 'not ready', service: o.service, checks }, ready ? 200 : 503);
   });

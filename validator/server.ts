@@ -3,7 +3,7 @@
 // serves the app over HTTP, or HTTPS when listen.tlsCertFile/tlsKeyFile are set.
 import { readFileSync } from 'node:fs';
 import { listen } from '../onprem/http.ts';
-import { createSignerMetrics, withObservability } from '../onprem/observability.ts';
+import { createServiceMetrics, withObservability } from '../onprem/observability.ts';
 import { importRelayPrivateKey, importRelayPublicKey, type RelayKey } from '../shared/relay.ts';
 import { createNodeNet } from '../validation/node/net.ts';
 import { validatorApp } from './app.ts';
@@ -47,7 +47,7 @@ export async function startValidator(opts: StartValidatorOptions): Promise<Runni
     const service = new ValidatorService({ config, net, store, edgeKeys, answerKey, log });
     // /metrics (requests by path and status), /health and /ready in front of the app.
     const app = withObservability(validatorApp({ service, answerKid: answerKey.kid, log }), {
-      metrics: createSignerMetrics('edgeca_validator'),
+      metrics: createServiceMetrics('edgeca_validator'),
       service: 'validator',
     });
     const server = await listen(app.fetch, config.listen);

@@ -8,6 +8,7 @@
 // or the exact ACME problem, is a JWS by the validator key carrying the request's jti, so the edge
 // can tell it from a forged or replayed one.
 
+import type { NameScope } from '../onprem/config.ts';
 import {
   type Cidr,
   dnsNameUnder,
@@ -28,7 +29,7 @@ import type { ValidationNet } from '../validation/net.ts';
 import { CHALLENGE_TYPES, type ChallengeType, isChallengeType } from '../validation/registry.ts';
 import type { ValidationOptions, ValidationResult } from '../validation/types.ts';
 import { validateChallenge, validationOptions } from '../validation/validate.ts';
-import type { ValidatorConfig, ValidatorScope } from './config.ts';
+import type { ValidatorConfig } from './config.ts';
 import type { JtiStore } from './store.ts';
 
 /** "http-01, dns-01 or tls-alpn-01": the registry's types, for the problem that names them. */
@@ -168,7 +169,7 @@ function checkShape(p: ValidateRequest): { id: Identifier; type: ChallengeType }
  * made canonical as an order's identifier is (an IPv4 address in IPv6 form is refused there), so a
  * redirect's host gets exactly the identifier's checks.
  */
-export function scopeProblem(scope: ValidatorScope, ranges: Cidr[], given: Identifier): AcmeProblem | null {
+export function scopeProblem(scope: NameScope, ranges: Cidr[], given: Identifier): AcmeProblem | null {
   let id: Identifier;
   try {
     id = normalizeIdentifier(given);
