@@ -8,11 +8,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { pemToDers } from '../shared/encoding.ts';
+import { type SoftCa, softCa, testConfig } from '../test/support/signer-service.ts';
 import { storeEngines } from '../test/support/store-engines.ts';
 import { verifyAudit } from './audit-verify.ts';
 import { CheckpointWriter, writeCheckpoint } from './service/checkpoints.ts';
 import { issuerIdOf } from './service/issuers.ts';
-import { type SoftCa, softCa, testConfig } from './service/testing.ts';
 import { auditRowHash, GENESIS_HASH } from './store/audit.ts';
 import { CHECKPOINT_DOMAIN, checkpointMessage } from './store/checkpoints.ts';
 import { type Engine, intOf } from './store/sql.ts';

@@ -14,9 +14,9 @@ import { after, before, describe, test } from 'node:test';
 import { b64uEncode } from '../../shared/encoding.ts';
 import { importRelayPrivateKey, type RelayKey, signRelay } from '../../shared/relay.ts';
 import type { SignerConfig } from '../../signer/config.ts';
-import { makeCsr } from '../../signer/service/testing.ts';
 import { type Child, spawnChild } from '../support/child.ts';
 import { type PgHarness, skipWithoutPostgres, startPostgres } from '../support/postgres.ts';
+import { makeCsr } from '../support/signer-service.ts';
 import { type DevInit, freePort } from '../support/system.ts';
 import { runTool, splitPemChain, verifyChain } from '../support/tools.ts';
 

@@ -16,10 +16,10 @@ import { importRelayPrivateKey, type RelayKey, type SignRequest, signRelay } fro
 import { HsmUnavailableError } from '../../signer/ca-signer.ts';
 import type { SignerConfig } from '../../signer/config.ts';
 import { type RunningSigner, startSigner } from '../../signer/server.ts';
-import { makeCsr, softCa, softTools, testConfig, writeAnswerKey } from '../../signer/service/testing.ts';
 import { issuerId, loadCertTools } from '../../signer/service/tools.ts';
 import { type Child, spawnChild } from '../support/child.ts';
 import { type PgHarness, skipWithoutPostgres, startPostgres } from '../support/postgres.ts';
+import { makeCsr, softCa, softTools, testConfig, writeAnswerKey } from '../support/signer-service.ts';
 import { type DevInit, freePort } from '../support/system.ts';
 import { runTool, verifyChain } from '../support/tools.ts';
 

@@ -13,7 +13,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import type { TestTokens } from '../../signer/hsm/test-support.ts';
+import type { TestTokens } from './hsm-tokens.ts';
 
 const run = promisify(execFile);
 

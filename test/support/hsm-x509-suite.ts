@@ -1,6 +1,6 @@
 // The certificate and CRL builders with the CA keys in a real PKCS#11 token, judged by OpenSSL:
 // the chain verifies, the leaf shows the extensions RFC 5280 and the CA/B profile want, and the
-// CRL parses and verifies against the issuer. Run against SoftHSM (softhsm.test.ts) and a TPM
+// CRL parses and verifies against the issuer. Run against SoftHSM (signer/x509/softhsm.test.ts) and a TPM
 // 2.0 (signer/hsm/tpm.test.ts).
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
@@ -8,13 +8,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { derToPem, toHex } from '../../shared/encoding.ts';
-import type { CaSigner } from '../ca-signer.ts';
-import type { TestTokens } from '../hsm/test-support.ts';
-import { type HsmToken, openToken } from '../hsm/token.ts';
-import { buildCaCertificate } from './ca.ts';
-import { buildCrl } from './crl.ts';
-import { createLeafBuilder, randomSerial } from './leaf.ts';
-import { openssl } from './test-support.ts';
+import type { CaSigner } from '../../signer/ca-signer.ts';
+import { type HsmToken, openToken } from '../../signer/hsm/token.ts';
+import { buildCaCertificate } from '../../signer/x509/ca.ts';
+import { buildCrl } from '../../signer/x509/crl.ts';
+import { createLeafBuilder, randomSerial } from '../../signer/x509/leaf.ts';
+import type { TestTokens } from './hsm-tokens.ts';
+import { openssl } from './x509.ts';
 
 /** The tests, on one token labelled "edgeca-x509" that `tokens` initialises. */
 export function x509HsmSuite(tokens: () => Promise<TestTokens>): void {

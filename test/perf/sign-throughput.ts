@@ -1,14 +1,23 @@
-// Measures certificates/s through POST /v1/sign over real HTTP on 127.0.0.1 (software CA key,
-// libSQL file in a temp directory, or the store EDGECA_SIGNER_DATABASE_URL names, with its password
-// in EDGECA_SIGNER_DATABASE_PASSWORD). Run: node --import tsx signer/service/bench.ts [count] [concurrency]
+// Measures certificates/s through POST /v1/sign over real HTTP on 127.0.0.1 (software CA key from
+// the signer's test support, libSQL file in a temp directory, or the store EDGECA_SIGNER_DATABASE_URL
+// names, with its password in EDGECA_SIGNER_DATABASE_PASSWORD; BENCH_TOOLS=soft swaps the
+// certificate builder for the test one).
+// Run: node --import tsx test/perf/sign-throughput.ts [count] [concurrency]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { b64uEncode } from '../../shared/encoding.ts';
 import { signRelay } from '../../shared/relay.ts';
-import { startSigner } from '../server.ts';
-import { edgeKeyPair, makeCsr, softCa, softTools, testConfig, writeAnswerKey } from './testing.ts';
-import { loadCertTools } from './tools.ts';
+import { startSigner } from '../../signer/server.ts';
+import { loadCertTools } from '../../signer/service/tools.ts';
+import {
+  edgeKeyPair,
+  makeCsr,
+  softCa,
+  softTools,
+  testConfig,
+  writeAnswerKey,
+} from '../support/signer-service.ts';
 
 const count = Number(process.argv[2] ?? 300);
 const concurrency = Number(process.argv[3] ?? 8);

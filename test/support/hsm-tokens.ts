@@ -1,5 +1,5 @@
 // Test helpers for real PKCS#11 tokens: temporary SoftHSM tokens, the shape every test token
-// source has (SoftHSM here, a TPM in test/support/tpm.ts) so one suite runs against each, and a
+// source has (SoftHSM here, a TPM in tpm.ts) so one suite runs against each, and a
 // second handle on the same PKCS#11 library ("side door") that tests use to pull the ground from
 // under an HsmToken (close its sessions, finalise the library, change the PIN) and to check what
 // the token refuses to reveal.
@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as graphene from 'graphene-pk11';
 import pkcs11js from 'pkcs11js';
-import type { CaKeyType } from '../ca-signer.ts';
-import { createSoftHsmToken } from './softhsm.ts';
+import type { CaKeyType } from '../../signer/ca-signer.ts';
+import { createSoftHsmToken } from '../../signer/hsm/softhsm.ts';
 
 /** Initialised tokens (same PINs) in one PKCS#11 module, for tests. */
 export interface TestTokens {

@@ -1,17 +1,23 @@
 // The HsmToken tests, written once and run against every PKCS#11 module we support (SoftHSM in
-// token.test.ts, a TPM 2.0 through tpm2-pkcs11 in tpm.test.ts): key generation and protection,
+// signer/hsm/token.test.ts, a TPM 2.0 through tpm2-pkcs11 in signer/hsm/tpm.test.ts): key generation and protection,
 // signing (DER ECDSA, PKCS#1), the session pool under concurrency and its bounded queue, login
 // once per token, configuration errors an operator can act on, and recovery when the sessions or
 // the library go away, without ever retrying a refused PIN.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ecdsaDerToRaw } from '../../shared/der.ts';
-import type { CaSigner } from '../ca-signer.ts';
-import { HsmUnavailableError } from '../ca-signer.ts';
-import { buildCaCertificate } from '../x509/ca.ts';
-import { createSoftwareCaSigner } from '../x509/software-signer.ts';
-import { sideDoor, type TestTokens } from './test-support.ts';
-import { HsmBusyError, HsmConfigError, type HsmToken, type OpenTokenOptions, openToken } from './token.ts';
+import type { CaSigner } from '../../signer/ca-signer.ts';
+import { HsmUnavailableError } from '../../signer/ca-signer.ts';
+import {
+  HsmBusyError,
+  HsmConfigError,
+  type HsmToken,
+  type OpenTokenOptions,
+  openToken,
+} from '../../signer/hsm/token.ts';
+import { buildCaCertificate } from '../../signer/x509/ca.ts';
+import { sideDoor, type TestTokens } from './hsm-tokens.ts';
+import { createSoftwareCaSigner } from './software-ca-signer.ts';
 
 export const MAIN = 'edgeca-test';
 export const SECOND = 'edgeca-second';

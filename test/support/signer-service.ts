@@ -12,9 +12,9 @@ import * as x509 from '@peculiar/x509';
 import { exportJWK, generateKeyPair } from 'jose';
 import { derToPem, toHex } from '../../shared/encoding.ts';
 import type { RelayKey } from '../../shared/relay.ts';
-import { type CaSigner, HsmUnavailableError } from '../ca-signer.ts';
-import type { SignerConfig } from '../config.ts';
-import type { CertTools, ServiceCsr } from './types.ts';
+import { type CaSigner, HsmUnavailableError } from '../../signer/ca-signer.ts';
+import type { SignerConfig } from '../../signer/config.ts';
+import type { CertTools, ServiceCsr } from '../../signer/service/types.ts';
 
 const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const ECDSA_SHA256 = '1.2.840.10045.4.3.2';

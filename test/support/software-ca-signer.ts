@@ -1,8 +1,8 @@
-// A CaSigner on a WebCrypto key held in memory: for unit tests of the builders and for
-// development tooling that has no token. Production signing goes through signer/hsm/.
+// A CaSigner on a WebCrypto key held in memory: for unit tests of the builders and other tests that
+// need a CA key without a token. Production signing goes through signer/hsm/.
 
 import { ecdsaRawToDer } from '../../shared/der.ts';
-import type { CaKeyType, CaSigner } from '../ca-signer.ts';
+import type { CaKeyType, CaSigner } from '../../signer/ca-signer.ts';
 
 export function webCryptoParams(keyType: CaKeyType): {
   generate: EcKeyGenParams | RsaHashedKeyGenParams;

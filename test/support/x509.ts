@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type * as x509 from '@peculiar/x509';
 import type { Bytes } from '../../shared/der.ts';
-import type { CaKeyType, CaSigner } from '../ca-signer.ts';
-import type { LeafKeyType } from '../config.ts';
-import { buildCaCertificate } from './ca.ts';
-import { createSoftwareCaSigner, webCryptoParams } from './software-signer.ts';
+import type { CaKeyType, CaSigner } from '../../signer/ca-signer.ts';
+import type { LeafKeyType } from '../../signer/config.ts';
+import { buildCaCertificate } from '../../signer/x509/ca.ts';
+import { createSoftwareCaSigner, webCryptoParams } from './software-ca-signer.ts';
 
 /** Runs openssl; asserts it exits 0 and returns stdout + stderr (some verdicts go to stderr). */
 export function openssl(args: string[]): string {
