@@ -6,9 +6,9 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startChallTestSrv } from '../harness/challtestsrv.ts';
+import { startHttp01Server } from '../harness/http01.ts';
 import { initDev } from '../signer/bootstrap.ts';
-import { startChallTestSrv } from '../test/support/challtestsrv.ts';
-import { startHttp01Server } from '../test/support/http01.ts';
 import { freePort } from '../test/support/system.ts';
 import { Http } from './client.ts';
 import { countOrders, seedOrders } from './growth.ts';

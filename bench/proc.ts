@@ -7,9 +7,9 @@ import { request as httpsRequest } from 'node:https';
 /** Linux USER_HZ: /proc/<pid>/stat counts CPU time in these ticks (getconf CLK_TCK). */
 const CLK_TCK = 100;
 
-export { type Child, spawnChild } from '../test/support/child.ts';
+export { type Child, spawnChild } from '../harness/child.ts';
 
-import type { Child } from '../test/support/child.ts';
+import type { Child } from '../harness/child.ts';
 
 /** Polls `url` (HTTPS trusting `ca`) until it answers 2xx; throws with the child's output otherwise. */
 export async function waitReady(child: Child, url: string, ca: Buffer, timeoutMs = 60_000): Promise<void> {

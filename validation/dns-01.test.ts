@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
+import { type ChallTestSrv, startChallTestSrv } from '../harness/challtestsrv.ts';
 import type { Identifier } from '../shared/problems.ts';
-import { type ChallTestSrv, startChallTestSrv } from '../test/support/challtestsrv.ts';
 import { dns01TxtValue, validateDns01 } from './dns-01.ts';
 import type { ValidationNet } from './net.ts';
 import { createNodeNet } from './node/net.ts';

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK, generateKeyPair } from 'jose';
+import { type ChallTestSrv, startChallTestSrv } from '../harness/challtestsrv.ts';
+import { type Http01Server, startHttp01Server } from '../harness/http01.ts';
 import { parseCidr } from '../shared/identifiers.ts';
 import type { Identifier } from '../shared/problems.ts';
 import {
@@ -21,8 +23,6 @@ import {
   type ValidateRequest,
   verifyRelay,
 } from '../shared/relay.ts';
-import { type ChallTestSrv, startChallTestSrv } from '../test/support/challtestsrv.ts';
-import { type Http01Server, startHttp01Server } from '../test/support/http01.ts';
 import { dns01TxtValue } from '../validation/dns-01.ts';
 import { createNodeNet } from '../validation/node/net.ts';
 import { validatorApp } from './app.ts';

@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type DohServer, startDohServer } from '../../cli/doh-bridge.ts';
-import { type ChallTestSrv, startChallTestSrv } from '../../test/support/challtestsrv.ts';
+import { type ChallTestSrv, startChallTestSrv } from '../../harness/challtestsrv.ts';
 import { DnsError } from '../../validation/net.ts';
 import { createDohResolver, decodeAnswer, encodeQuery } from './doh.ts';
 

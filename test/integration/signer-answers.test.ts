@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createClient } from '@libsql/client';
 import { exportJWK, generateKeyPair } from 'jose';
+import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
 import { b64uEncode, pemToDers } from '../../shared/encoding.ts';
 import { importRelayPrivateKey } from '../../shared/relay.ts';
 import { makeRelayTls } from '../../signer/relay-tls.ts';
@@ -21,7 +22,6 @@ import {
   signedAnswer,
   startFakeSigner,
 } from '../support/fake-signer.ts';
-import { type Http01Server, startHttp01Server } from '../support/http01.ts';
 import { httpsFetch } from '../support/https-fetch.ts';
 import { freePort, type System, startSystem } from '../support/system.ts';
 import { verifyChain } from '../support/tools.ts';

@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import acme from 'acme-client';
-import { startHttp01Server } from '../support/http01.ts';
+import { startHttp01Server } from '../../harness/http01.ts';
 import { httpsFetch } from '../support/https-fetch.ts';
 import { freePort } from '../support/system.ts';
 import { requireTool, verifyChain } from '../support/tools.ts';

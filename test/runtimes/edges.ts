@@ -10,9 +10,9 @@ import { newEabCredentials } from '../../edge/acme/eab.ts';
 import { EDGE_ENV_NAMES } from '../../edge/runtime/deno.ts';
 import { createEabRepo } from '../../edge/storage/accounts.ts';
 import { openDatabase } from '../../edge/storage/db.ts';
-import { type ChallTestSrv, startChallTestSrv } from '../support/challtestsrv.ts';
-import { type Child, spawnChild } from '../support/child.ts';
-import { type Http01Server, startHttp01Server } from '../support/http01.ts';
+import { type ChallTestSrv, startChallTestSrv } from '../../harness/challtestsrv.ts';
+import { type Child, spawnChild } from '../../harness/child.ts';
+import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
 import { freePort, type System, startSystem } from '../support/system.ts';
 
 export const REPO = resolve(import.meta.dirname, '../..');

@@ -3,9 +3,9 @@
 // state (so a test can read the exact problem when it fails).
 import assert from 'node:assert/strict';
 import acme from 'acme-client';
+import type { ChallTestSrv } from '../../harness/challtestsrv.ts';
+import type { Http01Server } from '../../harness/http01.ts';
 import type { ChallengeType } from '../../validation/registry.ts';
-import type { ChallTestSrv } from './challtestsrv.ts';
-import type { Http01Server } from './http01.ts';
 import type { TlsAlpnServer } from './tlsalpn.ts';
 
 export interface Responders {
