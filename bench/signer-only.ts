@@ -4,8 +4,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../harness/ports.ts';
 import { initDev } from '../signer/bootstrap.ts';
-import { freePort } from '../test/support/system.ts';
 import { benchSigner } from './signer.ts';
 import { startSignerProc } from './targets.ts';
 

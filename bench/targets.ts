@@ -3,8 +3,9 @@
 // root pids whose CPU counts as "server" and the root its chains must verify against.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { DevInit } from '../test/support/system.ts';
-import { freePort } from '../test/support/system.ts';
+import { freePort } from '../harness/ports.ts';
+import { denoRunArgs } from '../scripts/lib/edge-runtimes.mjs';
+import type { DevInit } from '../signer/bootstrap.ts';
 import { type Child, spawnChild, waitReady } from './proc.ts';
 
 export const REPO = resolve(import.meta.dirname, '..');
@@ -96,12 +97,11 @@ export async function startNodeEdge(
 }
 
 export async function startDenoEdge(c: Common, signer: SignerProc, db: string): Promise<Target> {
-  const { denoArgs } = await import('../test/runtimes/edges.ts');
   const port = await freePort();
   const child = spawnChild(
     'edge (Deno)',
     DENO,
-    denoArgs({ readPaths: [c.init.dir], writePaths: [c.init.dir] }),
+    denoRunArgs({ readPaths: [c.init.dir], writePaths: [c.init.dir] }),
     { cwd: REPO, env: edgeEnv(c, signer.url, port, db) },
   );
   const base = `https://127.0.0.1:${port}`;

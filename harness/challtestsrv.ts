@@ -1,12 +1,11 @@
-// A real mock DNS for tests: Debian's pebble-challtestsrv (package `pebble`) on free loopback ports,
+// A real mock DNS for tests and the benchmark: Debian's pebble-challtestsrv (package `pebble`) on free loopback ports,
 // with its HTTP/TLS challenge servers disabled. Every A query answers 127.0.0.1 unless told otherwise;
 // AAAA answers nothing (TESTING.md: an ::1 answer makes clients dial IPv6 first).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { freePort } from './ports.ts';
 
 export interface ChallTestSrv {
   /** "127.0.0.1:PORT": give it to createNodeRuntime({ dnsResolver }) */
@@ -35,37 +34,13 @@ export function findChallTestSrv(
   );
 }
 
-/** A port that is free for TCP and UDP on 127.0.0.1 right now (DNS needs both). */
-async function freePort(udpToo: boolean): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = createServer();
-      srv.once('error', reject);
-      srv.listen(0, '127.0.0.1', () => {
-        const addr = srv.address();
-        srv.close(() =>
-          typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port')),
-        );
-      });
-    });
-    if (!udpToo) return port;
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const sock = createSocket('udp4');
-      sock.once('error', () => resolve(false));
-      sock.bind(port, '127.0.0.1', () => sock.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-  throw new Error('could not find a free port');
-}
-
 const fqdn = (host: string) => (host.endsWith('.') ? host : `${host}.`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startChallTestSrv(): Promise<ChallTestSrv> {
   const bin = findChallTestSrv();
-  const dnsPort = await freePort(true);
-  const mgmtPort = await freePort(false);
+  const dnsPort = await freePort({ udp: true });
+  const mgmtPort = await freePort();
   const dnsAddress = `127.0.0.1:${dnsPort}`;
   const managementUrl = `http://127.0.0.1:${mgmtPort}`;
   const child: ChildProcess = spawn(

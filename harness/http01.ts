@@ -1,4 +1,4 @@
-// A tiny http-01 responder on 127.0.0.1 for tests that answer challenges themselves.
+// A tiny http-01 responder on 127.0.0.1 for the tests and the benchmark, which answer challenges themselves.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 

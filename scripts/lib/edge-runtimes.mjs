@@ -14,6 +14,28 @@ const DENO_ENV = [
 ];
 
 /**
+ * `deno run` arguments for the edge with the least permissions it needs (docs/runtimes.md explains
+ * each): network, reads and writes in the given directories, the settings above, libSQL's native
+ * library, and the few system facts it reads on load. `npm start`, the runtime tests and the
+ * benchmark all run the Deno edge with these.
+ * @param {{ readPaths: string[], writePaths: string[] }} p
+ * @returns {string[]}
+ */
+export function denoRunArgs({ readPaths, writePaths }) {
+  return [
+    'run',
+    '--no-prompt',
+    '--allow-net',
+    `--allow-read=${readPaths.join(',')}`,
+    `--allow-write=${writePaths.join(',')}`,
+    `--allow-env=${DENO_ENV.join(',')}`,
+    '--allow-ffi=node_modules/@libsql',
+    '--allow-sys=cpus,networkInterfaces,hostname',
+    'edge/runtime/deno-main.ts',
+  ];
+}
+
+/**
  * The command that runs the edge on `runtime`, and the URL it answers on.
  * @returns {{ command: string, args: string[], env: Record<string,string>, baseUrl: string, extra: Record<string,string> }}
  */
@@ -28,22 +50,9 @@ export function edgeLaunch(runtime, { root, devDir, edgeEnv, edgePort }) {
     };
   }
   if (runtime === 'deno') {
-    // Minimum permissions (docs/runtimes.md explains each): network, the dev directory, the
-    // settings above, libSQL's native library, and the few system facts it reads on load.
-    const args = [
-      'run',
-      '--no-prompt',
-      '--allow-net',
-      `--allow-read=${devDir}`,
-      `--allow-write=${devDir}`,
-      `--allow-env=${DENO_ENV.join(',')}`,
-      '--allow-ffi=node_modules/@libsql',
-      '--allow-sys=cpus,networkInterfaces,hostname',
-      'edge/runtime/deno-main.ts',
-    ];
     return {
       command: join(root, 'node_modules', '.bin', 'deno'),
-      args,
+      args: denoRunArgs({ readPaths: [devDir], writePaths: [devDir] }),
       env: edgeEnv,
       baseUrl: edgeEnv.EDGECA_BASE_URL,
       extra: {},

@@ -11,16 +11,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Child, spawnChild } from '../../harness/child.ts';
+import { freePort } from '../../harness/ports.ts';
 import { postgresBinDir } from '../../scripts/lib/ensure.mjs';
 import { b64uEncode, fromHex, pemToDers } from '../../shared/encoding.ts';
 import { importRelayPrivateKey, type RelayKey, type SignRequest, signRelay } from '../../shared/relay.ts';
+import type { DevInit } from '../../signer/bootstrap.ts';
 import { HsmUnavailableError } from '../../signer/ca-signer.ts';
 import type { SignerConfig } from '../../signer/config.ts';
 import { type RunningSigner, startSigner } from '../../signer/server.ts';
 import { issuerId, loadCertTools } from '../../signer/service/tools.ts';
 import { type PgHarness, skipWithoutPostgres, startPostgres } from '../support/postgres.ts';
 import { makeCsr, softCa, softTools, testConfig, writeAnswerKey } from '../support/signer-service.ts';
-import { type DevInit, freePort } from '../support/system.ts';
 import { runTool, verifyChain } from '../support/tools.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;

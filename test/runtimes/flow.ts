@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK } from 'jose';
 import type { ChallTestSrv } from '../../harness/challtestsrv.ts';
+import { makeCsr } from '../../harness/csr.ts';
 import type { Http01Server } from '../../harness/http01.ts';
 import { b64uEncode, pemToDers, sha256 } from '../../shared/encoding.ts';
-import { type AcmeKey, type FetchLike, makeCsr, newKey, TestAcme } from '../support/acme.ts';
+import { type AcmeKey, type FetchLike, newKey, TestAcme } from '../support/acme.ts';
 import { verifyChain } from '../support/tools.ts';
 import type { EabKey } from './edges.ts';
 
