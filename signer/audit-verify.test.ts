@@ -3,7 +3,7 @@
 // (so the unkeyed chain verifies again), and audit-verify still fails, at the checkpoint the
 // rewrite passed or at a checkpoint signature they cannot make. A retention purge up to a
 // checkpoint keeps the rest verifiable from that checkpoint. The CA key here is a WebCrypto key
-// behind the CaSigner interface (signer/service/testing.ts); the integration test
+// behind the CaSigner interface (test/support/signer-service.ts); the integration test
 // (test/integration/rotation.test.ts) does the same with the key in SoftHSM.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
