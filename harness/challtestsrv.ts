@@ -1,5 +1,5 @@
-// A real mock DNS for tests and the benchmark: Debian's pebble-challtestsrv (package `pebble`) on free loopback ports,
-// with its HTTP/TLS challenge servers disabled. Every A query answers 127.0.0.1 unless told otherwise;
+// A real mock DNS for tests and the benchmark: Debian's pebble-challtestsrv (package `pebble`) on
+// free loopback ports, with its HTTP/TLS challenge servers disabled. Every A query answers 127.0.0.1 unless told otherwise;
 // AAAA answers nothing (TESTING.md: an ::1 answer makes clients dial IPv6 first).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Resolver } from 'node:dns/promises';

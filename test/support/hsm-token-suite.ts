@@ -1,8 +1,8 @@
 // The HsmToken tests, written once and run against every PKCS#11 module we support (SoftHSM in
-// signer/hsm/token.test.ts, a TPM 2.0 through tpm2-pkcs11 in signer/hsm/tpm.test.ts): key generation and protection,
-// signing (DER ECDSA, PKCS#1), the session pool under concurrency and its bounded queue, login
-// once per token, configuration errors an operator can act on, and recovery when the sessions or
-// the library go away, without ever retrying a refused PIN.
+// signer/hsm/token.test.ts, a TPM 2.0 through tpm2-pkcs11 in signer/hsm/tpm.test.ts): key
+// generation and protection, signing (DER ECDSA, PKCS#1), the session pool under concurrency and
+// its bounded queue, login once per token, configuration errors an operator can act on, and
+// recovery when the sessions or the library go away, without ever retrying a refused PIN.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ecdsaDerToRaw } from '../../shared/der.ts';
