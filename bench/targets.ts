@@ -3,8 +3,8 @@
 // root pids whose CPU counts as "server" and the root its chains must verify against.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { denoRunArgs } from '../harness/deno-run.mjs';
 import { freePort } from '../harness/ports.ts';
-import { denoRunArgs } from '../scripts/lib/edge-runtimes.mjs';
 import type { DevInit } from '../signer/bootstrap.ts';
 import { type Child, spawnChild, waitReady } from './proc.ts';
 

@@ -11,9 +11,9 @@ import { createEabRepo } from '../../edge/storage/accounts.ts';
 import { openDatabase } from '../../edge/storage/db.ts';
 import { type ChallTestSrv, startChallTestSrv } from '../../harness/challtestsrv.ts';
 import { type Child, spawnChild } from '../../harness/child.ts';
+import { denoRunArgs } from '../../harness/deno-run.mjs';
 import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
 import { freePort } from '../../harness/ports.ts';
-import { denoRunArgs } from '../../scripts/lib/edge-runtimes.mjs';
 import { type System, startSystem } from '../support/system.ts';
 
 export const REPO = resolve(import.meta.dirname, '../..');
