@@ -4,8 +4,8 @@
 // clients do; every request's latency is recorded under its kind.
 import { Agent, request } from 'node:https';
 import { calculateJwkThumbprint, exportJWK, FlattenedSign, generateKeyPair, type JWK } from 'jose';
-import { makeCsr } from '../test/support/acme.ts';
-import type { Http01Server } from '../test/support/http01.ts';
+import { makeCsr } from '../harness/csr.ts';
+import type { Http01Server } from '../harness/http01.ts';
 
 export type Kind =
   | 'newNonce'

@@ -3,7 +3,7 @@
 // issuances/s, the servers' CPU per issuance (from /proc, all their processes), per-request
 // latency percentiles, errors. Chains are kept for verification after the window.
 import { randomBytes } from 'node:crypto';
-import type { Http01Server } from '../test/support/http01.ts';
+import type { Http01Server } from '../harness/http01.ts';
 import { BenchAccount, type Http, type Kind, type Latencies } from './client.ts';
 import type { ServerProcess } from './per-kind.ts';
 import { selfCpuMs, treeCpuMs, treePids, treeRssMiB, treeThreadCpuNs } from './proc.ts';

@@ -6,15 +6,15 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startChallTestSrv } from '../harness/challtestsrv.ts';
+import { startHttp01Server } from '../harness/http01.ts';
+import { freePort } from '../harness/ports.ts';
 import { initDev } from '../signer/bootstrap.ts';
-import { startChallTestSrv } from '../test/support/challtestsrv.ts';
-import { startHttp01Server } from '../test/support/http01.ts';
 import { Http } from './client.ts';
 import { countOrders, type DbBytes, dbBytes, seedOrders } from './growth.ts';
 import { type LevelResult, runLevel } from './issuance.ts';
 import { type PerKindResult, runPerKind, runSqlPerKind, type SqlPerKind } from './per-kind.ts';
 import { type BenchPostgres, postgresMissing, startBenchPostgres } from './postgres.ts';
-import { freePort } from './proc.ts';
 import { type BenchResult, formatReport, type GrowthStep } from './report.ts';
 import { benchSigner, type SignerResults } from './signer.ts';
 import { SqlProbe } from './sql.ts';

@@ -5,7 +5,7 @@
 // HTTP/TLS, JWS, SQL, relay and GC included; what runs between requests (validation after the
 // challenge POST, anything the servers do on their own) is counted as "between requests".
 import { randomBytes } from 'node:crypto';
-import type { Http01Server } from '../test/support/http01.ts';
+import type { Http01Server } from '../harness/http01.ts';
 import { BenchAccount, type Http, type Kind } from './client.ts';
 import { getText, treePids, treeThreadCpuNs } from './proc.ts';
 import { type Counts, parseCounter, type SqlSource } from './sql.ts';

@@ -7,8 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../harness/ports.ts';
 import { postgresBinDir } from '../scripts/lib/ensure.mjs';
-import { freePort } from './proc.ts';
 
 export interface BenchPostgres {
   /** postgres://postgres@127.0.0.1:PORT/edgeca (trust on loopback: a throwaway server) */

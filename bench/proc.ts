@@ -3,14 +3,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { request as requestHttp } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
 
 /** Linux USER_HZ: /proc/<pid>/stat counts CPU time in these ticks (getconf CLK_TCK). */
 const CLK_TCK = 100;
 
-export { type Child, spawnChild } from '../test/support/child.ts';
+export { type Child, spawnChild } from '../harness/child.ts';
 
-import type { Child } from '../test/support/child.ts';
+import type { Child } from '../harness/child.ts';
 
 /** Polls `url` (HTTPS trusting `ca`) until it answers 2xx; throws with the child's output otherwise. */
 export async function waitReady(child: Child, url: string, ca: Buffer, timeoutMs = 60_000): Promise<void> {
@@ -185,17 +184,5 @@ export function getText(url: string, ca: Buffer, timeoutMs = 30_000): Promise<st
     req.on('timeout', () => req.destroy(new Error(`timeout: GET ${url}`)));
     req.on('error', reject);
     req.end();
-  });
-}
-
-/** A port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
   });
 }

@@ -5,9 +5,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../harness/ports.ts';
 import { initDev } from '../signer/bootstrap.ts';
 import { type BenchPostgres, startBenchPostgres } from './postgres.ts';
-import { freePort } from './proc.ts';
 import { benchSigner } from './signer.ts';
 import { type SignerProc, startSignerProc } from './targets.ts';
 

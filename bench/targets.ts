@@ -3,9 +3,11 @@
 // root pids whose CPU counts as "server" and the root its chains must verify against.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { DevInit } from '../test/support/system.ts';
+import { denoRunArgs } from '../harness/deno-run.mjs';
+import { freePort } from '../harness/ports.ts';
+import type { DevInit } from '../signer/bootstrap.ts';
 import type { ServerProcess } from './per-kind.ts';
-import { type Child, freePort, spawnChild, waitReady } from './proc.ts';
+import { type Child, spawnChild, waitReady } from './proc.ts';
 import type { SqlSource } from './sql.ts';
 
 export const REPO = resolve(import.meta.dirname, '..');
@@ -140,13 +142,12 @@ export async function startNodeEdge(
 }
 
 export async function startDenoEdge(c: Common, signer: SignerProc, db: string): Promise<Target> {
-  const { denoArgs } = await import('../test/runtimes/edges.ts');
   const port = await freePort();
   const child = spawnChild(
     'edge (Deno)',
     DENO,
     // the database's directory too: the edge creates its file (mode 0600) through Deno's file API
-    denoArgs({ readPaths: [c.init.dir, dirname(db)], writePaths: [c.init.dir, dirname(db)] }),
+    denoRunArgs({ readPaths: [c.init.dir, dirname(db)], writePaths: [c.init.dir, dirname(db)] }),
     { cwd: REPO, env: edgeEnv(c, signer.url, port, db) },
   );
   const base = `https://127.0.0.1:${port}`;

@@ -1,7 +1,7 @@
 // Edge deployment settings: URLs, keys, ports, resolver. They come from the environment (Node, Deno)
 // or wrangler vars (Workers); admins' run-time settings live in the database instead (invariant 6 in docs/architecture.md).
 import { parseSignerKeys } from './relay/answer.ts';
-import { parseValidationRoutes, type RouteRule } from './validation/routing.ts';
+import { parseValidationRoutes, type RouteRule } from './relay/validation-routes.ts';
 
 export interface ProfileConfig {
   description: string;
@@ -26,7 +26,7 @@ export interface EdgeConfig {
   validatorKeyJwk?: Record<string, unknown>;
   /** the on-prem validator (POST /v1/validate), or several, comma-separated (failover); docs/validator.md */
   validatorUrl?: string;
-  /** where each identifier's challenges are validated (edge/validation/routing.ts) */
+  /** where each identifier's challenges are validated (relay/validation-routes.ts) */
   validationRoutes: RouteRule[];
   dnsResolver?: string;
   http01Port: number;

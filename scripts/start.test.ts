@@ -22,11 +22,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { makeCsr } from '../harness/csr.ts';
+import { freePort } from '../harness/ports.ts';
 import { type Http01, startHttp01 } from '../test/conformance/harness.ts';
-import { makeCsr, newKey, TestAcme } from '../test/support/acme.ts';
+import { newKey, TestAcme } from '../test/support/acme.ts';
 import { httpsFetch } from '../test/support/https-fetch.ts';
 import { type PgHarness, skipWithoutPostgres, startPostgres } from '../test/support/postgres.ts';
-import { freePort } from '../test/support/system.ts';
 import { ROOT } from './lib/ensure.mjs';
 
 const NOT_COPIED = new Set([

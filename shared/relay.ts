@@ -65,11 +65,10 @@ export interface RevokeRequest extends RelayClaims {
   reason: number;
 }
 
-export type ChallengeType = 'http-01' | 'dns-01' | 'tls-alpn-01';
-
 export interface ValidateRequest extends RelayClaims {
   op: 'validate';
-  challengeType: ChallengeType;
+  /** a type of validation/registry.ts; the validator refuses any other (`malformed`) */
+  challengeType: string;
   identifier: Identifier;
   token: string;
   keyAuthorization: string;

@@ -3,16 +3,16 @@
 // (so the unkeyed chain verifies again), and audit-verify still fails, at the checkpoint the
 // rewrite passed or at a checkpoint signature they cannot make. A retention purge up to a
 // checkpoint keeps the rest verifiable from that checkpoint. The CA key here is a WebCrypto key
-// behind the CaSigner interface (signer/service/testing.ts); the integration test
+// behind the CaSigner interface (test/support/signer-service.ts); the integration test
 // (test/integration/rotation.test.ts) does the same with the key in SoftHSM.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { pemToDers } from '../shared/encoding.ts';
+import { type SoftCa, softCa, testConfig } from '../test/support/signer-service.ts';
 import { storeEngines } from '../test/support/store-engines.ts';
 import { verifyAudit } from './audit-verify.ts';
 import { CheckpointWriter, writeCheckpoint } from './service/checkpoints.ts';
 import { issuerIdOf } from './service/issuers.ts';
-import { type SoftCa, softCa, testConfig } from './service/testing.ts';
 import { auditRowHash, GENESIS_HASH } from './store/audit.ts';
 import { CHECKPOINT_DOMAIN, checkpointMessage } from './store/checkpoints.ts';
 import { type Engine, intOf } from './store/sql.ts';

@@ -25,6 +25,9 @@ import {
   signRelay,
   verifyRelay,
 } from '../shared/relay.ts';
+import { makeTempTokens, sideDoor } from '../test/support/hsm-tokens.ts';
+import { createSoftwareCaSigner } from '../test/support/software-ca-signer.ts';
+import { openssl } from '../test/support/x509.ts';
 import {
   DEV_TOKEN_LABEL,
   type DevInit,
@@ -35,12 +38,9 @@ import {
   ROOT_KEY_LABEL,
 } from './bootstrap.ts';
 import type { SignerConfig } from './config.ts';
-import { makeTempTokens, sideDoor } from './hsm/test-support.ts';
 import { openToken } from './hsm/token.ts';
 import { buildCaCertificate } from './x509/ca.ts';
 import { createLeafBuilder, randomSerial } from './x509/leaf.ts';
-import { createSoftwareCaSigner } from './x509/software-signer.ts';
-import { openssl } from './x509/test-support.ts';
 
 const DAY = 86_400_000;
 let root: string;

@@ -2,10 +2,11 @@
 // the token and the store a signer config names (the PIN from pinFile/pinEnv, never argv).
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../cli/args.ts';
+import { configPath } from '../onprem/config.ts';
 import { pemToDers } from '../shared/encoding.ts';
 import type { CaKeyType } from './ca-signer.ts';
 import type { HsmToken } from './hsm/token.ts';
-import { configPath, loadSignerConfig } from './server.ts';
+import { loadSignerConfig } from './server.ts';
 import { issuerId, readPin } from './service/tools.ts';
 import { openConfiguredStore } from './store/configured.ts';
 import type { SignerStore } from './store/store.ts';

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createClient } from '@libsql/client';
+import { softCa, testConfig } from '../test/support/signer-service.ts';
 import { main } from './cli.ts';
-import { softCa, testConfig } from './service/testing.ts';
 import { issuerId } from './service/tools.ts';
 import { SignerStore } from './store/store.ts';
 

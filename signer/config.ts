@@ -1,7 +1,8 @@
 // The signer's own configuration file (JSON). Deployment settings only: where the HSM is, which
 // edge keys are pinned, the ceiling no edge request may exceed. Paths are resolved relative to
-// the directory of the config file.
-import type { JWK } from 'jose';
+// the directory of the config file. What the validator reads from it too (listen, edgeKeys,
+// validatorKeyFile, the ceiling's names and ranges) is onprem/config.ts's SharedOnpremConfig.
+import type { NameScope, SharedOnpremConfig } from '../onprem/config.ts';
 import type { CaKeyType } from './ca-signer.ts';
 
 export type LeafKeyType = 'EC-P256' | 'EC-P384' | 'RSA-2048' | 'RSA-3072' | 'RSA-4096';
@@ -19,23 +20,17 @@ export interface CeilingProfile {
   issuerKeyType?: CaKeyType;
 }
 
-export interface Ceiling {
-  /** DNS names must equal or lie under one of these suffixes; "." allows every name. */
-  dnsSuffixes: string[];
-  /** IP identifiers must lie in one of these CIDRs; [] allows no IP identifier. */
-  ipRanges: string[];
+/** Names, addresses and wildcards (NameScope), and what certificates for them may be. */
+export interface Ceiling extends NameScope {
   /** absolute maximum validity for any certificate, seconds */
   maxLifetimeSeconds: number;
   /** leaf key types accepted in CSRs */
   keyTypes: LeafKeyType[];
-  /** wildcard DNS names allowed at all */
-  allowWildcards: boolean;
   /** profiles an edge may ask for, by name */
   profiles: Record<string, CeilingProfile>;
 }
 
-export interface SignerConfig {
-  listen: { host: string; port: number; tlsCertFile?: string; tlsKeyFile?: string };
+export interface SignerConfig extends SharedOnpremConfig {
   pkcs11: {
     module: string;
     tokenLabel: string;
@@ -104,16 +99,12 @@ export interface SignerConfig {
    * rotation
    */
   audit?: { checkpointSeconds?: number; checkpointRows?: number };
-  /** edge relay public keys pinned by kid */
-  edgeKeys: (JWK & { kid: string })[];
   /**
    * the signer's answer signing key (private JWK, ES256 or EdDSA, with kid; file mode 0600): it
    * signs the answers to sign and revoke, and the edge pins its public half (EDGECA_SIGNER_KEY).
    * Not the CA key: a software key is enough, see docs/threat-model.md.
    */
   answerKeyFile: string;
-  /** validator answer signing key (private JWK), when this process also validates */
-  validatorKeyFile?: string;
   ceiling: Ceiling;
   /**
    * URLs put in issued certificates. crl is the CRL distribution point of the first issuer; an

@@ -3,6 +3,7 @@
 // (what the store knows), crl (an issuer's current CRL), audit-verify (the hash chain and its
 // signed checkpoints). Each prints JSON (crl: PEM) and says what to do next.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { configPath } from '../onprem/config.ts';
 import { derToPem, pemToDers } from '../shared/encoding.ts';
 import { verifyAudit } from './audit-verify.ts';
 import { checkCaCertificate, importIssuerCert } from './bootstrap.ts';
@@ -19,7 +20,6 @@ import {
   type Values,
 } from './cli-common.ts';
 import { installIssuerCert, ROTATE_MODES, type RotateMode, rotate } from './rotate.ts';
-import { configPath } from './server.ts';
 import { DEFAULT_ISSUER_REFRESH_S, subjectOf } from './service/issuers.ts';
 import { issuerFacts, sameKey } from './x509/common.ts';
 

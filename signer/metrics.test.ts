@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type CaSigner, HsmUnavailableError } from './ca-signer.ts';
-import { createSignerMetrics, instrumentCaSigner, withObservability } from './metrics.ts';
+import { createSignerMetrics, instrumentCaSigner, withSignerObservability } from './metrics.ts';
 
 const relayApp = {
   fetch: (req: Request) => new Response(`relay ${new URL(req.url).pathname}`, { status: 200 }),
@@ -35,11 +35,10 @@ test('times HSM signatures and counts failures by kind', async () => {
 test('ready with the HSM up and the database answering; 503 naming the HSM when it is down', async () => {
   let hsm = true;
   const db = { run: async () => ({}) };
-  const app = withObservability(relayApp, {
+  const app = withSignerObservability(relayApp, {
     metrics: createSignerMetrics(),
     hsmOk: async () => hsm,
     db,
-    service: 'signer',
   });
   const ok = await app.request('/ready');
   assert.equal(ok.status, 200);
@@ -59,10 +58,9 @@ test('ready with the HSM up and the database answering; 503 naming the HSM when 
 });
 
 test('passes relay paths through, counts them, and folds unknown paths into one label', async () => {
-  const app = withObservability(relayApp, {
+  const app = withSignerObservability(relayApp, {
     metrics: createSignerMetrics(),
     hsmOk: async () => true,
-    service: 'signer',
   });
   assert.equal(await (await app.request('/v1/crl')).text(), 'relay /v1/crl');
   await app.request('/wp-admin/x');

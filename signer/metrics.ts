@@ -1,36 +1,18 @@
-// The signer's metrics, liveness and readiness. `withObservability` puts /metrics,
-// /health and /ready in front of the relay app (signer/service/app.ts, left as it is) and counts
-// every request; `instrumentCaSigner` times every HSM signature and counts its failures.
-// The registry is the portable one in shared/metrics.ts (Web APIs only).
+// The signer's metrics, liveness and readiness. `withSignerObservability` puts the on-prem front
+// (onprem/observability.ts: /metrics, /health, /ready, every request counted) before the relay app
+// (signer/service/app.ts, left as it is), with the HSM session and the store as /ready's checks;
+// `instrumentCaSigner` times every HSM signature and counts its failures.
 import { sql } from 'drizzle-orm';
-import { Hono } from 'hono';
-import { METRICS_CONTENT_TYPE, Registry, secondsSince } from '../shared/metrics.ts';
+import type { Hono } from 'hono';
+import { createServiceMetrics, type ReadyCheck, withObservability } from '../onprem/observability.ts';
+import { secondsSince } from '../shared/metrics.ts';
 import { type CaSigner, HsmUnavailableError } from './ca-signer.ts';
 
-/** Relay paths are fixed; anything else is one label value, so a scanner cannot grow the series. */
-const KNOWN_PATHS = new Set([
-  '/v1/sign',
-  '/v1/revoke',
-  '/v1/crl',
-  '/v1/issuers',
-  '/v1/health',
-  '/v1/validate',
-]);
-
 export function createSignerMetrics(prefix = 'edgeca_signer') {
-  const registry = new Registry();
+  const base = createServiceMetrics(prefix);
+  const { registry } = base;
   return {
-    registry,
-    requests: registry.counter(`${prefix}_requests_total`, 'HTTP requests answered, by path and status.', [
-      'method',
-      'path',
-      'status',
-    ]),
-    requestSeconds: registry.histogram(
-      `${prefix}_request_duration_seconds`,
-      'Time to answer a request, by path.',
-      ['path'],
-    ),
+    ...base,
     hsmSignSeconds: registry.histogram(
       `${prefix}_hsm_sign_duration_seconds`,
       'Signatures made by the CA key in the HSM (certificates and CRLs), by outcome.',
@@ -66,65 +48,35 @@ export function instrumentCaSigner(inner: CaSigner, m: SignerMetrics): CaSigner 
   };
 }
 
-export interface ReadyCheck {
-  name: string;
-  ok: boolean;
-  detail: string;
-}
-
-export interface ObservabilityOptions {
+export interface SignerObservabilityOptions {
   metrics: SignerMetrics;
   /** whether the HSM session answers now */
   hsmOk?: () => Promise<boolean>;
   /** a drizzle database to run `select 1` on (the service's own store) */
   db?: { run(q: ReturnType<typeof sql>): Promise<unknown> };
-  /** what the service is called in /health (signer, validator) */
-  service: string;
 }
 
-/** The relay app behind /metrics, /health and /ready, with every request counted. */
-export function withObservability(
+/** The relay app behind the on-prem front, ready when its store answers and its HSM session is open. */
+export function withSignerObservability(
   inner: { fetch: (req: Request) => Response | Promise<Response> },
-  o: ObservabilityOptions,
+  o: SignerObservabilityOptions,
 ): Hono {
-  const { metrics } = o;
-  if (o.hsmOk) {
-    const hsmOk = o.hsmOk;
-    metrics.registry.collect(async () => metrics.hsmUp.set({}, (await hsmOk().catch(() => false)) ? 1 : 0));
+  const { metrics, db, hsmOk } = o;
+  const readiness: (() => Promise<ReadyCheck>)[] = [];
+  if (db) {
+    readiness.push(() =>
+      db.run(sql`select 1`).then(
+        () => ({ name: 'database', ok: true, detail: 'answers' }),
+        (e: Error) => ({ name: 'database', ok: false, detail: e.message }),
+      ),
+    );
   }
-  const app = new Hono();
-  app.use(async (c, next) => {
-    const started = performance.now();
-    await next();
-    const path =
-      KNOWN_PATHS.has(c.req.path) || ['/metrics', '/health', '/ready'].includes(c.req.path)
-        ? c.req.path
-        : 'other';
-    metrics.requests.inc({ method: c.req.method, path, status: String(c.res.status) });
-    metrics.requestSeconds.observe({ path }, secondsSince(started));
-  });
-  app.get('/health', (c) => c.json({ status: 'ok', service: o.service }));
-  app.get('/ready', async (c) => {
-    const checks: ReadyCheck[] = [];
-    if (o.db) {
-      const db = o.db;
-      checks.push(
-        await db.run(sql`select 1`).then(
-          () => ({ name: 'database', ok: true, detail: 'answers' }),
-          (e: Error) => ({ name: 'database', ok: false, detail: e.message }),
-        ),
-      );
-    }
-    if (o.hsmOk) {
-      const ok = await o.hsmOk().catch(() => false);
-      checks.push({ name: 'hsm', ok, detail: ok ? 'session open' : 'unavailable' });
-    }
-    const ready = checks.every((x) => x.ok);
-    return c.json({ status: ready ? 'ready' : 'not ready', service: o.service, checks }, ready ? 200 : 503);
-  });
-  app.get('/metrics', async (c) =>
-    c.body(await metrics.registry.render(), 200, { 'Content-Type': METRICS_CONTENT_TYPE }),
-  );
-  app.all('*', (c) => inner.fetch(c.req.raw));
-  return app;
+  if (hsmOk) {
+    metrics.registry.collect(async () => metrics.hsmUp.set({}, (await hsmOk().catch(() => false)) ? 1 : 0));
+    readiness.push(async () => {
+      const ok = await hsmOk().catch(() => false);
+      return { name: 'hsm', ok, detail: ok ? 'session open' : 'unavailable' };
+    });
+  }
+  return withObservability(inner, { metrics, service: 'signer', readiness });
 }

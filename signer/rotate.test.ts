@@ -21,20 +21,20 @@ import {
 } from '@peculiar/x509';
 import { b64uEncode, derToPem, pemToDers } from '../shared/encoding.ts';
 import { importRelayPrivateKey, type RelayKey, signRelay } from '../shared/relay.ts';
+import { sideDoor } from '../test/support/hsm-tokens.ts';
+import { makeCsr } from '../test/support/signer-service.ts';
+import { createSoftwareCaSigner } from '../test/support/software-ca-signer.ts';
 import { runTool, splitPemChain, verifyChain } from '../test/support/tools.ts';
 import { verifyAudit } from './audit-verify.ts';
 import { type DevInit, initDev } from './bootstrap.ts';
 import type { SignerConfig } from './config.ts';
-import { sideDoor } from './hsm/test-support.ts';
 import { type HsmToken, openToken } from './hsm/token.ts';
 import { installIssuerCert, rotate } from './rotate.ts';
 import { type RunningSigner, startSigner } from './server.ts';
-import { makeCsr } from './service/testing.ts';
 import { readPin } from './service/tools.ts';
 import type { SignerStore } from './store/store.ts';
 import { buildCaCertificate } from './x509/ca.ts';
 import { createLeafBuilder, randomSerial } from './x509/leaf.ts';
-import { createSoftwareCaSigner } from './x509/software-signer.ts';
 
 let dir: string;
 let dev: DevInit;

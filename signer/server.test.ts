@@ -1,5 +1,5 @@
 // The signer over real HTTP on 127.0.0.1 with a real libSQL file, a software CA key behind a
-// counting CaSigner and the software certificate tools (signer/service/testing.ts).
+// counting CaSigner and the software certificate tools (test/support/signer-service.ts).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,8 +8,6 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { b64uEncode } from '../shared/encoding.ts';
 import { type RelayKey, signRelay } from '../shared/relay.ts';
-import type { SignerConfig } from './config.ts';
-import { type RunningSigner, startSigner } from './server.ts';
 import {
   edgeKeyPair,
   makeCsr,
@@ -18,7 +16,9 @@ import {
   softTools,
   testConfig,
   writeAnswerKey,
-} from './service/testing.ts';
+} from '../test/support/signer-service.ts';
+import type { SignerConfig } from './config.ts';
+import { type RunningSigner, startSigner } from './server.ts';
 import type { CertTools } from './service/types.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgeca-signer-'));

@@ -6,15 +6,16 @@
 // audit checkpoint timers, and serves the relay API over HTTP, or HTTPS when
 // listen.tlsCertFile/tlsKeyFile are set.
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { configPath, readConfigJson } from '../onprem/config.ts';
+import { listen } from '../onprem/http.ts';
 import { derToPem, pemToDers } from '../shared/encoding.ts';
 import { exportStatementCounts } from '../shared/metrics.ts';
 import { importRelayPrivateKey, importRelayPublicKey, type RelayKey } from '../shared/relay.ts';
 import { StatementCounts } from '../shared/sql-statements.ts';
 import type { CaSigner } from './ca-signer.ts';
 import type { SignerConfig } from './config.ts';
-import { createSignerMetrics, instrumentCaSigner, withObservability } from './metrics.ts';
-import { listen } from './onprem-http.ts';
+import { createSignerMetrics, instrumentCaSigner, withSignerObservability } from './metrics.ts';
 import { signerApp } from './service/app.ts';
 import { CheckpointWriter } from './service/checkpoints.ts';
 import {
@@ -26,10 +27,8 @@ import {
 import { SignerService } from './service/service.ts';
 import { certToolsFor, issuerId, openHsm } from './service/tools.ts';
 import type { CertTools } from './service/types.ts';
-import { databaseUrl, openConfiguredStore } from './store/configured.ts';
+import { openConfiguredStore } from './store/configured.ts';
 import { issuerFacts, sameKey } from './x509/common.ts';
-
-export { databaseUrl };
 
 /** Counts the store's SQL statements by kind into /metrics when true (benchmarks, diagnosis). */
 export const SQL_METRICS_ENV = 'EDGECA_SQL_STATEMENT_METRICS';
@@ -49,17 +48,10 @@ export interface RunningSigner {
 }
 
 export function loadSignerConfig(configFile: string): { config: SignerConfig; baseDir: string } {
-  let text: string;
-  try {
-    text = readFileSync(configFile, 'utf8');
-  } catch (e) {
-    throw new Error(`cannot read the signer config ${configFile}: ${(e as Error).message}`);
-  }
-  try {
-    return { config: JSON.parse(text) as SignerConfig, baseDir: dirname(resolve(configFile)) };
-  } catch (e) {
-    throw new Error(`the signer config ${configFile} is not valid JSON: ${(e as Error).message}`);
-  }
+  return {
+    config: readConfigJson<SignerConfig>(configFile, 'signer config'),
+    baseDir: dirname(resolve(configFile)),
+  };
 }
 
 /** The answer signing key named by `answerKeyFile` (a private JWK with kid). */
@@ -83,9 +75,6 @@ export async function loadAnswerKey(config: SignerConfig, baseDir: string): Prom
     throw new Error(`the answer key (answerKeyFile) ${file}: ${(e as Error).message}`);
   }
 }
-
-/** Resolves a path from the config relative to the config file's directory. */
-export const configPath = (baseDir: string, p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
 
 function readPem(file: string, what: string): Uint8Array[] {
   let pem: string;
@@ -204,11 +193,10 @@ export async function startSigner(opts: StartSignerOptions): Promise<RunningSign
       service.onHsmState = (ok) => {
         hsmState = ok;
       };
-    const app = withObservability(signerApp({ service, issuers, answerKey, hsmOk, log }), {
+    const app = withSignerObservability(signerApp({ service, issuers, answerKey, hsmOk, log }), {
       metrics,
       hsmOk,
       db: { run: () => store.ping() },
-      service: 'signer',
     });
     const server = await listen(app.fetch, {
       host: config.listen.host,

@@ -3,8 +3,8 @@
 // can be signed (bad JWS, replay, busy) are RFC 7807 problem documents; the edge never trusts them
 // to settle a challenge. One JSON log line per request, never a key authorization.
 import type { Hono } from 'hono';
+import { relayApp } from '../onprem/http.ts';
 import { RELAY_CONTENT_TYPE } from '../shared/relay.ts';
-import { relayApp } from '../signer/onprem-http.ts';
 import type { ValidateLog, ValidatorService } from './service.ts';
 
 /** A validate request is a few hundred bytes; this leaves room and refuses anything bigger early. */

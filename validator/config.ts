@@ -2,25 +2,26 @@
 // answer signing key, the names and addresses it may validate (the signer's ceiling), its jti
 // database and the internal DNS server it resolves through. A config may name the signer's config
 // (`signerConfig`) to take the pinned edge keys, the ceiling and validatorKeyFile from it, so the
-// two on-prem services cannot drift apart. Paths are relative to the config file's directory.
-import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
-import type { JWK } from 'jose';
-import type { SignerConfig } from '../signer/config.ts';
-
-/** The part of the signer's ceiling that bounds validation: which identifiers exist at all. */
-export interface ValidatorScope {
-  dnsSuffixes: string[];
-  ipRanges: string[];
-  allowWildcards: boolean;
-}
+// two on-prem services cannot drift apart (onprem/config.ts: what the two share). Paths are
+// relative to the config file's directory.
+import { dirname, resolve } from 'node:path';
+import {
+  configPath,
+  databaseUrl,
+  type EdgeKey,
+  type ListenConfig,
+  type NameScope,
+  readConfigJson,
+  type SharedOnpremConfig,
+} from '../onprem/config.ts';
 
 export interface ValidatorConfig {
-  listen: { host: string; port: number; tlsCertFile?: string; tlsKeyFile?: string };
-  edgeKeys: (JWK & { kid: string })[];
+  listen: ListenConfig;
+  edgeKeys: EdgeKey[];
   /** the validator's answer signing key (private JWK with kid); the edge pins its public part */
   validatorKeyFile: string;
-  ceiling: ValidatorScope;
+  /** the part of the signer's ceiling that bounds validation: which identifiers exist at all */
+  ceiling: NameScope;
   /** libSQL URL of the jti record (replay protection survives restarts), e.g. file:validator.db */
   database: string;
   /** the internal DNS server, "host", "host:port" or "[v6]:port"; unset = the system resolver */
@@ -43,34 +44,12 @@ export type ValidatorConfigFile = Partial<ValidatorConfig> & { signerConfig?: st
 export const DEFAULT_VALIDATOR_PORT = 14200;
 export const MAX_TIMEOUT_MS = 20_000;
 
-export const configPath = (baseDir: string, p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
-
-/** A `file:` URL with a relative path is relative to the config file. */
-export function databaseUrl(baseDir: string, url: string): string {
-  if (!url.startsWith('file:') || url.startsWith('file:/')) return url;
-  return `file:${configPath(baseDir, url.slice('file:'.length))}`;
-}
-
-function readJson<T>(file: string, what: string): T {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new Error(`cannot read the ${what} ${file}: ${(e as Error).message}`);
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch (e) {
-    throw new Error(`the ${what} ${file} is not valid JSON: ${(e as Error).message}`);
-  }
-}
-
 /**
  * The settings the validator takes from the signer's config: pinned edge keys, the ceiling's names
  * and ranges, and the validator key. Paths come back absolute (resolved against the signer's dir).
  */
 export function fromSignerConfig(
-  signer: SignerConfig,
+  signer: SharedOnpremConfig,
   signerDir: string,
 ): Pick<ValidatorConfig, 'edgeKeys' | 'ceiling'> & { validatorKeyFile?: string } {
   return {
@@ -89,7 +68,10 @@ export function resolveValidatorConfig(file: ValidatorConfigFile, baseDir: strin
   let inherited: Partial<ValidatorConfig> = {};
   if (file.signerConfig) {
     const signerFile = configPath(baseDir, file.signerConfig);
-    inherited = fromSignerConfig(readJson<SignerConfig>(signerFile, 'signer config'), dirname(signerFile));
+    inherited = fromSignerConfig(
+      readConfigJson<SharedOnpremConfig>(signerFile, 'signer config'),
+      dirname(signerFile),
+    );
   }
   const merged = { ...inherited, ...stripUndefined(file) };
   const cfg: ValidatorConfig = {
@@ -114,7 +96,7 @@ export function resolveValidatorConfig(file: ValidatorConfigFile, baseDir: strin
 
 export function loadValidatorConfig(configFile: string): ValidatorConfig {
   return resolveValidatorConfig(
-    readJson<ValidatorConfigFile>(configFile, 'validator config'),
+    readConfigJson<ValidatorConfigFile>(configFile, 'validator config'),
     dirname(resolve(configFile)),
   );
 }

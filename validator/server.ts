@@ -1,11 +1,11 @@
 // Starts the validator: reads its config, imports the pinned edge keys and its answer key (never
-// logged), opens the jti database and a Node validation runtime on the internal resolver, and
+// logged), opens the jti database and validation's Node network on the internal resolver, and
 // serves the app over HTTP, or HTTPS when listen.tlsCertFile/tlsKeyFile are set.
 import { readFileSync } from 'node:fs';
-import { createNodeRuntime } from '../edge/runtime/node.ts';
+import { listen } from '../onprem/http.ts';
+import { createServiceMetrics, withObservability } from '../onprem/observability.ts';
 import { importRelayPrivateKey, importRelayPublicKey, type RelayKey } from '../shared/relay.ts';
-import { createSignerMetrics, withObservability } from '../signer/metrics.ts';
-import { listen } from '../signer/onprem-http.ts';
+import { createNodeNet } from '../validation/node/net.ts';
 import { validatorApp } from './app.ts';
 import { loadValidatorConfig, type ValidatorConfig } from './config.ts';
 import { ValidatorService } from './service.ts';
@@ -43,11 +43,11 @@ export async function startValidator(opts: StartValidatorOptions): Promise<Runni
   }
   const store = await JtiStore.open(config.database);
   try {
-    const runtime = createNodeRuntime(config.dnsResolver ? { dnsResolver: config.dnsResolver } : {});
-    const service = new ValidatorService({ config, runtime, store, edgeKeys, answerKey, log });
+    const net = createNodeNet(config.dnsResolver ? { dnsResolver: config.dnsResolver } : {});
+    const service = new ValidatorService({ config, net, store, edgeKeys, answerKey, log });
     // /metrics (requests by path and status), /health and /ready in front of the app.
     const app = withObservability(validatorApp({ service, answerKid: answerKey.kid, log }), {
-      metrics: createSignerMetrics('edgeca_validator'),
+      metrics: createServiceMetrics('edgeca_validator'),
       service: 'validator',
     });
     const server = await listen(app.fetch, config.listen);

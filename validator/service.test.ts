@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK, generateKeyPair } from 'jose';
-import { createNodeRuntime } from '../edge/runtime/node.ts';
-import { dns01TxtValue } from '../edge/validation/index.ts';
+import { type ChallTestSrv, startChallTestSrv } from '../harness/challtestsrv.ts';
+import { type Http01Server, startHttp01Server } from '../harness/http01.ts';
 import { parseCidr } from '../shared/identifiers.ts';
 import type { Identifier } from '../shared/problems.ts';
 import {
@@ -23,8 +23,8 @@ import {
   type ValidateRequest,
   verifyRelay,
 } from '../shared/relay.ts';
-import { type ChallTestSrv, startChallTestSrv } from '../test/support/challtestsrv.ts';
-import { type Http01Server, startHttp01Server } from '../test/support/http01.ts';
+import { dns01TxtValue } from '../validation/dns-01.ts';
+import { createNodeNet } from '../validation/node/net.ts';
 import { validatorApp } from './app.ts';
 import type { ValidatorConfig } from './config.ts';
 import { scopeProblem, ValidatorService } from './service.ts';
@@ -71,7 +71,7 @@ async function makeApp(over: Partial<ValidatorConfig> = {}) {
   stores.push(store);
   const service = new ValidatorService({
     config,
-    runtime: createNodeRuntime({ dnsResolver: dns.dnsAddress }),
+    net: createNodeNet({ dnsResolver: dns.dnsAddress }),
     store,
     edgeKeys: new Map([[edgeKey.pub.kid, edgeKey.pub]]),
     answerKey: answerKey.priv,

@@ -2,15 +2,13 @@
 // relay JWS (pinned edge key, op "validate", iat/exp freshness), the request's shape, then its jti
 // recorded durably (a replay is refused), then the identifier against the signer's ceiling. Only
 // then does it dial anything: http-01, dns-01 (through the internal resolver) or tls-alpn-01, with
-// edge/validation's code and address rules (no loopback, link-local or metadata addresses), on
+// validation/'s code and address rules (no loopback, link-local or metadata addresses), on
 // ports 80 and 443 only. Every http-01 redirect target is held to the same ceiling as the
 // identifier, so a name inside it cannot send the validator to a host outside it. The answer, valid
 // or the exact ACME problem, is a JWS by the validator key carrying the request's jti, so the edge
 // can tell it from a forged or replayed one.
 
-import type { EdgeRuntime } from '../edge/runtime/types.ts';
-import { validateChallenge, validationOptions } from '../edge/validation/index.ts';
-import type { ValidationOptions, ValidationResult } from '../edge/validation/types.ts';
+import type { NameScope } from '../onprem/config.ts';
 import {
   type Cidr,
   dnsNameUnder,
@@ -27,10 +25,18 @@ import {
   type ValidateRequest,
   verifyRelay,
 } from '../shared/relay.ts';
-import type { ValidatorConfig, ValidatorScope } from './config.ts';
+import type { ValidationNet } from '../validation/net.ts';
+import { CHALLENGE_TYPES, type ChallengeType, isChallengeType } from '../validation/registry.ts';
+import type { ValidationOptions, ValidationResult } from '../validation/types.ts';
+import { validateChallenge, validationOptions } from '../validation/validate.ts';
+import type { ValidatorConfig } from './config.ts';
 import type { JtiStore } from './store.ts';
 
-const CHALLENGE_TYPES: ReadonlySet<string> = new Set(['http-01', 'dns-01', 'tls-alpn-01']);
+/** "http-01, dns-01 or tls-alpn-01": the registry's types, for the problem that names them. */
+const TYPES_TEXT =
+  CHALLENGE_TYPES.length > 1
+    ? `${CHALLENGE_TYPES.slice(0, -1).join(', ')} or ${CHALLENGE_TYPES.at(-1)}`
+    : CHALLENGE_TYPES.join('');
 /** RFC 8555 §8: tokens are base64url; 128 bits at least. Bounded above so nothing huge is echoed. */
 const TOKEN_RE = /^[A-Za-z0-9_-]{22,128}$/;
 /** token "." base64url(SHA-256 thumbprint): 43 characters for SHA-256; a little room for others. */
@@ -42,7 +48,7 @@ export const BUSY_RETRY_AFTER_S = 2;
 
 export interface ValidatorServiceOptions {
   config: ValidatorConfig;
-  runtime: EdgeRuntime;
+  net: ValidationNet;
   store: JtiStore;
   edgeKeys: ReadonlyMap<string, RelayKey>;
   answerKey: RelayKey;
@@ -88,7 +94,7 @@ export class ValidatorService {
   async validate(jws: string, log: ValidateLog = {}): Promise<string> {
     const { payload } = await verifyRelay<ValidateRequest>(jws, { op: 'validate', keys: this.o.edgeKeys });
     if (typeof payload.rid === 'string') log.rid = payload.rid.slice(0, 64);
-    const id = checkShape(payload);
+    const { id, type } = checkShape(payload);
     log.jti = payload.jti;
     log.challengeType = payload.challengeType;
     log.identifier = id.value;
@@ -107,9 +113,9 @@ export class ValidatorService {
       const result: ValidationResult = outOfScope
         ? { status: 'invalid', problem: outOfScope }
         : await validateChallenge(
-            this.o.runtime,
+            this.o.net,
             {
-              type: payload.challengeType,
+              type,
               identifier: id,
               token: payload.token,
               keyAuthorization: payload.keyAuthorization,
@@ -137,10 +143,10 @@ export class ValidatorService {
   }
 }
 
-/** The request's identifier in canonical form, or `malformed` naming what is wrong. */
-function checkShape(p: ValidateRequest): Identifier {
-  if (typeof p.challengeType !== 'string' || !CHALLENGE_TYPES.has(p.challengeType)) {
-    throw new AcmeProblem('malformed', 'challengeType must be http-01, dns-01 or tls-alpn-01');
+/** The request's challenge type and identifier in canonical form, or `malformed` naming what is wrong. */
+function checkShape(p: ValidateRequest): { id: Identifier; type: ChallengeType } {
+  if (!isChallengeType(p.challengeType)) {
+    throw new AcmeProblem('malformed', `challengeType must be ${TYPES_TEXT}`);
   }
   if (typeof p.token !== 'string' || !TOKEN_RE.test(p.token)) {
     throw new AcmeProblem('malformed', 'token must be 22 to 128 base64url characters');
@@ -155,7 +161,7 @@ function checkShape(p: ValidateRequest): Identifier {
   }
   const id = normalizeIdentifier(p.identifier);
   if (id.type === 'dns' && id.value.length > 253) throw new AcmeProblem('malformed', 'DNS name too long');
-  return id;
+  return { id, type: p.challengeType };
 }
 
 /**
@@ -163,7 +169,7 @@ function checkShape(p: ValidateRequest): Identifier {
  * made canonical as an order's identifier is (an IPv4 address in IPv6 form is refused there), so a
  * redirect's host gets exactly the identifier's checks.
  */
-export function scopeProblem(scope: ValidatorScope, ranges: Cidr[], given: Identifier): AcmeProblem | null {
+export function scopeProblem(scope: NameScope, ranges: Cidr[], given: Identifier): AcmeProblem | null {
   let id: Identifier;
   try {
     id = normalizeIdentifier(given);

@@ -7,9 +7,9 @@ import { createECDH } from 'node:crypto';
 import { describe, it } from 'node:test';
 import * as x509 from '@peculiar/x509';
 import { exportJWK } from 'jose';
+import { makeCsr } from '../../harness/csr.ts';
 import { parseCsr } from '../../shared/csr.ts';
 import { b64uEncode, sha256 } from '../../shared/encoding.ts';
-import { makeCsr } from '../../test/support/acme.ts';
 import { certificateSpki, jwkDigest, parseKeyDigest, spkiDigest, spkiOfPem } from './compromised-keys.ts';
 
 const KEYS: [string, RsaHashedKeyGenParams | EcKeyGenParams][] = [

@@ -14,10 +14,10 @@ import {
   resolveProfile,
 } from '../policy/issuance.ts';
 import { checkOrderLimits } from '../ratelimit/limits.ts';
+import { offeredChallenges, routingContext } from '../relay/validation-routes.ts';
 import { newId } from '../storage/ids.ts';
 import { insertIssuanceBundle, type PreauthMark } from '../storage/preauth.ts';
 import type { AccountRow, AuthzRow, ChallengeRow, OrderRow } from '../storage/schema.ts';
-import { routingContext, tlsAlpnOffered } from '../validation/routing.ts';
 import type { EdgeServices } from './context.ts';
 import { checkReplaces } from './replaces.ts';
 
@@ -100,15 +100,12 @@ export function parseNewOrder(payload: unknown, svc: EdgeServices, now: number):
   return out;
 }
 
-/** Challenge types offered for an identifier (RFC 8555 §8, RFC 8738 §7: no dns-01 for IPs). */
+/**
+ * Challenge types offered for an identifier: each challenge's own rules (RFC 8555 §8, RFC 8738:
+ * no dns-01 for IPs, wildcards by dns-01 only) for what this runtime can do or its route sends on-prem.
+ */
 export function challengeTypesFor(id: Identifier, svc: EdgeServices): ChallengeRow['type'][] {
-  // tls-alpn-01 needs raw TLS: offered where this runtime has it or the route sends it on-prem.
-  const alpn = tlsAlpnOffered(id, svc.config.validationRoutes, routingContext(svc.runtime, svc.config))
-    ? (['tls-alpn-01'] as const)
-    : [];
-  if (id.type === 'ip') return ['http-01', ...alpn];
-  if (isWildcard(id)) return ['dns-01'];
-  return ['http-01', 'dns-01', ...alpn];
+  return offeredChallenges(id, svc.config.validationRoutes, routingContext(svc.runtime, svc.config));
 }
 
 /** A new authorization for one identifier: pre-authorized (valid, marked) or pending with challenges. */

@@ -2,18 +2,20 @@
 // processing and returns at once; the attempt runs in the background (waitUntil on Workers), with
 // a bounded retry for connection failures. A processing challenge whose attempt was lost (process
 // or isolate gone) is claimed again by the next read, so an order never stalls.
-// Each challenge is validated where its route says (validation/routing.ts): here, by the on-prem
-// validator (validation/remote.ts), or both, which must agree. Without a signed answer from the
-// validator the challenge stays processing and is retried, up to VALIDATOR_GIVE_UP_MS.
+// Each challenge is validated where its route says (relay/validation-routes.ts): here, by the
+// on-prem validator (relay/validator-client.ts), or both, which must agree. Without a signed
+// answer from the validator the challenge stays processing and is retried, up to
+// VALIDATOR_GIVE_UP_MS.
 import { AcmeProblem } from '../../shared/problems.ts';
+import { invalid } from '../../validation/result.ts';
+import type { ValidationResult } from '../../validation/types.ts';
+import type { ValidationInput } from '../../validation/validate.ts';
+import { keyAuthorization, validateChallenge, validationOptions } from '../../validation/validate.ts';
 import { type EdgeConfig, parseUrlList } from '../config.ts';
 import { collectPeers, metricsOf } from '../observability/edge-metrics.ts';
+import { routeFor, routingContext } from '../relay/validation-routes.ts';
+import { createValidatorClient, type ValidatorClient } from '../relay/validator-client.ts';
 import type { AuthzRow, ChallengeRow } from '../storage/schema.ts';
-import { keyAuthorization, validateChallenge, validationOptions } from '../validation/index.ts';
-import { createValidatorClient, type ValidatorClient } from '../validation/remote.ts';
-import { invalid } from '../validation/result.ts';
-import { routeFor, routingContext } from '../validation/routing.ts';
-import type { ValidationInput, ValidationResult } from '../validation/types.ts';
 import type { EdgeServices } from './context.ts';
 
 const RETRY_DELAYS_MS = [1000];

@@ -3,7 +3,8 @@
 // pre-authorization on and off, newAuthz, and the profile the edge relays to the signer.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { makeCsr, newKey, TestAcme } from '../../test/support/acme.ts';
+import { makeCsr } from '../../harness/csr.ts';
+import { newKey, TestAcme } from '../../test/support/acme.ts';
 import { type InprocEdge, startInprocEdge } from '../../test/support/edge-app.ts';
 import type { SignerClient } from '../relay/signer-client.ts';
 import { storesOf } from '../storage/stores.ts';

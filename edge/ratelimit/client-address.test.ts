@@ -55,10 +55,12 @@ describe('client address', () => {
 });
 
 describe('EDGECA_TRUSTED_PROXY_HEADER', () => {
-  const env = (v: string) => ({ EDGECA_RELAY_KEY: '{"kty":"EC"}', EDGECA_TRUSTED_PROXY_HEADER: v });
+  // The smallest environment the edge accepts: a relay key and the signer's answer key.
+  const base = { EDGECA_RELAY_KEY: '{"kty":"EC"}', EDGECA_SIGNER_KEY: '{"kty":"EC","kid":"answer"}' };
+  const env = (v: string) => ({ ...base, EDGECA_TRUSTED_PROXY_HEADER: v });
   it('is one header name, kept lower-case', () => {
     assert.equal(edgeConfigFromEnv(env('X-Forwarded-For')).trustedProxyHeader, 'x-forwarded-for');
-    assert.equal(edgeConfigFromEnv({ EDGECA_RELAY_KEY: '{}' }).trustedProxyHeader, undefined);
+    assert.equal(edgeConfigFromEnv(base).trustedProxyHeader, undefined);
   });
   it('refuses a list of headers and the Forwarded header, naming the setting', () => {
     assert.throws(

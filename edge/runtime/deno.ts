@@ -4,18 +4,18 @@
 // peer certificate nor lets us skip verification, so tls-alpn-01 is not offered on Deno.
 // Deno's types are declared here, minimally, instead of loading lib.deno.d.ts into the Node build.
 
-import { databaseFilePath, looseModeWarning } from './db-file.ts';
-import { createDohResolver } from './doh.ts';
-import envNames from './env-names.json' with { type: 'json' };
-import { http1Get, type RawConn } from './http1-client.ts';
 import {
   ConnectError,
   DnsError,
   type DnsResolver,
-  type EdgeRuntime,
   type HttpGetRequest,
   VALIDATION_USER_AGENT,
-} from './types.ts';
+} from '../../validation/net.ts';
+import { databaseFilePath, looseModeWarning } from './db-file.ts';
+import { createDohResolver } from './doh.ts';
+import envNames from './env-names.json' with { type: 'json' };
+import { http1Get, type RawConn } from './http1-client.ts';
+import type { EdgeRuntime } from './types.ts';
 
 /** The part of the Deno namespace the adapter and deno-main.ts use. */
 export interface DenoApi {
@@ -51,7 +51,8 @@ export interface DenoApi {
 
 /**
  * The settings the edge reads, for Deno's `--allow-env=<these>` (docs/runtimes.md). One list in
- * env-names.json, which `npm start` (scripts/lib/edge-runtimes.mjs) reads too.
+ * env-names.json, which the `deno run` arguments of npm start, the tests and the benchmark
+ * (harness/deno-run.mjs) read too.
  */
 export const EDGE_ENV_NAMES: readonly string[] = envNames;
 

@@ -5,9 +5,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type DohServer, startDohServer } from '../../cli/doh-bridge.ts';
-import { type ChallTestSrv, startChallTestSrv } from '../../test/support/challtestsrv.ts';
+import { type ChallTestSrv, startChallTestSrv } from '../../harness/challtestsrv.ts';
+import { DnsError } from '../../validation/net.ts';
 import { createDohResolver, decodeAnswer, encodeQuery } from './doh.ts';
-import { DnsError } from './types.ts';
 
 describe('DoH resolver (RFC 8484 wire format)', { timeout: 60_000 }, () => {
   let dns: ChallTestSrv;

@@ -6,7 +6,7 @@
 // recursive server, which returns the final records after it.
 import { b64uEncode } from '../../shared/encoding.ts';
 import { formatIp } from '../../shared/identifiers.ts';
-import { DnsError, type DnsResolver } from './types.ts';
+import { DnsError, type DnsResolver } from '../../validation/net.ts';
 
 export interface DohOptions {
   /** resolver endpoint, e.g. https://cloudflare-dns.com/dns-query */

@@ -3,7 +3,7 @@
 // to the checked address itself (Deno.connect, cloudflare:sockets) and sends the Host header it
 // chose. No runtime API is used here — only a read/write/close connection — so Node tests can drive
 // it over node:net.
-import type { HttpGetResult } from './types.ts';
+import type { HttpGetResult } from '../../validation/net.ts';
 
 /** The part of Deno.Conn used here. */
 export interface RawConn {

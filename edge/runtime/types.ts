@@ -1,73 +1,10 @@
 // What differs between runtimes (Node, Deno, Workers), behind one interface (invariant 4 in docs/architecture.md).
-// Everything else in edge/ receives an EdgeRuntime and never asks which runtime it is on.
+// Everything else in edge/ receives an EdgeRuntime and never asks which runtime it is on. The network
+// that validation needs is validation/net.ts's part of it, shared with the on-prem validator.
+import type { ValidationNet } from '../../validation/net.ts';
 
-/** A DNS failure, classified so validation can answer the right ACME problem (`dns`). */
-export class DnsError extends Error {
-  readonly code: 'NXDOMAIN' | 'NODATA' | 'SERVFAIL' | 'TIMEOUT' | 'REFUSED' | 'OTHER';
-  constructor(code: DnsError['code'], message: string) {
-    super(message);
-    this.name = 'DnsError';
-    this.code = code;
-  }
-}
-
-export interface DnsResolver {
-  /** TXT records, each record's strings joined. Throws DnsError. An empty answer is NODATA. */
-  resolveTxt(name: string): Promise<string[]>;
-  /** IPv4 addresses as text. Throws DnsError. */
-  resolve4(name: string): Promise<string[]>;
-  /** IPv6 addresses as text. Throws DnsError. */
-  resolve6(name: string): Promise<string[]>;
-}
-
-export interface HttpGetRequest {
-  /** IP literal to connect to (already resolved and checked against the address rules) */
-  address: string;
-  port: number;
-  /** Host header value (the identifier, or a redirect target's host) */
-  hostHeader: string;
-  /** path + query, starting with "/" */
-  path: string;
-  /** whole request budget */
-  timeoutMs: number;
-  /** stop reading the body after this many bytes (the result is truncated, flagged) */
-  maxBytes: number;
-  /** connect with TLS (a redirect to https://); certificate not verified (RFC 8555 §8.3) */
-  tls?: boolean;
-}
-
-export interface HttpGetResult {
-  status: number;
-  /** lower-case header names */
-  headers: Record<string, string>;
-  body: Uint8Array;
-  truncated: boolean;
-}
-
-/** Connection-level failure of an HTTP GET (refused, reset, timeout, TLS). */
-export class ConnectError extends Error {
-  readonly code: 'REFUSED' | 'TIMEOUT' | 'RESET' | 'TLS' | 'OTHER';
-  constructor(code: ConnectError['code'], message: string) {
-    super(message);
-    this.name = 'ConnectError';
-    this.code = code;
-  }
-}
-
-export interface TlsAlpnProbe {
-  /** DER of the certificate the peer presented when asked for ALPN "acme-tls/1" with this SNI */
-  peerCertificate(req: { address: string; port: number; servername: string; timeoutMs: number }): Promise<{
-    certDer: Uint8Array;
-    alpn: string | false;
-  }>;
-}
-
-export interface EdgeRuntime {
+export interface EdgeRuntime extends ValidationNet {
   readonly name: 'node' | 'deno' | 'workers';
-  dns: DnsResolver;
-  httpGet(req: HttpGetRequest): Promise<HttpGetResult>;
-  /** raw TLS with a chosen ALPN; absent where the runtime cannot do it (tls-alpn-01 not offered then) */
-  tlsAlpn?: TlsAlpnProbe;
   /**
    * A fetch that trusts ONLY the given CA (PEM) for https URLs: the relay to the signer with a
    * pinned CA. Absent where the runtime cannot do it (Workers: docs/runtimes.md).
@@ -76,6 +13,3 @@ export interface EdgeRuntime {
   /** keep background work alive past the response (Workers' waitUntil); Node/Deno just let it run */
   waitUntil(work: Promise<unknown>): void;
 }
-
-/** User-Agent of validation requests (ASCII only: header values must be). */
-export const VALIDATION_USER_AGENT = 'edgeca-validation/0.1 (+RFC 8555 section 8)';

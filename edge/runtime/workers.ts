@@ -7,15 +7,16 @@
 // - tls-alpn-01 is not offered (no raw TLS with a chosen ALPN, no peer certificate);
 // - background work (a challenge's validation) is handed to the request's ctx.waitUntil; an attempt
 //   cut short is claimed again by the next read of the authorization (validation-job.ts).
-import { createDohResolver } from './doh.ts';
-import { http1Get, type RawConn } from './http1-client.ts';
+
 import {
   ConnectError,
-  type EdgeRuntime,
   type HttpGetRequest,
   type HttpGetResult,
   VALIDATION_USER_AGENT,
-} from './types.ts';
+} from '../../validation/net.ts';
+import { createDohResolver } from './doh.ts';
+import { http1Get, type RawConn } from './http1-client.ts';
+import type { EdgeRuntime } from './types.ts';
 import { connectRaw } from './workers-socket.ts';
 
 export const DEFAULT_DOH_URL = 'https://cloudflare-dns.com/dns-query';
@@ -115,7 +116,7 @@ export function createWorkersRuntime(opts: WorkersRuntimeOptions): EdgeRuntime {
     try {
       const res = await doFetch(url, {
         method: 'GET',
-        // Validation decides about every redirect hop itself (RFC 8555 §8.3, http01.ts).
+        // Validation decides about every redirect hop itself (RFC 8555 §8.3, validation/http-01.ts).
         redirect: 'manual',
         headers: { 'User-Agent': VALIDATION_USER_AGENT, Accept: '*/*' },
         signal: ctl.signal,

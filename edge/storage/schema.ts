@@ -1,6 +1,7 @@
 // The edge's tables (drizzle-orm, SQLite dialect: embedded libSQL, remote libSQL and D1 alike).
 // Timestamps are integer milliseconds since the epoch; JSON columns hold wire-independent data.
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { CHALLENGE_TYPES } from '../../validation/registry.ts';
 
 /** Nonces already used (until they expire): a nonce is fresh iff inserting it here changes a row. */
 export const nonces = sqliteTable(
@@ -101,7 +102,7 @@ export const challenges = sqliteTable(
   {
     id: text('id').primaryKey(),
     authzId: text('authz_id').notNull(),
-    type: text('type', { enum: ['http-01', 'dns-01', 'tls-alpn-01'] }).notNull(),
+    type: text('type', { enum: CHALLENGE_TYPES }).notNull(),
     token: text('token').notNull(),
     status: text('status', { enum: ['pending', 'processing', 'valid', 'invalid'] }).notNull(),
     validatedAt: integer('validated_at'),

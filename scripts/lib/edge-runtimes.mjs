@@ -2,16 +2,11 @@
 // is the same Hono app everywhere; what differs is the command line, the transport (Node and Deno
 // serve HTTPS with the dev certificate; workerd serves HTTP locally, as TLS is the platform's on
 // Workers) and the database (libSQL file on Node/Deno; wrangler's local D1 on workerd).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { denoRunArgs, EDGE_ENV } from '../../harness/deno-run.mjs';
 
 export const RUNTIMES = ['node', 'deno', 'workerd'];
-
-/** Environment variables the edge reads (Deno's --allow-env lists them): one list for all. */
-const DENO_ENV = [
-  ...JSON.parse(readFileSync(new URL('../../edge/runtime/env-names.json', import.meta.url), 'utf8')),
-  'LIBSQL_JS_DEV',
-];
 
 /**
  * The command that runs the edge on `runtime`, and the URL it answers on.
@@ -28,22 +23,9 @@ export function edgeLaunch(runtime, { root, devDir, edgeEnv, edgePort }) {
     };
   }
   if (runtime === 'deno') {
-    // Minimum permissions (docs/runtimes.md explains each): network, the dev directory, the
-    // settings above, libSQL's native library, and the few system facts it reads on load.
-    const args = [
-      'run',
-      '--no-prompt',
-      '--allow-net',
-      `--allow-read=${devDir}`,
-      `--allow-write=${devDir}`,
-      `--allow-env=${DENO_ENV.join(',')}`,
-      '--allow-ffi=node_modules/@libsql',
-      '--allow-sys=cpus,networkInterfaces,hostname',
-      'edge/runtime/deno-main.ts',
-    ];
     return {
       command: join(root, 'node_modules', '.bin', 'deno'),
-      args,
+      args: denoRunArgs({ readPaths: [devDir], writePaths: [devDir] }),
       env: edgeEnv,
       baseUrl: edgeEnv.EDGECA_BASE_URL,
       extra: {},
@@ -54,7 +36,7 @@ export function edgeLaunch(runtime, { root, devDir, edgeEnv, edgePort }) {
     const persist = join(devDir, 'wrangler-state');
     const envFile = join(devDir, 'workerd.env');
     const vars = {
-      ...pick(edgeEnv, DENO_ENV),
+      ...pick(edgeEnv, EDGE_ENV),
       EDGECA_BASE_URL: baseUrl,
     };
     delete vars.EDGECA_DB_URL; // the Worker's database is its D1 binding

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { createPublicKey, verify } from 'node:crypto';
 import { test } from 'node:test';
+import { makeTempTokens } from '../../test/support/hsm-tokens.ts';
 import { requireTool, runTool } from '../../test/support/tools.ts';
-import { makeTempTokens } from './test-support.ts';
 import { openToken } from './token.ts';
 
 test('a key made by another process after login is found and signs on the sessions already open', async () => {

@@ -1,5 +1,6 @@
 // The session pool's queue on its own, with stand-in sessions: who gets a session when, how long
-// a caller may wait, and what a lost pool tells its queue. (The pool on real tokens: token-suite.ts.)
+// a caller may wait, and what a lost pool tells its queue. (The pool on real tokens:
+// test/support/hsm-token-suite.ts.)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HsmUnavailableError } from '../ca-signer.ts';

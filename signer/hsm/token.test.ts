@@ -1,12 +1,12 @@
-// HsmToken against real SoftHSM: the shared token suite (token-suite.ts, also run against a TPM
-// in tpm.test.ts) and what only SoftHSM has, its token directory and configuration file.
+// HsmToken against real SoftHSM: the shared token suite (test/support/hsm-token-suite.ts, also run
+// against a TPM in tpm.test.ts) and what only SoftHSM has, its token directory and configuration file.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { makeTempTokens } from './test-support.ts';
+import { MAIN, SECOND, tokenSuite } from '../../test/support/hsm-token-suite.ts';
+import { makeTempTokens } from '../../test/support/hsm-tokens.ts';
 import { HsmConfigError, openToken } from './token.ts';
-import { MAIN, SECOND, tokenSuite } from './token-suite.ts';
 
 describe('SoftHSM', () => {
   tokenSuite({

@@ -4,10 +4,10 @@
 // generates, and, without a resource manager, the three objects it can hold loaded at once.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { MAIN, SECOND, tokenSuite, verifies } from '../../test/support/hsm-token-suite.ts';
+import { x509HsmSuite } from '../../test/support/hsm-x509-suite.ts';
 import { makeTpmTokens, startTpm } from '../../test/support/tpm.ts';
-import { x509HsmSuite } from '../x509/hsm-suite.ts';
 import { HsmConfigError, openToken } from './token.ts';
-import { MAIN, SECOND, tokenSuite, verifies } from './token-suite.ts';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 

@@ -20,8 +20,16 @@ import {
   signRelay,
   verifyRelay,
 } from '../../shared/relay.ts';
+import {
+  edgeKeyPair,
+  makeCsr,
+  serialHex,
+  softCa,
+  softTools,
+  testConfig,
+  writeAnswerKey,
+} from '../../test/support/signer-service.ts';
 import { type RunningSigner, startSigner } from '../server.ts';
-import { edgeKeyPair, makeCsr, serialHex, softCa, softTools, testConfig, writeAnswerKey } from './testing.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgeca-answer-'));
 let signer: RunningSigner;

@@ -5,6 +5,8 @@
 // that does not check answers yet (protocol v1) reads it unchanged. A request that failed
 // authentication gets no signed answer: its jti may be anyone's, and signing it would hand a
 // stranger a valid refusal for a request of the edge's.
+
+import { problemResponse } from '../../onprem/http.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
 import {
   type AnswerOp,
@@ -14,7 +16,6 @@ import {
   type RelayKey,
   signAnswer,
 } from '../../shared/relay.ts';
-import { problemResponse } from '../onprem-http.ts';
 import type { RequestLog } from './types.ts';
 
 /**

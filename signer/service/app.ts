@@ -3,9 +3,9 @@
 // GET /v1/issuers, GET /v1/health. Every error is an RFC 7807 problem document; one JSON log line
 // per request names the order/serial and the relay `rid`, never a secret.
 import type { Hono } from 'hono';
+import { relayApp } from '../../onprem/http.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
 import type { RelayKey } from '../../shared/relay.ts';
-import { relayApp } from '../onprem-http.ts';
 import { answered } from './answer.ts';
 import type { IssuerRegistry } from './issuers.ts';
 import type { SignerService } from './service.ts';

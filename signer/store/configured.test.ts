@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { checkDatabaseSetting, databasePassword, databaseUrl, PASSWORD_ENV } from './configured.ts';
+import { checkDatabaseSetting, databasePassword, PASSWORD_ENV } from './configured.ts';
 import { parsePostgresUrl } from './postgres-url.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgeca-store-config-'));
@@ -66,12 +66,6 @@ for (const [name, url, want] of settingCases) {
     else assert.equal(checkDatabaseSetting(url), url);
   });
 }
-
-test('a relative file: URL is relative to the config file; others are left as they are', () => {
-  assert.equal(databaseUrl('/etc/edgeca', 'file:signer.db'), 'file:/etc/edgeca/signer.db');
-  assert.equal(databaseUrl('/etc/edgeca', 'file:/var/lib/s.db'), 'file:/var/lib/s.db');
-  assert.equal(databaseUrl('/etc/edgeca', 'postgres://u@h/db'), 'postgres://u@h/db');
-});
 
 test('a multi-host URL asks for the primary; a single host as it is; read-write means primary', () => {
   const multi = parsePostgresUrl('postgres://edgeca@10.0.0.1:5432,[::1]:5433/ca?sslmode=require');

@@ -5,18 +5,13 @@
 // or a command line.
 import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { databaseUrl } from '../../onprem/config.ts';
 import type { SignerConfig } from '../config.ts';
 import { readCredential } from '../credentials.ts';
 import { isPostgresUrl, parsePostgresUrl } from './postgres-url.ts';
 import { type OpenOptions, SignerStore } from './store.ts';
 
 export const PASSWORD_ENV = 'EDGECA_SIGNER_DATABASE_PASSWORD';
-
-/** A `file:` URL with a relative path is relative to the config file's directory. */
-export function databaseUrl(baseDir: string, url: string): string {
-  if (!url.startsWith('file:') || url.startsWith('file:/')) return url;
-  return `file:${resolve(baseDir, url.slice('file:'.length))}`;
-}
 
 /**
  * The PostgreSQL password: the file named by databasePasswordFile, or EDGECA_SIGNER_DATABASE_PASSWORD,

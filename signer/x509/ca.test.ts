@@ -6,10 +6,19 @@ import { writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import * as x509 from '@peculiar/x509';
 import { derToPem, toHex } from '../../shared/encoding.ts';
+import { createSoftwareCaSigner } from '../../test/support/software-ca-signer.ts';
+import {
+  DAY,
+  ext,
+  leafKey,
+  now,
+  openssl,
+  sharedCa,
+  useTempDir,
+  verifiesWith,
+} from '../../test/support/x509.ts';
 import { buildCaCertificate, buildCaCsr } from './ca.ts';
 import { createLeafBuilder, randomSerial } from './leaf.ts';
-import { createSoftwareCaSigner } from './software-signer.ts';
-import { DAY, ext, leafKey, now, openssl, sharedCa, useTempDir, verifiesWith } from './test-support.ts';
 
 const tmp = useTempDir('edgeca-ca-');
 

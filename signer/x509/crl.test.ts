@@ -5,9 +5,9 @@ import { writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import * as x509 from '@peculiar/x509';
 import { derToPem, toHex } from '../../shared/encoding.ts';
+import { DAY, now, openssl, sharedCa, useTempDir } from '../../test/support/x509.ts';
 import { buildCrl } from './crl.ts';
 import { randomSerial } from './leaf.ts';
-import { DAY, now, openssl, sharedCa, useTempDir } from './test-support.ts';
 
 const tmp = useTempDir('edgeca-crl-');
 

@@ -7,10 +7,19 @@ import { describe, test } from 'node:test';
 import * as x509 from '@peculiar/x509';
 import { derToPem, toHex } from '../../shared/encoding.ts';
 import type { Identifier } from '../../shared/problems.ts';
+import {
+  DAY,
+  ext,
+  leafKey,
+  now,
+  openssl,
+  sharedCa,
+  useTempDir,
+  verifiesWith,
+} from '../../test/support/x509.ts';
 import type { CaKeyType } from '../ca-signer.ts';
 import type { LeafKeyType } from '../config.ts';
 import { createLeafBuilder, randomSerial } from './leaf.ts';
-import { DAY, ext, leafKey, now, openssl, sharedCa, useTempDir, verifiesWith } from './test-support.ts';
 
 const tmp = useTempDir('edgeca-leaf-');
 

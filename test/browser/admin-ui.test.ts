@@ -12,9 +12,10 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import acme from 'acme-client';
 import type { Page } from 'playwright-core';
-import { type ChallTestSrv, startChallTestSrv } from '../support/challtestsrv.ts';
-import { type Http01Server, startHttp01Server } from '../support/http01.ts';
-import { freePort, type System, startSystem } from '../support/system.ts';
+import { type ChallTestSrv, startChallTestSrv } from '../../harness/challtestsrv.ts';
+import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
+import { freePort } from '../../harness/ports.ts';
+import { type System, startSystem } from '../support/system.ts';
 import { verifyChain } from '../support/tools.ts';
 import { type Chromium, launchChromium, shot } from './chromium.ts';
 

@@ -1,9 +1,11 @@
 // A persistent ACME client for the crash tests: it drives orders to the end through edge and
 // signer crashes, retrying each step (bounded) on a lost connection, a 5xx, a badNonce or a
 // Retry-After, and records what it got. Built on the hand-rolled TestAcme (test/support/acme.ts).
+
+import { makeCsr } from '../../harness/csr.ts';
 import { ACME_ERROR_PREFIX } from '../../shared/problems.ts';
 import type { FetchLike } from '../support/acme.ts';
-import { makeCsr, newKey, TestAcme } from '../support/acme.ts';
+import { newKey, TestAcme } from '../support/acme.ts';
 import { sleep } from './rig.ts';
 
 export interface Issued {

@@ -9,11 +9,13 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from '@libsql/client';
-import { makeCsr, newKey, TestAcme } from '../support/acme.ts';
+import { makeCsr } from '../../harness/csr.ts';
+import { startHttp01Server } from '../../harness/http01.ts';
+import { freePort } from '../../harness/ports.ts';
+import { newKey, TestAcme } from '../support/acme.ts';
 import { type InprocEdge, startInprocEdge } from '../support/edge-app.ts';
-import { startHttp01Server } from '../support/http01.ts';
 import { httpsFetch } from '../support/https-fetch.ts';
-import { freePort, type System, startSystem } from '../support/system.ts';
+import { type System, startSystem } from '../support/system.ts';
 import { sleep } from './rig.ts';
 
 type Doc = {

@@ -13,12 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadEdgeConfigFromEnv, type RunningEdge, startNodeEdge } from '../../edge/runtime/node-server.ts';
-import { initDev } from '../../signer/bootstrap.ts';
-import { makeCsr, newKey, TestAcme } from '../support/acme.ts';
+import { makeCsr } from '../../harness/csr.ts';
+import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
+import { freePort } from '../../harness/ports.ts';
+import { type DevInit, initDev } from '../../signer/bootstrap.ts';
+import { newKey, TestAcme } from '../support/acme.ts';
 import { startFakeSigner } from '../support/fake-signer.ts';
-import { type Http01Server, startHttp01Server } from '../support/http01.ts';
 import { httpsFetch } from '../support/https-fetch.ts';
-import { type DevInit, freePort } from '../support/system.ts';
 import { sleep } from './rig.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;

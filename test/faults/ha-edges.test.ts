@@ -11,11 +11,12 @@ import { mkdtemp } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { denoRunArgs } from '../../harness/deno-run.mjs';
+import { freePort } from '../../harness/ports.ts';
+import type { DevInit } from '../../signer/bootstrap.ts';
 import { type Http01, startHttp01 } from '../conformance/harness.ts';
-import { denoArgs } from '../runtimes/edges.ts';
 import { httpsFetch } from '../support/https-fetch.ts';
 import { type RoundRobinProxy, startRoundRobinProxy } from '../support/round-robin-proxy.ts';
-import { type DevInit, freePort } from '../support/system.ts';
 import { CrashClient } from './client.ts';
 import {
   assertClientsServed,
@@ -107,7 +108,7 @@ describe('HA: a Node and a Deno edge on one database behind a balancer, each kil
       name: 'edge on Deno',
       url: `https://127.0.0.1:${ports.deno}`,
       command: DENO,
-      args: denoArgs({ readPaths: [dir], writePaths: [dir] }),
+      args: denoRunArgs({ readPaths: [dir], writePaths: [dir] }),
       env: env(ports.deno),
       cwd: ROOT,
       healthUrl: `https://127.0.0.1:${ports.deno}/directory`,

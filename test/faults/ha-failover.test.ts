@@ -26,11 +26,12 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import postgres from 'postgres';
+import { freePort } from '../../harness/ports.ts';
+import type { DevInit } from '../../signer/bootstrap.ts';
 import type { SignerConfig } from '../../signer/config.ts';
 import { type Http01, startHttp01 } from '../conformance/harness.ts';
 import { httpsFetch } from '../support/https-fetch.ts';
 import { type PgHarness, type PgServer, skipWithoutPostgres, startPostgres } from '../support/postgres.ts';
-import { type DevInit, freePort } from '../support/system.ts';
 import { CrashClient } from './client.ts';
 import {
   assertClientsServed,

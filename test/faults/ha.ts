@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createClient } from '@libsql/client';
 import * as x509 from '@peculiar/x509';
+import { type Child, spawnChild } from '../../harness/child.ts';
 import { b64uEncode, pemToDers } from '../../shared/encoding.ts';
-import { type Child, spawnChild } from '../support/child.ts';
 import type { CrashClient, Issued } from './client.ts';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

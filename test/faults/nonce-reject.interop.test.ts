@@ -8,11 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import acme from 'acme-client';
+import { type ChallTestSrv, startChallTestSrv } from '../../harness/challtestsrv.ts';
+import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
+import { freePort } from '../../harness/ports.ts';
 import { newKey, TestAcme } from '../support/acme.ts';
-import { type ChallTestSrv, startChallTestSrv } from '../support/challtestsrv.ts';
-import { type Http01Server, startHttp01Server } from '../support/http01.ts';
 import { httpsFetch } from '../support/https-fetch.ts';
-import { freePort, type System, startSystem } from '../support/system.ts';
+import { type System, startSystem } from '../support/system.ts';
 import { requireTool, runTool, verifyChain } from '../support/tools.ts';
 
 let sys: System;

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from '@libsql/client';
 import { exportJWK, generateKeyPair } from 'jose';
+import { makeCsr } from '../../harness/csr.ts';
 import { b64uEncode, pemToDers, toHex } from '../../shared/encoding.ts';
 import {
   importRelayPrivateKey,
@@ -19,7 +20,6 @@ import {
   type SignRequest,
   signRelay,
 } from '../../shared/relay.ts';
-import { makeCsr } from '../support/acme.ts';
 import { type Rig, startRig } from './rig.ts';
 
 const CLI = new URL('../../bin/edgeca.mjs', import.meta.url).pathname;

@@ -7,8 +7,8 @@ import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initDev } from '../../signer/bootstrap.ts';
-import { type DevInit, freePort } from '../support/system.ts';
+import { freePort } from '../../harness/ports.ts';
+import { type DevInit, initDev } from '../../signer/bootstrap.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const CLI = join(ROOT, 'bin', 'edgeca.mjs');

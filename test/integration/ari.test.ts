@@ -9,10 +9,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { certIdOfPem, makeCsr, newKey, TestAcme } from '../support/acme.ts';
-import { type Http01Server, startHttp01Server } from '../support/http01.ts';
+import { makeCsr } from '../../harness/csr.ts';
+import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
+import { freePort } from '../../harness/ports.ts';
+import { certIdOfPem, newKey, TestAcme } from '../support/acme.ts';
 import { httpsFetch } from '../support/https-fetch.ts';
-import { freePort, type System, startSystem } from '../support/system.ts';
+import { type System, startSystem } from '../support/system.ts';
 import { verifyChain } from '../support/tools.ts';
 
 const run = promisify(execFile);

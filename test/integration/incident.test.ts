@@ -11,8 +11,9 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { exportJWK, FlattenedSign } from 'jose';
+import { makeCsr } from '../../harness/csr.ts';
 import { b64uDecode, b64uEncode, pemToDers, toHex } from '../../shared/encoding.ts';
-import { type AcmeKey, makeCsr, TestAcme } from '../support/acme.ts';
+import { type AcmeKey, TestAcme } from '../support/acme.ts';
 import { cliWriteToken, crlEntries, crlSerial, IncidentRig } from '../support/incident.ts';
 import { type System, startSystem } from '../support/system.ts';
 

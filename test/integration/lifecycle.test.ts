@@ -4,10 +4,12 @@
 // certificate — invariant 3 in docs/architecture.md).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { makeCsr, newKey, TestAcme } from '../support/acme.ts';
-import { type Http01Server, startHttp01Server } from '../support/http01.ts';
+import { makeCsr } from '../../harness/csr.ts';
+import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
+import { freePort } from '../../harness/ports.ts';
+import { newKey, TestAcme } from '../support/acme.ts';
 import { httpsFetch } from '../support/https-fetch.ts';
-import { freePort, type System, startSystem } from '../support/system.ts';
+import { type System, startSystem } from '../support/system.ts';
 import { verifyChain } from '../support/tools.ts';
 
 let sys: System;

@@ -11,13 +11,14 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { type Child, spawnChild } from '../../harness/child.ts';
+import { freePort } from '../../harness/ports.ts';
 import { b64uEncode } from '../../shared/encoding.ts';
 import { importRelayPrivateKey, type RelayKey, signRelay } from '../../shared/relay.ts';
+import type { DevInit } from '../../signer/bootstrap.ts';
 import type { SignerConfig } from '../../signer/config.ts';
-import { makeCsr } from '../../signer/service/testing.ts';
-import { type Child, spawnChild } from '../support/child.ts';
 import { type PgHarness, skipWithoutPostgres, startPostgres } from '../support/postgres.ts';
-import { type DevInit, freePort } from '../support/system.ts';
+import { makeCsr } from '../support/signer-service.ts';
 import { runTool, splitPemChain, verifyChain } from '../support/tools.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;

@@ -10,10 +10,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createClient } from '@libsql/client';
 import { exportJWK, generateKeyPair } from 'jose';
+import { makeCsr } from '../../harness/csr.ts';
+import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
+import { freePort } from '../../harness/ports.ts';
 import { b64uEncode, pemToDers } from '../../shared/encoding.ts';
 import { importRelayPrivateKey } from '../../shared/relay.ts';
 import { makeRelayTls } from '../../signer/relay-tls.ts';
-import { type FetchLike, makeCsr, newKey, TestAcme } from '../support/acme.ts';
+import { type FetchLike, newKey, TestAcme } from '../support/acme.ts';
 import {
   type FakeAnswer,
   type FakeSigner,
@@ -21,9 +24,8 @@ import {
   signedAnswer,
   startFakeSigner,
 } from '../support/fake-signer.ts';
-import { type Http01Server, startHttp01Server } from '../support/http01.ts';
 import { httpsFetch } from '../support/https-fetch.ts';
-import { freePort, type System, startSystem } from '../support/system.ts';
+import { type System, startSystem } from '../support/system.ts';
 import { verifyChain } from '../support/tools.ts';
 
 type Order = {

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type DevInit, ISSUER_KEY_LABEL, initDev } from '../../signer/bootstrap.ts';
 import type { SignerConfig } from '../../signer/config.ts';
-import { sideDoor } from '../../signer/hsm/test-support.ts';
 import { openToken } from '../../signer/hsm/token.ts';
+import { sideDoor } from '../support/hsm-tokens.ts';
 import { assertOneLineError, serveUntilExit } from '../support/signer-serve.ts';
 
 const SPY = [

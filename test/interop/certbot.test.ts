@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { type ChallTestSrv, startChallTestSrv } from '../support/challtestsrv.ts';
-import { freePort, type System, startSystem } from '../support/system.ts';
+import { type ChallTestSrv, startChallTestSrv } from '../../harness/challtestsrv.ts';
+import { freePort } from '../../harness/ports.ts';
+import { type System, startSystem } from '../support/system.ts';
 import { requireTool, runTool, verifyChain } from '../support/tools.ts';
 
 let sys: System;

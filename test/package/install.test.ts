@@ -33,9 +33,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import acme from 'acme-client';
-import { startHttp01Server } from '../support/http01.ts';
+import { startHttp01Server } from '../../harness/http01.ts';
+import { freePort } from '../../harness/ports.ts';
 import { httpsFetch } from '../support/https-fetch.ts';
-import { freePort } from '../support/system.ts';
 import { requireTool, verifyChain } from '../support/tools.ts';
 import { readUnit, type ServiceLaunch, serviceLaunch } from './units.ts';
 

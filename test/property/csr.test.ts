@@ -4,12 +4,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { makeCsr } from '../../harness/csr.ts';
 import { parseCsr } from '../../shared/csr.ts';
 import { tlv } from '../../shared/der.ts';
 import { b64uEncode } from '../../shared/encoding.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
 import { type Http01, makeReady, newOrder, type OrderInfo, startHttp01 } from '../conformance/harness.ts';
-import { makeCsr } from '../support/acme.ts';
 import { params, StateGuard, type World, world } from './support.ts';
 
 let w: World;

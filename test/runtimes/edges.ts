@@ -7,13 +7,14 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createClient } from '@libsql/client';
 import { newEabCredentials } from '../../edge/acme/eab.ts';
-import { EDGE_ENV_NAMES } from '../../edge/runtime/deno.ts';
 import { createEabRepo } from '../../edge/storage/accounts.ts';
 import { openDatabase } from '../../edge/storage/db.ts';
-import { type ChallTestSrv, startChallTestSrv } from '../support/challtestsrv.ts';
-import { type Child, spawnChild } from '../support/child.ts';
-import { type Http01Server, startHttp01Server } from '../support/http01.ts';
-import { freePort, type System, startSystem } from '../support/system.ts';
+import { type ChallTestSrv, startChallTestSrv } from '../../harness/challtestsrv.ts';
+import { type Child, spawnChild } from '../../harness/child.ts';
+import { denoRunArgs } from '../../harness/deno-run.mjs';
+import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
+import { freePort } from '../../harness/ports.ts';
+import { type System, startSystem } from '../support/system.ts';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 const DENO = join(REPO, 'node_modules/.bin/deno');
@@ -126,7 +127,7 @@ export async function startDenoEdge(s: EdgeSettings): Promise<RunningEdge> {
   const proc = spawnChild(
     'the edge on Deno',
     DENO,
-    denoArgs({ readPaths: [s.sys.dir], writePaths: [s.sys.dir] }),
+    denoRunArgs({ readPaths: [s.sys.dir], writePaths: [s.sys.dir] }),
     {
       env,
       cwd: REPO,
@@ -134,21 +135,6 @@ export async function startDenoEdge(s: EdgeSettings): Promise<RunningEdge> {
   );
   await waitReady('the edge on Deno', `${listenUrl}/directory`, proc, s.fetch);
   return { baseUrl, listenUrl, output: proc.output, stop: proc.stop };
-}
-
-/** `deno run` arguments with the permissions the edge needs (docs/runtimes.md explains each). */
-export function denoArgs(p: { readPaths: string[]; writePaths: string[] }): string[] {
-  return [
-    'run',
-    '--no-prompt',
-    '--allow-net',
-    `--allow-read=${p.readPaths.join(',')}`,
-    `--allow-write=${p.writePaths.join(',')}`,
-    `--allow-env=${[...EDGE_ENV_NAMES, 'LIBSQL_JS_DEV'].join(',')}`,
-    '--allow-ffi=node_modules/@libsql',
-    '--allow-sys=cpus,networkInterfaces,hostname',
-    'edge/runtime/deno-main.ts',
-  ];
 }
 
 export interface WorkerdEdge extends RunningEdge {

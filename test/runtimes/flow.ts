@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK } from 'jose';
+import type { ChallTestSrv } from '../../harness/challtestsrv.ts';
+import { makeCsr } from '../../harness/csr.ts';
+import type { Http01Server } from '../../harness/http01.ts';
 import { b64uEncode, pemToDers, sha256 } from '../../shared/encoding.ts';
-import { type AcmeKey, type FetchLike, makeCsr, newKey, TestAcme } from '../support/acme.ts';
-import type { ChallTestSrv } from '../support/challtestsrv.ts';
-import type { Http01Server } from '../support/http01.ts';
+import { type AcmeKey, type FetchLike, newKey, TestAcme } from '../support/acme.ts';
 import { verifyChain } from '../support/tools.ts';
 import type { EabKey } from './edges.ts';
 

@@ -11,6 +11,7 @@ import { createApp, createServices } from '../../edge/app.ts';
 import { defaultEdgeConfig, type EdgeConfig } from '../../edge/config.ts';
 import type { SignerClient } from '../../edge/relay/signer-client.ts';
 import { createNodeRuntime } from '../../edge/runtime/node.ts';
+import type { EdgeRuntime } from '../../edge/runtime/types.ts';
 import { FILE_PRAGMAS } from '../../edge/storage/db.ts';
 import { resilientClient } from '../../shared/libsql.ts';
 import type { FetchLike } from './acme.ts';
@@ -37,7 +38,13 @@ export interface InprocEdge {
 }
 
 export async function startInprocEdge(
-  opts: { signer?: SignerClient; config?: Partial<EdgeConfig>; dnsResolver?: string } = {},
+  opts: {
+    signer?: SignerClient;
+    config?: Partial<EdgeConfig>;
+    dnsResolver?: string;
+    /** another runtime adapter than Node's (e.g. one without raw TLS, as on Deno and Workers) */
+    runtime?: EdgeRuntime;
+  } = {},
 ): Promise<InprocEdge> {
   const dir = mkdtempSync(join(tmpdir(), 'edgeca-edge-'));
   // config.dbUrl: a database another edge in the test uses too (two instances, one database)
@@ -56,7 +63,7 @@ export async function startInprocEdge(
   const client = resilientClient(() => createClient({ url: dbUrl }), FILE_PRAGMAS);
   const svc = await createServices({
     config,
-    runtime: createNodeRuntime(opts.dnsResolver ? { dnsResolver: opts.dnsResolver } : {}),
+    runtime: opts.runtime ?? createNodeRuntime(opts.dnsResolver ? { dnsResolver: opts.dnsResolver } : {}),
     dbClient: client,
     signer: opts.signer ?? unreachableSigner,
     log: () => {},

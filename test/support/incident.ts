@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as x509 from '@peculiar/x509';
-import { makeCsr, newKey, TestAcme } from './acme.ts';
+import { makeCsr } from '../../harness/csr.ts';
+import { newKey, TestAcme } from './acme.ts';
 import { httpsFetch } from './https-fetch.ts';
 import type { System } from './system.ts';
 

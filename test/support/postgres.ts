@@ -12,24 +12,13 @@
 // instead (CI is root on Debian and `npm test` installs the `postgresql` package).
 import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../harness/ports.ts';
 import { postgresBinDir } from '../../scripts/lib/ensure.mjs';
 import { runTool } from './tools.ts';
 
 const isRoot = process.getuid?.() === 0;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 let owner: { uid: number; gid: number } | undefined;
 /** Files the tests write into a data directory belong to the server's user, like the rest. */

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { freePort } from '../../harness/ports.ts';
 import { type RoundRobinProxy, startRoundRobinProxy } from './round-robin-proxy.ts';
-import { freePort } from './system.ts';
 
 /** A TCP server that answers every connection with its name and closes it. */
 async function namedServer(name: string, port: number): Promise<Server> {

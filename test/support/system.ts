@@ -13,16 +13,14 @@
 // process (node's runner gives each test file its own process). stop() removes the temp directory.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadEdgeConfigFromEnv, startNodeEdge } from '../../edge/runtime/node-server.ts';
+import { freePort } from '../../harness/ports.ts';
 import { type DevInit, type GivenToken, initDev } from '../../signer/bootstrap.ts';
 import { loadSignerConfig, startSigner } from '../../signer/server.ts';
 import { fromSignerConfig, type ValidatorConfig } from '../../validator/config.ts';
 import { startValidator } from '../../validator/server.ts';
-
-export type { DevInit };
 
 export interface SystemOptions {
   eabRequired?: boolean;
@@ -87,18 +85,6 @@ interface Running {
 }
 
 type RunningSignerHere = Running & { reload(): Promise<void> };
-
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 let started = 0;
 

@@ -13,7 +13,8 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import type { TestTokens } from '../../signer/hsm/test-support.ts';
+import { freePort } from '../../harness/ports.ts';
+import type { TestTokens } from './hsm-tokens.ts';
 
 const run = promisify(execFile);
 
@@ -136,17 +137,6 @@ async function until(what: string, d: Daemon, ready: () => Promise<boolean>): Pr
     await sleep(50);
   }
   throw new Error(`${what} not ready within ${START_TIMEOUT_MS} ms: ${d.output().trim() || 'no output'}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 function portFree(port: number): Promise<boolean> {

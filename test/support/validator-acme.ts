@@ -3,11 +3,10 @@
 // state (so a test can read the exact problem when it fails).
 import assert from 'node:assert/strict';
 import acme from 'acme-client';
-import type { ChallTestSrv } from './challtestsrv.ts';
-import type { Http01Server } from './http01.ts';
+import type { ChallTestSrv } from '../../harness/challtestsrv.ts';
+import type { Http01Server } from '../../harness/http01.ts';
+import type { ChallengeType } from '../../validation/registry.ts';
 import type { TlsAlpnServer } from './tlsalpn.ts';
-
-export type ChallengeType = 'http-01' | 'dns-01' | 'tls-alpn-01';
 
 export interface Responders {
   http01: Http01Server;
