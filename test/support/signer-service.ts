@@ -5,11 +5,11 @@
 import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ECDSASigValue } from '@peculiar/asn1-ecc';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import * as asn from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
 import { exportJWK, generateKeyPair } from 'jose';
+import { ecdsaRawToDer } from '../../shared/der.ts';
 import { derToPem, toHex } from '../../shared/encoding.ts';
 import type { RelayKey } from '../../shared/relay.ts';
 import { type CaSigner, HsmUnavailableError } from '../../signer/ca-signer.ts';
@@ -75,9 +75,10 @@ export async function softCa(): Promise<SoftCa> {
     async sign(tbs) {
       if (signer.unavailable) throw new HsmUnavailableError('test: token removed');
       signer.calls++;
-      const raw = new Uint8Array(await crypto.subtle.sign(EC, keys.privateKey, tbs as BufferSource));
-      const sig = new ECDSASigValue({ r: unsigned(raw.slice(0, 32)), s: unsigned(raw.slice(32)) });
-      return new Uint8Array(AsnConvert.serialize(sig));
+      // DER wants the shortest INTEGERs: r or s may start with a zero byte (1 in 256 each)
+      return ecdsaRawToDer(
+        new Uint8Array(await crypto.subtle.sign(EC, keys.privateKey, tbs as BufferSource)),
+      );
     },
   };
   return {
@@ -86,11 +87,6 @@ export async function softCa(): Promise<SoftCa> {
     issuerDer: new Uint8Array(issuer.rawData),
     signer,
   };
-}
-
-function unsigned(b: Uint8Array): ArrayBuffer {
-  const out = b[0] !== undefined && b[0] & 0x80 ? Uint8Array.of(0, ...b) : b;
-  return out.slice().buffer;
 }
 
 /** Software CertTools on @peculiar/x509 and @peculiar/asn1-x509 (tests only; EC-P256 CA). */
