@@ -42,6 +42,8 @@ export interface OpenTokenOptions {
   module: string;
   tokenLabel: string;
   pin: string;
+  /** where the PIN came from, named in the error when the token refuses it (never the PIN itself) */
+  pinSource?: string;
   /** sessions in the signing pool (default 4; fewer when the token allows fewer) */
   sessions?: number;
   /** longest wait for a free session before a call fails with HsmBusyError (default 5000 ms; 0: no wait) */
@@ -98,6 +100,7 @@ export function tokenOptionsFromConfig(
     module: p.module,
     tokenLabel: p.tokenLabel,
     pin,
+    pinSource: pinSourceOf(p),
     ...(p.sessions !== undefined ? { sessions: p.sessions } : {}),
     ...(p.queueTimeoutMs !== undefined ? { queueTimeoutMs: p.queueTimeoutMs } : {}),
     ...(p.softhsmConf
@@ -105,6 +108,15 @@ export function tokenOptionsFromConfig(
       : {}),
     ...(p.env !== undefined ? { env: p.env } : {}),
   };
+}
+
+/** The setting the PIN was read from, for an operator to check (readPin allows exactly one). */
+function pinSourceOf(p: SignerConfig['pkcs11']): string {
+  if (p.pinCredential !== undefined)
+    return `the systemd credential "${p.pinCredential}" (pkcs11.pinCredential)`;
+  if (p.pinFile) return `the file ${p.pinFile} (pkcs11.pinFile)`;
+  if (p.pinEnv) return `the variable ${p.pinEnv} (pkcs11.pinEnv)`;
+  return 'pkcs11.pinCredential, pinFile or pinEnv';
 }
 
 const RW_SESSION = graphene.SessionFlag.SERIAL_SESSION | graphene.SessionFlag.RW_SESSION;
@@ -137,6 +149,7 @@ export async function openToken(opts: OpenTokenOptions): Promise<HsmToken> {
 class Pkcs11Token implements HsmToken {
   readonly tokenLabel: string;
   private readonly pin: string;
+  private readonly pinSource: string;
   private readonly size: number;
   private readonly queueTimeoutMs: number;
   private readonly interval: number;
@@ -156,6 +169,7 @@ class Pkcs11Token implements HsmToken {
   ) {
     this.tokenLabel = opts.tokenLabel;
     this.pin = opts.pin;
+    this.pinSource = opts.pinSource ?? 'the PIN setting of the signer config';
     this.size = Math.max(1, opts.sessions ?? 4);
     this.queueTimeoutMs = Math.max(0, opts.queueTimeoutMs ?? 5000);
     this.interval = opts.reconnectIntervalMs ?? 1000;
@@ -261,8 +275,7 @@ class Pkcs11Token implements HsmToken {
             // tpm2-pkcs11 answers CKR_PIN_INCORRECT during the TPM's dictionary-attack lockout too.
             const msg =
               `token "${this.tokenLabel}" refused the PIN (${code}); not retrying, since tokens lock after a few ` +
-              'wrong PINs (a TPM after 3, also answering CKR_PIN_INCORRECT while locked out): check the PIN ' +
-              '(pkcs11.pinFile / pinEnv) and restart';
+              `wrong PINs (a TPM after 3, also answering CKR_PIN_INCORRECT while locked out): check the PIN in ${this.pinSource} and restart`;
             if (initial) throw new HsmConfigError(msg, { cause: e });
             this.state = 'pin-rejected';
             this.lastError = msg;

@@ -144,6 +144,11 @@ describe('edgeca signer serve refuses a wrongly set-up HSM with one clear line',
     });
     const r = await serveUntilExit(file);
     assertOneLineError(r, /token "edgeca-dev" refused the PIN \(CKR_PIN_INCORRECT\); not retrying/);
+    assert.match(
+      r.stderr,
+      /check the PIN in the file \S*wrong-pin \(pkcs11\.pinFile\)/,
+      'names where the PIN came from',
+    );
     assert.doesNotMatch(r.stderr + r.stdout, /not-the-pin/);
     const calls = readFileSync(spyLog, 'utf8').match(/^\d+: C_Login$/gm) ?? [];
     assert.equal(calls.length, 1, 'one login attempt');
