@@ -20,6 +20,10 @@ const AREAS: Record<
     load: () => import('./admin.ts'),
     help: 'policies, profiles, EAB keys, rate limits, accounts, certificates, tokens, change log',
   },
+  keys: {
+    load: () => import('./keys.ts'),
+    help: 'generate, public (the ES256 keys the edge, signer and validator pin)',
+  },
   status: {
     load: () => import('./status.ts'),
     help: 'one screen: edge, signer, HSM token, database, last issuances',

@@ -244,7 +244,7 @@ function devPaths(dir: string, cfg: Pick<SignerConfig, 'pkcs11'>): DevInit {
 }
 
 /** A fresh ES256 key pair as JWKs (private and public) under a random kid with the given prefix. */
-function es256Jwk(kidPrefix: string): {
+export function es256Jwk(kidPrefix: string): {
   privateJwk: JWK & { kid: string };
   publicJwk: JWK & { kid: string };
 } {

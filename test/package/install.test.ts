@@ -24,6 +24,7 @@ import {
   readFileSync,
   realpathSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -45,12 +46,10 @@ acme.setLogger(() => {});
 
 /**
  * docs/deploy.md's command that makes a relay (or validator) signing key: a private P-256 JWK with
- * a kid. The test runs this very text, and checks that the page still shows it.
+ * a kid in a file of mode 0600, the public half printed. The test runs it and checks that the page
+ * shows it.
  */
-const NEW_JWK_SCRIPT = `const { generateKeyPairSync, randomBytes } = require('node:crypto');
-const jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
-const kid = process.argv[1] + '-' + randomBytes(6).toString('hex');
-console.log(JSON.stringify({ ...jwk, kid, alg: 'ES256', use: 'sig' }));`;
+const NEW_KEY_COMMAND = 'edgeca keys generate --kid-prefix edge --out /etc/edgeca/credentials/relay-key.json';
 
 /** docs/deploy.md's extensions for the intermediate the offline root signs. */
 const INTERMEDIATE_EXT = `basicConstraints = critical, CA:TRUE, pathlen:0
@@ -292,7 +291,7 @@ describe('the npm package installed with npm install -g', { timeout: 900_000 }, 
 
     test('docs/deploy.md shows the key command and the intermediate extensions this test runs', () => {
       const doc = readFileSync(join(pkgDir, 'docs/deploy.md'), 'utf8');
-      assert.ok(doc.includes(NEW_JWK_SCRIPT), 'the JWK command differs from docs/deploy.md');
+      assert.ok(doc.includes(NEW_KEY_COMMAND), 'the key command differs from docs/deploy.md');
       assert.ok(doc.includes(INTERMEDIATE_EXT), 'the intermediate extensions differ from docs/deploy.md');
     });
 
@@ -319,11 +318,9 @@ describe('the npm package installed with npm install -g', { timeout: 900_000 }, 
       const asRoot = { CREDENTIALS_DIRECTORY: etc('credentials') };
 
       // The edge's relay key: private half a credential of the edge, public half pinned by the signer.
-      const relay = JSON.parse(
-        (await run('node', ['-e', NEW_JWK_SCRIPT, 'edge'], { env: cleanEnv() })).stdout,
-      );
-      writeJson(etc('credentials/relay-key.json'), relay);
-      const { d: _d, ...relayPublic } = relay;
+      const [, ...keyArgs] = NEW_KEY_COMMAND.split(' ');
+      const relayPublic = JSON.parse((await cli(keyArgs.map(move))).stdout);
+      assert.equal(statSync(etc('credentials/relay-key.json')).mode & 0o777, 0o600);
       const signerPort = await freePort();
       const signerConfig = JSON.parse(readFileSync(etc('signer.json'), 'utf8'));
       writeJson(etc('signer.json'), {
@@ -442,10 +439,7 @@ describe('the npm package installed with npm install -g', { timeout: 900_000 }, 
       ]);
 
       // The validator's answer key: private in /etc/edgeca for its user, public pinned by the edge.
-      writeJson(
-        etc('validator-key.json'),
-        JSON.parse((await run('node', ['-e', NEW_JWK_SCRIPT, 'validator'], { env: cleanEnv() })).stdout),
-      );
+      await cli(['keys', 'generate', '--kid-prefix', 'validator', '--out', etc('validator-key.json')]);
       const validatorPort = await freePort();
       http01 = await startHttp01Server();
       const validatorConfig = JSON.parse(readFileSync(etc('validator.json'), 'utf8'));
