@@ -262,7 +262,10 @@ describe('the npm package installed with npm install -g', { timeout: 900_000 }, 
     for (const f of readdirSync(dist, { recursive: true, encoding: 'utf8' })) {
       if (!f.endsWith('.js')) continue;
       const text = readFileSync(join(dist, f), 'utf8');
-      for (const m of text.matchAll(/(?:\bfrom|^import|\bimport\()\s*'([^'.][^']*)'/gm)) {
+      // a specifier is a package name (or node:/cloudflare:), never text such as "from');" in code
+      for (const m of text.matchAll(
+        /(?:\bfrom|^import|\bimport\()\s*'((?:node:|cloudflare:)?[@a-z0-9][\w./@-]*)'/gm,
+      )) {
         const spec = m[1] as string;
         if (spec.startsWith('node:') || spec.startsWith('cloudflare:')) continue;
         imported.add(
