@@ -98,7 +98,8 @@ describe('validateDns01 against pebble-challtestsrv', () => {
         { type: 'dns-01', identifier: dns('ok.test'), token: 'tok', keyAuthorization: KEY_AUTH },
         validationOptions({ timeoutMs: 1000 }),
       );
-      assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms`);
+      // the 1 s budget, not the 3 s default, ended it (the margin is for a loaded machine)
+      assert.ok(Date.now() - t0 < 2500, `took ${Date.now() - t0} ms`);
       assert.equal(result.status, 'invalid');
       assert.equal(result.status === 'invalid' && result.problem.kind, 'dns');
       assert.match(result.status === 'invalid' ? result.problem.message : '', /TIMEOUT looking up TXT/);

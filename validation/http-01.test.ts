@@ -353,7 +353,8 @@ describe('validateHttp01 against a real HTTP server on 127.0.0.1', () => {
     assert.equal(result.status, 'invalid');
     assert.equal(result.status === 'invalid' && result.problem.kind, 'connection');
     assert.match(result.status === 'invalid' ? result.problem.message : '', /Timeout/);
-    assert.ok(took < 2000, `took ${took} ms`);
+    // the 800 ms budget, not the 5 s default, ended it (the margin is for a loaded machine)
+    assert.ok(took < 4000, `took ${took} ms`);
   });
 
   it('is dns within ~5 s when the name cannot be resolved (silent resolver)', async () => {

@@ -217,29 +217,4 @@ describe('leaf certificates', () => {
     assert.throws(() => builder.buildTbs({ ...ok, spki: Uint8Array.of(1, 2, 3) }));
     assert.throws(() => createLeafBuilder({ certDer: ca.issuerDer, keyType: 'EC-P384' }), /not EC-P384/);
   });
-
-  test('a leaf TBS builds in well under a millisecond', async () => {
-    const ca = await sharedCa('EC-P256');
-    const builder = createLeafBuilder({
-      certDer: ca.issuerDer,
-      keyType: 'EC-P256',
-      crlUrl: 'http://x.test/crl',
-    });
-    const p = {
-      spki: await leafKey('EC-P256'),
-      identifiers: [
-        { type: 'dns', value: 'a.example.test' },
-        { type: 'ip', value: '192.0.2.1' },
-      ] as Identifier[],
-      notBefore: now,
-      notAfter: new Date(now.getTime() + DAY),
-      ekus: ['serverAuth'] as 'serverAuth'[],
-      leafKeyType: 'EC-P256' as const,
-    };
-    const n = 2000;
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) builder.buildTbs({ ...p, serial: randomSerial() });
-    const perCert = (performance.now() - t0) / n;
-    assert.ok(perCert < 0.5, `buildTbs took ${perCert.toFixed(3)} ms per certificate`);
-  });
 });
