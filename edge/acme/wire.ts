@@ -3,6 +3,7 @@
 import type { Identifier, ProblemDocument } from '../../shared/problems.ts';
 import type { Linker } from '../linker.ts';
 import type { AccountRow, AuthzRow, ChallengeRow, OrderRow } from '../storage/schema.ts';
+import { effectiveAuthzStatus } from './authz/states.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -18,12 +19,6 @@ export function accountToWire(a: AccountRow, linker: Linker) {
     orders: linker.accountOrders(a.id),
     createdAt: iso(a.createdAt),
   };
-}
-
-/** Status as the client must see it: a pending or valid authorization past its expiry is expired. */
-export function effectiveAuthzStatus(a: AuthzRow, now: number): AuthzRow['status'] {
-  if ((a.status === 'pending' || a.status === 'valid') && a.expiresAt <= now) return 'expired';
-  return a.status;
 }
 
 export function challengeToWire(ch: ChallengeRow, linker: Linker) {

@@ -9,8 +9,8 @@
 import { sql } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { METRICS_CONTENT_TYPE } from '../../shared/metrics.ts';
+import { validatorClient } from '../acme/authz/validation.ts';
 import type { AppEnv, EdgeServices } from '../acme/context.ts';
-import { validatorClient } from '../acme/validation-job.ts';
 import { metricsOf } from './edge-metrics.ts';
 
 export interface ReadyCheck {

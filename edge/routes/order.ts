@@ -1,17 +1,14 @@
-// newOrder, order read and finalize (RFC 8555 §7.4).
+// newOrder, order read and finalize (RFC 8555 §7.4): the request parsed, the order module
+// (acme/order/) called, the order rendered.
 import type { Hono } from 'hono';
-import { b64uEncode } from '../../shared/encoding.ts';
-import { AcmeProblem } from '../../shared/problems.ts';
-import { jwkDigest, refuseBlockedCsrKey } from '../acme/compromised-keys.ts';
 import type { AppEnv } from '../acme/context.ts';
-import { checkCsr, relayOrder } from '../acme/finalize.ts';
 import { acmeJws } from '../acme/jws.ts';
-import { createOrder, parseNewOrder } from '../acme/new-order.ts';
-import { refreshOrder } from '../acme/order-state.ts';
-import { ensureOwner, json, notFound, requireAccount } from '../acme/respond.ts';
+import { finalizeOrder } from '../acme/order/finalize.ts';
+import { createOrder, parseNewOrder } from '../acme/order/new.ts';
+import { readOrder } from '../acme/order/refresh.ts';
+import { json, requireAccount } from '../acme/respond.ts';
 import { orderToWire } from '../acme/wire.ts';
 import { PATHS } from '../linker.ts';
-import { storesOf } from '../storage/stores.ts';
 
 const PROCESSING_RETRY_AFTER_S = '2';
 
@@ -32,40 +29,16 @@ export function registerOrder(app: Hono<AppEnv>): void {
 
   app.post(PATHS.order, acmeJws('kid', { postAsGet: true }), async (c) => {
     const { svc } = c.var;
-    const account = requireAccount(c);
-    const found = await svc.orders.get(c.req.param('id'));
-    if (!found) throw notFound('this order');
-    ensureOwner(found.accountId, account, 'this order');
-    const order = await refreshOrder(svc, found);
+    const order = await readOrder(svc, requireAccount(c), c.req.param('id'));
     if (order.status === 'processing') c.header('Retry-After', PROCESSING_RETRY_AFTER_S);
     return json(c, orderToWire(order, svc.linker));
   });
 
   app.post(PATHS.finalize, acmeJws('kid', { postAsGet: false }), async (c) => {
     const { svc, jws } = c.var;
-    const account = requireAccount(c);
-    const found = await svc.orders.get(c.req.param('id'));
-    if (!found) throw notFound('this order');
-    ensureOwner(found.accountId, account, 'this order');
-    const order = await refreshOrder(svc, found);
-    if (order.status !== 'ready') {
-      throw new AcmeProblem(
-        'orderNotReady',
-        `the order is ${order.status}; it can be finalized only when ready`,
-      );
-    }
-    const payload = jws.payload as Record<string, unknown>;
-    if (typeof payload !== 'object' || payload === null)
-      throw new AcmeProblem('malformed', 'finalize payload must be an object');
-    const profile = await (await storesOf(svc)).settings.profile(order.profile);
-    const der = await checkCsr(payload.csr, order, await jwkDigest(jws.jwk), profile);
-    await refuseBlockedCsrKey(svc, der);
-    if (!(await svc.orders.beginFinalize(order.id, b64uEncode(der), Date.now()))) {
-      throw new AcmeProblem('orderNotReady', 'the order is no longer ready (finalized concurrently)');
-    }
-    const processing = (await svc.orders.get(order.id))!;
-    const after = await relayOrder(svc, processing, c.var.requestId);
+    const id = c.req.param('id');
+    const after = await finalizeOrder(svc, requireAccount(c), id, jws.payload, jws.jwk, c.var.requestId);
     if (after.status === 'processing') c.header('Retry-After', PROCESSING_RETRY_AFTER_S);
-    return json(c, orderToWire(after, svc.linker), 200, svc.linker.order(order.id));
+    return json(c, orderToWire(after, svc.linker), 200, svc.linker.order(id));
   });
 }

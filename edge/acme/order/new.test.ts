@@ -3,13 +3,13 @@
 // registry's order (no list of challenge types anywhere else decides it).
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import type { Identifier } from '../../shared/problems.ts';
-import { newKey, TestAcme } from '../../test/support/acme.ts';
-import { type InprocEdge, startInprocEdge } from '../../test/support/edge-app.ts';
-import { capabilitiesOf } from '../../validation/net.ts';
-import { offeredTypes } from '../../validation/registry.ts';
-import { createNodeRuntime } from '../runtime/node.ts';
-import type { EdgeRuntime } from '../runtime/types.ts';
+import type { Identifier } from '../../../shared/problems.ts';
+import { newKey, TestAcme } from '../../../test/support/acme.ts';
+import { type InprocEdge, startInprocEdge } from '../../../test/support/edge-app.ts';
+import { capabilitiesOf } from '../../../validation/net.ts';
+import { offeredTypes } from '../../../validation/registry.ts';
+import { createNodeRuntime } from '../../runtime/node.ts';
+import type { EdgeRuntime } from '../../runtime/types.ts';
 
 const identifiers: Identifier[] = [
   { type: 'dns', value: 'www.offer.test' },

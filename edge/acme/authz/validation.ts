@@ -1,22 +1,23 @@
 // Asynchronous challenge validation (RFC 8555 §7.5.1): responding to a challenge moves it to
-// processing and returns at once; the attempt runs in the background (waitUntil on Workers), with
-// a bounded retry for connection failures. A processing challenge whose attempt was lost (process
-// or isolate gone) is claimed again by the next read, so an order never stalls.
+// processing and returns at once (challenge.ts); the attempt runs here in the background (waitUntil
+// on Workers), with a bounded retry for connection failures, and finishes by moving the challenge
+// and its authorization to valid or invalid. A processing challenge whose attempt was lost (process
+// or isolate gone) is claimed again by the next read (challenge.ts), so an order never stalls.
 // Each challenge is validated where its route says (relay/validation-routes.ts): here, by the
 // on-prem validator (relay/validator-client.ts), or both, which must agree. Without a signed
 // answer from the validator the challenge stays processing and is retried, up to
 // VALIDATOR_GIVE_UP_MS.
-import { AcmeProblem } from '../../shared/problems.ts';
-import { invalid } from '../../validation/result.ts';
-import type { ValidationResult } from '../../validation/types.ts';
-import type { ValidationInput } from '../../validation/validate.ts';
-import { keyAuthorization, validateChallenge, validationOptions } from '../../validation/validate.ts';
-import { type EdgeConfig, parseUrlList } from '../config.ts';
-import { collectPeers, metricsOf } from '../observability/edge-metrics.ts';
-import { routeFor, routingContext } from '../relay/validation-routes.ts';
-import { createValidatorClient, type ValidatorClient } from '../relay/validator-client.ts';
-import type { AuthzRow, ChallengeRow } from '../storage/schema.ts';
-import type { EdgeServices } from './context.ts';
+import { AcmeProblem } from '../../../shared/problems.ts';
+import { invalid } from '../../../validation/result.ts';
+import type { ValidationResult } from '../../../validation/types.ts';
+import type { ValidationInput } from '../../../validation/validate.ts';
+import { keyAuthorization, validateChallenge, validationOptions } from '../../../validation/validate.ts';
+import { type EdgeConfig, parseUrlList } from '../../config.ts';
+import { collectPeers, metricsOf } from '../../observability/edge-metrics.ts';
+import { routeFor, routingContext } from '../../relay/validation-routes.ts';
+import { createValidatorClient, type ValidatorClient } from '../../relay/validator-client.ts';
+import type { AuthzRow, ChallengeRow } from '../../storage/schema.ts';
+import type { EdgeServices } from '../context.ts';
 
 const RETRY_DELAYS_MS = [1000];
 /** Retries of an unreachable validator within one attempt, before leaving the challenge processing. */
@@ -182,32 +183,4 @@ export async function runValidation(
     ...(result.status === 'invalid' ? { problem: result.problem.kind } : {}),
     ms: Date.now() - started,
   });
-}
-
-/** Claims a pending challenge and starts its validation; false if it was not pending. */
-export async function startValidation(
-  svc: EdgeServices,
-  authz: AuthzRow,
-  ch: ChallengeRow,
-  thumbprint: string,
-): Promise<boolean> {
-  if (!(await svc.orders.startChallenge(ch.id, authz.id, Date.now()))) return false;
-  svc.runtime.waitUntil(runValidation(svc, authz, { ...ch, status: 'processing' }, thumbprint));
-  return true;
-}
-
-/** Restarts abandoned attempts among the given challenges (called when an authorization is read). */
-export async function resumeStale(
-  svc: EdgeServices,
-  authz: AuthzRow,
-  chals: ChallengeRow[],
-  thumbprint: string,
-): Promise<void> {
-  const now = Date.now();
-  for (const ch of chals) {
-    if (ch.status !== 'processing' || (ch.attemptAt ?? 0) > now - STALE_ATTEMPT_MS) continue;
-    if (await svc.orders.claimStaleChallenge(ch.id, now - STALE_ATTEMPT_MS, now)) {
-      svc.runtime.waitUntil(runValidation(svc, authz, ch, thumbprint));
-    }
-  }
 }

@@ -1,13 +1,17 @@
-// The order state machine (RFC 8555 §7.1.6) in one place. Orders move pending → ready → processing
-// → valid, or to invalid. Status derived from authorizations is settled lazily, whenever an order is
-// read, with guarded updates, so every instance sharing the database reaches the same answer.
-import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
-import { metricsOf } from '../observability/edge-metrics.ts';
-import type { AuthzRow, OrderRow } from '../storage/schema.ts';
-import type { EdgeServices } from './context.ts';
-import { resumeRelay } from './finalize.ts';
-import { resumeStale, STALE_ATTEMPT_MS } from './validation-job.ts';
-import { effectiveAuthzStatus } from './wire.ts';
+// An order's status brought up to date (RFC 8555 §7.1.6, moves in states.ts). Status derived from
+// authorizations and expiry is settled lazily, whenever an order is read, with guarded updates, so
+// every instance sharing the database reaches the same answer; a read also resumes what a process
+// that went away left unfinished (a validation, a relay to the signer).
+import { AcmeProblem, type Identifier } from '../../../shared/problems.ts';
+import { metricsOf } from '../../observability/edge-metrics.ts';
+import type { AccountRow, AuthzRow, OrderRow } from '../../storage/schema.ts';
+import { resumeStale } from '../authz/challenge.ts';
+import { effectiveAuthzStatus } from '../authz/states.ts';
+import { STALE_ATTEMPT_MS } from '../authz/validation.ts';
+import type { EdgeServices } from '../context.ts';
+import { ensureOwner, notFound } from '../respond.ts';
+import { resumeRelay } from './relay.ts';
+import { moveOrder } from './states.ts';
 
 /**
  * A client may poll only the order while a validation runs: an attempt abandoned by a process or
@@ -35,7 +39,7 @@ export async function refreshOrder(svc: EdgeServices, order: OrderRow): Promise<
     const err = JSON.stringify(
       new AcmeProblem('malformed', 'the order expired before it was finalized').toJSON(),
     );
-    if (await svc.orders.setOrderStatus(order.id, ['pending', 'ready'], 'invalid', err))
+    if (await moveOrder(svc, order.id, ['pending', 'ready'], 'invalid', err))
       metricsOf(svc).ordersFinished.inc({ status: 'invalid', reason: 'expired' });
     return (await svc.orders.get(order.id)) ?? order;
   }
@@ -65,12 +69,12 @@ export async function refreshOrder(svc: EdgeServices, order: OrderRow): Promise<
         subs[0]!.kind,
         'one or more authorizations of the order failed',
       );
-      if (await svc.orders.setOrderStatus(order.id, ['pending'], 'invalid', JSON.stringify(problem.toJSON())))
+      if (await moveOrder(svc, order.id, ['pending'], 'invalid', JSON.stringify(problem.toJSON())))
         metricsOf(svc).ordersFinished.inc({ status: 'invalid', reason: 'authorization' });
       return (await svc.orders.get(order.id)) ?? order;
     }
     if (authzs.length === ids.length && authzs.every((a) => effectiveAuthzStatus(a, now) === 'valid')) {
-      await svc.orders.setOrderStatus(order.id, ['pending'], 'ready');
+      await moveOrder(svc, order.id, ['pending'], 'ready');
       return (await svc.orders.get(order.id)) ?? order;
     }
     await resumeStaleOfOrder(svc, order, authzs);
@@ -81,4 +85,12 @@ export async function refreshOrder(svc: EdgeServices, order: OrderRow): Promise<
     return resumeRelay(svc, order);
   }
   return order;
+}
+
+/** The account's order by id, brought up to date; notFound or unauthorized otherwise. */
+export async function readOrder(svc: EdgeServices, account: AccountRow, id: string): Promise<OrderRow> {
+  const found = await svc.orders.get(id);
+  if (!found) throw notFound('this order');
+  ensureOwner(found.accountId, account, 'this order');
+  return refreshOrder(svc, found);
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
-import { newKey, TestAcme } from '../../test/support/acme.ts';
-import { type InprocEdge, startInprocEdge } from '../../test/support/edge-app.ts';
+import { type Http01Server, startHttp01Server } from '../../../harness/http01.ts';
+import { newKey, TestAcme } from '../../../test/support/acme.ts';
+import { type InprocEdge, startInprocEdge } from '../../../test/support/edge-app.ts';
 
 describe('order state: abandoned validations', () => {
   let edge: InprocEdge;

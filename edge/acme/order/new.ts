@@ -1,25 +1,17 @@
 // newOrder (RFC 8555 §7.4): identifiers checked and canonicalised, the profile chosen (from the
-// database), the name policies and rate limits applied, dates honoured or refused, authorizations
-// reused when the account already holds valid ones or granted by the EAB key's pre-authorization,
-// and the order with its new authorizations and challenges written in one batch.
+// database), the name policies and rate limits applied, dates honoured or refused, and the order
+// written in one batch with the authorizations authz/new.ts grants it (reused when the account
+// already holds valid ones, or granted by the EAB key's pre-authorization).
 
-import { randomToken } from '../../shared/encoding.ts';
-import { canonicalIdentifiers, isWildcard, normalizeIdentifier } from '../../shared/identifiers.ts';
-import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
-import {
-  type AccountContext,
-  accountContext,
-  checkIdentifiers,
-  preAuthorized,
-  resolveProfile,
-} from '../policy/issuance.ts';
-import { checkOrderLimits } from '../ratelimit/limits.ts';
-import { offeredChallenges, routingContext } from '../relay/validation-routes.ts';
-import { newId } from '../storage/ids.ts';
-import { insertIssuanceBundle, type PreauthMark } from '../storage/preauth.ts';
-import type { AccountRow, AuthzRow, ChallengeRow, OrderRow } from '../storage/schema.ts';
-import type { EdgeServices } from './context.ts';
-import { checkReplaces } from './replaces.ts';
+import { canonicalIdentifiers, normalizeIdentifier } from '../../../shared/identifiers.ts';
+import { AcmeProblem, type Identifier } from '../../../shared/problems.ts';
+import { accountContext, checkIdentifiers, resolveProfile } from '../../policy/issuance.ts';
+import { checkOrderLimits } from '../../ratelimit/limits.ts';
+import { newId } from '../../storage/ids.ts';
+import type { AccountRow, OrderRow } from '../../storage/schema.ts';
+import { grantAuthorizations, saveGrant } from '../authz/new.ts';
+import type { EdgeServices } from '../context.ts';
+import { checkReplaces } from '../replaces.ts';
 
 export interface NewOrderPayload {
   identifiers: Identifier[];
@@ -101,72 +93,6 @@ export function parseNewOrder(payload: unknown, svc: EdgeServices, now: number):
 }
 
 /**
- * Challenge types offered for an identifier: each challenge's own rules (RFC 8555 §8, RFC 8738:
- * no dns-01 for IPs, wildcards by dns-01 only) for what this runtime can do or its route sends on-prem.
- */
-export function challengeTypesFor(id: Identifier, svc: EdgeServices): ChallengeRow['type'][] {
-  return offeredChallenges(id, svc.config.validationRoutes, routingContext(svc.runtime, svc.config));
-}
-
-/** A new authorization for one identifier: pre-authorized (valid, marked) or pending with challenges. */
-export function newAuthorization(
-  svc: EdgeServices,
-  account: AccountRow,
-  ctx: AccountContext,
-  id: Identifier,
-  expiresAt: number,
-  now: number,
-): { authz: AuthzRow; challenges: ChallengeRow[]; mark?: PreauthMark } {
-  const wildcard = isWildcard(id);
-  const authz: AuthzRow = {
-    id: newId(),
-    accountId: account.id,
-    identifierType: id.type,
-    identifierValue: wildcard ? id.value.slice(2) : id.value,
-    wildcard,
-    status: 'pending',
-    expiresAt,
-    createdAt: now,
-  };
-  if (ctx.eabKid && preAuthorized(id, ctx)) {
-    // The EAB key pre-authorizes names in its allow list; no challenge, marked and logged.
-    authz.status = 'valid';
-    svc.log({
-      event: 'authz-preauthorized',
-      authzId: authz.id,
-      accountId: account.id,
-      eab: ctx.eabKid,
-      identifier: id.value,
-    });
-    return {
-      authz,
-      challenges: [],
-      mark: {
-        authzId: authz.id,
-        accountId: account.id,
-        eabKid: ctx.eabKid,
-        identifierType: id.type,
-        identifierValue: id.value,
-        createdAt: now,
-      },
-    };
-  }
-  // RFC 8555 §8: one token per challenge, at least 128 bits of entropy.
-  const challenges: ChallengeRow[] = challengeTypesFor(id, svc).map((type) => ({
-    id: newId(),
-    authzId: authz.id,
-    type,
-    token: randomToken(32),
-    status: 'pending',
-    validatedAt: null,
-    error: null,
-    validationRecord: null,
-    attemptAt: null,
-  }));
-  return { authz, challenges };
-}
-
-/**
  * An account may hold only so many unfinished orders and pending authorizations, so one
  * client cannot fill the database (Let's Encrypt caps pending authorizations the same way).
  * Expired ones do not count. The check is not atomic with the insert: concurrent requests may pass
@@ -219,30 +145,13 @@ export async function createOrder(
   await checkOpenLimits(svc, account, req.identifiers.length, now);
   const orderExpires = now + svc.config.orderLifetimeSeconds * 1000;
   const authzExpires = Math.min(orderExpires, now + svc.config.authzLifetimeSeconds * 1000);
-  const authzs: AuthzRow[] = [];
-  const chals: ChallengeRow[] = [];
-  const marks: PreauthMark[] = [];
-  const authzIds: string[] = [];
-  for (const id of req.identifiers) {
-    const wildcard = isWildcard(id);
-    const value = wildcard ? id.value.slice(2) : id.value;
-    const reuse = await svc.orders.findReusableAuthz(account.id, id.type, value, wildcard, now + 86_400_000);
-    if (reuse) {
-      authzIds.push(reuse.id);
-      continue;
-    }
-    const made = newAuthorization(svc, account, ctx, id, authzExpires, now);
-    authzs.push(made.authz);
-    chals.push(...made.challenges);
-    if (made.mark) marks.push(made.mark);
-    authzIds.push(made.authz.id);
-  }
+  const grant = await grantAuthorizations(svc, account, ctx, req.identifiers, authzExpires, now);
   const order: OrderRow = {
     id: newId(),
     accountId: account.id,
-    status: authzs.every((a) => a.status === 'valid') ? 'ready' : 'pending',
+    status: grant.authzs.every((a) => a.status === 'valid') ? 'ready' : 'pending',
     identifiers: JSON.stringify(req.identifiers),
-    authzIds: JSON.stringify(authzIds),
+    authzIds: JSON.stringify(grant.authzIds),
     profile: profile.name,
     notBefore: req.notBefore ?? null,
     notAfter: req.notAfter ?? null,
@@ -254,6 +163,6 @@ export async function createOrder(
     relayAttemptAt: null,
     createdAt: now,
   };
-  await insertIssuanceBundle(svc.database.db, { order, authzs, challenges: chals, marks });
+  await saveGrant(svc, grant, order);
   return order;
 }
