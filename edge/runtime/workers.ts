@@ -6,7 +6,7 @@
 //   address rules are checked on the DoH answer; the dial follows the platform's own resolution);
 // - tls-alpn-01 is not offered (no raw TLS with a chosen ALPN, no peer certificate);
 // - background work (a challenge's validation) is handed to the request's ctx.waitUntil; an attempt
-//   cut short is claimed again by the next read of the authorization (validation-job.ts).
+//   cut short is claimed again by the next read of the authorization (edge/acme/authz/challenge.ts).
 
 import {
   ConnectError,

@@ -1,6 +1,8 @@
-// The order's states and the moves between them (RFC 8555 §7.1.6). Every stored status change of an
-// order goes through moveOrder, which refuses a move the table does not list before it reaches the
-// repository: the table is the state machine, not a description of it.
+// The order's states and the moves between them (RFC 8555 §7.1.6). Every change of an order's status
+// alone goes through moveOrder, which refuses a move the table does not list before it reaches the
+// repository. The two moves that write more than the status are the repository's own guarded
+// statements: ready → processing with the CSR (beginFinalize) and processing → valid with the
+// certificate (completeOrder).
 
 import type { OrderRow } from '../../storage/schema.ts';
 import type { EdgeServices } from '../context.ts';
