@@ -3,6 +3,7 @@
 // nothing twice and a failed request leaves nothing half-written (no interactive transactions: they do not exist on D1).
 import { and, desc, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import { type Db, rowBy, rowsAffected } from './db.ts';
+import { type IssuanceBundle, insertIssuanceBundle } from './preauth.ts';
 import {
   type AuthzRow,
   authorizations,
@@ -14,14 +15,9 @@ import {
   orders,
 } from './schema.ts';
 
-export interface NewOrderBundle {
-  order: OrderRow;
-  authzs: AuthzRow[];
-  challenges: ChallengeRow[];
-}
-
 export interface OrderRepo {
-  create(bundle: NewOrderBundle): Promise<void>;
+  /** a new order (or newAuthz's lone authorization) with its rows, in one batch */
+  create(bundle: IssuanceBundle): Promise<void>;
   get(id: string): Promise<OrderRow | undefined>;
   listIdsByAccount(
     accountId: string,
@@ -77,14 +73,7 @@ export interface CertificateRepo {
 
 export function createOrderRepo(db: Db): OrderRepo {
   return {
-    async create({ order, authzs, challenges: chals }) {
-      const stmts = [
-        db.insert(orders).values(order),
-        ...(authzs.length ? [db.insert(authorizations).values(authzs)] : []),
-        ...(chals.length ? [db.insert(challenges).values(chals)] : []),
-      ];
-      await db.batch(stmts as [(typeof stmts)[0], ...typeof stmts]);
-    },
+    create: (bundle) => insertIssuanceBundle(db, bundle),
     get: rowBy<OrderRow>(db, orders, orders.id),
     async listIdsByAccount(accountId, limit, before) {
       return db

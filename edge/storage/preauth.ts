@@ -16,10 +16,15 @@ import type { Stmt } from './settings.ts';
 
 export type PreauthMark = typeof preauthorizations.$inferInsert;
 
-export async function insertIssuanceBundle(
-  db: Db,
-  b: { order?: OrderRow; authzs: AuthzRow[]; challenges: ChallengeRow[]; marks: PreauthMark[] },
-): Promise<void> {
+/** What newOrder or newAuthz writes: the order (none for newAuthz) and the rows it adds. */
+export interface IssuanceBundle {
+  order?: OrderRow;
+  authzs: AuthzRow[];
+  challenges: ChallengeRow[];
+  marks: PreauthMark[];
+}
+
+export async function insertIssuanceBundle(db: Db, b: IssuanceBundle): Promise<void> {
   const stmts: Stmt[] = [];
   if (b.order) stmts.push(db.insert(orders).values(b.order));
   if (b.authzs.length) stmts.push(db.insert(authorizations).values(b.authzs));

@@ -1,7 +1,8 @@
 // New authorizations (RFC 8555 §7.4 through newOrder, §7.4.1 through newAuthz): the reuse of a valid
 // one the account already holds, a fresh one pending with its challenges, or one granted by the
 // EAB key's pre-authorization (valid, marked and logged). newOrder and newAuthz both build theirs
-// here and write them with the same batch (storage/preauth.ts), so the two paths cannot drift.
+// here and write them with the same batch (the order repository's create), so the two paths
+// cannot drift.
 import { randomToken } from '../../../shared/encoding.ts';
 import { isWildcard, normalizeIdentifier } from '../../../shared/identifiers.ts';
 import { AcmeProblem, type Identifier } from '../../../shared/problems.ts';
@@ -14,7 +15,7 @@ import {
 import { checkOrderLimits } from '../../ratelimit/limits.ts';
 import { offeredChallenges, routingContext } from '../../relay/validation-routes.ts';
 import { newId } from '../../storage/ids.ts';
-import { insertIssuanceBundle, type PreauthMark } from '../../storage/preauth.ts';
+import type { PreauthMark } from '../../storage/preauth.ts';
 import type { AccountRow, AuthzRow, ChallengeRow, OrderRow } from '../../storage/schema.ts';
 import type { EdgeServices } from '../context.ts';
 
@@ -135,7 +136,7 @@ export async function grantAuthorizations(
 
 /** Writes the grant's new rows (and the order naming them, if any) in one batch. */
 export function saveGrant(svc: EdgeServices, grant: AuthzGrant, order?: OrderRow): Promise<void> {
-  return insertIssuanceBundle(svc.database.db, {
+  return svc.orders.create({
     ...(order ? { order } : {}),
     authzs: grant.authzs,
     challenges: grant.challenges,
