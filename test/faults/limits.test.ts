@@ -124,6 +124,20 @@ describe('limits on requests and accounts', () => {
     // two more fit exactly
     assert.equal((await other.post(other.dir.newOrder, ids('p4.test', 'p5.test'))).status, 201);
   });
+
+  it('refuses a pre-authorization (newAuthz) past maxPendingAuthzsPerAccount too', async () => {
+    const third = await new TestAcme(edge.fetch, edge.directoryUrl, await newKey()).init();
+    assert.equal((await third.newAccount()).status, 201);
+    const newAuthz = third.dir.newAuthz ?? '';
+    assert.ok(newAuthz, 'the directory offers newAuthz');
+    for (const n of ['q1.test', 'q2.test', 'q3.test', 'q4.test', 'q5.test'])
+      assert.equal((await third.post(newAuthz, { identifier: { type: 'dns', value: n } })).status, 201);
+    const before = await edge.snapshot();
+    const res = await third.post(newAuthz, { identifier: { type: 'dns', value: 'q6.test' } });
+    const doc = await refused(res, 429, 'rateLimited');
+    assert.match(String(doc.detail), /pending authorizations \(at most 5\)/);
+    assert.equal(await edge.snapshot(), before);
+  });
 });
 
 describe('expiry and clean-up', () => {

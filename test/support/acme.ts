@@ -27,6 +27,7 @@ export interface Directory {
   revokeCert: string;
   keyChange: string;
   renewalInfo?: string;
+  newAuthz?: string;
   meta?: Record<string, unknown>;
 }
 

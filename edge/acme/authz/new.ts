@@ -145,6 +145,36 @@ export function saveGrant(svc: EdgeServices, grant: AuthzGrant, order?: OrderRow
 }
 
 /**
+ * An account may hold only so many unfinished orders and pending authorizations (by newOrder or
+ * by newAuthz alike), so one client cannot fill the database (Let's Encrypt caps pending authorizations the same way).
+ * Expired ones do not count. The check is not atomic with the insert: concurrent requests may pass
+ * it together, which overshoots by at most the number of requests in flight.
+ */
+export async function checkOpenLimits(
+  svc: EdgeServices,
+  account: AccountRow,
+  add: { order: boolean; newAuthzs: number },
+  now: number,
+) {
+  const { maxPendingOrdersPerAccount: maxOrders, maxPendingAuthzsPerAccount: maxAuthzs } = svc.config;
+  const open = await svc.orders.countOpen(account.id, now);
+  if (add.order && open.orders >= maxOrders) {
+    throw new AcmeProblem(
+      'rateLimited',
+      `the account has ${open.orders} unfinished orders (at most ${maxOrders}); finalize or let them expire`,
+      { retryAfter: 60 },
+    );
+  }
+  if (open.authzs + add.newAuthzs > maxAuthzs) {
+    throw new AcmeProblem(
+      'rateLimited',
+      `the account has ${open.authzs} pending authorizations (at most ${maxAuthzs}); complete or deactivate them`,
+      { retryAfter: 60 },
+    );
+  }
+}
+
+/**
  * newAuthz (RFC 8555 §7.4.1): pre-authorization of one identifier. It passes the same policies as in
  * newOrder; an EAB key with pre-authorization on answers with a valid authorization, otherwise it is
  * pending. A valid one the account already holds is returned as it is (`created` false) before any
@@ -170,6 +200,7 @@ export async function newPreAuthorization(
   if (reuse)
     return { authz: reuse, challenges: await svc.orders.challengesOf(reuse.id), created: false, now };
   await checkOrderLimits(svc, account, [id], undefined);
+  await checkOpenLimits(svc, account, { order: false, newAuthzs: 1 }, now);
   const made = newAuthorization(svc, account, ctx, id, now + svc.config.authzLifetimeSeconds * 1000, now);
   await saveGrant(svc, {
     authzIds: [made.authz.id],

@@ -9,7 +9,7 @@ import { accountContext, checkIdentifiers, resolveProfile } from '../../policy/i
 import { checkOrderLimits } from '../../ratelimit/limits.ts';
 import { newId } from '../../storage/ids.ts';
 import type { AccountRow, OrderRow } from '../../storage/schema.ts';
-import { grantAuthorizations, saveGrant } from '../authz/new.ts';
+import { checkOpenLimits, grantAuthorizations, saveGrant } from '../authz/new.ts';
 import type { EdgeServices } from '../context.ts';
 import { checkReplaces } from '../replaces.ts';
 
@@ -92,31 +92,6 @@ export function parseNewOrder(payload: unknown, svc: EdgeServices, now: number):
   return out;
 }
 
-/**
- * An account may hold only so many unfinished orders and pending authorizations, so one
- * client cannot fill the database (Let's Encrypt caps pending authorizations the same way).
- * Expired ones do not count. The check is not atomic with the insert: concurrent requests may pass
- * it together, which overshoots by at most the number of requests in flight.
- */
-async function checkOpenLimits(svc: EdgeServices, account: AccountRow, newAuthzs: number, now: number) {
-  const { maxPendingOrdersPerAccount: maxOrders, maxPendingAuthzsPerAccount: maxAuthzs } = svc.config;
-  const open = await svc.orders.countOpen(account.id, now);
-  if (open.orders >= maxOrders) {
-    throw new AcmeProblem(
-      'rateLimited',
-      `the account has ${open.orders} unfinished orders (at most ${maxOrders}); finalize or let them expire`,
-      { retryAfter: 60 },
-    );
-  }
-  if (open.authzs + newAuthzs > maxAuthzs) {
-    throw new AcmeProblem(
-      'rateLimited',
-      `the account has ${open.authzs} pending authorizations (at most ${maxAuthzs}); complete or deactivate them`,
-      { retryAfter: 60 },
-    );
-  }
-}
-
 export async function createOrder(
   svc: EdgeServices,
   account: AccountRow,
@@ -142,7 +117,7 @@ export async function createOrder(
     ? (await checkReplaces(svc, account, req.replaces, req.identifiers, now)).certId
     : undefined;
   await checkOrderLimits(svc, account, req.identifiers, replaces);
-  await checkOpenLimits(svc, account, req.identifiers.length, now);
+  await checkOpenLimits(svc, account, { order: true, newAuthzs: req.identifiers.length }, now);
   const orderExpires = now + svc.config.orderLifetimeSeconds * 1000;
   const authzExpires = Math.min(orderExpires, now + svc.config.authzLifetimeSeconds * 1000);
   const grant = await grantAuthorizations(svc, account, ctx, req.identifiers, authzExpires, now);
