@@ -8,7 +8,7 @@ import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../harness/ports.ts';
-import { postgresBinDir } from '../scripts/lib/ensure.mjs';
+import { postgresBinDir } from '../scripts/lib/ensure.ts';
 
 export interface BenchPostgres {
   /** postgres://postgres@127.0.0.1:PORT/edgeca (trust on loopback: a throwaway server) */

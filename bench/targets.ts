@@ -3,7 +3,7 @@
 // root pids whose CPU counts as "server" and the root its chains must verify against.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { denoRunArgs } from '../harness/deno-run.mjs';
+import { denoRunArgs } from '../harness/deno-run.ts';
 import { freePort } from '../harness/ports.ts';
 import type { DevInit } from '../signer/bootstrap.ts';
 import type { ServerProcess } from './per-kind.ts';

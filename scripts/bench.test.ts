@@ -13,11 +13,15 @@ const ROOT = resolve(import.meta.dirname, '..');
 test('npm run bench -- --quick completes and every issued chain verifies', { timeout: 420_000 }, () => {
   const out = mkdtempSync(join(tmpdir(), 'edgeca-bench-smoke-'));
   try {
-    const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'bench.mjs'), '--quick', '--out', out], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 400_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      [join(ROOT, 'scripts', 'bootstrap.mjs'), 'bench', '--quick', '--out', out],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 400_000,
+      },
+    );
     assert.equal(r.status, 0, `bench exited ${r.status ?? r.signal}:\n${r.stderr.slice(-3000)}`);
     assert.match(r.stdout, /Ratios edgeca \(Node\) \/ Pebble/);
     const result = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as {

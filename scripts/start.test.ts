@@ -8,37 +8,19 @@
 // With EDGECA_SIGNERS=1 (the default store) the only signer is still `signer-1`.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import {
-  cpSync,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeCsr } from '../harness/csr.ts';
 import { freePort } from '../harness/ports.ts';
 import { type Http01, startHttp01 } from '../test/conformance/harness.ts';
 import { newKey, TestAcme } from '../test/support/acme.ts';
+import { copyCheckout } from '../test/support/checkout-copy.ts';
 import { httpsFetch } from '../test/support/https-fetch.ts';
 import { type PgHarness, skipWithoutPostgres, startPostgres } from '../test/support/postgres.ts';
-import { ROOT } from './lib/ensure.mjs';
+import { ROOT } from './lib/ensure.ts';
 
-const NOT_COPIED = new Set([
-  'node_modules',
-  '.git',
-  'dist',
-  '.edgeca',
-  '.wrangler',
-  'test-artifacts',
-  'bench-results',
-]);
 const DB = { name: 'edgeca_dev', user: 'edgeca_dev', password: 'start-test-password' };
 const START_BOUND_MS = 420_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -106,14 +88,14 @@ interface Started {
   exited: Promise<number | null>;
 }
 
-/** `npm start` (package.json: node scripts/start.mjs) in the copy, with these variables. */
+/** `npm start` (package.json: node scripts/bootstrap.mjs start) in the copy, with these variables. */
 function npmStart(repo: string, vars: Record<string, string>): Started {
   const env: NodeJS.ProcessEnv = {};
   // Only what a shell would hand it: no EDGECA_* of the test's own, no test-runner context.
   for (const [k, v] of Object.entries(process.env)) {
     if (!k.startsWith('EDGECA_') && k !== 'NODE_TEST_CONTEXT' && !k.startsWith('NODE_OPTIONS')) env[k] = v;
   }
-  const proc = spawn(process.execPath, ['scripts/start.mjs'], {
+  const proc = spawn(process.execPath, ['scripts/bootstrap.mjs', 'start'], {
     cwd: repo,
     env: { ...env, ...vars },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -258,22 +240,13 @@ class Client {
  * node_modules, and through the link that would empty the checkout's own node_modules under
  * every other test; so a checkout that needs `npm ci` is refused here instead.
  */
-function copyCheckout(): string {
+function checkoutForStart(): string {
   const lock = statSync(join(ROOT, 'package-lock.json')).mtimeMs;
   const installed = join(ROOT, 'node_modules', '.package-lock.json');
   if (!existsSync(installed) || statSync(installed).mtimeMs < lock) {
     throw new Error('node_modules is older than package-lock.json: run `npm ci` in the checkout first');
   }
-  const repo = mkdtempSync(join(tmpdir(), 'edgeca-start-'));
-  cpSync(ROOT, repo, {
-    recursive: true,
-    preserveTimestamps: true,
-    filter: (src) => {
-      const top = relative(ROOT, src).split('/')[0] ?? '';
-      return !NOT_COPIED.has(top) && !top.startsWith('dist.tmp-');
-    },
-  });
-  symlinkSync(join(ROOT, 'node_modules'), join(repo, 'node_modules'));
+  const repo = copyCheckout('edgeca-start-');
   return repo;
 }
 
@@ -289,7 +262,7 @@ describe('npm start', { skip, timeout: 1_200_000 }, () => {
   let endpointsFile: string;
 
   before(async () => {
-    repo = copyCheckout();
+    repo = checkoutForStart();
     devDir = join(repo, '.edgeca', 'dev');
     pidFile = join(devDir, 'services.pid.json');
     endpointsFile = join(devDir, 'endpoints.json');
@@ -304,9 +277,9 @@ describe('npm start', { skip, timeout: 1_200_000 }, () => {
     if (repo) rmSync(repo, { recursive: true, force: true });
   });
 
-  test('package.json runs scripts/start.mjs for npm start', () => {
+  test('package.json runs scripts/start.ts through the bootstrap for npm start', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Json };
-    assert.equal(pkg.scripts.start, 'node scripts/start.mjs');
+    assert.equal(pkg.scripts.start, 'node scripts/bootstrap.mjs start');
   });
 
   describe('EDGECA_SIGNERS=2 with EDGECA_SIGNER_DATABASE_URL', { timeout: 900_000 }, () => {

@@ -1,4 +1,4 @@
-// Proves `npm test` (scripts/test.mjs) on fixture test files in a temp directory: its exit status,
+// Proves `npm test` (scripts/bootstrap.mjs test, which runs scripts/test.ts) on fixture test files in a temp directory: its exit status,
 // that its last lines are the runner's summary, and the extra line when a check failed.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 
-const SCRIPT = new URL('./test.mjs', import.meta.url).pathname;
+const BOOTSTRAP = new URL('./bootstrap.mjs', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'edgeca-runner-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -22,7 +22,7 @@ function fixture(name: string, body: string): string {
 
 function runner(args: string[], extraEnv: Record<string, string> = {}) {
   const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-  const r = spawnSync(process.execPath, [SCRIPT, ...args], {
+  const r = spawnSync(process.execPath, [BOOTSTRAP, 'test', ...args], {
     env: { ...env, ...extraEnv },
     encoding: 'utf8',
     timeout: 120_000,

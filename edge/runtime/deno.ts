@@ -52,7 +52,7 @@ export interface DenoApi {
 /**
  * The settings the edge reads, for Deno's `--allow-env=<these>` (docs/runtimes.md). One list in
  * env-names.json, which the `deno run` arguments of npm start, the tests and the benchmark
- * (harness/deno-run.mjs) read too.
+ * (harness/deno-run.ts) read too.
  */
 export const EDGE_ENV_NAMES: readonly string[] = envNames;
 

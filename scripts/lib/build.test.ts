@@ -7,47 +7,25 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
   appendFileSync,
-  cpSync,
   existsSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   statSync,
-  symlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { changedSources, readBuildInfo } from '../../bin/build-info.mjs';
-import { build } from './build.mjs';
-import { ROOT } from './ensure.mjs';
+import { copyCheckout } from '../../test/support/checkout-copy.ts';
+import { build } from './build.ts';
 
-/** State and output folders of a checkout, not part of what a build reads. */
-const NOT_COPIED = new Set([
-  'node_modules',
-  '.git',
-  'dist',
-  '.edgeca',
-  '.wrangler',
-  'test-artifacts',
-  'bench-results',
-]);
 const MARK = 'ran-from-dist';
 
 let repo: string;
 before(() => {
-  repo = mkdtempSync(join(tmpdir(), 'edgeca-build-'));
-  cpSync(ROOT, repo, {
-    recursive: true,
-    filter: (src) => {
-      const top = relative(ROOT, src).split('/')[0] ?? '';
-      return !NOT_COPIED.has(top) && !top.startsWith('dist.tmp-');
-    },
-  });
-  symlinkSync(join(ROOT, 'node_modules'), join(repo, 'node_modules'));
+  repo = copyCheckout('edgeca-build-');
 });
 after(() => rmSync(repo, { recursive: true, force: true }));
 

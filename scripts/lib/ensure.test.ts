@@ -21,7 +21,7 @@ import {
   ROOT,
   TEST_PACKAGES,
   which,
-} from './ensure.mjs';
+} from './ensure.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgeca-ensure-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, test } from 'node:test';
-import { filesNotRun, findTests } from './test-files.mjs';
+import { filesNotRun, findTests } from './test-files.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgeca-discovery-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

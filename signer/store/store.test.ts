@@ -104,7 +104,7 @@ const postgres: EngineCase = {
     const server = (await pgHarness()).primary;
     await server.psql(`CREATE DATABASE ${db} OWNER ${PG_USER.user} STRATEGY FILE_COPY`);
     const tool = async (name: string, args: string[]) => {
-      const { postgresBinDir } = await import('../../scripts/lib/ensure.mjs');
+      const { postgresBinDir } = await import('../../scripts/lib/ensure.ts');
       const r = await runTool(join(postgresBinDir() ?? '', name), args, { timeoutMs: 60_000 });
       if (r.code !== 0) throw new Error(`${name}: ${r.stderr}`);
     };

@@ -11,7 +11,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { denoRunArgs } from '../../harness/deno-run.mjs';
+import { denoRunArgs } from '../../harness/deno-run.ts';
 import { freePort } from '../../harness/ports.ts';
 import type { DevInit } from '../../signer/bootstrap.ts';
 import { type Http01, startHttp01 } from '../conformance/harness.ts';

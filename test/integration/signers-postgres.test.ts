@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Child, spawnChild } from '../../harness/child.ts';
 import { freePort } from '../../harness/ports.ts';
-import { postgresBinDir } from '../../scripts/lib/ensure.mjs';
+import { postgresBinDir } from '../../scripts/lib/ensure.ts';
 import { b64uEncode, fromHex, pemToDers } from '../../shared/encoding.ts';
 import { importRelayPrivateKey, type RelayKey, type SignRequest, signRelay } from '../../shared/relay.ts';
 import type { DevInit } from '../../signer/bootstrap.ts';

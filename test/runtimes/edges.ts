@@ -2,7 +2,7 @@
 // with its local D1) as child processes, next to the in-process signer of startSystem. Every wait
 // is bounded; a runtime that cannot start fails the test with its own output, never a silent skip.
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createClient } from '@libsql/client';
@@ -11,14 +11,20 @@ import { createEabRepo } from '../../edge/storage/accounts.ts';
 import { openDatabase } from '../../edge/storage/db.ts';
 import { type ChallTestSrv, startChallTestSrv } from '../../harness/challtestsrv.ts';
 import { type Child, spawnChild } from '../../harness/child.ts';
-import { denoRunArgs } from '../../harness/deno-run.mjs';
+import { denoRunArgs } from '../../harness/deno-run.ts';
 import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
 import { freePort } from '../../harness/ports.ts';
+import {
+  WRANGLER_OFFLINE_ENV,
+  wranglerDevArgs,
+  wranglerScript,
+  writeWorkerVars,
+} from '../../harness/wrangler-dev.ts';
 import { type System, startSystem } from '../support/system.ts';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 const DENO = join(REPO, 'node_modules/.bin/deno');
-const WRANGLER = join(REPO, 'node_modules/.bin/wrangler');
+const WRANGLER = wranglerScript(REPO);
 const START_TIMEOUT_MS = 90_000;
 
 export interface EabKey {
@@ -165,39 +171,14 @@ export async function startWorkerdEdge(s: Omit<EdgeSettings, 'dbUrl'>): Promise<
     EDGECA_EAB_REQUIRED: 'true',
     ...s.env,
   };
-  // dotenv: single quotes keep the JWK's JSON as it is.
-  writeFileSync(
-    envFile,
-    Object.entries(vars)
-      .map(([k, v]) => `${k}='${v}'\n`)
-      .join(''),
-    { mode: 0o600 },
-  );
-  const wranglerEnv = {
-    CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-    WRANGLER_SEND_METRICS: 'false',
-    WRANGLER_LOG_PATH: join(s.sys.dir, 'wrangler-logs'),
-  };
+  writeWorkerVars(envFile, vars);
+  const wranglerEnv = { ...WRANGLER_OFFLINE_ENV, WRANGLER_LOG_PATH: join(s.sys.dir, 'wrangler-logs') };
   const proc = spawnChild(
     'the edge on workerd',
     process.execPath,
     [
       WRANGLER,
-      'dev',
-      '-c',
-      'wrangler.toml',
-      '--local',
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--inspector-port',
-      String(inspector),
-      '--persist-to',
-      persist,
-      '--env-file',
-      envFile,
-      '--show-interactive-dev-session=false',
+      ...wranglerDevArgs({ port, inspectorPort: inspector, persistTo: persist, envFile }),
       '--log-level',
       'info',
     ],

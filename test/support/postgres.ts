@@ -15,7 +15,7 @@ import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../harness/ports.ts';
-import { postgresBinDir } from '../../scripts/lib/ensure.mjs';
+import { postgresBinDir } from '../../scripts/lib/ensure.ts';
 import { runTool } from './tools.ts';
 
 const isRoot = process.getuid?.() === 0;

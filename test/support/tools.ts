@@ -2,23 +2,14 @@
 // that says which Debian package is missing, and check certificate chains with `openssl verify`
 // rather than with our own code, so a chain we build wrongly cannot pass by agreeing with itself.
 import { execFile } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { which } from '../../scripts/bootstrap.mjs';
 
 /** Full path of `name` on PATH, or undefined. */
 export function findTool(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      if (statSync(candidate).isFile()) return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
+  return which(name);
 }
 
 /** Path of binary `name`; throws naming the Debian package to install when it is missing. */

@@ -41,7 +41,7 @@ export function tpmModule(): string {
 function bin(name: string): string {
   const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin', '/usr/bin'];
   for (const d of dirs) if (existsSync(join(d, name))) return join(d, name);
-  throw new Error(`${name} is not installed (the TPM test packages: docs/hsm.md, scripts/lib/ensure.mjs)`);
+  throw new Error(`${name} is not installed (the TPM test packages: docs/hsm.md, scripts/lib/ensure.ts)`);
 }
 
 const START_TIMEOUT_MS = 10_000;

@@ -1,21 +1,22 @@
-// How the Deno edge is run from this checkout, by `npm start` (scripts/lib/edge-runtimes.mjs), the
+// How the Deno edge is run from this checkout, by `npm start` (scripts/lib/edge-runtimes.ts), the
 // runtime tests and the benchmark alike: the `deno run` arguments with the least permissions the
-// edge needs (docs/runtimes.md explains each). Plain Node ESM, as `npm start` runs without tsx.
-import { readFileSync } from 'node:fs';
+// edge needs (docs/runtimes.md explains each).
+import envNames from '../edge/runtime/env-names.json' with { type: 'json' };
 
 /** Environment variables the edge reads (Deno's --allow-env lists them): one list for all. */
-export const EDGE_ENV = [
-  ...JSON.parse(readFileSync(new URL('../edge/runtime/env-names.json', import.meta.url), 'utf8')),
-  'LIBSQL_JS_DEV',
-];
+export const EDGE_ENV: string[] = [...envNames, 'LIBSQL_JS_DEV'];
 
 /**
  * Network, reads and writes in the given directories, the settings above, libSQL's native library,
  * and the few system facts it reads on load.
- * @param {{ readPaths: string[], writePaths: string[] }} p
- * @returns {string[]}
  */
-export function denoRunArgs({ readPaths, writePaths }) {
+export function denoRunArgs({
+  readPaths,
+  writePaths,
+}: {
+  readPaths: string[];
+  writePaths: string[];
+}): string[] {
   return [
     'run',
     '--no-prompt',

@@ -12,18 +12,23 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { ensureDebianPackages, ensureNpmDeps, orExit, ROOT, TEST_PACKAGES } from './lib/ensure.mjs';
-import { filesNotRun, findTests } from './lib/test-files.mjs';
+import { ensureDebianPackages, ensureNpmDeps, orExit, ROOT, TEST_PACKAGES } from './lib/ensure.ts';
+import { filesNotRun, findTests } from './lib/test-files.ts';
 
 const TEST_TIMEOUT_MS = Number(process.env.EDGECA_TEST_TIMEOUT_MS ?? 300_000);
 
-function isInterop(file) {
+function isInterop(file: string): boolean {
   const rel = relative(ROOT, file).split('\\').join('/');
   return rel.startsWith('test/interop/') || rel.endsWith('.interop.test.ts');
 }
 
 /** Runs a command with output passed through; resolves to its exit status. */
-function run(cmd, args, onStdout, extraEnv = {}) {
+function run(
+  cmd: string,
+  args: string[],
+  onStdout?: (chunk: Buffer) => void,
+  extraEnv: Record<string, string> = {},
+): Promise<number> {
   return new Promise((resolvePromise) => {
     // NODE_TEST_CONTEXT set by an outer test runner would make ours report to it, not to us.
     const { NODE_TEST_CONTEXT: _, ...inherited } = process.env;
@@ -33,7 +38,7 @@ function run(cmd, args, onStdout, extraEnv = {}) {
       env,
       stdio: ['ignore', onStdout ? 'pipe' : 'inherit', 'inherit'],
     });
-    if (onStdout) child.stdout.on('data', onStdout);
+    if (onStdout) child.stdout?.on('data', onStdout);
     child.on('error', (err) => {
       process.stderr.write(`${cmd}: ${err.message}\n`);
       resolvePromise(1);
@@ -42,7 +47,7 @@ function run(cmd, args, onStdout, extraEnv = {}) {
   });
 }
 
-async function check(name, cmd, args) {
+async function check(name: string, cmd: string, args: string[]): Promise<boolean> {
   process.stdout.write(`\n== ${name}: ${[cmd, ...args].map((a) => relative(ROOT, a) || a).join(' ')}\n`);
   const status = await run(cmd, args);
   process.stdout.write(`== ${name}: ${status === 0 ? 'ok' : `FAILED (exit ${status})`}\n`);
@@ -55,16 +60,23 @@ async function check(name, cmd, args) {
  * (a mirror answering 405, as the one this project's machines and CI reach does), there is no report
  * to judge: the check says so and is skipped, in CI too. A report with findings always fails it.
  */
-async function auditCheck() {
+/** What `npm audit --json` prints: a report, or the registry's error. */
+interface AuditOutput {
+  message?: string;
+  error?: { summary?: string };
+  metadata?: { vulnerabilities?: { high?: number; critical?: number } };
+}
+
+async function auditCheck(): Promise<boolean> {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   process.stdout.write('\n== audit: npm audit --audit-level=high\n');
   let out = '';
-  const status = await run(npm, ['audit', '--audit-level=high', '--json'], (chunk) => {
+  const status = await run(npm, ['audit', '--audit-level=high', '--json'], (chunk: Buffer) => {
     out += chunk.toString('utf8');
   });
-  let report;
+  let report: AuditOutput | undefined;
   try {
-    report = JSON.parse(out);
+    report = JSON.parse(out) as AuditOutput;
   } catch {
     report = undefined;
   }
@@ -82,7 +94,7 @@ async function auditCheck() {
   return status === 0;
 }
 
-async function main() {
+async function main(): Promise<number> {
   const args = process.argv.slice(2);
   await orExit(() => {
     ensureNpmDeps();
@@ -90,7 +102,7 @@ async function main() {
   });
 
   const subset = args.length > 0;
-  const bin = (name) => join(ROOT, 'node_modules', '.bin', name);
+  const bin = (name: string) => join(ROOT, 'node_modules', '.bin', name);
   let checksFailed = 0;
   if (!subset || process.env.EDGECA_TEST_CHECKS === '1') {
     if (!(await check('typecheck', bin('tsc'), ['--noEmit', '-p', '.']))) checksFailed++;
@@ -131,14 +143,14 @@ async function main() {
         '--import',
         'tsx',
         '--import',
-        join(ROOT, 'scripts', 'lib', 'ran-marker.mjs'),
+        join(ROOT, 'scripts', 'lib', 'ran-marker.ts'),
         '--test',
         '--test-reporter=tap',
         `--test-concurrency=${concurrency}`,
         `--test-timeout=${TEST_TIMEOUT_MS}`,
         ...files.map((f) => relative(ROOT, f)),
       ],
-      (chunk) => {
+      (chunk: Buffer) => {
         process.stdout.write(chunk);
         tail = (tail + chunk.toString('utf8')).slice(-4096);
       },

@@ -8,12 +8,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
-import { BUILD_INFO_FILE, sourceStamp } from '../../bin/build-info.mjs';
-import { ROOT, SetupError } from './ensure.mjs';
+import { BUILD_INFO_FILE, type BuildInfo, sourceStamp } from '../../bin/build-info.mjs';
+import { ROOT, SetupError } from './ensure.ts';
 
 /** Every file under dir, relative to it, with `/` separators. */
-function filesUnder(dir, base = dir) {
-  const out = [];
+function filesUnder(dir: string, base = dir): string[] {
+  const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = join(dir, entry.name);
     if (entry.isDirectory()) out.push(...filesUnder(full, base));
@@ -23,7 +23,7 @@ function filesUnder(dir, base = dir) {
 }
 
 /** The source a compiled file came from: `x.js` from `x.ts`; anything else (JSON) is copied as is. */
-function sourceOf(root, compiled) {
+function sourceOf(root: string, compiled: string): string {
   if (compiled.endsWith('.js')) {
     const ts = `${compiled.slice(0, -'.js'.length)}.ts`;
     if (existsSync(join(root, ts))) return ts;
@@ -36,12 +36,12 @@ function sourceOf(root, compiled) {
  * the compiler only emits (about a second), and type errors are `npm test`'s to report.
  * Returns the number of compiled files; throws a SetupError when the compiler fails.
  */
-export function build({ root = ROOT, check = false, quiet = false } = {}) {
+export function build({ root = ROOT, check = false, quiet = false } = {}): number {
   const config = join(root, 'tsconfig.build.json');
   const { files } = JSON.parse(
     // tsconfig files may hold comments; only the entry list is read here
     readFileSync(config, 'utf8').replace(/^\s*\/\/.*$/gm, ''),
-  );
+  ) as { files?: unknown[] };
   const entry = files?.[0];
   if (typeof entry !== 'string') throw new SetupError(`${config} names no entry in "files"`);
   // The package's `bin` entry (its exports map hides bin/ from require.resolve).
@@ -71,7 +71,7 @@ export function build({ root = ROOT, check = false, quiet = false } = {}) {
           'write the path as a string literal so the build includes that module',
       );
     }
-    const sources = {};
+    const sources: BuildInfo['sources'] = {};
     for (const f of emitted) {
       const src = sourceOf(root, f);
       const stamp = sourceStamp(join(root, src));

@@ -1,15 +1,16 @@
 // Child-process supervision for `npm start`: start a service with its output prefixed, poll a
 // health URL with a bound, and stop everything on Ctrl-C or when one service dies.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { Readable, Writable } from 'node:stream';
 
 /** Copies a stream to out with `[name] ` before each line. */
-function prefixLines(stream, out, name) {
+function prefixLines(stream: Readable, out: Writable, name: string): void {
   let partial = '';
   stream.setEncoding('utf8');
-  stream.on('data', (chunk) => {
+  stream.on('data', (chunk: string) => {
     const lines = (partial + chunk).split('\n');
     partial = lines.pop() ?? '';
     for (const line of lines) out.write(`[${name}] ${line}\n`);
@@ -19,11 +20,35 @@ function prefixLines(stream, out, name) {
   });
 }
 
+/** How a service is started: its working directory, environment and program (default: this Node). */
+export interface LaunchOptions {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  command?: string;
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** A started service: its process, how it ended, and a bounded stop. */
+export interface Service {
+  name: string;
+  readonly child: ChildProcess;
+  readonly running: boolean;
+  stop(graceMs?: number): Promise<Exit>;
+}
+
 /**
  * Starts `node args...` (or `command args...`) as a named service in its own process group (so a terminal's Ctrl-C
  * reaches only this supervisor, which then stops the services in order).
  */
-export function startService(name, args, { cwd, env, command = process.execPath }) {
+export function startService(
+  name: string,
+  args: string[],
+  { cwd, env, command = process.execPath }: LaunchOptions,
+): Service & { exited: Promise<Exit> } {
   const child = spawn(command, args, {
     cwd,
     env,
@@ -32,7 +57,7 @@ export function startService(name, args, { cwd, env, command = process.execPath 
   });
   prefixLines(child.stdout, process.stdout, name);
   prefixLines(child.stderr, process.stderr, name);
-  const exited = new Promise((resolve) => {
+  const exited = new Promise<Exit>((resolve) => {
     child.on('exit', (code, signal) => resolve({ code, signal }));
     child.on('error', (err) => {
       process.stderr.write(`[${name}] could not start: ${err.message}\n`);
@@ -65,11 +90,14 @@ export function startService(name, args, { cwd, env, command = process.execPath 
 }
 
 /** One GET; resolves to the HTTP status, or rejects on a connection error. TLS verified against caFile. */
-export function getStatus(url, { caFile, timeoutMs = 2_000 } = {}) {
+export function getStatus(
+  url: string,
+  { caFile, timeoutMs = 2_000 }: { caFile?: string; timeoutMs?: number } = {},
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
-    const options = { method: 'GET', timeout: timeoutMs };
+    const options: RequestOptions & { ca?: Buffer } = { method: 'GET', timeout: timeoutMs };
     if (u.protocol === 'https:' && caFile) options.ca = readFileSync(caFile);
     const req = request(u, options, (res) => {
       res.resume();
@@ -85,7 +113,15 @@ export function getStatus(url, { caFile, timeoutMs = 2_000 } = {}) {
  * Polls url until it answers 200, the service exits, or timeoutMs passes. Returns undefined when
  * healthy, else a reason.
  */
-export async function waitHealthy(url, service, { caFile, timeoutMs = 60_000, intervalMs = 250 } = {}) {
+export async function waitHealthy(
+  url: string,
+  service: Pick<Service, 'name' | 'running'>,
+  {
+    caFile,
+    timeoutMs = 60_000,
+    intervalMs = 250,
+  }: { caFile?: string; timeoutMs?: number; intervalMs?: number } = {},
+): Promise<string | undefined> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer yet';
   while (Date.now() < deadline) {
@@ -114,10 +150,10 @@ const RESTART_DELAY_MS = 500;
  * RESTART_LIMIT restarts within RESTART_WINDOW_MS stops everything and exits non-zero.
  */
 export function createSupervisor({
-  log = (m) => process.stderr.write(`[edgeca] ${m}\n`),
-  pidFile = undefined,
+  log = (m: string) => void process.stderr.write(`[edgeca] ${m}\n`),
+  pidFile = undefined as string | undefined,
 } = {}) {
-  const services = [];
+  const services: Service[] = [];
   let stopping = false;
   let isSteady = false;
   // The process group of each running service by name ({"supervisor": PID, "services": {"signer-1":
@@ -136,18 +172,18 @@ export function createSupervisor({
     // Reverse start order: the edge first, so it does not relay to a signer that is gone.
     for (const s of [...services].reverse()) await s.stop();
   };
-  const giveUp = async (code) => {
+  const giveUp = async (code: number | null) => {
     stopping = true;
     await stopAll();
     if (pidFile) rmSync(pidFile, { force: true });
     process.exit(code && code !== 0 ? code : 1);
   };
 
-  function launch(name, args, opts) {
+  function launch(name: string, args: string[], opts: LaunchOptions): Service {
     const handle = {
       name,
       proc: startService(name, args, opts),
-      restarts: [],
+      restarts: [] as number[],
       stopped: false,
       get child() {
         return handle.proc.child;
@@ -155,7 +191,7 @@ export function createSupervisor({
       get running() {
         return handle.proc.running;
       },
-      async stop(graceMs) {
+      async stop(graceMs?: number) {
         handle.stopped = true;
         return handle.proc.stop(graceMs);
       },
@@ -213,20 +249,33 @@ export function createSupervisor({
 }
 
 /**
+ * Whether a command line (argv, as /proc/PID/cmdline holds it) is an `npm start` supervisor:
+ * `node scripts/bootstrap.mjs start ...` (what npm runs) or `node --import tsx scripts/start.ts`.
+ */
+export function isStartCommand(argv: string[]): boolean {
+  const boot = argv.findIndex((a) => /(^|\/)scripts\/bootstrap\.mjs$/.test(a));
+  if (boot >= 0 && argv[boot + 1] === 'start') return true;
+  return argv.some((a) => /(^|\/)scripts\/start\.ts$/.test(a));
+}
+
+/**
  * Stops the services a previous supervisor left behind (it was killed, so it could not stop
  * them): the process groups recorded in `pidFile`, if that supervisor is gone and the group still
  * runs one of our services. Bounded: SIGTERM, then SIGKILL after 3 s.
  */
-export async function reapStale(pidFile, log = (m) => process.stderr.write(`[edgeca] ${m}\n`)) {
+export async function reapStale(
+  pidFile: string,
+  log = (m: string) => void process.stderr.write(`[edgeca] ${m}\n`),
+): Promise<void> {
   if (!existsSync(pidFile)) return;
-  let rec;
+  let rec: { supervisor?: number; services?: Record<string, unknown>; groups?: unknown };
   try {
     rec = JSON.parse(readFileSync(pidFile, 'utf8'));
   } catch {
     rmSync(pidFile, { force: true });
     return;
   }
-  const alive = (pid) => {
+  const alive = (pid: number) => {
     try {
       process.kill(pid, 0);
       return true;
@@ -234,9 +283,9 @@ export async function reapStale(pidFile, log = (m) => process.stderr.write(`[edg
       return false;
     }
   };
-  const isSupervisor = (pid) => {
+  const isSupervisor = (pid: number) => {
     try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('start.mjs');
+      return isStartCommand(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'));
     } catch {
       return false;
     }
@@ -244,7 +293,7 @@ export async function reapStale(pidFile, log = (m) => process.stderr.write(`[edg
   if (rec.supervisor && rec.supervisor !== process.pid && isSupervisor(rec.supervisor)) {
     throw new Error(`another npm start (pid ${rec.supervisor}) is running; stop it first (Ctrl-C there)`);
   }
-  const ours = (pid) => {
+  const ours = (pid: number) => {
     try {
       return /edgeca|wrangler|deno|workerd/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
     } catch {
@@ -253,7 +302,9 @@ export async function reapStale(pidFile, log = (m) => process.stderr.write(`[edg
   };
   // `services` by name; `groups`, a plain list, is what starts before services were named wrote.
   const recorded = [...Object.values(rec.services ?? {}), ...(Array.isArray(rec.groups) ? rec.groups : [])];
-  const stale = recorded.filter((pid) => Number.isInteger(pid) && alive(pid) && ours(pid));
+  const stale = recorded.filter(
+    (pid): pid is number => Number.isInteger(pid) && alive(pid as number) && ours(pid as number),
+  );
   for (const pid of stale) {
     log(`stopping a service left running by an earlier start (process group ${pid})`);
     try {

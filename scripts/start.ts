@@ -3,7 +3,8 @@
 // edge as child processes, waits until both are healthy, writes .edgeca/dev/endpoints.json and
 // prints how to point certbot / lego at it. Ctrl-C or SIGTERM stops everything and exits 0. A
 // service that fails to come up stops everything (exit non-zero); once all are up, a service that
-// dies (a crash, kill -9) is restarted — at most 10 times a minute (scripts/lib/procs.mjs).
+// dies (a crash, kill -9) is restarted — at most 10 times a minute (scripts/lib/procs.ts).
+// Run through scripts/bootstrap.mjs (`npm start`), which installs the npm dependencies first.
 //
 // Environment: EDGECA_PORT (edge, default 14000), EDGECA_SIGNER_PORT (default: signer.json's port,
 // 14100), EDGECA_START_TIMEOUT_S (default 60); every other EDGECA_* variable (e.g.
@@ -31,29 +32,76 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { build } from './lib/build.mjs';
-import { edgeLaunch, RUNTIMES } from './lib/edge-runtimes.mjs';
-import { ensureDebianPackages, ensureNpmDeps, orExit, ROOT, START_PACKAGES } from './lib/ensure.mjs';
-import { createSupervisor, reapStale, waitHealthy } from './lib/procs.mjs';
+import { build } from './lib/build.ts';
+import { edgeLaunch, isRuntime, RUNTIMES } from './lib/edge-runtimes.ts';
+import { ensureDebianPackages, ensureNpmDeps, orExit, ROOT, START_PACKAGES } from './lib/ensure.ts';
+import { createSupervisor, reapStale, type Service, waitHealthy } from './lib/procs.ts';
 
 const DEV_DIR = join(ROOT, '.edgeca', 'dev');
+
+/** What `edgeca signer init --dev` prints: where the token and the CA it made are. */
+interface DevCa {
+  softhsmConf?: string;
+  pkcs11Module: string;
+  tokenLabel: string;
+  pinFile: string;
+  rootCertFile?: string;
+}
+
+/** The parts of signer.json this script reads or changes; the rest is copied as it is. */
+interface SignerConfig {
+  listen?: { port?: number; tlsCertFile?: string; tlsKeyFile?: string };
+  database?: unknown;
+  databasePasswordFile?: string;
+  [other: string]: unknown;
+}
+
+/** One signer this start runs: its service name, the config it serves and its port. */
+interface SignerRun {
+  name: string;
+  file: string;
+  config: SignerConfig;
+  port: number;
+}
+
+/** .edgeca/dev/endpoints.json: where everything is, for people and outside tools. */
+interface Endpoints {
+  directoryUrl: string;
+  edgeUrl: string;
+  adminUrl: string;
+  edgeRuntime: string;
+  signerUrl: string | undefined;
+  signerUrls: string[];
+  signerConfigFile: string;
+  signerCaFile?: string;
+  signerKeyFile: string;
+  validatorUrl: string | undefined;
+  tlsCaFile: string;
+  issuingRootFile: string;
+  dbUrl?: string | undefined;
+  softhsmConf?: string;
+  pkcs11Module: string;
+  tokenLabel: string;
+  pinFile: string;
+  [extra: string]: unknown;
+}
 const CLI = join(ROOT, 'bin', 'edgeca.mjs');
 const env = process.env;
 
-function fail(message) {
+function fail(message: string): never {
   process.stderr.write(`[edgeca] ${message}\n`);
   process.exit(1);
 }
 
-function readJson(file) {
+function readJson<T>(file: string): T {
   try {
-    return JSON.parse(readFileSync(file, 'utf8'));
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
   } catch (err) {
-    fail(`cannot read ${relative(ROOT, file)}: ${err instanceof Error ? err.message : err}`);
+    fail(`cannot read ${relative(ROOT, file)}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
-function portFrom(name, fallback) {
+function portFrom(name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const port = Number(raw);
@@ -62,7 +110,7 @@ function portFrom(name, fallback) {
 }
 
 /** Writes through a temporary file and a rename: a reader sees the old file, no file, or the new one whole. */
-function writeWhole(file, text) {
+function writeWhole(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, text);
   renameSync(tmp, file);
@@ -72,7 +120,7 @@ function writeWhole(file, text) {
  * Runs the signer's dev bootstrap (idempotent: reuses the token, keys and certificates it finds)
  * and returns the paths it prints (softhsmConf, pkcs11Module, tokenLabel, pinFile, rootCertFile...).
  */
-function initSigner() {
+function initSigner(): DevCa {
   process.stderr.write(
     '[edgeca] preparing the development CA in .edgeca/dev (SoftHSM token, root, intermediate)\n',
   );
@@ -84,7 +132,7 @@ function initSigner() {
   });
   if (r.status !== 0) fail(`signer init failed (exit ${r.status ?? r.signal})`);
   try {
-    return JSON.parse(r.stdout);
+    return JSON.parse(r.stdout) as DevCa;
   } catch {
     fail(`signer init printed no JSON: ${r.stdout.slice(0, 200)}`);
   }
@@ -101,7 +149,7 @@ const START_ONLY_ENV = ['EDGECA_SIGNERS'];
 const MAX_SIGNERS = 16;
 
 /** EDGECA_SIGNERS: how many signer processes share the store and the token (default 1). */
-function signerCount() {
+function signerCount(): number {
   const raw = env.EDGECA_SIGNERS;
   if (raw === undefined || raw === '') return 1;
   const n = Number(raw);
@@ -115,7 +163,7 @@ function signerCount() {
  * The file the store password is read from, when EDGECA_SIGNER_DATABASE_PASSWORD_FILE names one:
  * its path goes into the signers' configs (databasePasswordFile), the password itself never does.
  */
-function signerPasswordFile() {
+function signerPasswordFile(): string | undefined {
   const file = env.EDGECA_SIGNER_DATABASE_PASSWORD_FILE;
   if (file === undefined || file === '') return undefined;
   if (env.EDGECA_SIGNER_DATABASE_PASSWORD) {
@@ -128,7 +176,7 @@ function signerPasswordFile() {
 }
 
 /** The signer's store from EDGECA_SIGNER_DATABASE_URL, checked before it is written to a file. */
-function signerDatabase() {
+function signerDatabase(): string | undefined {
   const url = env.EDGECA_SIGNER_DATABASE_URL;
   if (url === undefined || url === '') return undefined;
   if (/^postgres(ql)?:\/\/[^@/?#]*:[^@/?#]*@/i.test(url) || /[?&]password=/i.test(url)) {
@@ -141,10 +189,10 @@ function signerDatabase() {
 }
 
 /** True for a postgres:// URL whose every host is this machine: the server is then ours to install. */
-function isLocalPostgres(url) {
+function isLocalPostgres(url: string | undefined): boolean {
   const m = /^postgres(?:ql)?:\/\/(?:[^@/?#]*@)?([^/?#]*)/i.exec(url ?? '');
   if (!m) return false;
-  return m[1].split(',').every((h) => /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/i.test(h));
+  return (m[1] ?? '').split(',').every((h) => /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/i.test(h));
 }
 
 /**
@@ -156,9 +204,9 @@ function isLocalPostgres(url) {
  * those. Signer i > 1: signer-i.start.json, the same on the next port up. All share the store (the
  * default libSQL file in WAL mode, or the PostgreSQL URL) and the token.
  */
-function signerConfigs({ tls, count }) {
+function signerConfigs({ tls, count }: { tls: boolean; count: number }): SignerRun[] {
   const file = join(DEV_DIR, 'signer.json');
-  const config = readJson(file);
+  const config = readJson<SignerConfig>(file);
   const base = portFrom('EDGECA_SIGNER_PORT', config.listen?.port ?? 14100);
   if (base + count - 1 > 65535) fail(`EDGECA_SIGNERS=${count} signers do not fit above port ${base}`);
   const database = signerDatabase() ?? config.database;
@@ -168,7 +216,7 @@ function signerConfigs({ tls, count }) {
   for (const f of readdirSync(DEV_DIR)) {
     if (/^signer-\d+\.start\.json$/.test(f)) rmSync(join(DEV_DIR, f), { force: true });
   }
-  const out = [];
+  const out: SignerRun[] = [];
   for (let i = 1; i <= count; i++) {
     const port = base + i - 1;
     const unchanged =
@@ -177,7 +225,7 @@ function signerConfigs({ tls, count }) {
       out.push({ name: `signer-${i}`, file, config, port });
       continue;
     }
-    const patched = {
+    const patched: SignerConfig = {
       ...config,
       listen: { ...config.listen, port, ...tlsFiles },
       database,
@@ -190,11 +238,11 @@ function signerConfigs({ tls, count }) {
   return out;
 }
 
-function quote(s) {
+function quote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
 }
 
-function printReady(endpoints, http01Port) {
+function printReady(endpoints: Endpoints, http01Port: number): void {
   const root = quote(endpoints.tlsCaFile);
   const dir = endpoints.directoryUrl;
   const name = env.EDGECA_DEMO_NAME ?? 'app.example.test';
@@ -271,12 +319,13 @@ async function main() {
     if (!existsSync(join(DEV_DIR, f))) fail(`signer init did not create .edgeca/dev/${f}`);
   }
   const runtime = env.EDGECA_RUNTIME ?? 'node';
-  if (!RUNTIMES.includes(runtime)) fail(`EDGECA_RUNTIME=${runtime}: choose one of ${RUNTIMES.join(', ')}`);
+  if (!isRuntime(runtime)) fail(`EDGECA_RUNTIME=${runtime}: choose one of ${RUNTIMES.join(', ')}`);
   // The relay goes over HTTPS with the signer's CA pinned at the edge, where the runtime can pin a
   // CA (Node, Deno); a Worker's fetch cannot (docs/runtimes.md), so under workerd it stays HTTP.
   const relayTls = runtime !== 'workerd';
   const signers = signerConfigs({ tls: relayTls, count });
-  const signerScheme = signers[0].config.listen?.tlsCertFile ? 'https' : 'http';
+  const first = signers[0] ?? fail('no signer to start');
+  const signerScheme = first.config.listen?.tlsCertFile ? 'https' : 'http';
   const signerUrls = signers.map((s) => `${signerScheme}://127.0.0.1:${s.port}`);
   const signerUrl = signerUrls[0];
   const signerCaFile = join(DEV_DIR, 'signer-tls-ca.pem');
@@ -289,7 +338,7 @@ async function main() {
     Object.entries(env).filter(([k]) => !SIGNER_ONLY_ENV.includes(k) && !START_ONLY_ENV.includes(k)),
   );
   // Dev defaults; anything the caller exported wins (EDGECA_DNS_RESOLVER, EDGECA_HTTP01_PORT, ...).
-  const edgeEnv = {
+  const edgeEnv: Record<string, string> = {
     EDGECA_HOST: '127.0.0.1',
     EDGECA_TLS_CERT_FILE: join(DEV_DIR, 'edge-tls-cert.pem'),
     EDGECA_TLS_KEY_FILE: join(DEV_DIR, 'edge-tls-key.pem'),
@@ -307,13 +356,13 @@ async function main() {
   if (
     !edgeEnv.EDGECA_SIGNER_CA_FILE &&
     !edgeEnv.EDGECA_SIGNER_CA &&
-    /^https:/.test(edgeEnv.EDGECA_SIGNER_URL)
+    /^https:/.test(edgeEnv.EDGECA_SIGNER_URL ?? '')
   ) {
     edgeEnv.EDGECA_SIGNER_CA_FILE = signerCaFile;
   }
 
   const sup = createSupervisor({ pidFile });
-  const shutdown = async (signal) => {
+  const shutdown = async (signal: NodeJS.Signals) => {
     if (sup.stopping) return;
     process.stderr.write(`\n[edgeca] ${signal}: stopping the edge, the validator and the signers\n`);
     await sup.shutdown(0);
@@ -323,7 +372,7 @@ async function main() {
   process.on('SIGHUP', () => void shutdown('SIGHUP'));
   // Last resort (an uncaught error): never leave a detached service behind.
   process.on('exit', () => sup.killAll());
-  const healthy = async (url, service, timeout, caFile = rootFile) => {
+  const healthy = async (url: string, service: Service, timeout: number, caFile = rootFile) => {
     const problem = await waitHealthy(url, service, { caFile, timeoutMs: timeout });
     if (problem && !sup.stopping) {
       process.stderr.write(`[edgeca] ${problem}\n`);
@@ -335,9 +384,9 @@ async function main() {
   const timeoutMs = Number(env.EDGECA_START_TIMEOUT_S ?? 60) * 1000;
   // Each signer is a service of its own (its own process group, restarted on its own). The first
   // brings the store's schema up to date; the others then start together.
-  const startSigner = (s, i) =>
+  const startSigner = (s: SignerRun, i: number) =>
     healthy(
-      `${signerUrls[i]}/v1/health`,
+      `${signerUrls[i] ?? fail(`no URL for ${s.name}`)}/v1/health`,
       sup.launch(s.name, [CLI, 'signer', 'serve', '--config', s.file], {
         cwd: ROOT,
         env: { ...env, ...softhsm },
@@ -345,7 +394,7 @@ async function main() {
       timeoutMs,
       signerCaFile,
     );
-  await startSigner(signers[0], 0);
+  await startSigner(first, 0);
   await Promise.all(signers.slice(1).map((s, i) => startSigner(s, i + 1)));
 
   // The validator: its edge keys, ceiling and key come from signer.json. Dev only: it may dial
@@ -357,7 +406,7 @@ async function main() {
     'validator',
     'serve',
     '--signer-config',
-    signers[0].file,
+    first.file,
     '--port',
     String(validatorPort),
   ];
@@ -368,14 +417,22 @@ async function main() {
   const validatorProc = sup.launch('validator', validatorArgs, { cwd: ROOT, env: othersEnv });
   await healthy(`${validatorUrl}/v1/health`, validatorProc, timeoutMs);
   if (!env.EDGECA_VALIDATOR_URL) {
-    const { d: _d, ...validatorPublicJwk } = readJson(join(DEV_DIR, 'validator-key.json'));
+    const { d: _d, ...validatorPublicJwk } = readJson<Record<string, unknown>>(
+      join(DEV_DIR, 'validator-key.json'),
+    );
     edgeEnv.EDGECA_VALIDATOR_URL = validatorUrl;
     edgeEnv.EDGECA_VALIDATOR_KEY = JSON.stringify(validatorPublicJwk);
   }
 
   if (runtime === 'workerd') {
-    edgeEnv.EDGECA_RELAY_KEY = readFileSync(edgeEnv.EDGECA_RELAY_KEY_FILE, 'utf8').trim();
-    edgeEnv.EDGECA_SIGNER_KEY ??= readFileSync(edgeEnv.EDGECA_SIGNER_KEY_FILE, 'utf8').trim();
+    edgeEnv.EDGECA_RELAY_KEY = readFileSync(
+      edgeEnv.EDGECA_RELAY_KEY_FILE ?? fail('EDGECA_RELAY_KEY_FILE is not set'),
+      'utf8',
+    ).trim();
+    edgeEnv.EDGECA_SIGNER_KEY ??= readFileSync(
+      edgeEnv.EDGECA_SIGNER_KEY_FILE ?? fail('EDGECA_SIGNER_KEY_FILE is not set'),
+      'utf8',
+    ).trim();
     // Workers have no UDP: a plain DNS server (EDGECA_DNS_RESOLVER=host:port) is reached through a
     // local DNS-over-HTTPS bridge; a DoH URL is used as it is.
     const resolver = edgeEnv.EDGECA_DNS_RESOLVER;
@@ -401,7 +458,7 @@ async function main() {
   );
   sup.steady();
 
-  const endpoints = {
+  const endpoints: Endpoints = {
     directoryUrl: `${launch.baseUrl}/directory`,
     edgeUrl: launch.baseUrl,
     adminUrl: `${launch.baseUrl}/admin`,
@@ -412,7 +469,7 @@ async function main() {
     signerUrls,
     // the config the first signer serves (signer.start.json when a port or store was overridden),
     // for `edgeca signer audit-verify --config ...` and `crl`: every signer shares its store
-    signerConfigFile: signers[0].file,
+    signerConfigFile: first.file,
     ...(signerScheme === 'https' ? { signerCaFile: resolve(signerCaFile) } : {}),
     signerKeyFile: resolve(signerKeyFile),
     validatorUrl: edgeEnv.EDGECA_VALIDATOR_URL,
