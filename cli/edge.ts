@@ -1,14 +1,11 @@
 // `edgeca edge serve`: the edge on Node, configured from the environment (README: Configure).
+import { settingsHelp } from '../edge/settings-docs.ts';
 import { parseCommandLine, runCommand, UsageError } from './args.ts';
 
 const HELP = `usage: edgeca edge serve
 Starts the ACME edge on Node. Settings come from the environment:
-  EDGECA_HOST, EDGECA_PORT (127.0.0.1, 14000), EDGECA_BASE_URL (https://127.0.0.1:14000),
-  EDGECA_TLS_CERT_FILE, EDGECA_TLS_KEY_FILE (HTTPS when both are set), EDGECA_DB_URL,
-  EDGECA_SIGNER_URL (comma-separated for failover), EDGECA_SIGNER_KEY_FILE, EDGECA_SIGNER_CA_FILE,
-  EDGECA_RELAY_KEY_FILE, EDGECA_DNS_RESOLVER, EDGECA_HTTP01_PORT, EDGECA_ALLOW_LOOPBACK,
-  EDGECA_EAB_REQUIRED, EDGECA_TOS_URL, EDGECA_TRUSTED_PROXY_HEADER
-  (the full list: README.md, Configure)
+${settingsHelp()}
+  (README.md, Configure, says more)
 `;
 
 export function main(args: string[]): Promise<number> {

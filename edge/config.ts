@@ -1,7 +1,10 @@
 // Edge deployment settings: URLs, keys, ports, resolver. They come from the environment (Node, Deno)
 // or wrangler vars (Workers); admins' run-time settings live in the database instead (invariant 6 in docs/architecture.md).
+// Each one is a row of edge/settings.ts, read through it (type, default); this file adds what a
+// row cannot say: how settings combine, and the checks of their contents.
 import { parseSignerKeys } from './relay/answer.ts';
 import { parseValidationRoutes, type RouteRule } from './relay/validation-routes.ts';
+import { type EdgeSettingName, FILE_SETTINGS, KEYED_SETTINGS, readSetting } from './settings.ts';
 
 export interface ProfileConfig {
   description: string;
@@ -81,33 +84,20 @@ export const DEFAULT_PROFILES: Record<string, ProfileConfig> = {
   tlsclient: { description: 'TLS client certificate, 24 hours', validitySeconds: 86_400 },
 };
 
+/** The defaults of the EdgeConfig fields a setting sets directly: the rows' defaults. */
+function settingDefaults(): Record<string, number | boolean> {
+  return Object.fromEntries(KEYED_SETTINGS.map((s) => [s.key, s.default]));
+}
+
 export function defaultEdgeConfig(
   over: Partial<EdgeConfig> & Pick<EdgeConfig, 'baseUrl' | 'dbUrl' | 'signerUrl' | 'relayKeyJwk'>,
 ): EdgeConfig {
   return {
-    http01Port: 80,
-    tlsAlpnPort: 443,
-    allowLoopback: false,
-    eabRequired: false,
+    ...(settingDefaults() as Pick<EdgeConfig, (typeof KEYED_SETTINGS)[number]['key']>),
     caaIdentities: [],
     profiles: DEFAULT_PROFILES,
     defaultProfile: 'default',
-    nonceLifetimeSeconds: 3600,
-    orderLifetimeSeconds: 7 * 86_400,
-    authzLifetimeSeconds: 7 * 86_400,
-    maxIdentifiersPerOrder: 100,
-    maxBodyBytes: 64 * 1024,
-    relayTimeoutMs: 15_000,
-    relayConnectTimeoutMs: 2_000,
-    relayRetryAfterS: 30,
     signerKeysJwk: [],
-    maxPendingAuthzsPerAccount: 1000,
-    maxPendingOrdersPerAccount: 1000,
-    headersTimeoutMs: 10_000,
-    requestTimeoutMs: 30_000,
-    nonceRejectPercent: 0,
-    adminAuthFailuresPerMinute: 10,
-    sqlStatementMetrics: false,
     validationRoutes: [],
     ...over,
   };
@@ -125,18 +115,6 @@ function signerKeys(v: string | undefined): Record<string, unknown>[] {
   } catch (e) {
     throw new Error(`EDGECA_SIGNER_KEY is not a public JWK or a JWK set: ${(e as Error).message}`);
   }
-}
-
-function bool(v: string | undefined, dflt: boolean): boolean {
-  if (v === undefined || v === '') return dflt;
-  return /^(1|true|yes|on)$/i.test(v);
-}
-
-function int(name: string, v: string | undefined, dflt: number): number {
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${v}"`);
-  return n;
 }
 
 /** EDGECA_TRUSTED_PROXY_HEADER: one header name whose value is an address (the last one counts). */
@@ -176,13 +154,7 @@ export function parseUrlList(name: string, value: string): string[] {
   return urls;
 }
 
-/** The settings whose value may come from a file (`<NAME>_FILE`); the runtime adapter reads those. */
-export const FILE_SETTINGS = [
-  'EDGECA_RELAY_KEY',
-  'EDGECA_VALIDATOR_KEY',
-  'EDGECA_SIGNER_KEY',
-  'EDGECA_SIGNER_CA',
-] as const;
+export { FILE_SETTINGS };
 
 /** Fills `<NAME>` from the file `<NAME>_FILE` names, for each FILE_SETTINGS name not set inline. */
 export function readFileSettings(
@@ -207,6 +179,7 @@ export function readFileSettings(
  * inline (EDGECA_RELAY_KEY, a JWK JSON) — file paths are resolved by the runtime adapter before this.
  */
 export function edgeConfigFromEnv(env: Record<string, string | undefined>): EdgeConfig {
+  const get = <N extends EdgeSettingName>(name: N) => readSetting(env, name);
   const need = (k: string): string => {
     const v = env[k];
     if (!v) throw new Error(`${k} is not set`);
@@ -218,51 +191,38 @@ export function edgeConfigFromEnv(env: Record<string, string | undefined>): Edge
   } catch (e) {
     throw new Error(`EDGECA_RELAY_KEY is not a JWK in JSON: ${(e as Error).message}`);
   }
-  const port = int('EDGECA_PORT', env.EDGECA_PORT, 14000);
+  const port = get('EDGECA_PORT');
+  // Each keyed row's type is its field's (settings.ts checks `key` against EdgeConfig), which
+  // Object.fromEntries cannot carry: hence the cast.
+  const keyed = Object.fromEntries(KEYED_SETTINGS.map((s) => [s.key, readSetting(env, s.name)])) as unknown;
   const cfg = defaultEdgeConfig({
-    baseUrl: (env.EDGECA_BASE_URL ?? `https://127.0.0.1:${port}`).replace(/\/+$/, ''),
-    dbUrl: env.EDGECA_DB_URL ?? 'file:.edgeca/dev/edge.db',
-    signerUrl: parseUrlList('EDGECA_SIGNER_URL', env.EDGECA_SIGNER_URL ?? 'http://127.0.0.1:14100').join(','),
+    ...(keyed as Pick<EdgeConfig, (typeof KEYED_SETTINGS)[number]['key']>),
+    baseUrl: (get('EDGECA_BASE_URL') ?? `https://127.0.0.1:${port}`).replace(/\/+$/, ''),
+    dbUrl: get('EDGECA_DB_URL'),
+    signerUrl: parseUrlList('EDGECA_SIGNER_URL', get('EDGECA_SIGNER_URL')).join(','),
     relayKeyJwk,
-    signerKeysJwk: signerKeys(env.EDGECA_SIGNER_KEY),
-    http01Port: int('EDGECA_HTTP01_PORT', env.EDGECA_HTTP01_PORT, 80),
-    tlsAlpnPort: int('EDGECA_TLSALPN01_PORT', env.EDGECA_TLSALPN01_PORT, 443),
-    allowLoopback: bool(env.EDGECA_ALLOW_LOOPBACK, false),
-    eabRequired: bool(env.EDGECA_EAB_REQUIRED, false),
-    sqlStatementMetrics: bool(env.EDGECA_SQL_STATEMENT_METRICS, false),
-    caaIdentities: (env.EDGECA_CAA_IDENTITIES ?? '').split(',').filter(Boolean),
+    signerKeysJwk: signerKeys(get('EDGECA_SIGNER_KEY')),
+    caaIdentities: (get('EDGECA_CAA_IDENTITIES') ?? '').split(',').filter(Boolean),
   });
-  // Resource limits: every one configurable, each with a safe default.
-  const limit = (key: keyof EdgeConfig & string, name: string) => {
-    (cfg as unknown as Record<string, number>)[key] = int(name, env[name], cfg[key] as number);
-  };
-  limit('maxBodyBytes', 'EDGECA_MAX_BODY_BYTES');
-  limit('maxIdentifiersPerOrder', 'EDGECA_MAX_IDENTIFIERS_PER_ORDER');
-  limit('maxPendingAuthzsPerAccount', 'EDGECA_MAX_PENDING_AUTHZS');
-  limit('maxPendingOrdersPerAccount', 'EDGECA_MAX_PENDING_ORDERS');
-  limit('nonceLifetimeSeconds', 'EDGECA_NONCE_LIFETIME_S');
-  limit('orderLifetimeSeconds', 'EDGECA_ORDER_LIFETIME_S');
-  limit('authzLifetimeSeconds', 'EDGECA_AUTHZ_LIFETIME_S');
-  limit('relayTimeoutMs', 'EDGECA_RELAY_TIMEOUT_MS');
-  limit('relayConnectTimeoutMs', 'EDGECA_RELAY_CONNECT_TIMEOUT_MS');
-  limit('relayRetryAfterS', 'EDGECA_RELAY_RETRY_AFTER_S');
   if (cfg.relayConnectTimeoutMs === 0) throw new Error('EDGECA_RELAY_CONNECT_TIMEOUT_MS must be above 0');
-  limit('headersTimeoutMs', 'EDGECA_HEADERS_TIMEOUT_MS');
-  limit('requestTimeoutMs', 'EDGECA_REQUEST_TIMEOUT_MS');
-  limit('nonceRejectPercent', 'EDGECA_NONCE_REJECT_PERCENT');
-  limit('adminAuthFailuresPerMinute', 'EDGECA_ADMIN_AUTH_FAILURES_PER_MIN');
   if (cfg.nonceRejectPercent > 100) throw new Error('EDGECA_NONCE_REJECT_PERCENT must lie between 0 and 100');
-  if (env.EDGECA_TRUSTED_PROXY_HEADER)
-    cfg.trustedProxyHeader = trustedProxyHeader(env.EDGECA_TRUSTED_PROXY_HEADER);
-  if (env.EDGECA_DB_AUTH_TOKEN) cfg.dbAuthToken = env.EDGECA_DB_AUTH_TOKEN;
-  if (env.EDGECA_DNS_RESOLVER) cfg.dnsResolver = env.EDGECA_DNS_RESOLVER;
-  if (env.EDGECA_TOS_URL) cfg.termsOfService = env.EDGECA_TOS_URL;
-  if (env.EDGECA_WEBSITE) cfg.website = env.EDGECA_WEBSITE;
-  if (env.EDGECA_VALIDATOR_KEY) cfg.validatorKeyJwk = JSON.parse(env.EDGECA_VALIDATOR_KEY);
-  if (env.EDGECA_VALIDATOR_URL)
-    cfg.validatorUrl = parseUrlList('EDGECA_VALIDATOR_URL', env.EDGECA_VALIDATOR_URL).join(',');
-  if (env.EDGECA_SIGNER_CA) {
-    if (!env.EDGECA_SIGNER_CA.includes('-----BEGIN CERTIFICATE-----'))
+  const proxyHeader = get('EDGECA_TRUSTED_PROXY_HEADER');
+  if (proxyHeader) cfg.trustedProxyHeader = trustedProxyHeader(proxyHeader);
+  const dbAuthToken = get('EDGECA_DB_AUTH_TOKEN');
+  if (dbAuthToken) cfg.dbAuthToken = dbAuthToken;
+  const dnsResolver = get('EDGECA_DNS_RESOLVER');
+  if (dnsResolver) cfg.dnsResolver = dnsResolver;
+  const tos = get('EDGECA_TOS_URL');
+  if (tos) cfg.termsOfService = tos;
+  const website = get('EDGECA_WEBSITE');
+  if (website) cfg.website = website;
+  const validatorKey = get('EDGECA_VALIDATOR_KEY');
+  if (validatorKey) cfg.validatorKeyJwk = JSON.parse(validatorKey);
+  const validatorUrl = get('EDGECA_VALIDATOR_URL');
+  if (validatorUrl) cfg.validatorUrl = parseUrlList('EDGECA_VALIDATOR_URL', validatorUrl).join(',');
+  const signerCa = get('EDGECA_SIGNER_CA');
+  if (signerCa) {
+    if (!signerCa.includes('-----BEGIN CERTIFICATE-----'))
       throw new Error('EDGECA_SIGNER_CA(_FILE) holds no PEM CERTIFICATE');
     const plain = cfg.signerUrl.split(',').filter((u) => !u.startsWith('https://'));
     if (plain.length > 0) {
@@ -270,10 +230,10 @@ export function edgeConfigFromEnv(env: Record<string, string | undefined>): Edge
         `EDGECA_SIGNER_CA(_FILE) pins the signer's TLS CA, but ${plain.join(', ')} is not https://: the pin would protect nothing`,
       );
     }
-    cfg.signerCaPem = env.EDGECA_SIGNER_CA;
+    cfg.signerCaPem = signerCa;
   }
-  if (env.EDGECA_VALIDATION_ROUTES)
-    cfg.validationRoutes = parseValidationRoutes(env.EDGECA_VALIDATION_ROUTES);
+  const routes = get('EDGECA_VALIDATION_ROUTES');
+  if (routes) cfg.validationRoutes = parseValidationRoutes(routes);
   if (cfg.validatorUrl && !cfg.validatorKeyJwk) {
     throw new Error(
       'EDGECA_VALIDATOR_URL needs EDGECA_VALIDATOR_KEY(_FILE): the validator key the edge pins',

@@ -4,7 +4,7 @@
 // process: its arguments, stdio, exit code and signals are this process's own (the supervisor of
 // `npm start` gets the terminal's SIGINT and a SIGTERM sent to this pid).
 //
-//   node scripts/bootstrap.mjs start|test|build|bench [args...]
+//   node scripts/bootstrap.mjs start|test|build|bench|gen [args...]
 //
 // The one script in plain Node ESM with no dependencies, so it runs on a fresh clone before
 // node_modules exists. It also holds the few tools that installing needs (finding a binary on PATH,
@@ -148,7 +148,7 @@ export async function orExit(step) {
 }
 
 /** The scripts this file runs: scripts/<name>.ts. */
-export const SCRIPTS = ['start', 'test', 'build', 'bench'];
+export const SCRIPTS = ['start', 'test', 'build', 'bench', 'gen'];
 
 async function main() {
   const [name, ...args] = process.argv.slice(2);

@@ -50,9 +50,9 @@ export interface DenoApi {
 }
 
 /**
- * The settings the edge reads, for Deno's `--allow-env=<these>` (docs/runtimes.md). One list in
- * env-names.json, which the `deno run` arguments of npm start, the tests and the benchmark
- * (harness/deno-run.ts) read too.
+ * The settings the edge reads, for Deno's `--allow-env=<these>` (docs/runtimes.md): env-names.json,
+ * made from edge/settings.ts by `npm run gen`, which the `deno run` arguments of npm start, the
+ * tests and the benchmark (harness/deno-run.ts) read too.
  */
 export const EDGE_ENV_NAMES: readonly string[] = envNames;
 

@@ -1,0 +1,476 @@
+// The edge's deployment settings, one row each: the one list that edge/config.ts parses the
+// environment through, and from which the Deno --allow-env list (edge/runtime/env-names.json), the
+// README's settings table (`npm run gen` writes both; a test fails when they differ) and the help of
+// `edgeca edge` are made. A setting added here is documented, allowed on Deno and parsed in one step.
+import type { EdgeConfig } from './config.ts';
+
+export type EdgeRuntimeName = 'node' | 'deno' | 'workers';
+
+const ALL: readonly EdgeRuntimeName[] = ['node', 'deno', 'workers'];
+/** The settings of a process that listens itself (Workers are served by the platform). */
+const SERVERS: readonly EdgeRuntimeName[] = ['node', 'deno'];
+
+type KeysOf<T, V> = { [K in keyof T]-?: T[K] extends V ? K : never }[keyof T];
+
+interface Common {
+  name: `EDGECA_${string}`;
+  /** what it does, in Markdown (README table); the CLI help shows it as plain text */
+  description: string;
+  /** the default as the README shows it */
+  shown: string;
+  /** a secret: give it as `<NAME>_FILE` (a path the adapter reads) rather than inline */
+  secret: boolean;
+  /** `<NAME>_FILE` names a file holding the value (Node and Deno read it; readFileSettings) */
+  fromFile?: true;
+  runtimes: readonly EdgeRuntimeName[];
+}
+
+/** A non-negative integer; `key` is the EdgeConfig field it sets (and whose default it is). */
+interface IntSetting extends Common {
+  type: 'int';
+  default: number;
+  key?: KeysOf<EdgeConfig, number>;
+}
+
+/** 1/true/yes/on (any case) is true, anything else set is false. */
+interface BoolSetting extends Common {
+  type: 'bool';
+  default: boolean;
+  key?: KeysOf<EdgeConfig, boolean>;
+}
+
+/** Text, parsed further (URL lists, JWKs, PEM, JSON rules) where edge/config.ts uses it. */
+interface TextSetting extends Common {
+  type: 'string';
+  default?: string;
+}
+
+export type EdgeSetting = IntSetting | BoolSetting | TextSetting;
+
+export const EDGE_SETTINGS = [
+  {
+    name: 'EDGECA_HOST',
+    type: 'string',
+    default: '127.0.0.1',
+    shown: '`127.0.0.1`',
+    description: 'listen address',
+    secret: false,
+    runtimes: SERVERS,
+  },
+  {
+    name: 'EDGECA_PORT',
+    type: 'int',
+    default: 14000,
+    shown: '`14000`',
+    description: 'listen port',
+    secret: false,
+    runtimes: SERVERS,
+  },
+  {
+    name: 'EDGECA_BASE_URL',
+    type: 'string',
+    shown: '`https://127.0.0.1:<EDGECA_PORT>`',
+    description: 'external origin; every ACME URL is built from it',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_TLS_CERT_FILE',
+    type: 'string',
+    shown: 'unset',
+    description:
+      'certificate chain (PEM) to serve HTTPS with, when `EDGECA_TLS_KEY_FILE` is set too (RFC 8555 §6.1 requires HTTPS)',
+    secret: false,
+    runtimes: SERVERS,
+  },
+  {
+    name: 'EDGECA_TLS_KEY_FILE',
+    type: 'string',
+    shown: 'unset',
+    description: 'the private key of `EDGECA_TLS_CERT_FILE`',
+    secret: false,
+    runtimes: SERVERS,
+  },
+  {
+    name: 'EDGECA_DB_URL',
+    type: 'string',
+    default: 'file:.edgeca/dev/edge.db',
+    shown: '`file:.edgeca/dev/edge.db` (Workers: the D1 binding `DB`)',
+    description: 'libSQL URL (embedded file or remote)',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_DB_AUTH_TOKEN',
+    type: 'string',
+    shown: 'unset',
+    description: 'token for remote libSQL',
+    secret: true,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_SIGNER_URL',
+    type: 'string',
+    default: 'http://127.0.0.1:14100',
+    shown: '`http://127.0.0.1:14100`',
+    description: 'the signer, or several comma-separated, tried in order (failover)',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_SIGNER_KEY',
+    type: 'string',
+    shown: '— (required)',
+    description: "the signer's public answer key (a JWK, or a JWK set while keys roll), pinned",
+    secret: false,
+    fromFile: true,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_SIGNER_CA',
+    type: 'string',
+    shown: 'unset',
+    description: "CA (PEM) the https signer's certificate must chain to (Workers refuse to start with it)",
+    secret: false,
+    fromFile: true,
+    runtimes: SERVERS,
+  },
+  {
+    name: 'EDGECA_RELAY_KEY',
+    type: 'string',
+    shown: '— (required)',
+    description: "the edge's relay signing key (private JWK with `kid`); the signer pins its public half",
+    secret: true,
+    fromFile: true,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_VALIDATOR_KEY',
+    type: 'string',
+    shown: 'unset',
+    description: "the on-prem validator's public JWK, pinned (needed with `EDGECA_VALIDATOR_URL`)",
+    secret: false,
+    fromFile: true,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_VALIDATOR_URL',
+    type: 'string',
+    shown: 'unset',
+    description:
+      'the on-prem validator, or several comma-separated (failover) ([docs/validator.md](docs/validator.md))',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_VALIDATION_ROUTES',
+    type: 'string',
+    shown: 'all at the edge',
+    description: 'JSON rules: which identifiers are validated `edge`, `onprem` or `both`',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_DNS_RESOLVER',
+    type: 'string',
+    shown: 'system resolver (Workers: Cloudflare DoH)',
+    description: 'DNS server for validation, e.g. `127.0.0.1:8053`, or a DNS-over-HTTPS URL',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_HTTP01_PORT',
+    type: 'int',
+    default: 80,
+    key: 'http01Port',
+    shown: '`80`',
+    description: 'port the edge connects to for http-01',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_TLSALPN01_PORT',
+    type: 'int',
+    default: 443,
+    key: 'tlsAlpnPort',
+    shown: '`443`',
+    description: 'port for tls-alpn-01',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_ALLOW_LOOPBACK',
+    type: 'bool',
+    default: false,
+    key: 'allowLoopback',
+    shown: '`false` (`npm start`: `true`)',
+    description: 'let validation connect to loopback addresses',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_EAB_REQUIRED',
+    type: 'bool',
+    default: false,
+    key: 'eabRequired',
+    shown: '`false`',
+    description: 'refuse new accounts without External Account Binding',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_CAA_IDENTITIES',
+    type: 'string',
+    shown: 'empty',
+    description: 'comma-separated CAA issuer domains this CA answers to',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_TOS_URL',
+    type: 'string',
+    shown: 'unset',
+    description: 'directory `meta.termsOfService`',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_WEBSITE',
+    type: 'string',
+    shown: 'unset',
+    description: 'directory `meta.website`',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_MAX_BODY_BYTES',
+    type: 'int',
+    default: 64 * 1024,
+    key: 'maxBodyBytes',
+    shown: '`65536`',
+    description: 'largest request body accepted (bigger: 413 problem)',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_MAX_IDENTIFIERS_PER_ORDER',
+    type: 'int',
+    default: 100,
+    key: 'maxIdentifiersPerOrder',
+    shown: '`100`',
+    description: 'identifiers one newOrder may name (`rejectedIdentifier` beyond)',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_MAX_PENDING_AUTHZS',
+    type: 'int',
+    default: 1000,
+    key: 'maxPendingAuthzsPerAccount',
+    shown: '`1000`',
+    description: 'pending authorizations one account may hold (`rateLimited` beyond)',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_MAX_PENDING_ORDERS',
+    type: 'int',
+    default: 1000,
+    key: 'maxPendingOrdersPerAccount',
+    shown: '`1000`',
+    description: 'pending or ready orders one account may hold (`rateLimited` beyond)',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_NONCE_LIFETIME_S',
+    type: 'int',
+    default: 3600,
+    key: 'nonceLifetimeSeconds',
+    shown: '`3600`',
+    description: 'how long a nonce stays usable',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_ORDER_LIFETIME_S',
+    type: 'int',
+    default: 7 * 86_400,
+    key: 'orderLifetimeSeconds',
+    shown: '`604800`',
+    description: 'how long an unfinished order stays usable (then `invalid`)',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_AUTHZ_LIFETIME_S',
+    type: 'int',
+    default: 7 * 86_400,
+    key: 'authzLifetimeSeconds',
+    shown: '`604800`',
+    description: 'how long an authorization stays usable',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_RELAY_TIMEOUT_MS',
+    type: 'int',
+    default: 15_000,
+    key: 'relayTimeoutMs',
+    shown: '`15000`',
+    description: 'one relay call to the signers, failover attempts included',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_RELAY_CONNECT_TIMEOUT_MS',
+    type: 'int',
+    default: 2_000,
+    key: 'relayConnectTimeoutMs',
+    shown: '`2000`',
+    description: 'time a signer has to start answering before the next is tried (above 0)',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_RELAY_RETRY_AFTER_S',
+    type: 'int',
+    default: 30,
+    key: 'relayRetryAfterS',
+    shown: '`30`',
+    description: 'how long a failed signer or validator is skipped',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_HEADERS_TIMEOUT_MS',
+    type: 'int',
+    default: 10_000,
+    key: 'headersTimeoutMs',
+    shown: '`10000`',
+    description: 'time a client has to send its request headers',
+    secret: false,
+    runtimes: SERVERS,
+  },
+  {
+    name: 'EDGECA_REQUEST_TIMEOUT_MS',
+    type: 'int',
+    default: 30_000,
+    key: 'requestTimeoutMs',
+    shown: '`30000`',
+    description: 'time a client has to send its whole request',
+    secret: false,
+    runtimes: SERVERS,
+  },
+  {
+    name: 'EDGECA_NONCE_REJECT_PERCENT',
+    type: 'int',
+    default: 0,
+    key: 'nonceRejectPercent',
+    shown: '`0`',
+    description:
+      'testing: refuse this percentage (0–100) of good nonces with `badNonce` (clients must retry)',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_ADMIN_AUTH_FAILURES_PER_MIN',
+    type: 'int',
+    default: 10,
+    key: 'adminAuthFailuresPerMinute',
+    shown: '`10`',
+    description: 'wrong admin tokens (API, web UI login, UI session) per client address per minute',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_TRUSTED_PROXY_HEADER',
+    type: 'string',
+    shown: 'unset',
+    description: "header a proxy in front of the edge sets to the client's address (unset: the connection's)",
+    secret: false,
+    runtimes: ALL,
+  },
+  {
+    name: 'EDGECA_SQL_STATEMENT_METRICS',
+    type: 'bool',
+    default: false,
+    key: 'sqlStatementMetrics',
+    shown: '`false`',
+    description: 'count SQL statements by verb and table in `/metrics` (libSQL; the signer reads it too)',
+    secret: false,
+    runtimes: ALL,
+  },
+] as const satisfies readonly EdgeSetting[];
+
+export type EdgeSettingName = (typeof EDGE_SETTINGS)[number]['name'];
+type RowOf<N extends EdgeSettingName> = Extract<(typeof EDGE_SETTINGS)[number], { name: N }>;
+/** What readSetting gives for a row: its parsed type, undefined only when unset with no default. */
+export type SettingValue<N extends EdgeSettingName> =
+  RowOf<N> extends { type: 'int' }
+    ? number
+    : RowOf<N> extends { type: 'bool' }
+      ? boolean
+      : RowOf<N> extends { default: string }
+        ? string
+        : string | undefined;
+
+/** The table seen as rows of the general shape (optional fields readable on every row). */
+export const SETTING_ROWS: readonly EdgeSetting[] = EDGE_SETTINGS;
+
+const BY_NAME = new Map<string, EdgeSetting>(SETTING_ROWS.map((s) => [s.name, s]));
+
+export function settingRow(name: EdgeSettingName): EdgeSetting {
+  const row = BY_NAME.get(name);
+  if (!row) throw new Error(`${name} is not an edge setting`);
+  return row;
+}
+
+function int(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${v}"`);
+  return n;
+}
+
+function bool(v: string | undefined, dflt: boolean): boolean {
+  if (v === undefined || v === '') return dflt;
+  return /^(1|true|yes|on)$/i.test(v);
+}
+
+/**
+ * One setting from the environment, parsed by its row's type: an unset (or empty) number or
+ * boolean is its default; text with a default is the default only when unset; text without one
+ * is undefined when unset or empty. A number that is not one throws naming the setting.
+ */
+export function readSetting<N extends EdgeSettingName>(
+  env: Record<string, string | undefined>,
+  name: N,
+): SettingValue<N> {
+  const row = settingRow(name);
+  const v = env[name];
+  // The conditional return type cannot be narrowed from the row's runtime type; each branch
+  // returns exactly what SettingValue<N> names for that type.
+  type Out = SettingValue<N>;
+  if (row.type === 'int') return int(name, v, row.default) as Out;
+  if (row.type === 'bool') return bool(v, row.default) as Out;
+  if (row.default !== undefined) return (v ?? row.default) as Out;
+  return (v || undefined) as Out;
+}
+
+/** The rows that set an EdgeConfig field directly (numbers, booleans). */
+export const KEYED_SETTINGS = EDGE_SETTINGS.filter(
+  (s): s is Extract<(typeof EDGE_SETTINGS)[number], { key: string }> => 'key' in s,
+);
+
+/** The settings whose value may come from a file (`<NAME>_FILE`); the runtime adapter reads those. */
+export const FILE_SETTINGS: readonly string[] = SETTING_ROWS.filter((s) => s.fromFile).map((s) => s.name);
+
+/**
+ * Every environment variable the edge reads, `<NAME>_FILE` right after its setting: Deno's
+ * `--allow-env` list (docs/runtimes.md), written to edge/runtime/env-names.json for the `deno run`
+ * arguments that plain Node builds.
+ */
+export const EDGE_ENV_NAMES: readonly string[] = SETTING_ROWS.flatMap((s) =>
+  s.fromFile ? [s.name, `${s.name}_FILE`] : [s.name],
+);
