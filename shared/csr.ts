@@ -9,9 +9,10 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { BasicConstraints, Extensions } from '@peculiar/asn1-x509';
 import { children, content, ecdsaDerToRaw, OID, oidText, readTlv, spkiParts, TAG, whole } from './der.ts';
 import { canonicalIdentifiers, formatIp, normalizeIdentifier } from './identifiers.ts';
+import { ecLeafKeyType, type LeafKeyType, rsaLeafKeyType } from './key-types.ts';
 import { AcmeProblem, type Identifier } from './problems.ts';
 
-export type LeafKeyType = 'EC-P256' | 'EC-P384' | 'RSA-2048' | 'RSA-3072' | 'RSA-4096';
+export type { LeafKeyType };
 
 export interface ParsedCsr {
   /** SubjectPublicKeyInfo DER, byte for byte as in the CSR */
@@ -127,20 +128,13 @@ function describeKey(spki: Uint8Array): KeyFacts {
     const curve = p.curve ? CURVES[p.curve] : undefined;
     if (!curve)
       return { keyType: 'unsupported', description: `EC key on curve ${p.curve ?? '(explicit parameters)'}` };
-    const keyType = curve.name === 'P-256' ? 'EC-P256' : curve.name === 'P-384' ? 'EC-P384' : 'unsupported';
+    const keyType = ecLeafKeyType(curve.name) ?? 'unsupported';
     return { keyType, description: `EC ${curve.name}`, family: 'EC', curve };
   }
   if (p.algorithm === OID.rsaEncryption) {
     const bits = p.modulusBits ?? 0;
-    // Modulus sizes are bucketed down to the nearest supported size; outside 2048..4096 is refused.
-    const keyType: KeyFacts['keyType'] =
-      bits < 2048 || bits > 4096
-        ? 'unsupported'
-        : bits < 3072
-          ? 'RSA-2048'
-          : bits < 4096
-            ? 'RSA-3072'
-            : 'RSA-4096';
+    // Modulus sizes are bucketed down to the nearest supported size (shared/key-types.ts).
+    const keyType = rsaLeafKeyType(bits) ?? 'unsupported';
     return { keyType, description: `RSA ${bits}-bit`, family: 'RSA' };
   }
   if (p.algorithm === OID.ed25519)

@@ -19,6 +19,7 @@ import {
 } from '@peculiar/asn1-x509';
 import type { JWK } from 'jose';
 import { b64uEncode, derToPem, pemToDers, randomToken } from '../shared/encoding.ts';
+import { LEAF_KEY_TYPES } from '../shared/key-types.ts';
 import type { CaKeyType } from './ca-signer.ts';
 import type { LeafKeyType, SignerConfig } from './config.ts';
 import { createSoftHsmToken, defaultSoftHsmModule } from './hsm/softhsm.ts';
@@ -217,7 +218,7 @@ const DEV_FILES = {
   endpoints: 'endpoints.json',
 } as const;
 
-const ALL_LEAF_KEYS: LeafKeyType[] = ['EC-P256', 'EC-P384', 'RSA-2048', 'RSA-3072', 'RSA-4096'];
+const ALL_LEAF_KEYS: LeafKeyType[] = [...LEAF_KEY_TYPES];
 const NINETY_DAYS_S = 90 * 86_400;
 
 function devPaths(dir: string, cfg: Pick<SignerConfig, 'pkcs11'>): DevInit {

@@ -3,9 +3,10 @@
 // the directory of the config file. What the validator reads from it too (listen, edgeKeys,
 // validatorKeyFile, the ceiling's names and ranges) is onprem/config.ts's SharedOnpremConfig.
 import type { NameScope, SharedOnpremConfig } from '../onprem/config.ts';
+import type { LeafKeyType } from '../shared/key-types.ts';
 import type { CaKeyType } from './ca-signer.ts';
 
-export type LeafKeyType = 'EC-P256' | 'EC-P384' | 'RSA-2048' | 'RSA-3072' | 'RSA-4096';
+export type { LeafKeyType };
 export type Eku = 'serverAuth' | 'clientAuth';
 
 export interface CeilingProfile {

@@ -4,6 +4,7 @@
 // as unexecuted statements: the admin API batches them with their change-log row (nothing half-done).
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
+import { LEAF_KEY_TYPES, type LeafKeyType } from '../../shared/key-types.ts';
 import type { ProfileConfig } from '../config.ts';
 import type { NamePolicy } from '../policy/engine.ts';
 import {
@@ -20,8 +21,7 @@ import type { Db } from './db.ts';
 
 export type Stmt = BatchItem<'sqlite'>;
 
-export const LEAF_KEY_TYPES = ['EC-P256', 'EC-P384', 'RSA-2048', 'RSA-3072', 'RSA-4096'] as const;
-export type LeafKeyType = (typeof LEAF_KEY_TYPES)[number];
+export { LEAF_KEY_TYPES, type LeafKeyType };
 export const EKUS = ['serverAuth', 'clientAuth'] as const;
 export type Eku = (typeof EKUS)[number];
 export const IDENTIFIER_TYPES = ['dns', 'ip'] as const;

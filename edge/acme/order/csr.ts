@@ -3,11 +3,10 @@
 import { parseCsr } from '../../../shared/csr.ts';
 import { b64uDecode, b64uEncode, sha256 } from '../../../shared/encoding.ts';
 import { identifierKey } from '../../../shared/identifiers.ts';
+import { isLeafKeyType } from '../../../shared/key-types.ts';
 import { AcmeProblem, type Identifier } from '../../../shared/problems.ts';
 import type { OrderRow } from '../../storage/schema.ts';
 import type { Profile } from '../../storage/settings.ts';
-
-const LEAF_KEYS = new Set(['EC-P256', 'EC-P384', 'RSA-2048', 'RSA-3072', 'RSA-4096']);
 
 /** Checks a CSR against the order (RFC 8555 §7.4, §11.1); throws badCSR naming what is wrong. */
 export async function checkCsr(
@@ -26,7 +25,7 @@ export async function checkCsr(
   }
   const csr = await parseCsr(der);
   if (!csr.signatureValid) throw new AcmeProblem('badCSR', 'the CSR signature does not verify');
-  if (!LEAF_KEYS.has(csr.keyType)) {
+  if (!isLeafKeyType(csr.keyType)) {
     throw new AcmeProblem(
       'badCSR',
       `CSR key ${csr.keyDescription} is not accepted (RSA 2048–4096, EC P-256, P-384)`,
