@@ -10,6 +10,19 @@ import { storesOf } from '../storage/stores.ts';
 export type AdminEnv = { Variables: AppEnv['Variables'] & { adminToken: PublicToken } };
 export type AdminContext = Context<AdminEnv>;
 
+/** One OpenAPI operation: method, path ({param} style), summary, and the request body's schema name. */
+export type AdminOp = [method: string, path: string, summary: string, body?: string];
+
+/**
+ * An admin resource's part of the OpenAPI document, kept in the file that registers its routes:
+ * its operations and the schemas of their request bodies (openapi.ts assembles the parts, and
+ * openapi.test.ts holds the operations to the routes).
+ */
+export interface AdminApiPart {
+  ops: AdminOp[];
+  schemas: Record<string, unknown>;
+}
+
 export type AdminErrorKind =
   | 'badRequest'
   | 'unauthorized'

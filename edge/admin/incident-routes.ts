@@ -1,6 +1,6 @@
 // Admin API for incidents: bulk revocation (POST /bulk-revoke, with a dry run) and the keys reported
 // compromised (GET/POST /blocked-keys, GET/DELETE /blocked-keys/{spkiSha256}). Each real action is one
-// change-log entry. The OpenAPI rows of these routes are INCIDENT_OPS, read by openapi.ts.
+// change-log entry. Their OpenAPI part is INCIDENT_API, assembled by openapi.ts.
 import type { Hono } from 'hono';
 import type { JWK } from 'jose';
 import { type BlockOutcome, blockKeys } from '../acme/block-keys.ts';
@@ -25,6 +25,7 @@ import {
   TIME_BUDGET_MS,
 } from './bulk-revoke.ts';
 import {
+  type AdminApiPart,
   type AdminContext,
   type AdminEnv,
   AdminError,
@@ -289,47 +290,48 @@ export function registerIncidentRoutes(r: Hono<AdminEnv>): void {
   });
 }
 
-/** The OpenAPI rows of these routes (method, path, summary, body schema). */
-export const INCIDENT_OPS: [string, string, string, string?][] = [
-  [
-    'post',
-    '/bulk-revoke',
-    `Revoke every live certificate a selector names (account, spkiSha256, pattern, issuedAfter/issuedBefore; combined), at most ${BULK_REVOKE_MAX} per call; dryRun lists them and changes nothing; run again to finish`,
-    'BulkRevoke',
+/** This resource's part of the OpenAPI document (openapi.ts assembles the parts). */
+export const INCIDENT_API: AdminApiPart = {
+  ops: [
+    [
+      'post',
+      '/bulk-revoke',
+      `Revoke every live certificate a selector names (account, spkiSha256, pattern, issuedAfter/issuedBefore; combined), at most ${BULK_REVOKE_MAX} per call; dryRun lists them and changes nothing; run again to finish`,
+      'BulkRevoke',
+    ],
+    ['get', '/blocked-keys', 'Keys reported compromised, refused as account and certificate keys (?limit=)'],
+    ['post', '/blocked-keys', 'Block a key (by SPKI SHA-256, public JWK or PEM)', 'BlockKey'],
+    ['get', '/blocked-keys/{spki}', 'Whether a key (SPKI SHA-256, hex or base64url) is blocked'],
+    ['delete', '/blocked-keys/{spki}', 'Unblock a key'],
   ],
-  ['get', '/blocked-keys', 'Keys reported compromised, refused as account and certificate keys (?limit=)'],
-  ['post', '/blocked-keys', 'Block a key (by SPKI SHA-256, public JWK or PEM)', 'BlockKey'],
-  ['get', '/blocked-keys/{spki}', 'Whether a key (SPKI SHA-256, hex or base64url) is blocked'],
-  ['delete', '/blocked-keys/{spki}', 'Unblock a key'],
-];
-
-export const INCIDENT_SCHEMAS = {
-  BulkRevoke: {
-    type: 'object',
-    required: ['reason'],
-    additionalProperties: false,
-    properties: {
-      account: { type: 'string', description: 'account id' },
-      spkiSha256: {
-        type: 'string',
-        description: 'SHA-256 of the DER SubjectPublicKeyInfo, hex or base64url',
+  schemas: {
+    BulkRevoke: {
+      type: 'object',
+      required: ['reason'],
+      additionalProperties: false,
+      properties: {
+        account: { type: 'string', description: 'account id' },
+        spkiSha256: {
+          type: 'string',
+          description: 'SHA-256 of the DER SubjectPublicKeyInfo, hex or base64url',
+        },
+        pattern: { type: 'string', description: 'a name, *.wildcard, .suffix or CIDR (as renew-now)' },
+        issuedAfter: { type: 'string', format: 'date-time', description: 'issued at or after' },
+        issuedBefore: { type: 'string', format: 'date-time', description: 'issued before' },
+        reason: { type: 'integer', enum: [...BULK_REASONS.keys()], description: 'RFC 5280 CRLReason' },
+        limit: { type: 'integer', minimum: 1, maximum: BULK_REVOKE_MAX },
+        dryRun: { type: 'boolean' },
       },
-      pattern: { type: 'string', description: 'a name, *.wildcard, .suffix or CIDR (as renew-now)' },
-      issuedAfter: { type: 'string', format: 'date-time', description: 'issued at or after' },
-      issuedBefore: { type: 'string', format: 'date-time', description: 'issued before' },
-      reason: { type: 'integer', enum: [...BULK_REASONS.keys()], description: 'RFC 5280 CRLReason' },
-      limit: { type: 'integer', minimum: 1, maximum: BULK_REVOKE_MAX },
-      dryRun: { type: 'boolean' },
     },
-  },
-  BlockKey: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      spkiSha256: { type: 'string' },
-      jwk: { type: 'object', description: 'a public JWK' },
-      pem: { type: 'string', description: 'PUBLIC KEY, CERTIFICATE or CERTIFICATE REQUEST' },
-      note: { type: 'string' },
+    BlockKey: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        spkiSha256: { type: 'string' },
+        jwk: { type: 'object', description: 'a public JWK' },
+        pem: { type: 'string', description: 'PUBLIC KEY, CERTIFICATE or CERTIFICATE REQUEST' },
+        note: { type: 'string' },
+      },
     },
   },
 };

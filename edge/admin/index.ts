@@ -7,12 +7,9 @@ import { METRICS_CONTENT_TYPE } from '../../shared/metrics.ts';
 import type { AppEnv } from '../acme/context.ts';
 import { metricsText } from '../observability/routes.ts';
 import { type AdminEnv, AdminError } from './http.ts';
-import { registerIncidentRoutes } from './incident-routes.ts';
 import { adminLogin } from './login-throttle.ts';
-import { registerObjectRoutes } from './object-routes.ts';
 import { openApiDocument } from './openapi.ts';
-import { registerRenewalRoutes } from './renewal-routes.ts';
-import { registerSettingsRoutes } from './settings-routes.ts';
+import { ADMIN_RESOURCES } from './resources.ts';
 
 export const ADMIN_PREFIX = '/admin';
 
@@ -54,10 +51,7 @@ export function createAdminApp(): Hono<AdminEnv> {
   r.get('/metrics', async (c) =>
     c.body(await metricsText(c.var.svc), 200, { 'Content-Type': METRICS_CONTENT_TYPE }),
   );
-  registerSettingsRoutes(r);
-  registerObjectRoutes(r);
-  registerRenewalRoutes(r);
-  registerIncidentRoutes(r);
+  for (const resource of ADMIN_RESOURCES) resource.register(r);
   r.all('*', (c) => {
     throw new AdminError(
       'notFound',

@@ -13,6 +13,7 @@ import { DEFAULT_EAB_SETTINGS, type EabSettings, type Stmt } from '../storage/se
 import { storesOf } from '../storage/stores.ts';
 import { eabKeyCreation, eabKeyRevocation, eabKeyView, MAX_ACCOUNTS_LIMIT } from './eab-keys.ts';
 import {
+  type AdminApiPart,
   type AdminContext,
   type AdminEnv,
   AdminError,
@@ -321,3 +322,56 @@ function issuerKeyId(chainPem: string): string | null {
     return null;
   }
 }
+
+/** This resource's part of the OpenAPI document (openapi.ts assembles the parts). */
+export const OBJECT_API: AdminApiPart = {
+  ops: [
+    ['get', '/eab-keys', 'List EAB keys (never their HMAC)'],
+    ['post', '/eab-keys', 'Create an EAB key; the answer holds its HMAC key, once', 'EabKey'],
+    ['get', '/eab-keys/{kid}', 'Show an EAB key'],
+    [
+      'patch',
+      '/eab-keys/{kid}',
+      'Change the policy, profiles, expiry or pre-authorization of a key',
+      'EabKeyUpdate',
+    ],
+    ['post', '/eab-keys/{kid}/revoke', 'Revoke an EAB key (its accounts can no longer order)'],
+    ['get', '/accounts', 'Search accounts (?eab=&status=&limit=)'],
+    ['post', '/accounts/{id}/deactivate', 'Deactivate an account'],
+    ['get', '/orders', 'Search orders (?account=&status=&identifier=&limit=)'],
+    ['get', '/certificates', 'Search certificates (?account=&serial=&identifier=&limit=)'],
+    ['post', '/certificates/{serial}/revoke', 'Revoke a certificate through the signer', 'Revoke'],
+    ['get', '/tokens', 'List admin tokens (never their secret)'],
+    ['post', '/tokens', 'Create an admin token; the answer holds it, once', 'Token'],
+    ['post', '/tokens/{id}/revoke', 'Revoke an admin token'],
+    ['get', '/preauthorizations', 'Authorizations granted by EAB pre-authorization'],
+    ['get', '/changes', 'The change log, newest first (?limit=&before=<id>&target=)'],
+  ],
+  schemas: {
+    EabKeyUpdate: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        policy: { oneOf: [{ $ref: '#/components/schemas/Policy' }, { type: 'null' }] },
+        profiles: { oneOf: [{ type: 'array', items: { type: 'string' } }, { type: 'null' }] },
+        expiresAt: { oneOf: [{ type: 'string', format: 'date-time' }, { type: 'null' }] },
+        preAuthorize: { type: 'boolean' },
+        maxAccounts: {
+          oneOf: [{ type: 'integer', minimum: 1, maximum: MAX_ACCOUNTS_LIMIT }, { type: 'null' }],
+          description: 'accounts the key may bind (default 1); null: no limit',
+        },
+      },
+    },
+    EabKey: {
+      allOf: [
+        { $ref: '#/components/schemas/EabKeyUpdate' },
+        { type: 'object', properties: { name: { type: 'string' } } },
+      ],
+    },
+    Revoke: { type: 'object', properties: { reason: { type: 'integer', minimum: 0, maximum: 10 } } },
+    Token: {
+      type: 'object',
+      properties: { name: { type: 'string' }, scope: { type: 'string', enum: ['read', 'write'] } },
+    },
+  },
+};

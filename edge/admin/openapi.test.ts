@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createAdminApp } from './index.ts';
 import { openApiDocument } from './openapi.ts';
+import { ADMIN_RESOURCES } from './resources.ts';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 
@@ -30,7 +31,11 @@ function documentedOperations(): Set<string> {
 test('every admin route is in the OpenAPI document', () => {
   const documented = documentedOperations();
   const missing = [...routeOperations()].filter((op) => !documented.has(op));
-  assert.deepEqual(missing, [], `routes missing from edge/admin/openapi.ts: ${missing.join(', ')}`);
+  assert.deepEqual(
+    missing,
+    [],
+    `routes missing from their resource's OpenAPI part (edge/admin/resources.ts): ${missing.join(', ')}`,
+  );
 });
 
 test('every documented operation is an admin route', () => {
@@ -41,4 +46,19 @@ test('every documented operation is an admin route', () => {
 
 test('the route list is not empty (the check above compares something)', () => {
   assert.ok(routeOperations().size > 20);
+});
+
+test('no two admin resources name the same schema, and every request body names a schema', () => {
+  const names = ADMIN_RESOURCES.flatMap((r) => Object.keys(r.api.schemas));
+  assert.deepEqual(
+    names.filter((n, i) => names.indexOf(n) !== i),
+    [],
+  );
+  const doc = openApiDocument('https://edge.test/admin') as {
+    components: { schemas: Record<string, unknown> };
+  };
+  const missing = ADMIN_RESOURCES.flatMap((r) => r.api.ops)
+    .map((op) => op[3])
+    .filter((s): s is string => s !== undefined && !(s in doc.components.schemas));
+  assert.deepEqual(missing, []);
 });

@@ -11,6 +11,7 @@ import { runDueRevocations } from '../acme/scheduled-revocation.ts';
 import type { RenewalRow } from '../storage/renewal.ts';
 import type { CertificateRow } from '../storage/schema.ts';
 import {
+  type AdminApiPart,
   type AdminContext,
   type AdminEnv,
   AdminError,
@@ -200,3 +201,43 @@ export function registerRenewalRoutes(r: Hono<AdminEnv>): void {
     return c.json(run);
   });
 }
+
+/** This resource's part of the OpenAPI document (openapi.ts assembles the parts). */
+export const RENEWAL_API: AdminApiPart = {
+  ops: [
+    [
+      'post',
+      '/renew-now',
+      'Move the ARI renewal window of certificates into the past (one selector: serial, issuer or pattern)',
+      'RenewNow',
+    ],
+    ['get', '/renewals', 'Renewal windows set by renew-now (?limit=)'],
+    ['get', '/renewals/{serial}', "A certificate's suggested renewal window and its override"],
+    ['post', '/renewals/run', 'Revoke the replaced certificates whose revocation is due now', 'RenewalRun'],
+  ],
+  schemas: {
+    RenewNow: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'exactly one of serial, issuer, pattern',
+      properties: {
+        serial: { type: 'string', description: 'hex serial number' },
+        issuer: {
+          type: 'string',
+          description: "the issuer's key identifier (hex, colons allowed, or base64url)",
+        },
+        pattern: { type: 'string', description: 'a policy rule: name, *.wildcard, .suffix or CIDR' },
+        explanationUrl: { type: 'string', format: 'uri' },
+        revokeWhenReplaced: { type: 'boolean' },
+        revokeAt: { type: 'string', format: 'date-time' },
+        revokeReason: { type: 'integer', minimum: 0, maximum: 10 },
+        dryRun: { type: 'boolean' },
+      },
+    },
+    RenewalRun: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { limit: { type: 'integer', minimum: 1, maximum: 1000 } },
+    },
+  },
+};

@@ -12,6 +12,7 @@ import {
 } from '../storage/settings.ts';
 import { storesOf } from '../storage/stores.ts';
 import {
+  type AdminApiPart,
   type AdminContext,
   type AdminEnv,
   AdminError,
@@ -220,3 +221,55 @@ export function registerSettingsRoutes(r: Hono<AdminEnv>): void {
     return c.body(null, 204);
   });
 }
+
+const arr = (items: readonly string[]) => ({ type: 'array', items: { type: 'string', enum: [...items] } });
+const rules = { type: 'array', items: { type: 'string' }, description: 'name, *.wildcard, .suffix or CIDR' };
+
+/** This resource's part of the OpenAPI document (openapi.ts assembles the parts). */
+export const SETTINGS_API: AdminApiPart = {
+  ops: [
+    ['get', '/policies', 'List the name policies of every scope'],
+    ['get', '/policies/{scope}', 'Show one policy (scope: global, eab:<kid>, account:<id>)'],
+    ['put', '/policies/{scope}', 'Set a policy', 'Policy'],
+    ['delete', '/policies/{scope}', 'Remove a policy'],
+    ['get', '/profiles', 'List profiles and the default'],
+    ['get', '/profiles/{name}', 'Show a profile'],
+    ['put', '/profiles/{name}', 'Create or replace a profile', 'Profile'],
+    ['delete', '/profiles/{name}', 'Delete a profile (not the default)'],
+    ['put', '/default-profile', 'Choose the profile of orders that name none', 'DefaultProfile'],
+    ['get', '/rate-limits', 'List rate limits and overrides'],
+    ['put', '/rate-limits/{name}', 'Set a rate limit', 'Limit'],
+    ['delete', '/rate-limits/{name}', 'Turn a rate limit off'],
+    [
+      'put',
+      '/rate-limits/{name}/overrides/{scope}',
+      'Override a limit for account:<id> or eab:<kid>',
+      'Limit',
+    ],
+    ['delete', '/rate-limits/{name}/overrides/{scope}', 'Remove an override'],
+  ],
+  schemas: {
+    Policy: { type: 'object', properties: { allow: rules, deny: rules }, additionalProperties: false },
+    Profile: {
+      type: 'object',
+      required: ['validitySeconds'],
+      additionalProperties: false,
+      properties: {
+        description: { type: 'string' },
+        validitySeconds: { type: 'integer', minimum: 60 },
+        keyTypes: arr(LEAF_KEY_TYPES),
+        ekus: arr(EKUS),
+        identifierTypes: arr(IDENTIFIER_TYPES),
+        allowWildcards: { type: 'boolean' },
+        signerProfile: { type: 'string', description: 'the signer ceiling profile (default: the same name)' },
+      },
+    },
+    DefaultProfile: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },
+    Limit: {
+      type: 'object',
+      required: ['count', 'windowSeconds'],
+      properties: { count: { type: 'integer', minimum: 0 }, windowSeconds: { type: 'integer', minimum: 1 } },
+      description: `names: ${LIMIT_NAMES.join(', ')}`,
+    },
+  },
+};
