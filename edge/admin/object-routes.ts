@@ -1,158 +1,28 @@
-// Admin API: EAB keys (with their policy, profiles, expiry, pre-authorization), accounts, orders,
-// certificates, admin tokens, pre-authorized authorizations and the change log.
+// Admin API: accounts, orders, certificates, admin tokens, pre-authorized authorizations and the
+// change log (EAB keys: eab-key-routes.ts).
 
 import type { Hono } from 'hono';
 import { toHex } from '../../shared/encoding.ts';
 import { certIdOf } from '../acme/ari.ts';
 import { blockKeys } from '../acme/block-keys.ts';
 import { compromisedCertificateKey, KEY_COMPROMISE } from '../acme/compromised-keys.ts';
-import { parsePolicy } from '../policy/engine.ts';
 import { revocationTime } from '../relay/signer-client.ts';
-import type { EabKeyRow } from '../storage/schema.ts';
-import { DEFAULT_EAB_SETTINGS, type EabSettings, type Stmt } from '../storage/settings.ts';
 import { storesOf } from '../storage/stores.ts';
-import { eabKeyCreation, eabKeyRevocation, eabKeyView, MAX_ACCOUNTS_LIMIT } from './eab-keys.ts';
 import {
   type AdminApiPart,
-  type AdminContext,
   type AdminEnv,
   AdminError,
   bad,
   body,
-  bool,
   int,
   iso,
   onlyFields,
   queryInt,
   record,
   str,
-  time,
 } from './http.ts';
 
-async function eabView(c: AdminContext, k: EabKeyRow, s?: EabSettings, bound?: number) {
-  const { settings } = await storesOf(c.var.svc);
-  return eabKeyView(
-    k,
-    s ?? (await settings.eabSettings(k.kid)),
-    await settings.policy(`eab:${k.kid}`),
-    bound ?? (await c.var.svc.eab.boundAccounts(k.kid)),
-  );
-}
-
-/** maxAccounts: a positive integer, or null for no limit; undefined when absent. */
-function maxAccountsField(o: Record<string, unknown>): number | null | undefined {
-  if (o.maxAccounts === null) return null;
-  return int(o, 'maxAccounts', 1, MAX_ACCOUNTS_LIMIT);
-}
-
-/** The EAB settings fields of a create or update body, checked (profiles must exist). */
-async function eabFields(c: AdminContext, o: Record<string, unknown>, base: EabSettings) {
-  const { settings } = await storesOf(c.var.svc);
-  const out: EabSettings = { ...base };
-  if (o.profiles !== undefined) {
-    if (o.profiles === null) out.profiles = null;
-    else {
-      if (!Array.isArray(o.profiles) || o.profiles.some((p) => typeof p !== 'string'))
-        throw bad('profiles', 'must be an array of profile names, or null for every profile');
-      const known = new Set((await settings.profiles()).map((p) => p.name));
-      const unknown = (o.profiles as string[]).filter((p) => !known.has(p));
-      if (unknown.length) throw bad('profiles', `no such profile: ${unknown.join(', ')}`);
-      out.profiles = [...new Set(o.profiles as string[])];
-    }
-  }
-  const exp = time(o, 'expiresAt');
-  if (exp !== undefined) out.expiresAt = exp;
-  const pre = bool(o, 'preAuthorize');
-  if (pre !== undefined) out.preAuthorize = pre;
-  let policy: { allow: string[]; deny: string[] } | null | undefined;
-  if (o.policy === null) policy = null;
-  else if (o.policy !== undefined) {
-    const parsed = parsePolicy(o.policy);
-    if (!parsed.ok) throw bad(`policy.${parsed.field}`, parsed.error);
-    policy = parsed.policy;
-  }
-  return { settings: out, policy };
-}
-
-async function eabKey(c: AdminContext): Promise<EabKeyRow> {
-  const k = await c.var.svc.eab.get(c.req.param('kid') ?? '');
-  if (!k) throw new AdminError('notFound', `no EAB key "${c.req.param('kid')}"`);
-  return k;
-}
-
 export function registerObjectRoutes(r: Hono<AdminEnv>): void {
-  r.get('/eab-keys', async (c) => {
-    const { settings } = await storesOf(c.var.svc);
-    const all = await settings.allEabSettings();
-    const keys = await c.var.svc.eab.list();
-    const bound = await c.var.svc.eab.boundAccountsByKey();
-    return c.json({
-      keys: await Promise.all(
-        keys.map((k) => eabView(c, k, all.get(k.kid) ?? DEFAULT_EAB_SETTINGS, bound.get(k.kid) ?? 0)),
-      ),
-    });
-  });
-  r.post('/eab-keys', async (c) => {
-    const o = await body(c);
-    onlyFields(o, ['name', 'policy', 'profiles', 'expiresAt', 'preAuthorize', 'maxAccounts']);
-    const name = str(o, 'name') ?? '';
-    const maxAccounts = maxAccountsField(o);
-    const f = await eabFields(c, o, DEFAULT_EAB_SETTINGS);
-    if (f.settings.expiresAt !== null && f.settings.expiresAt <= Date.now())
-      throw bad('expiresAt', 'lies in the past');
-    const made = eabKeyCreation(await storesOf(c.var.svc), {
-      name,
-      settings: f.settings,
-      policy: f.policy ?? null,
-      maxAccounts: maxAccounts === undefined ? 1 : maxAccounts,
-    });
-    const { action, target, before, after } = made.change;
-    await record(c, action, target, before, after, made.stmts);
-    const key = (await c.var.svc.eab.get(made.kid))!;
-    // The HMAC key is in this answer only; no other view shows it.
-    return c.json({ ...(await eabView(c, key)), hmacKey: made.hmacKey }, 201);
-  });
-  r.get('/eab-keys/:kid', async (c) => c.json(await eabView(c, await eabKey(c))));
-  r.patch('/eab-keys/:kid', async (c) => {
-    const k = await eabKey(c);
-    const o = await body(c);
-    onlyFields(o, ['policy', 'profiles', 'expiresAt', 'preAuthorize', 'maxAccounts']);
-    const { settings, admin } = await storesOf(c.var.svc);
-    const beforeView = await eabView(c, k);
-    const maxAccounts = maxAccountsField(o);
-    const f = await eabFields(c, o, await settings.eabSettings(k.kid));
-    const stmts: Stmt[] = [settings.putEabSettings(k.kid, f.settings)];
-    // Lowering the limit below the accounts already bound unbinds none: it only stops new ones.
-    if (maxAccounts !== undefined) stmts.push(admin.setEabMaxAccounts(k.kid, maxAccounts));
-    if (f.policy === null) stmts.push(settings.deletePolicy(`eab:${k.kid}`));
-    else if (f.policy) stmts.push(settings.putPolicy(`eab:${k.kid}`, f.policy));
-    const policy = f.policy === undefined ? beforeView.policy : f.policy;
-    await record(
-      c,
-      'eab.update',
-      `eab:${k.kid}`,
-      beforeView,
-      {
-        ...beforeView,
-        ...f.settings,
-        expiresAt: iso(f.settings.expiresAt),
-        policy,
-        ...(maxAccounts !== undefined ? { maxAccounts } : {}),
-      },
-      stmts,
-    );
-    return c.json(await eabView(c, (await c.var.svc.eab.get(k.kid)) ?? k));
-  });
-  r.post('/eab-keys/:kid/revoke', async (c) => {
-    const k = await eabKey(c);
-    if (k.revokedAt)
-      throw new AdminError('conflict', `EAB key ${k.kid} was already revoked on ${iso(k.revokedAt)}`);
-    const made = eabKeyRevocation(await storesOf(c.var.svc), await eabView(c, k));
-    const { action, target, before, after } = made.change;
-    await record(c, action, target, before, after, made.stmts);
-    return c.json(await eabView(c, (await c.var.svc.eab.get(k.kid))!));
-  });
-
   r.get('/accounts', async (c) => {
     const { admin } = await storesOf(c.var.svc);
     const rows = await admin.accounts({
@@ -326,16 +196,6 @@ function issuerKeyId(chainPem: string): string | null {
 /** This resource's part of the OpenAPI document (openapi.ts assembles the parts). */
 export const OBJECT_API: AdminApiPart = {
   ops: [
-    ['get', '/eab-keys', 'List EAB keys (never their HMAC)'],
-    ['post', '/eab-keys', 'Create an EAB key; the answer holds its HMAC key, once', 'EabKey'],
-    ['get', '/eab-keys/{kid}', 'Show an EAB key'],
-    [
-      'patch',
-      '/eab-keys/{kid}',
-      'Change the policy, profiles, expiry or pre-authorization of a key',
-      'EabKeyUpdate',
-    ],
-    ['post', '/eab-keys/{kid}/revoke', 'Revoke an EAB key (its accounts can no longer order)'],
     ['get', '/accounts', 'Search accounts (?eab=&status=&limit=)'],
     ['post', '/accounts/{id}/deactivate', 'Deactivate an account'],
     ['get', '/orders', 'Search orders (?account=&status=&identifier=&limit=)'],
@@ -348,26 +208,6 @@ export const OBJECT_API: AdminApiPart = {
     ['get', '/changes', 'The change log, newest first (?limit=&before=<id>&target=)'],
   ],
   schemas: {
-    EabKeyUpdate: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        policy: { oneOf: [{ $ref: '#/components/schemas/Policy' }, { type: 'null' }] },
-        profiles: { oneOf: [{ type: 'array', items: { type: 'string' } }, { type: 'null' }] },
-        expiresAt: { oneOf: [{ type: 'string', format: 'date-time' }, { type: 'null' }] },
-        preAuthorize: { type: 'boolean' },
-        maxAccounts: {
-          oneOf: [{ type: 'integer', minimum: 1, maximum: MAX_ACCOUNTS_LIMIT }, { type: 'null' }],
-          description: 'accounts the key may bind (default 1); null: no limit',
-        },
-      },
-    },
-    EabKey: {
-      allOf: [
-        { $ref: '#/components/schemas/EabKeyUpdate' },
-        { type: 'object', properties: { name: { type: 'string' } } },
-      ],
-    },
     Revoke: { type: 'object', properties: { reason: { type: 'integer', minimum: 0, maximum: 10 } } },
     Token: {
       type: 'object',

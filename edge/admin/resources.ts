@@ -2,6 +2,7 @@
 // part: index.ts registers them from this list and openapi.ts documents them from it, so a
 // resource is routed and documented together or not at all.
 import type { Hono } from 'hono';
+import { EAB_KEY_API, registerEabKeyRoutes } from './eab-key-routes.ts';
 import type { AdminApiPart, AdminEnv } from './http.ts';
 import { INCIDENT_API, registerIncidentRoutes } from './incident-routes.ts';
 import { OBJECT_API, registerObjectRoutes } from './object-routes.ts';
@@ -15,6 +16,7 @@ export interface AdminResource {
 
 export const ADMIN_RESOURCES: readonly AdminResource[] = [
   { register: registerSettingsRoutes, api: SETTINGS_API },
+  { register: registerEabKeyRoutes, api: EAB_KEY_API },
   { register: registerObjectRoutes, api: OBJECT_API },
   { register: registerRenewalRoutes, api: RENEWAL_API },
   { register: registerIncidentRoutes, api: INCIDENT_API },
