@@ -8,9 +8,10 @@ import { parseCommandLine, runCommand, UsageError } from './args.ts';
 
 const HELP = `usage: edgeca keys generate --kid-prefix NAME --out FILE
        edgeca keys public --in FILE
-generate: a new P-256 key (ES256) with kid NAME-<random>; the private JWK goes to FILE (created
-  mode 0600; an existing file is never overwritten), the public JWK to standard output.
-public: the public JWK of the private JWK in FILE.
+  generate   a new P-256 key (ES256) with kid NAME-<random>: the private JWK goes to FILE
+             (created mode 0600; an existing file is never overwritten), the public JWK to
+             standard output
+  public     the public JWK of the private JWK in FILE
 `;
 
 const KID_PREFIX = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/;
