@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Identifier } from '../shared/problems.ts';
-import { type CeilingCsr, type CeilingRequest, type CeilingRule, checkCeiling } from './ceiling.ts';
+import {
+  type CeilingCsr,
+  type CeilingRequest,
+  type CeilingRule,
+  checkCeiling,
+  checkCeilingKeyTypes,
+} from './ceiling.ts';
 import type { Ceiling } from './config.ts';
 
 const NOW = new Date('2030-01-01T00:00:00Z');
@@ -207,4 +213,10 @@ for (const [name, req, rule, c] of cases) {
 test('ceiling names the identifier outside the suffixes in the detail', () => {
   const got = checkCeiling(ceiling, request([dns('api.evil.test')]), NOW);
   assert.deepEqual(got, { rule: 'dnsSuffixes', detail: 'api.evil.test is outside the allowed DNS suffixes' });
+});
+
+test('a ceiling key type that is no leaf key type is refused at start-up, naming it', () => {
+  assert.throws(() => checkCeilingKeyTypes({ keyTypes: ['EC-P256', 'EC-P521' as never] }), /names "EC-P521"/);
+  assert.throws(() => checkCeilingKeyTypes({ keyTypes: [] }), /must list at least one of EC-P256/);
+  assert.doesNotThrow(() => checkCeilingKeyTypes({ keyTypes: ['EC-P256', 'RSA-2048'] }));
 });

@@ -11,8 +11,25 @@ import {
   parseCidr,
   parseIp,
 } from '../shared/identifiers.ts';
+import { isLeafKeyType, LEAF_KEY_TYPES } from '../shared/key-types.ts';
 import type { Identifier } from '../shared/problems.ts';
 import type { Ceiling, LeafKeyType } from './config.ts';
+
+/**
+ * The ceiling's key types as configured, refused at start-up when one is not a leaf key type this
+ * CA knows: a misspelt name would otherwise match no CSR, and the signer would refuse every request
+ * for that type without saying why.
+ */
+export function checkCeilingKeyTypes(ceiling: Pick<Ceiling, 'keyTypes'>): void {
+  const types: unknown = ceiling.keyTypes;
+  if (!Array.isArray(types) || types.length === 0)
+    throw new Error(`ceiling.keyTypes must list at least one of ${LEAF_KEY_TYPES.join(', ')}`);
+  const unknown = types.filter((t) => !isLeafKeyType(t));
+  if (unknown.length > 0)
+    throw new Error(
+      `ceiling.keyTypes names ${unknown.map((t) => JSON.stringify(t)).join(', ')}, not a leaf key type (one of ${LEAF_KEY_TYPES.join(', ')})`,
+    );
+}
 
 /** The parts of a parsed CSR (shared/csr.ts `ParsedCsr`) the ceiling looks at. */
 export interface CeilingCsr {

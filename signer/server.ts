@@ -14,6 +14,7 @@ import { exportStatementCounts } from '../shared/metrics.ts';
 import { importRelayPrivateKey, importRelayPublicKey, type RelayKey } from '../shared/relay.ts';
 import { StatementCounts } from '../shared/sql-statements.ts';
 import type { CaSigner } from './ca-signer.ts';
+import { checkCeilingKeyTypes } from './ceiling.ts';
 import type { SignerConfig } from './config.ts';
 import { createSignerMetrics, instrumentCaSigner, withSignerObservability } from './metrics.ts';
 import { signerApp } from './service/app.ts';
@@ -100,6 +101,7 @@ export async function startSigner(opts: StartSignerOptions): Promise<RunningSign
     : [];
   const abovePem = above.map((d) => derToPem(d)).join('');
 
+  checkCeilingKeyTypes(config.ceiling);
   const edgeKeys = new Map<string, RelayKey>();
   for (const jwk of config.edgeKeys ?? []) {
     try {
