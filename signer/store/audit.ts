@@ -12,13 +12,12 @@
 // commits share the next (group commit), so it is not what limits issuance.
 import { sha256, toHex } from '../../shared/encoding.ts';
 import { CHECKPOINT_COLUMNS, type Checkpoint, checkpointRow } from './checkpoints.ts';
+import { GroupCommit } from './group-commit.ts';
 import type { AuditEvent } from './schema.ts';
-import { type Engine, intOf, intOrNull, LONG_WORK_MS, type Queryable, StoreUnavailableError } from './sql.ts';
+import { type Engine, intOf, intOrNull, LONG_WORK_MS, type Queryable } from './sql.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 const VERIFY_PAGE = 1000;
-/** Appends queued while a commit runs share the next one: at most this many per transaction. */
-const MAX_GROUP = 64;
 
 /** JSON with object keys sorted at every depth: the same content always hashes the same. */
 export function canonicalJson(value: unknown): string {
@@ -51,19 +50,18 @@ export interface AppendResult {
   seq?: number;
 }
 
-interface Pending {
+interface AuditJob {
   event: AuditEvent;
   details: Record<string, unknown>;
   change: StateChange | undefined;
-  resolve: (r: AppendResult) => void;
-  reject: (e: unknown) => void;
 }
 
 export class AuditWriter {
-  private readonly queue: Pending[] = [];
-  private draining = false;
+  private readonly group: GroupCommit<AuditJob, AppendResult>;
 
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly engine: Engine) {
+    this.group = new GroupCommit(engine, (tx, jobs) => this.appendGroup(tx, jobs));
+  }
 
   /**
    * Runs `change` (if any) and, when it changed a row (or there is none), appends the audit row
@@ -71,78 +69,38 @@ export class AuditWriter {
    * together in the next transaction (group commit), each after its own state change.
    */
   append(event: AuditEvent, details: Record<string, unknown>, change?: StateChange): Promise<AppendResult> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ event, details, change, resolve, reject });
-      if (!this.draining) {
-        this.draining = true;
-        // Let the appends of this turn of the event loop join the first group.
-        setImmediate(() => void this.drain());
-      }
-    });
+    return this.group.submit({ event, details, change });
   }
 
-  private async drain(): Promise<void> {
-    try {
-      // Bounded by the queue: each pass settles at least one append.
-      while (this.queue.length > 0) {
-        const group = this.queue.splice(0, MAX_GROUP);
-        try {
-          const results = await this.appendGroup(group);
-          for (const [i, p] of group.entries()) p.resolve(results[i] as AppendResult);
-          continue;
-        } catch (e) {
-          // The store is gone: every append of the group fails alike. Otherwise one state change
-          // failed and rolled the group back: append each on its own so only that one fails.
-          if (group.length === 1 || e instanceof StoreUnavailableError) {
-            for (const p of group) p.reject(e);
-            continue;
-          }
-        }
-        for (const p of group) {
-          try {
-            const [r] = await this.appendGroup([p]);
-            p.resolve(r as AppendResult);
-          } catch (e) {
-            p.reject(e);
-          }
-        }
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
-
-  private appendGroup(group: Pending[]): Promise<AppendResult[]> {
+  private async appendGroup(tx: Queryable, group: readonly AuditJob[]): Promise<AppendResult[]> {
     const d = this.engine.dialect;
-    return this.engine.transaction(async (tx) => {
-      // The head row is locked first, before any state change, so appenders in every signer
-      // queue on one lock and never deadlock on each other's rows.
-      const [head] = await tx.all<{ seq: unknown; hash: string; now: unknown }>(
-        `SELECT seq, hash, ${d.nowMs} AS now FROM audit_head WHERE id = 1${d.forUpdate}`,
-      );
-      if (!head) throw new Error('the audit log has no head row: run `edgeca signer audit-verify`');
-      // The database's clock: rows from every signer carry times from one clock.
-      const time = intOf(head.now);
-      let cur = { seq: intOf(head.seq), hash: head.hash };
-      const results: AppendResult[] = [];
-      for (const p of group) {
-        if (p.change && (await p.change(tx)) === 0) {
-          results.push({ applied: false });
-          continue;
-        }
-        const row = { seq: cur.seq + 1, time, event: p.event, details: canonicalJson(p.details) };
-        const hash = await auditRowHash(cur.hash, row);
-        await tx.run(
-          'INSERT INTO audit_log (seq, time, event, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)',
-          [row.seq, row.time, row.event, row.details, cur.hash, hash],
-        );
-        cur = { seq: row.seq, hash };
-        results.push({ applied: true, seq: row.seq });
+    // The head row is locked first, before any state change, so appenders in every signer
+    // queue on one lock and never deadlock on each other's rows.
+    const [head] = await tx.all<{ seq: unknown; hash: string; now: unknown }>(
+      `SELECT seq, hash, ${d.nowMs} AS now FROM audit_head WHERE id = 1${d.forUpdate}`,
+    );
+    if (!head) throw new Error('the audit log has no head row: run `edgeca signer audit-verify`');
+    // The database's clock: rows from every signer carry times from one clock.
+    const time = intOf(head.now);
+    let cur = { seq: intOf(head.seq), hash: head.hash };
+    const results: AppendResult[] = [];
+    for (const p of group) {
+      if (p.change && (await p.change(tx)) === 0) {
+        results.push({ applied: false });
+        continue;
       }
-      if (cur.seq !== intOf(head.seq))
-        await tx.run('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1', [cur.seq, cur.hash]);
-      return results;
-    });
+      const row = { seq: cur.seq + 1, time, event: p.event, details: canonicalJson(p.details) };
+      const hash = await auditRowHash(cur.hash, row);
+      await tx.run(
+        'INSERT INTO audit_log (seq, time, event, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)',
+        [row.seq, row.time, row.event, row.details, cur.hash, hash],
+      );
+      cur = { seq: row.seq, hash };
+      results.push({ applied: true, seq: row.seq });
+    }
+    if (cur.seq !== intOf(head.seq))
+      await tx.run('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1', [cur.seq, cur.hash]);
+    return results;
   }
 }
 

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createClient } from '@libsql/client';
+import { StatementCounts } from '../../shared/sql-statements.ts';
 import { type PgHarness, skipWithoutPostgres, startPostgres } from '../../test/support/postgres.ts';
 import { runTool } from '../../test/support/tools.ts';
 import { auditRowHash, GENESIS_HASH } from './audit.ts';
@@ -313,6 +314,67 @@ for (const engine of [libsql, postgres]) {
         intentInserted: false,
       });
       assert.equal((await store.byOrder('g1'))?.serial, intentFor(1).serial);
+      await store.close();
+    });
+
+    test('concurrent jti + intent records share one commit and are each answered as if alone', async () => {
+      const statements = new StatementCounts();
+      const url = (await engine.fresh()).url;
+      const store = await SignerStore.open(url, {
+        issuer: ISSUER,
+        statements,
+        ...(url.startsWith('postgres') ? { password: PG_USER.password } : {}),
+      });
+      const exp = Math.floor(Date.now() / 1000) + 60;
+      // The first record also prunes old jtis; the group below is then nothing but its records.
+      await store.recordJtiAndIntent('warm', exp, intentFor(0));
+      const transactions = () => statements.snapshot().get('transaction') ?? 0;
+      const before = transactions();
+      const got = await Promise.all([
+        store.recordJtiAndIntent('c1', exp, intentFor(1)),
+        store.recordJtiAndIntent('c2', exp, intentFor(2)),
+        store.recordJtiAndIntent('c1', exp, intentFor(3)),
+        store.recordJtiAndIntent('c4', exp, intentFor(4, { serial: intentFor(1).serial })),
+        store.recordJtiAndIntent('c5', exp, intentFor(5)),
+      ]);
+      assert.deepEqual(got, [
+        { jtiFresh: true, intentInserted: true },
+        { jtiFresh: true, intentInserted: true },
+        { jtiFresh: false, intentInserted: false },
+        { jtiFresh: true, intentInserted: false },
+        { jtiFresh: true, intentInserted: true },
+      ]);
+      assert.equal(transactions() - before, 1, 'five records, one transaction');
+      assert.deepEqual(
+        await Promise.all([1, 2, 3, 4, 5].map(async (i) => (await store.byOrder(`g${i}`))?.status)),
+        ['intent', 'intent', undefined, undefined, 'intent'],
+      );
+      await store.close();
+    });
+
+    test('a record that fails in a shared commit fails alone: the others are recorded', async () => {
+      const store = await open((await engine.fresh()).url);
+      const exp = Math.floor(Date.now() / 1000) + 60;
+      await store.recordJtiAndIntent('warm', exp, intentFor(0));
+      // tbs is NOT NULL: this intent's insert throws and rolls back the group it joined.
+      const broken = intentFor(2, { tbs: null as unknown as Uint8Array });
+      const got = await Promise.allSettled([
+        store.recordJtiAndIntent('f1', exp, intentFor(1)),
+        store.recordJtiAndIntent('f2', exp, broken),
+        store.recordJtiAndIntent('f3', exp, intentFor(3)),
+      ]);
+      assert.deepEqual(
+        got.map((r) => r.status),
+        ['fulfilled', 'rejected', 'fulfilled'],
+      );
+      assert.equal((await store.byOrder('g1'))?.status, 'intent');
+      assert.equal(await store.byOrder('g2'), undefined);
+      assert.equal((await store.byOrder('g3'))?.status, 'intent');
+      // The failed record's jti was rolled back with it: the edge's retry is not taken for a replay.
+      assert.deepEqual(await store.recordJtiAndIntent('f2', exp, intentFor(2)), {
+        jtiFresh: true,
+        intentInserted: true,
+      });
       await store.close();
     });
 

@@ -12,6 +12,7 @@ import type { Identifier } from '../../shared/problems.ts';
 import type { StatementCounts } from '../../shared/sql-statements.ts';
 import { type AuditVerification, AuditWriter, verifyAuditChain } from './audit.ts';
 import { CheckpointTable } from './checkpoints.ts';
+import { GroupCommit } from './group-commit.ts';
 import { IssuerTable } from './issuers.ts';
 import { LibsqlEngine } from './libsql-engine.ts';
 import { migrate, SCHEMA_VERSION } from './migrations.ts';
@@ -97,9 +98,11 @@ export class SignerStore {
   /** signed checkpoints of the audit chain's head (store/checkpoints.ts) */
   readonly checkpoints: CheckpointTable;
   private lastPrune = 0;
+  private readonly intents: GroupCommit<JtiAndIntent, { jtiFresh: boolean; intentInserted: boolean }>;
 
   private constructor(private readonly engine: Engine) {
     this.audit = new AuditWriter(engine);
+    this.intents = new GroupCommit(engine, recordJtisAndIntents);
     this.issuers = new IssuerTable(engine, this.audit);
     this.checkpoints = new CheckpointTable(engine);
   }
@@ -202,9 +205,10 @@ export class SignerStore {
 
   /**
    * Records a relay jti and, only if it was fresh, the intent: one transaction, one commit (the
-   * durable jti and the intent-before-signature rule both hold, at half the writes). `jtiFresh`
-   * false means a replay (nothing written); `intentInserted` false means the order has an intent
-   * (or the serial is taken).
+   * durable jti and the intent-before-signature rule both hold, at half the writes). Concurrent
+   * requests share that commit (store/group-commit.ts); each answer comes after its commit.
+   * `jtiFresh` false means a replay (nothing written); `intentInserted` false means the order has
+   * an intent (or the serial is taken).
    */
   async recordJtiAndIntent(
     jti: string,
@@ -212,15 +216,7 @@ export class SignerStore {
     i: NewIntent,
   ): Promise<{ jtiFresh: boolean; intentInserted: boolean }> {
     await this.maybePruneJtis(Date.now());
-    return this.engine.transaction(async (tx) => {
-      const jtiFresh =
-        (await tx.run('INSERT INTO relay_jti (jti, exp) VALUES (?, ?) ON CONFLICT DO NOTHING', [
-          jti,
-          expS,
-        ])) === 1;
-      if (!jtiFresh) return { jtiFresh, intentInserted: false };
-      return { jtiFresh, intentInserted: (await insertIntent(tx, i)) === 1 };
-    });
+    return this.intents.submit({ jti, expS, intent: i });
   }
 
   /** Completes an intent with its certificate and audits the signing, in one transaction. */
@@ -344,6 +340,29 @@ export class SignerStore {
   verifyAudit(o: { withCheckpoints?: boolean } = {}): Promise<AuditVerification> {
     return verifyAuditChain(this.engine, o);
   }
+}
+
+interface JtiAndIntent {
+  jti: string;
+  expS: number;
+  intent: NewIntent;
+}
+
+/** One group's jtis and intents, each intent only if its jti was fresh (a replay writes nothing). */
+async function recordJtisAndIntents(
+  tx: Queryable,
+  jobs: readonly JtiAndIntent[],
+): Promise<{ jtiFresh: boolean; intentInserted: boolean }[]> {
+  const out: { jtiFresh: boolean; intentInserted: boolean }[] = [];
+  for (const j of jobs) {
+    const jtiFresh =
+      (await tx.run('INSERT INTO relay_jti (jti, exp) VALUES (?, ?) ON CONFLICT DO NOTHING', [
+        j.jti,
+        j.expS,
+      ])) === 1;
+    out.push({ jtiFresh, intentInserted: jtiFresh && (await insertIntent(tx, j.intent)) === 1 });
+  }
+  return out;
 }
 
 function insertIntent(tx: Queryable, i: NewIntent): Promise<number> {
