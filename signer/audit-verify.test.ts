@@ -52,7 +52,7 @@ async function rewriteFrom(raw: Engine, seq: number, details: string): Promise<v
       event: r.event,
       details: intOf(r.seq) === seq ? details : r.details,
     };
-    const hash = await auditRowHash(prev, row);
+    const hash = auditRowHash(prev, row);
     await raw.run('UPDATE audit_log SET details = ?, prev_hash = ?, hash = ? WHERE seq = ?', [
       row.details,
       prev,

@@ -5,7 +5,7 @@
 // completed by re-signing the SAME TBS: ECDSA signatures differ from one signing to the next,
 // but serial, names, validity and key, everything the certificate says, are identical.
 
-import { b64uDecode, derToPem, sha256, toHex } from '../../shared/encoding.ts';
+import { b64uDecode, derToPem, toHex } from '../../shared/encoding.ts';
 import { canonicalIdentifiers, normalizeIdentifier } from '../../shared/identifiers.ts';
 import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
 import {
@@ -18,6 +18,7 @@ import {
 import { HsmUnavailableError } from '../ca-signer.ts';
 import { checkCeiling } from '../ceiling.ts';
 import type { SignerConfig } from '../config.ts';
+import { sha256Hex } from '../digest.ts';
 import type { IssuanceRow, NewIntent, SignerStore } from '../store/store.ts';
 import { CrlIssuer } from './crl.ts';
 import type { IssuerRegistry, LoadedIssuer } from './issuers.ts';
@@ -139,7 +140,7 @@ export class SignerService {
       await this.consumeJti(req.jti, req.exp, 'sign', ctx);
       throw new Refusal('csrEncoding', new AcmeProblem('malformed', 'csr is not base64url'));
     }
-    const csrHash = toHex(await sha256(csrDer));
+    const csrHash = sha256Hex(csrDer);
     let jtiConsumed = false;
     // Two rounds at most: the second only when another process recorded this order's intent first.
     for (let round = 0; round < 2; round++) {
@@ -301,7 +302,7 @@ export class SignerService {
       profile: row.profile,
       notBefore: new Date(row.notBefore).toISOString(),
       notAfter: new Date(row.notAfter).toISOString(),
-      certSha256: toHex(await sha256(certDer)),
+      certSha256: sha256Hex(certDer),
     });
     if (applied) return { chainPem, serial: row.serial, existing: false };
     // Another process completed the same intent first: its certificate is the one on record.

@@ -10,7 +10,7 @@
 // unnoticed unless the set of signers were pinned somewhere, and events would have no order across
 // them. The lock is held for one short transaction, and appends queued in a process while one
 // commits share the next (group commit), so it is not what limits issuance.
-import { sha256, toHex } from '../../shared/encoding.ts';
+import { sha256Hex } from '../digest.ts';
 import { CHECKPOINT_COLUMNS, type Checkpoint, checkpointRow } from './checkpoints.ts';
 import { GroupCommit } from './group-commit.ts';
 import type { AuditEvent } from './schema.ts';
@@ -34,11 +34,11 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
-export async function auditRowHash(
+export function auditRowHash(
   prevHash: string,
   row: { seq: number; time: number; event: string; details: string },
-): Promise<string> {
-  return toHex(await sha256(`${prevHash}\n${row.seq}\n${row.time}\n${row.event}\n${row.details}`));
+): string {
+  return sha256Hex(`${prevHash}\n${row.seq}\n${row.time}\n${row.event}\n${row.details}`);
 }
 
 /** A guarded state change run in the audit row's transaction; returns the rows it changed. */
@@ -90,7 +90,7 @@ export class AuditWriter {
         continue;
       }
       const row = { seq: cur.seq + 1, time, event: p.event, details: canonicalJson(p.details) };
-      const hash = await auditRowHash(cur.hash, row);
+      const hash = auditRowHash(cur.hash, row);
       await tx.run(
         'INSERT INTO audit_log (seq, time, event, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)',
         [row.seq, row.time, row.event, row.details, cur.hash, hash],
@@ -191,7 +191,7 @@ export function verifyAuditChain(
                 : `row ${row.seq} does not link to the row before it`,
             );
           }
-          if ((await auditRowHash(r.prevHash, row)) !== r.hash)
+          if (auditRowHash(r.prevHash, row) !== r.hash)
             return bad(`row ${row.seq} content does not match its hash`);
           const cp = atSeq.get(row.seq);
           if (cp && cp.hash !== r.hash) {

@@ -161,7 +161,7 @@ async function storeWithAudit(rows: number): Promise<{ f: Fresh; store: SignerSt
 
 async function insertRow(f: Fresh, seq: number, prev: string): Promise<void> {
   const row = { seq, time: Date.now(), event: 'sign', details: '{}' };
-  const hash = await auditRowHash(prev, row);
+  const hash = auditRowHash(prev, row);
   await f.exec(
     `INSERT INTO audit_log (seq, time, event, details, prev_hash, hash)
      VALUES (${row.seq}, ${row.time}, 'sign', '{}', '${prev}', '${hash}')`,
@@ -536,7 +536,7 @@ async function firstReleaseFile(): Promise<string> {
   });
   await c.execute(`INSERT INTO crl_state VALUES (1, 7, 100, 200, x'3000')`);
   const row = { seq: 1, time: 5, event: 'revoke', details: '{"serial":"0abc"}' };
-  const hash = await auditRowHash(GENESIS_HASH, row);
+  const hash = auditRowHash(GENESIS_HASH, row);
   await c.execute({
     sql: 'INSERT INTO audit_log VALUES (1, 5, ?, ?, ?, ?)',
     args: [row.event, row.details, GENESIS_HASH, hash],
