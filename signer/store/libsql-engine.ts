@@ -1,11 +1,13 @@
 // The store's engine on libSQL: an embedded file (the default, one machine) or remote libSQL.
-// Writes to one database from this process go one at a time (an in-process queue per URL): the
-// libSQL client's calls are synchronous, so a BEGIN IMMEDIATE waiting in SQLite's busy handler
-// would block the very event loop the transaction holding the lock needs to finish. Another
-// process on the same file waits up to BUSY_TIMEOUT_MS for the write lock, after which the
-// request is answered 503.
+// An embedded file is driven from a worker thread (store/libsql-thread.ts), so commits and lock
+// waits do not block the event loop; remote libSQL (and a file URL with parameters) goes through
+// @libsql/client. Writes to one database from this process go one at a time (an in-process queue
+// per URL): a BEGIN IMMEDIATE waiting in SQLite's busy handler would block the very thread the
+// transaction holding the lock needs to finish. Another process on the same file waits up to
+// BUSY_TIMEOUT_MS for the write lock, after which the request is answered 503.
 import { type Client, createClient, type InValue, type ResultSet } from '@libsql/client';
 import { isDatabaseBusy, resilientClient } from '../../shared/libsql.ts';
+import { filePathOf, LibsqlThread } from './libsql-thread.ts';
 import {
   type Dialect,
   type Engine,
@@ -50,6 +52,61 @@ function queryable(exec: (sql: string, a: InValue[]) => Promise<ResultSet>): Que
   };
 }
 
+/** What the engine runs its statements on: @libsql/client, or a worker thread holding the file. */
+interface Backend {
+  /** statements outside a transaction */
+  readonly direct: Queryable;
+  transaction<T>(mode: 'write' | 'deferred', fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+function clientBackend(client: Client): Backend {
+  return {
+    direct: queryable((sql, a) => client.execute(sql, a)),
+    async transaction(mode, fn) {
+      const tx = await client.transaction(mode);
+      try {
+        const out = await fn(queryable((sql, a) => tx.execute({ sql, args: a })));
+        await tx.commit();
+        return out;
+      } finally {
+        tx.close();
+      }
+    },
+    async close() {
+      client.close();
+    },
+  };
+}
+
+function threadBackend(thread: LibsqlThread): Backend {
+  const on = (conn: number): Queryable => ({
+    async all<T extends object>(text: string, params: readonly SqlValue[] = []) {
+      return ((await thread.step({ op: 'exec', conn, sql: text, args: params })).rows ?? []) as T[];
+    },
+    async run(text: string, params: readonly SqlValue[] = []) {
+      return (await thread.step({ op: 'exec', conn, sql: text, args: params })).changes ?? 0;
+    },
+  });
+  return {
+    direct: on(0),
+    async transaction(mode, fn) {
+      const { conn } = await thread.step({ op: 'begin', mode });
+      if (conn === undefined) throw new Error('the libSQL worker opened no transaction');
+      let committed = false;
+      try {
+        const out = await fn(on(conn));
+        await thread.step({ op: 'commit', conn });
+        committed = true;
+        return out;
+      } finally {
+        if (!committed) await thread.step({ op: 'rollback', conn }).catch(() => undefined);
+      }
+    },
+    close: () => thread.close(),
+  };
+}
+
 export class LibsqlEngine implements Engine {
   readonly name = 'libsql' as const;
   readonly dialect = DIALECT;
@@ -58,7 +115,7 @@ export class LibsqlEngine implements Engine {
   private readonly direct: Queryable;
 
   private constructor(
-    private readonly client: Client,
+    private readonly backend: Backend,
     readonly displayUrl: string,
     log: (line: Record<string, unknown>) => void,
   ) {
@@ -70,7 +127,7 @@ export class LibsqlEngine implements Engine {
     }
     q.users++;
     this.writes = q;
-    this.direct = queryable((sql, a) => this.client.execute(sql, a));
+    this.direct = backend.direct;
   }
 
   static async open(url: string, log: (line: Record<string, unknown>) => void): Promise<LibsqlEngine> {
@@ -78,9 +135,25 @@ export class LibsqlEngine implements Engine {
     // this is the record of issuance. A connection that hit SQLITE_BUSY is replaced
     // (shared/libsql.ts); `timeout` is the busy timeout of every pooled connection.
     const pragmas = url.startsWith('file:') ? ['PRAGMA journal_mode = WAL'] : [];
+    const path = filePathOf(url);
+    if (path !== undefined) {
+      // synchronous=FULL is SQLite's default, said here because the store's durability rests on it.
+      const thread = new LibsqlThread(path, {
+        timeoutMs: BUSY_TIMEOUT_MS,
+        pragmas: [...pragmas, 'PRAGMA synchronous = FULL'],
+      });
+      const backend = threadBackend(thread);
+      try {
+        await backend.direct.all('SELECT 1 AS ok');
+      } catch (e) {
+        await backend.close();
+        throw e;
+      }
+      return new LibsqlEngine(backend, url, log);
+    }
     const client = resilientClient(() => createClient({ url, timeout: BUSY_TIMEOUT_MS }), pragmas);
     for (const p of pragmas) await client.execute(p);
-    return new LibsqlEngine(client, url, log);
+    return new LibsqlEngine(clientBackend(client), url, log);
   }
 
   all<T extends object>(text: string, params?: readonly SqlValue[]): Promise<T[]> {
@@ -108,18 +181,11 @@ export class LibsqlEngine implements Engine {
   async close(): Promise<void> {
     await this.writes.tail.catch(() => undefined);
     if (--this.writes.users === 0) writeQueues.delete(this.displayUrl);
-    this.client.close();
+    await this.backend.close();
   }
 
-  private async inTransaction<T>(mode: 'write' | 'deferred', fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    const tx = await this.client.transaction(mode);
-    try {
-      const out = await fn(queryable((sql, a) => tx.execute({ sql, args: a })));
-      await tx.commit();
-      return out;
-    } finally {
-      tx.close();
-    }
+  private inTransaction<T>(mode: 'write' | 'deferred', fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.backend.transaction(mode, fn);
   }
 
   private serialised<T>(fn: () => Promise<T>): Promise<T> {
