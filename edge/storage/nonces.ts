@@ -4,6 +4,7 @@
 // was inserted, wherever it was issued and however many instances race for it.
 import { lt, sql } from 'drizzle-orm';
 import { b64uDecode, b64uEncode, randomToken, timingSafeEqual } from '../../shared/encoding.ts';
+import { HmacSha256 } from '../../shared/hmac-sha256.ts';
 import { type Db, rowsAffected } from './db.ts';
 import { edgeSecrets, nonces } from './schema.ts';
 
@@ -34,15 +35,10 @@ export async function createNonceRepo(
     .onConflictDoNothing();
   const row = await db.query.edgeSecrets.findFirst({ where: (s, { eq }) => eq(s.name, 'nonce-mac') });
   if (!row) throw new Error('nonce MAC key missing from edge_secrets');
-  const key = await crypto.subtle.importKey(
-    'raw',
-    b64uDecode(row.value) as BufferSource,
-    { name: 'HMAC', hash: 'SHA-256' },
-    false,
-    ['sign'],
-  );
-  const mac = async (body: Uint8Array) =>
-    new Uint8Array(await crypto.subtle.sign('HMAC', key, body as BufferSource)).subarray(0, MAC_LEN);
+  // Plain-JS HMAC (shared/hmac-sha256.ts): a MAC on every response and every POST, where a
+  // WebCrypto job per nonce cost more than the hash.
+  const hmac = new HmacSha256(b64uDecode(row.value));
+  const mac = (body: Uint8Array) => hmac.mac(body).subarray(0, MAC_LEN);
   let sincePrune = 0;
   const prune = async () => rowsAffected(await db.delete(nonces).where(lt(nonces.expiresAt, Date.now())));
 
@@ -54,7 +50,7 @@ export async function createNonceRepo(
       crypto.getRandomValues(body.subarray(8));
       const out = new Uint8Array(16 + MAC_LEN);
       out.set(body);
-      out.set(await mac(body), 16);
+      out.set(mac(body), 16);
       return b64uEncode(out);
     },
     async consume(nonce) {
@@ -68,7 +64,7 @@ export async function createNonceRepo(
       // used nonce re-spelt with other ones would be a fresh row in the used set (a replay).
       if (raw.length !== 16 + MAC_LEN || b64uEncode(raw) !== nonce) return false;
       const body = raw.subarray(0, 16);
-      if (!timingSafeEqual(await mac(body), raw.subarray(16))) return false;
+      if (!timingSafeEqual(mac(body), raw.subarray(16))) return false;
       const expiresAt = new DataView(body.buffer, body.byteOffset).getFloat64(0);
       if (!(expiresAt > Date.now())) return false;
       if (rejectPercent > 0 && Math.random() * 100 < rejectPercent) return false;
