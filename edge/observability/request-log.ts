@@ -9,6 +9,7 @@ import { randomToken } from '../../shared/encoding.ts';
 import { secondsSince } from '../../shared/metrics.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
 import type { AppEnv, EdgeServices } from '../acme/context.ts';
+import { recordCondition } from '../events/outbox.ts';
 import { metricsOf } from './edge-metrics.ts';
 
 const INCOMING_ID = /^[A-Za-z0-9._:-]{8,64}$/;
@@ -60,6 +61,11 @@ export function requestObserver(svc: EdgeServices): MiddlewareHandler<AppEnv> {
         const limit = /\(limit (\w+)\)/.exec(err.message)?.[1] ?? 'other';
         metrics.rateLimited.inc({ limit });
         line.limit = limit;
+        await recordCondition(svc, 'ratelimit.hit', limit, {
+          limit,
+          clientAddress: c.var.clientAddress,
+          detail: err.message,
+        });
       }
     }
     svc.log(line);

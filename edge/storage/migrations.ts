@@ -132,4 +132,30 @@ export const MIGRATIONS: Migration[] = [
       `CREATE INDEX IF NOT EXISTS accounts_key_digest ON accounts (key_digest)`,
     ],
   },
+  {
+    id: 7,
+    name: 'events outbox and webhooks',
+    statements: [
+      // The outbox: one row per event, written in the batch that made the state change it reports
+      // (edge/storage/events.ts), so an event is recorded exactly when its change is. `id` is the
+      // stable message id deliveries carry (webhook-id); `seq` orders the outbox for fan-out.
+      `CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL,
+        type TEXT NOT NULL, at INTEGER NOT NULL, data TEXT NOT NULL)`,
+      `CREATE UNIQUE INDEX IF NOT EXISTS events_id ON events (id)`,
+      `CREATE INDEX IF NOT EXISTS events_type_at ON events (type, at)`,
+      // secret: the whsec_ signing secret (it must be kept to sign; shown to the admin once);
+      // cursor: the last events.seq fanned out to this endpoint
+      `CREATE TABLE IF NOT EXISTS webhook_endpoints (id TEXT PRIMARY KEY NOT NULL, url TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '', event_types TEXT NOT NULL, secret TEXT NOT NULL,
+        enabled INTEGER NOT NULL DEFAULT 1, cursor INTEGER NOT NULL, created_at INTEGER NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS webhook_deliveries (endpoint_id TEXT NOT NULL, event_seq INTEGER NOT NULL,
+        event_id TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+        next_at INTEGER NOT NULL, claimed_until INTEGER, last_at INTEGER, last_status INTEGER,
+        last_response TEXT, last_error TEXT, delivered_at INTEGER, created_at INTEGER NOT NULL,
+        PRIMARY KEY (endpoint_id, event_seq))`,
+      `CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (status, next_at)`,
+      // the expiry watch and the charts read certificates by expiry
+      `CREATE INDEX IF NOT EXISTS certificates_not_after ON certificates (not_after)`,
+    ],
+  },
 ];

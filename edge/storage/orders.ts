@@ -3,6 +3,12 @@
 // nothing twice and a failed request leaves nothing half-written (no interactive transactions: they do not exist on D1).
 import { and, desc, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import { type Db, rowBy, rowsAffected } from './db.ts';
+import {
+  issuedEventStmt,
+  orderFailedEventStmt,
+  revokedEventStmt,
+  validationFailedEventStmt,
+} from './events.ts';
 import { type IssuanceBundle, insertIssuanceBundle } from './preauth.ts';
 import {
   type AuthzRow,
@@ -169,6 +175,8 @@ export function createOrderRepo(db: Db): OrderRepo {
           WHERE id = ${authzId} AND status = 'pending'
             AND EXISTS (SELECT 1 FROM challenges WHERE id = ${challengeId} AND status = ${result.status}
                         AND validated_at IS ${result.status === 'valid' ? now : null})`),
+        // the outbox row of a failed validation, in the same batch (edge/storage/events.ts)
+        ...(result.status === 'invalid' ? [validationFailedEventStmt(db, challengeId, now)] : []),
       ]);
       return rowsAffected(c) === 1;
     },
@@ -180,10 +188,13 @@ export function createOrderRepo(db: Db): OrderRepo {
       return rowsAffected(res) === 1;
     },
     async setOrderStatus(id, from, to, error) {
-      const res = await db
+      const update = db
         .update(orders)
         .set({ status: to, ...(error === undefined ? {} : { error }) })
         .where(and(eq(orders.id, id), inArray(orders.status, from)));
+      if (to !== 'invalid') return rowsAffected(await update) === 1;
+      // a failed order and its outbox row in one batch
+      const [res] = await db.batch([update, orderFailedEventStmt(db, id, Date.now())]);
       return rowsAffected(res) === 1;
     },
     async beginFinalize(id, csr, now) {
@@ -212,6 +223,7 @@ export function createOrderRepo(db: Db): OrderRepo {
         db.run(sql`UPDATE orders SET status = 'valid',
             certificate_id = (SELECT id FROM certificates WHERE order_id = ${id})
           WHERE id = ${id} AND status = 'processing'`),
+        issuedEventStmt(db, id, Date.now()),
       ]);
       return rowsAffected(upd) === 1;
     },
@@ -224,10 +236,13 @@ export function createCertificateRepo(db: Db): CertificateRepo {
     byOrder: (orderId) => db.query.certificates.findFirst({ where: eq(certificates.orderId, orderId) }),
     bySerial: (serial) => db.query.certificates.findFirst({ where: eq(certificates.serial, serial) }),
     async markRevoked(id, reason, at) {
-      const res = await db
-        .update(certificates)
-        .set({ revokedAt: at, revocationReason: reason })
-        .where(and(eq(certificates.id, id), isNull(certificates.revokedAt)));
+      const [res] = await db.batch([
+        db
+          .update(certificates)
+          .set({ revokedAt: at, revocationReason: reason })
+          .where(and(eq(certificates.id, id), isNull(certificates.revokedAt))),
+        revokedEventStmt(db, id, Date.now()),
+      ]);
       return rowsAffected(res) === 1;
     },
   };

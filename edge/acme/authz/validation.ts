@@ -13,6 +13,7 @@ import type { ValidationResult } from '../../../validation/types.ts';
 import type { ValidationInput } from '../../../validation/validate.ts';
 import { keyAuthorization, validateChallenge, validationOptions } from '../../../validation/validate.ts';
 import { type EdgeConfig, parseUrlList } from '../../config.ts';
+import { recordCondition } from '../../events/outbox.ts';
 import { collectPeers, metricsOf } from '../../observability/edge-metrics.ts';
 import { routeFor, routingContext } from '../../relay/validation-routes.ts';
 import { createValidatorClient, type ValidatorClient } from '../../relay/validator-client.ts';
@@ -150,6 +151,10 @@ export async function runValidation(
   const identifier = { type: authz.identifierType, value: authz.identifierValue };
   let result: ValidationResult;
   if (attempted.status === 'unavailable') {
+    await recordCondition(svc, 'validator.unreachable', 'validator', {
+      challengeId: ch.id,
+      detail: attempted.detail,
+    });
     if (Date.now() - authz.createdAt < VALIDATOR_GIVE_UP_MS) {
       // No signed answer: the challenge stays processing; the next read after STALE_ATTEMPT_MS retries.
       svc.log({ event: 'validation-deferred', challengeId: ch.id, detail: attempted.detail });

@@ -7,6 +7,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import { b64uEncode, pemToDers, sha256, toHex } from '../../../shared/encoding.ts';
 import { AcmeProblem, type Identifier } from '../../../shared/problems.ts';
+import { recordCondition } from '../../events/outbox.ts';
 import { metricsOf } from '../../observability/edge-metrics.ts';
 import { newId } from '../../storage/ids.ts';
 import type { CertificateRow, OrderRow } from '../../storage/schema.ts';
@@ -85,6 +86,7 @@ export async function relayOrder(
   });
   if (outcome.status === 'unavailable') {
     svc.log({ event: 'relay-unavailable', orderId: order.id, detail: outcome.detail });
+    await recordCondition(svc, 'signer.unreachable', 'signer', { orderId: order.id, detail: outcome.detail });
     return order;
   }
   if (outcome.status === 'refused') {
