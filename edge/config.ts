@@ -35,6 +35,11 @@ export interface EdgeConfig {
   http01Port: number;
   tlsAlpnPort: number;
   allowLoopback: boolean;
+  /**
+   * tests only: webhooks may target http:// URLs and loopback addresses (a receiver on 127.0.0.1);
+   * link-local and metadata addresses stay refused
+   */
+  webhookTestTargets: boolean;
   eabRequired: boolean;
   termsOfService?: string;
   website?: string;

@@ -209,6 +209,16 @@ export const EDGE_SETTINGS = [
     runtimes: ALL,
   },
   {
+    name: 'EDGECA_WEBHOOK_TEST_TARGETS',
+    type: 'bool',
+    default: false,
+    key: 'webhookTestTargets',
+    shown: '`false`',
+    description: 'tests only: webhooks may use http:// and loopback targets',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
     name: 'EDGECA_EAB_REQUIRED',
     type: 'bool',
     default: false,

@@ -105,11 +105,11 @@ function refusingRule(bytes: Uint8Array, policy: AddressPolicy): { rule: Rule; d
 }
 
 /**
- * Null when validation may connect to `ip`; otherwise a `connection` problem naming the address and
+ * Null when validation (or the `purpose` named, such as webhook delivery) may connect to `ip`; otherwise a `connection` problem naming the address and
  * the rule that refused it. An IPv6 address that carries an IPv4 address is judged twice, as itself
  * and as the IPv4 address it reaches, and refused when either is refused.
  */
-export function checkAddress(ip: string, policy: AddressPolicy): AcmeProblem | null {
+export function checkAddress(ip: string, policy: AddressPolicy, purpose = 'validation'): AcmeProblem | null {
   const parsed = parseIp(ip);
   if (!parsed) return new AcmeProblem('connection', `"${ip}" is not an IP address`);
   const v4 = embeddedIpv4(parsed);
@@ -119,6 +119,6 @@ export function checkAddress(ip: string, policy: AddressPolicy): AcmeProblem | n
   const what = inner && v4 ? `${formatIp(parsed)} reaches ${formatIp(v4)}, which` : formatIp(parsed);
   return new AcmeProblem(
     'connection',
-    `${what} is ${refused.describe}; edgeca does not connect to it for validation (address rule: ${refused.rule})`,
+    `${what} is ${refused.describe}; edgeca does not connect to it for ${purpose} (address rule: ${refused.rule})`,
   );
 }

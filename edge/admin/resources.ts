@@ -8,6 +8,7 @@ import { INCIDENT_API, registerIncidentRoutes } from './incident-routes.ts';
 import { OBJECT_API, registerObjectRoutes } from './object-routes.ts';
 import { RENEWAL_API, registerRenewalRoutes } from './renewal-routes.ts';
 import { registerSettingsRoutes, SETTINGS_API } from './settings-routes.ts';
+import { registerWebhookRoutes, WEBHOOK_API } from './webhook-routes.ts';
 
 export interface AdminResource {
   register(r: Hono<AdminEnv>): void;
@@ -20,4 +21,5 @@ export const ADMIN_RESOURCES: readonly AdminResource[] = [
   { register: registerObjectRoutes, api: OBJECT_API },
   { register: registerRenewalRoutes, api: RENEWAL_API },
   { register: registerIncidentRoutes, api: INCIDENT_API },
+  { register: registerWebhookRoutes, api: WEBHOOK_API },
 ];

@@ -7,6 +7,7 @@ import { createClient } from '@libsql/client';
 import { resilientClient } from '../../shared/libsql.ts';
 import { createApp, createServices } from '../app.ts';
 import { edgeConfigFromEnv, readFileSettings } from '../config.ts';
+import { startEventLoop } from '../events/loop.ts';
 import { FILE_PRAGMAS } from '../storage/db.ts';
 import { createDenoRuntime, deno, EDGE_ENV_NAMES, prepareDenoDatabaseFile } from './deno.ts';
 
@@ -43,6 +44,8 @@ async function main(): Promise<void> {
   const runtime = createDenoRuntime(config.dnsResolver ? { dnsResolver: config.dnsResolver } : {});
   const services = await createServices({ config, runtime, dbClient: client });
   const app = createApp(services);
+  // events: expiry watch and webhook deliveries, on a timer (edge/events/loop.ts)
+  const stopEvents = startEventLoop(services);
 
   const tls = env.EDGECA_TLS_CERT_FILE && env.EDGECA_TLS_KEY_FILE;
   const hostname = env.EDGECA_HOST ?? '127.0.0.1';
@@ -77,6 +80,7 @@ async function main(): Promise<void> {
   D.addSignalListener('SIGINT', stop);
   D.addSignalListener('SIGTERM', stop);
   await server.finished;
+  await stopEvents();
   client.close();
 }
 

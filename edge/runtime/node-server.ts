@@ -10,6 +10,7 @@ import { resilientClient } from '../../shared/libsql.ts';
 import type { EdgeServices } from '../acme/context.ts';
 import { createApp, createServices } from '../app.ts';
 import { type EdgeConfig, edgeConfigFromEnv, readFileSettings } from '../config.ts';
+import { startEventLoop } from '../events/loop.ts';
 import { FILE_PRAGMAS } from '../storage/db.ts';
 import { createNodeRuntime } from './node.ts';
 import { prepareDatabaseFile } from './node-db-file.ts';
@@ -66,6 +67,8 @@ export async function startNodeEdge(config: EdgeConfig, opts: NodeEdgeOptions = 
     ...(opts.log ? { log: opts.log } : {}),
   });
   const app = createApp(services);
+  // events: expiry watch and webhook deliveries, on a timer (edge/events/loop.ts)
+  const stopEvents = startEventLoop(services);
   const tls = opts.tlsCertFile && opts.tlsKeyFile;
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve(
@@ -102,6 +105,7 @@ export async function startNodeEdge(config: EdgeConfig, opts: NodeEdgeOptions = 
         server.close(() => resolve());
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
+      await stopEvents();
       client.close();
     },
   };

@@ -9,9 +9,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createClient } from '@libsql/client';
 import type { Hono } from 'hono';
-import type { AppEnv } from '../acme/context.ts';
+import type { AppEnv, EdgeServices } from '../acme/context.ts';
 import { createApp, createServices } from '../app.ts';
 import { edgeConfigFromEnv } from '../config.ts';
+import { runEvents } from '../events/delivery.ts';
 import { type D1Like, openD1Database } from '../storage/db.ts';
 import { createWorkersRuntime, DEFAULT_DOH_URL } from './workers.ts';
 
@@ -27,6 +28,8 @@ export interface WorkersEnv {
 
 const requestCtx = new AsyncLocalStorage<ExecutionContextLike>();
 let app: Promise<Hono<AppEnv>> | undefined;
+/** the services behind `app`, for the Cron Trigger (set once `build` has made them) */
+let services: EdgeServices | undefined;
 
 function waitUntil(work: Promise<unknown>): void {
   const guarded = work.catch((err: unknown) => {
@@ -58,27 +61,44 @@ async function build(env: WorkersEnv): Promise<Hono<AppEnv>> {
       url: vars.EDGECA_DB_URL,
       ...(config.dbAuthToken ? { authToken: config.dbAuthToken } : {}),
     });
-    const services = await createServices({ config, runtime, dbClient: client });
+    services = await createServices({ config, runtime, dbClient: client });
     return createApp(services, { publicMetrics: false });
   }
   if (!env.DB) throw new Error('no D1 binding "DB" and no EDGECA_DB_URL: the edge has no database');
   const database = await openD1Database(env.DB);
-  return createApp(await createServices({ config, runtime, database }), { publicMetrics: false });
+  services = await createServices({ config, runtime, database });
+  return createApp(services, { publicMetrics: false });
+}
+
+async function ensureApp(env: WorkersEnv): Promise<Hono<AppEnv>> {
+  if (!app) {
+    app = build(env);
+    // A failed start (bad setting, database away) is retried by the next request.
+    app.catch(() => {
+      app = undefined;
+    });
+  }
+  return app;
 }
 
 export default {
+  /**
+   * The Cron Trigger (wrangler.toml [triggers] crons): Workers has no timer between requests, so
+   * the expiry watch and webhook deliveries run here (edge/events/delivery.ts).
+   */
+  async scheduled(_event: unknown, env: WorkersEnv, ctx: ExecutionContextLike): Promise<void> {
+    await requestCtx.run(ctx, async () => {
+      await ensureApp(env);
+      if (!services) return;
+      const run = await runEvents(services);
+      console.log(JSON.stringify({ event: 'events-run', ...run }));
+    });
+  },
   async fetch(req: Request, env: WorkersEnv, ctx: ExecutionContextLike): Promise<Response> {
     return requestCtx.run(ctx, async () => {
-      if (!app) {
-        app = build(env);
-        // A failed start (bad setting, database away) is retried by the next request.
-        app.catch(() => {
-          app = undefined;
-        });
-      }
       let ready: Hono<AppEnv>;
       try {
-        ready = await app;
+        ready = await ensureApp(env);
       } catch (err) {
         console.error(
           JSON.stringify({
