@@ -10,6 +10,7 @@ import { registerAdminUi } from './admin/ui/index.ts';
 import { type EdgeConfig, parseUrlList } from './config.ts';
 import { Linker, PATHS } from './linker.ts';
 import { instrumentSignerClient, metricsOf } from './observability/edge-metrics.ts';
+import { eventMetricsOf } from './observability/event-metrics.ts';
 import { requestObserver } from './observability/request-log.ts';
 import { registerObservability } from './observability/routes.ts';
 import { type ConnectionInfo, clientAddressOf } from './ratelimit/client-address.ts';
@@ -81,6 +82,7 @@ export async function createServices(opts: {
   };
   // Every relay call is timed into edgeca_relay_duration_seconds.
   svc.signer = instrumentSignerClient(svc.signer, metricsOf(svc));
+  eventMetricsOf(svc);
   return svc;
 }
 

@@ -2,10 +2,13 @@
 // signer's first issuer, whose certificates name that URL; `/crl/<issuer id>` is the CRL of each
 // issuer made by a rotation, whose certificates name that one. Each is the signer's current CRL,
 // cached for a bounded time so relying parties do not reach the on-prem signer on every fetch.
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { CertificateList } from '@peculiar/asn1-x509';
 import type { Context, Hono } from 'hono';
 import { AcmeProblem } from '../../shared/problems.ts';
 import type { AppEnv } from '../acme/context.ts';
 import { PATHS } from '../linker.ts';
+import { eventMetricsOf } from '../observability/event-metrics.ts';
 
 /** Longest a cached CRL is served before the signer is asked again. */
 export const CRL_MAX_AGE_S = 60;
@@ -32,6 +35,7 @@ export function registerCrl(app: Hono<AppEnv>): void {
         cached.delete(key);
         cached.set(key, hit);
         if (cached.size > MAX_CACHED) cached.delete(cached.keys().next().value as string);
+        noteNextUpdate(c, key, hit.der);
       } catch (e) {
         // An issuer the signer does not know is the caller's mistake, not an outage.
         if (e instanceof AcmeProblem && e.kind === 'notFound') throw e;
@@ -56,4 +60,14 @@ export function registerCrl(app: Hono<AppEnv>): void {
       throw new AcmeProblem('notFound', `no CRL for "${id.slice(0, 80)}": not an issuer id`);
     return serve(c, id);
   });
+}
+
+/** Exports the CRL's nextUpdate (RFC 5280 §5.1.2.5) for the "CRL older than nextUpdate" alert. */
+function noteNextUpdate(c: Context<AppEnv>, issuer: string, der: Uint8Array): void {
+  try {
+    const next = AsnConvert.parse(der, CertificateList).tbsCertList.nextUpdate?.getTime();
+    if (next) eventMetricsOf(c.var.svc).crlNextUpdate(issuer, next);
+  } catch (e) {
+    c.var.svc.log({ event: 'crl-parse-failed', error: String(e) });
+  }
 }
