@@ -40,6 +40,12 @@ export const HELP = `usage: edgeca admin <area> <command> [options]
       [--limit N] [--dry-run]        selectors combine; at most 200 per call; exit 3: some left, run it again
   blocked-keys list | blocked-keys show HASH | blocked-keys remove HASH     keys refused (SPKI SHA-256)
   blocked-keys add --spki HASH | --jwk-file FILE | --pem-file FILE [--note TEXT]   (docs/admin.md)
+  events [--type TYPE] [--limit N]                                the events outbox (docs/events.md)
+  webhook list | webhook show ID | webhook delete ID | webhook run
+  webhook create --target URL --events certificate.issued,certificate.expiring,... [--description T]
+      (prints the signing secret once)
+  webhook update ID [--target URL] [--events LIST] [--description T] [--enable|--disable]
+  webhook settings [set --allow-private true|false --expiry-share 0.25 --interval 60]
 Options: --json (machine output), --url (or EDGECA_ADMIN_URL), --ca-file (or EDGECA_ADMIN_CA_FILE),
     --token-file FILE (or EDGECA_ADMIN_TOKEN_FILE; or the token itself in EDGECA_ADMIN_TOKEN);
     --token T works but shows the token to other local users (ps) and in shell history.

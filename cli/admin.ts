@@ -14,6 +14,7 @@ import {
 } from './admin-format.ts';
 import { blockKeyBody, bulkRevokeBody, incidentExitCode } from './admin-incident.ts';
 import { adminToken } from './admin-token.ts';
+import { webhookCreateBody, webhookSettingsBody, webhookUpdateBody } from './admin-webhooks.ts';
 import { integerValue, parseCommandLine, runCommand, UsageError } from './args.ts';
 
 const ENDPOINTS = '.edgeca/dev/endpoints.json';
@@ -154,6 +155,14 @@ function parse(args: string[]) {
     'jwk-file': { type: 'string' },
     'pem-file': { type: 'string' },
     note: { type: 'string' },
+    target: { type: 'string' },
+    events: { type: 'string' },
+    enable: { type: 'boolean' },
+    disable: { type: 'boolean' },
+    type: { type: 'string' },
+    'allow-private': { type: 'string' },
+    'expiry-share': { type: 'string' },
+    interval: { type: 'string' },
   });
 }
 
@@ -354,6 +363,24 @@ async function run(positionals: string[], v: Values): Promise<unknown> {
       return api(conn(), 'POST', '/blocked-keys', blockKeyBody(v));
     case 'blocked-keys remove':
       return api(conn(), 'DELETE', `/blocked-keys/${e(need(arg, 'key hash (SPKI SHA-256)'))}`);
+    case 'events':
+    case 'events list':
+      return api(conn(), 'GET', `/events${query(v, { type: 'type', limit: 'limit' })}`);
+    case 'webhook list':
+      return api(conn(), 'GET', '/webhooks');
+    case 'webhook show':
+      return api(conn(), 'GET', `/webhooks/${e(need(arg, 'webhook id'))}${query(v, { limit: 'limit' })}`);
+    case 'webhook create':
+      return api(conn(), 'POST', '/webhooks', webhookCreateBody(v));
+    case 'webhook update':
+      return api(conn(), 'PATCH', `/webhooks/${e(need(arg, 'webhook id'))}`, webhookUpdateBody(v));
+    case 'webhook delete':
+      return api(conn(), 'DELETE', `/webhooks/${e(need(arg, 'webhook id'))}`);
+    case 'webhook run':
+      return api(conn(), 'POST', '/webhooks/run');
+    case 'webhook settings':
+      if (arg === 'set') return api(conn(), 'PUT', '/webhook-settings', webhookSettingsBody(v));
+      return api(conn(), 'GET', '/webhook-settings');
     case 'preauth list':
       return api(conn(), 'GET', '/preauthorizations');
     case 'changes':
