@@ -15,6 +15,7 @@ import {
 } from '../events/settings.ts';
 import { newWebhookSecret } from '../events/signature.ts';
 import { checkResolvedTarget } from '../events/target-policy.ts';
+import { chartSeries } from '../storage/charts.ts';
 import type { WebhookDeliveryRow, WebhookEndpointRow } from '../storage/events-schema.ts';
 import { newId } from '../storage/ids.ts';
 import {
@@ -98,6 +99,17 @@ export function registerWebhookRoutes(r: Hono<AdminEnv>): void {
       events: events.map((e) => ({ id: e.id, seq: e.seq, type: e.type, at: iso(e.at), data: e.data })),
     });
   });
+
+  r.get('/charts', async (c) =>
+    c.json(
+      await chartSeries(
+        c.var.svc.database.db,
+        Date.now(),
+        queryInt(c, 'pastHours', 72, 24 * 31),
+        queryInt(c, 'comingHours', 48, 24 * 31),
+      ),
+    ),
+  );
 
   r.get('/webhooks', async (c) =>
     c.json({ webhooks: (await eventsOf(c.var.svc).listEndpoints()).map(endpointView) }),
@@ -216,6 +228,11 @@ export function registerWebhookRoutes(r: Hono<AdminEnv>): void {
 
 const WEBHOOK_OPS: AdminOp[] = [
   ['get', '/events', `The events outbox, newest first (?type=&limit=); types: ${EVENT_TYPES.join(', ')}`],
+  [
+    'get',
+    '/charts',
+    'Series for charts: certificates issued per hour, failures by problem type, expiry per coming hour with replacements (?pastHours=72&comingHours=48)',
+  ],
   ['get', '/webhooks', 'List webhook endpoints (never their secret)'],
   ['post', '/webhooks', 'Register a webhook endpoint; the answer holds its signing secret, once', 'Webhook'],
   ['get', '/webhooks/{id}', 'Show an endpoint and its latest deliveries with their last answer (?limit=)'],

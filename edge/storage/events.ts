@@ -131,16 +131,6 @@ export function createEventRepo(db: Db) {
       const [r] = await db.select({ seq: sql<number>`coalesce(max(${events.seq}), 0)` }).from(events);
       return Number(r?.seq ?? 0);
     },
-    /** counts of one event type per bucket of `bucketMs` since `from` (charts) */
-    async countsByBucket(type: EventType[], from: number, bucketMs: number) {
-      const rows = await db
-        .select({ bucket: sql<number>`(${events.at} - ${from}) / ${bucketMs}`, n: sql<number>`count(*)` })
-        .from(events)
-        .where(and(inArray(events.type, type), gt(events.at, from)))
-        .groupBy(sql`1`);
-      return rows.map((r) => ({ bucket: Number(r.bucket), n: Number(r.n) }));
-    },
-
     /**
      * Unrevoked certificates with less than `share` of their lifetime left at `now`, not expired,
      * and not yet reported (no certificate.expiring event); whether a newer certificate replaces

@@ -22,6 +22,7 @@ import {
   UI_PREFIX,
   type UiSession,
 } from './session.ts';
+import { registerWebhooksUi, TRENDS_PATH, trendsPage, WEBHOOKS_PATH, webhooksPage } from './webhooks.ts';
 
 type C = Context<AppEnv>;
 type Render = (v: pages.View) => Promise<Html>;
@@ -37,6 +38,8 @@ const GET_PAGES: [string, string, string, Render][] = [
   ['/rate-limits', '/rate-limits', 'Rate limits', pages.rateLimits],
   ['/changes', '/changes', 'Change log', pages.changes],
   [INCIDENT_PATH, INCIDENT_PATH, 'Incident', incidentPage],
+  [WEBHOOKS_PATH, WEBHOOKS_PATH, 'Webhooks', webhooksPage],
+  [TRENDS_PATH, TRENDS_PATH, 'Trends', trendsPage],
 ];
 
 const view = (c: C, s: UiSession): pages.View => ({
@@ -261,6 +264,10 @@ export function createAdminUi(): Hono<AppEnv> {
   );
 
   registerIncidentUi(ui, action);
+  registerWebhooksUi(ui, action, async (c, title, active, body) => {
+    const s = await currentSession(c);
+    return s ? render(c, s, title, active, body) : c.redirect(`${UI_PREFIX}/login`, 303);
+  });
 
   ui.notFound((c) => c.text('no such page in the admin UI', 404));
   ui.onError((err, c) => {

@@ -28,6 +28,9 @@ button.danger{background:#b3261e}button.quiet{background:#5b6478}
 .flash.err{background:#fdecea;border-color:#f1a7a0}.secret{font-family:ui-monospace,monospace;word-break:break-all;background:#fff8e1;padding:.6rem;border-radius:6px;border:1px solid #f0d68a}
 .search{display:flex;flex-wrap:wrap;gap:.5rem;margin-bottom:.8rem}.search input,.search select{width:auto;flex:1 1 160px}
 .muted{color:#5b6478}.st-valid,.st-active{color:#1b7f3b}.st-invalid,.st-revoked{color:#b3261e}
+fieldset{border:1px solid #dde1ea;border-radius:6px;display:grid;gap:.2rem}label.check{display:flex;gap:.4rem;font-weight:400}label.check input{width:auto}
+figure.chart{margin:0;background:#fff;border:1px solid #dde1ea;border-radius:8px;padding:.5rem}figcaption{font-size:.85rem;color:#5b6478}
+.key i{display:inline-block;width:.8em;height:.8em;margin-right:.3em;vertical-align:-.05em}
 @media (max-width:600px){main{padding:.6rem}h1{font-size:1.2rem}}
 `;
 
@@ -42,6 +45,8 @@ const NAV: [string, string][] = [
   ['/rate-limits', 'Rate limits'],
   ['/changes', 'Change log'],
   ['/incident', 'Incident'],
+  ['/webhooks', 'Webhooks'],
+  ['/trends', 'Trends'],
 ];
 
 export interface Flash {
