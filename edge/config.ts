@@ -78,6 +78,14 @@ export interface EdgeConfig {
   nonceRejectPercent: number;
   /** count SQL statements by kind into edgeca_sql_statements_total (libSQL backends) */
   sqlStatementMetrics: boolean;
+  /** days an expired order without a certificate, or an authorization, is kept past its expiry */
+  expiredRetentionDays: number;
+  /** days a certificate row (and its order) is kept past the certificate's notAfter */
+  certificateRetentionDays: number;
+  /** days an admin change-log row is kept */
+  changeLogRetentionDays: number;
+  /** Node/Deno: seconds between two purge runs (0: no timer; a Workers cron runs it there) */
+  purgeIntervalSeconds: number;
 }
 
 export const DEFAULT_PROFILES: Record<string, ProfileConfig> = {

@@ -69,6 +69,11 @@ export function createEdgeMetrics(svc: Pick<EdgeServices, 'database'>) {
     certificatesByState: registry.gauge('edgeca_certificates', 'Certificates in the database, by state.', [
       'state',
     ]),
+    purgedRows: registry.counter(
+      'edgeca_purged_rows_total',
+      'Rows deleted by the purge of expired data (edge/storage/retention.ts), by table.',
+      ['table'],
+    ),
     nonceTable: registry.gauge(
       'edgeca_nonces_used',
       'Used nonces remembered until they expire (table size).',

@@ -5,6 +5,7 @@
 // EDGECA_TLS_KEY_FILE are set (RFC 8555 §6.1), plain HTTP otherwise (behind a TLS terminator, tests).
 import { createClient } from '@libsql/client';
 import { resilientClient } from '../../shared/libsql.ts';
+import { startPurgeTimer } from '../acme/purge-job.ts';
 import { createApp, createServices } from '../app.ts';
 import { edgeConfigFromEnv, readFileSettings } from '../config.ts';
 import { startEventLoop } from '../events/loop.ts';
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
   const app = createApp(services);
   // events: expiry watch and webhook deliveries, on a timer (edge/events/loop.ts)
   const stopEvents = startEventLoop(services);
+  const stopPurge = startPurgeTimer(services);
 
   const tls = env.EDGECA_TLS_CERT_FILE && env.EDGECA_TLS_KEY_FILE;
   const hostname = env.EDGECA_HOST ?? '127.0.0.1';
@@ -81,6 +83,7 @@ async function main(): Promise<void> {
   D.addSignalListener('SIGTERM', stop);
   await server.finished;
   await stopEvents();
+  stopPurge();
   client.close();
 }
 

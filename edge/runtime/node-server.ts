@@ -8,6 +8,7 @@ import { serve } from '@hono/node-server';
 import { createClient } from '@libsql/client';
 import { resilientClient } from '../../shared/libsql.ts';
 import type { EdgeServices } from '../acme/context.ts';
+import { startPurgeTimer } from '../acme/purge-job.ts';
 import { createApp, createServices } from '../app.ts';
 import { type EdgeConfig, edgeConfigFromEnv, readFileSettings } from '../config.ts';
 import { startEventLoop } from '../events/loop.ts';
@@ -69,6 +70,7 @@ export async function startNodeEdge(config: EdgeConfig, opts: NodeEdgeOptions = 
   const app = createApp(services);
   // events: expiry watch and webhook deliveries, on a timer (edge/events/loop.ts)
   const stopEvents = startEventLoop(services);
+  const stopPurge = startPurgeTimer(services);
   const tls = opts.tlsCertFile && opts.tlsKeyFile;
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve(
@@ -101,6 +103,7 @@ export async function startNodeEdge(config: EdgeConfig, opts: NodeEdgeOptions = 
     port,
     services,
     async close() {
+      stopPurge();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();

@@ -10,6 +10,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createClient } from '@libsql/client';
 import type { Hono } from 'hono';
 import type { AppEnv, EdgeServices } from '../acme/context.ts';
+import { runPurge } from '../acme/purge-job.ts';
+import { runDueRevocations } from '../acme/scheduled-revocation.ts';
 import { createApp, createServices } from '../app.ts';
 import { edgeConfigFromEnv } from '../config.ts';
 import { runEvents } from '../events/delivery.ts';
@@ -27,9 +29,12 @@ export interface WorkersEnv {
 }
 
 const requestCtx = new AsyncLocalStorage<ExecutionContextLike>();
-let app: Promise<Hono<AppEnv>> | undefined;
-/** the services behind `app`, for the Cron Trigger (set once `build` has made them) */
-let services: EdgeServices | undefined;
+interface Built {
+  app: Hono<AppEnv>;
+  services: EdgeServices;
+}
+
+let app: Promise<Built> | undefined;
 
 function waitUntil(work: Promise<unknown>): void {
   const guarded = work.catch((err: unknown) => {
@@ -40,7 +45,7 @@ function waitUntil(work: Promise<unknown>): void {
   requestCtx.getStore()?.waitUntil(guarded);
 }
 
-async function build(env: WorkersEnv): Promise<Hono<AppEnv>> {
+async function build(env: WorkersEnv): Promise<Built> {
   const vars: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (k.startsWith('EDGECA_') && typeof v === 'string') vars[k] = v;
   if (vars.EDGECA_SIGNER_CA_FILE || vars.EDGECA_SIGNER_CA) {
@@ -61,19 +66,19 @@ async function build(env: WorkersEnv): Promise<Hono<AppEnv>> {
       url: vars.EDGECA_DB_URL,
       ...(config.dbAuthToken ? { authToken: config.dbAuthToken } : {}),
     });
-    services = await createServices({ config, runtime, dbClient: client });
-    return createApp(services, { publicMetrics: false });
+    const services = await createServices({ config, runtime, dbClient: client });
+    return { app: createApp(services, { publicMetrics: false }), services };
   }
   if (!env.DB) throw new Error('no D1 binding "DB" and no EDGECA_DB_URL: the edge has no database');
   const database = await openD1Database(env.DB);
-  services = await createServices({ config, runtime, database });
-  return createApp(services, { publicMetrics: false });
+  const services = await createServices({ config, runtime, database });
+  return { app: createApp(services, { publicMetrics: false }), services };
 }
 
-async function ensureApp(env: WorkersEnv): Promise<Hono<AppEnv>> {
+/** The isolate's app and services, built on first use; a failed start is retried next time. */
+function built(env: WorkersEnv): Promise<Built> {
   if (!app) {
     app = build(env);
-    // A failed start (bad setting, database away) is retried by the next request.
     app.catch(() => {
       app = undefined;
     });
@@ -82,23 +87,12 @@ async function ensureApp(env: WorkersEnv): Promise<Hono<AppEnv>> {
 }
 
 export default {
-  /**
-   * The Cron Trigger (wrangler.toml [triggers] crons): Workers has no timer between requests, so
-   * the expiry watch and webhook deliveries run here (edge/events/delivery.ts).
-   */
-  async scheduled(_event: unknown, env: WorkersEnv, ctx: ExecutionContextLike): Promise<void> {
-    await requestCtx.run(ctx, async () => {
-      await ensureApp(env);
-      if (!services) return;
-      const run = await runEvents(services);
-      console.log(JSON.stringify({ event: 'events-run', ...run }));
-    });
-  },
   async fetch(req: Request, env: WorkersEnv, ctx: ExecutionContextLike): Promise<Response> {
     return requestCtx.run(ctx, async () => {
       let ready: Hono<AppEnv>;
       try {
-        ready = await ensureApp(env);
+        // A failed start (bad setting, database away) is retried by the next request.
+        ready = (await built(env)).app;
       } catch (err) {
         console.error(
           JSON.stringify({
@@ -118,6 +112,31 @@ export default {
       // A Worker sees no connection: Cloudflare puts the client's address in CF-Connecting-IP,
       // replacing any such header the client sent (edge/ratelimit/client-address.ts).
       return ready.fetch(req, { remoteAddress: req.headers.get('cf-connecting-ip') ?? undefined });
+    });
+  },
+
+  /**
+   * The Cron Trigger (wrangler.toml [triggers]): Workers has no timer between requests, so what a
+   * Node or Deno edge runs from its timers runs here — the expiry watch and webhook deliveries
+   * (edge/events/delivery.ts), the purge of expired rows, and scheduled revocations that are due
+   * (which requests also start).
+   */
+  async scheduled(_controller: unknown, env: WorkersEnv, ctx: ExecutionContextLike): Promise<void> {
+    await requestCtx.run(ctx, async () => {
+      const { services } = await built(env);
+      const jobs = await Promise.allSettled([
+        runEvents(services).then((run) => services.log({ event: 'events-run', ...run })),
+        runPurge(services, { trigger: 'cron' }),
+        runDueRevocations(services),
+      ]);
+      for (const j of jobs) {
+        if (j.status === 'rejected') {
+          services.log({
+            event: 'cron-job-failed',
+            error: j.reason instanceof Error ? j.reason.message : String(j.reason),
+          });
+        }
+      }
     });
   },
 };

@@ -158,4 +158,15 @@ export const MIGRATIONS: Migration[] = [
       `CREATE INDEX IF NOT EXISTS certificates_not_after ON certificates (not_after)`,
     ],
   },
+  {
+    id: 8,
+    name: 'indexes the purge of expired rows reads (edge/storage/retention.ts)',
+    statements: [
+      // each purge step finds its oldest rows by index, so a step reads about as many rows as it deletes
+      `CREATE INDEX IF NOT EXISTS orders_status_expires ON orders (status, expires_at)`,
+      `CREATE INDEX IF NOT EXISTS authorizations_expires ON authorizations (expires_at, id)`,
+      `CREATE INDEX IF NOT EXISTS certificates_not_after_id ON certificates (not_after, id)`,
+      `CREATE INDEX IF NOT EXISTS rate_buckets_tat ON rate_buckets (tat)`,
+    ],
+  },
 ];
