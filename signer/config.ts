@@ -101,6 +101,12 @@ export interface SignerConfig extends SharedOnpremConfig {
    */
   audit?: { checkpointSeconds?: number; checkpointRows?: number };
   /**
+   * the purge of expired rows (store/retention.ts), every intervalSeconds (default 300; 0: never):
+   * issuance rows issuanceDays past the certificate's notAfter (default 90), audit rows up to a
+   * signed checkpoint older than auditDays (default 365; null: audit rows are kept forever)
+   */
+  retention?: { issuanceDays?: number; auditDays?: number | null; intervalSeconds?: number };
+  /**
    * the signer's answer signing key (private JWK, ES256 or EdDSA, with kid; file mode 0600): it
    * signs the answers to sign and revoke, and the edge pins its public half (EDGECA_SIGNER_KEY).
    * Not the CA key: a software key is enough, see docs/threat-model.md.

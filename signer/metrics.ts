@@ -23,6 +23,11 @@ export function createSignerMetrics(prefix = 'edgeca_signer') {
       'kind',
     ]),
     hsmUp: registry.gauge(`${prefix}_hsm_up`, '1 when the HSM session answered at the last scrape, else 0.'),
+    purgedRows: registry.counter(
+      `${prefix}_purged_rows_total`,
+      'Rows deleted from the store by the purge of expired data (store/retention.ts), by table.',
+      ['table'],
+    ),
   };
 }
 

@@ -25,6 +25,7 @@ import {
   IssuerRegistry,
   type LoadedIssuer,
 } from './service/issuers.ts';
+import { StorePurger } from './service/retention.ts';
 import { SignerService } from './service/service.ts';
 import { certToolsFor, issuerId, openHsm } from './service/tools.ts';
 import type { CertTools } from './service/types.ts';
@@ -179,6 +180,9 @@ export async function startSigner(opts: StartSignerOptions): Promise<RunningSign
     await checkpoints.maybeWrite('start', true);
     checkpoints.start();
     cleanups.unshift(() => checkpoints.stop());
+    const purger = new StorePurger({ store, config, log, metrics });
+    purger.start();
+    cleanups.unshift(() => purger.stop());
 
     /** After the store's issuers changed: CRLs for the new ones, and a checkpoint for the rotation. */
     const followed = async (added: LoadedIssuer[]) => {

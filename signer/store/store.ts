@@ -18,11 +18,18 @@ import { LibsqlEngine } from './libsql-engine.ts';
 import { migrate, SCHEMA_VERSION } from './migrations.ts';
 import { PostgresEngine } from './postgres-engine.ts';
 import { isPostgresUrl } from './postgres-url.ts';
+import {
+  purgeSignerStore,
+  type SignerPurgeOptions,
+  type SignerPurgeRun,
+  type SignerRetention,
+} from './retention.ts';
 import type { AuditEvent, CrlRow, IssuanceRow, IssuanceStatus } from './schema.ts';
 import { bytesOf, countingEngine, type Engine, intOf, intOrNull, type Queryable } from './sql.ts';
 
 export type { Checkpoint } from './checkpoints.ts';
 export type { IssuerRow, IssuerState, NewIssuer } from './issuers.ts';
+export type { SignerPurgeRun, SignerRetention } from './retention.ts';
 export type { CrlRow, IssuanceRow } from './schema.ts';
 
 export interface NewIntent {
@@ -339,6 +346,11 @@ export class SignerStore {
    */
   verifyAudit(o: { withCheckpoints?: boolean } = {}): Promise<AuditVerification> {
     return verifyAuditChain(this.engine, o);
+  }
+
+  /** Purges expired issuance rows and old audit rows, in bounded batches (store/retention.ts). */
+  purgeExpired(policy: SignerRetention, o: SignerPurgeOptions = {}): Promise<SignerPurgeRun> {
+    return purgeSignerStore(this.engine, policy, o);
   }
 }
 
