@@ -1,7 +1,8 @@
 // `edgeca signer` commands for the CA key's lifecycle and the evidence it leaves: rotate (a new
 // intermediate key in the token), import-cert (its certificate from an offline root), issuers
 // (what the store knows), crl (an issuer's current CRL), audit-verify (the hash chain and its
-// signed checkpoints). Each prints JSON (crl: PEM) and says what to do next.
+// signed checkpoints), purge (the store's retention, now). Each prints JSON (crl: PEM) and says
+// what to do next.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { configPath } from '../onprem/config.ts';
 import { derToPem, pemToDers } from '../shared/encoding.ts';
@@ -21,6 +22,7 @@ import {
 } from './cli-common.ts';
 import { installIssuerCert, ROTATE_MODES, type RotateMode, rotate } from './rotate.ts';
 import { DEFAULT_ISSUER_REFRESH_S, subjectOf } from './service/issuers.ts';
+import { StorePurger } from './service/retention.ts';
 import { issuerFacts, sameKey } from './x509/common.ts';
 
 const ISSUER_ID = /^[0-9a-f]{64}$/;
@@ -278,6 +280,67 @@ export const LIFECYCLE_COMMANDS: Record<string, Command> = {
             `audit chain ${r.firstBadSeq !== undefined ? `broken at row ${r.firstBadSeq}` : 'not verified'}: ${r.reason}\n`,
           );
         return r.ok ? 0 : 1;
+      } finally {
+        await store.close();
+      }
+    },
+  },
+  purge: {
+    summary:
+      "purge the store now as running signers do on their timer (signer.json's retention, or the days given); prints what went",
+    usage: 'purge --config signer.json [--issuance-days N] [--audit-days N]',
+    options: {
+      config: configOpt,
+      'issuance-days': { type: 'string' },
+      'audit-days': { type: 'string' },
+      help,
+    },
+    async run(v) {
+      const days = (name: 'issuance-days' | 'audit-days'): number | undefined => {
+        const raw = v[name];
+        if (typeof raw !== 'string') return undefined;
+        const n = Number(raw);
+        if (!Number.isInteger(n) || n < 0)
+          throw new UsageError(`--${name} must be a whole number of days (0 or more)`);
+        return n;
+      };
+      const { store, config } = await openStore(need(v, 'config'));
+      try {
+        const issuanceDays = days('issuance-days');
+        const auditDays = days('audit-days');
+        const retention = {
+          ...config.retention,
+          ...(issuanceDays !== undefined ? { issuanceDays } : {}),
+          ...(auditDays !== undefined ? { auditDays } : {}),
+        };
+        let failure: string | undefined;
+        const purger = new StorePurger({
+          store,
+          config: { retention },
+          log: (l) => {
+            if (l.event === 'purge-failed') failure = String(l.error);
+          },
+        });
+        const total = { issuance: 0, audit_log: 0 };
+        let last: Awaited<ReturnType<StorePurger['run']>>;
+        let anchoredAt: number | undefined;
+        // bounded runs, each bounded in time, until one finishes what is due
+        for (let i = 0; i < 1000; i++) {
+          last = await purger.run({ budgetMs: 10_000 });
+          if (!last) throw new Error(`the purge failed: ${failure ?? 'see the log'}`);
+          total.issuance += last.issuance;
+          total.audit_log += last.audit;
+          anchoredAt = last.anchoredAt ?? anchoredAt;
+          if (!last.unfinished) break;
+        }
+        out(
+          JSON.stringify({
+            purged: total,
+            ...(anchoredAt !== undefined ? { auditAnchoredAt: anchoredAt } : {}),
+            ...(last?.auditRefused ? { auditRefused: last.auditRefused } : {}),
+          }),
+        );
+        return last?.auditRefused ? 1 : 0;
       } finally {
         await store.close();
       }

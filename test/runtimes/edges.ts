@@ -146,12 +146,19 @@ export async function startDenoEdge(s: EdgeSettings): Promise<RunningEdge> {
 export interface WorkerdEdge extends RunningEdge {
   /** one SQL statement on the local D1 (through `wrangler d1 execute --local`) */
   exec(sql: string): Promise<void>;
+  /** the rows of one SELECT on the local D1 */
+  query(sql: string): Promise<Record<string, unknown>[]>;
   /** a new EAB key in the local D1 */
   seedEab(): Promise<EabKey>;
 }
 
 /** The edge on workerd: `wrangler dev --local` with the repository's wrangler.toml and a local D1. */
-export async function startWorkerdEdge(s: Omit<EdgeSettings, 'dbUrl'>): Promise<WorkerdEdge> {
+export async function startWorkerdEdge(
+  s: Omit<EdgeSettings, 'dbUrl'> & {
+    /** further `wrangler dev` arguments (e.g. --test-scheduled, which serves /__scheduled) */
+    wranglerArgs?: string[];
+  },
+): Promise<WorkerdEdge> {
   if (!existsSync(WRANGLER)) {
     throw new Error(`wrangler is missing at ${WRANGLER}: run \`npm install\` (devDependency "wrangler")`);
   }
@@ -181,11 +188,12 @@ export async function startWorkerdEdge(s: Omit<EdgeSettings, 'dbUrl'>): Promise<
       ...wranglerDevArgs({ port, inspectorPort: inspector, persistTo: persist, envFile }),
       '--log-level',
       'info',
+      ...(s.wranglerArgs ?? []),
     ],
     { env: wranglerEnv, cwd: REPO },
   );
   await waitReady('the edge on workerd (wrangler dev)', `${listenUrl}/directory`, proc, s.fetch);
-  const exec = async (sql: string) => {
+  const d1 = async (sql: string, json = false) => {
     const args = [
       'd1',
       'execute',
@@ -197,12 +205,19 @@ export async function startWorkerdEdge(s: Omit<EdgeSettings, 'dbUrl'>): Promise<
       persist,
       '--command',
       sql,
+      ...(json ? ['--json'] : []),
     ];
-    await promisify(execFile)(process.execPath, [WRANGLER, ...args], {
+    const { stdout } = await promisify(execFile)(process.execPath, [WRANGLER, ...args], {
       cwd: REPO,
       env: { ...process.env, ...wranglerEnv },
       timeout: 60_000,
     });
+    return stdout;
+  };
+  const exec = async (sql: string) => void (await d1(sql));
+  const query = async (sql: string) => {
+    const out = JSON.parse(await d1(sql, true)) as { results?: Record<string, unknown>[] }[];
+    return out[0]?.results ?? [];
   };
   return {
     baseUrl: listenUrl,
@@ -210,6 +225,7 @@ export async function startWorkerdEdge(s: Omit<EdgeSettings, 'dbUrl'>): Promise<
     output: proc.output,
     stop: proc.stop,
     exec,
+    query,
     async seedEab() {
       const key = newEab();
       await exec(
