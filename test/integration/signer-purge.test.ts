@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from '@libsql/client';
+import { databaseUrl } from '../../onprem/config.ts';
 import { loadSignerConfig } from '../../signer/server.ts';
 import { type System, startSystem } from '../support/system.ts';
 
@@ -29,8 +30,8 @@ describe('edgeca signer purge, then audit-verify (SoftHSM)', { timeout: 180_000 
 
   it('purges the audit rows up to the signed checkpoint and audit-verify passes from it', async () => {
     const s = sys as System;
-    const { config } = loadSignerConfig(s.init.signerConfigFile);
-    const db = createClient({ url: config.database });
+    const { config, baseDir } = loadSignerConfig(s.init.signerConfigFile);
+    const db = createClient({ url: databaseUrl(baseDir, config.database) });
     try {
       // the signer signed a checkpoint when it started; wait until its time lies in the past
       const checkpoint = async () =>
