@@ -15,7 +15,7 @@ import { writeCheckpoint } from '../service/checkpoints.ts';
 import { issuerIdOf } from '../service/issuers.ts';
 import { StorePurger } from '../service/retention.ts';
 import { auditRowHash } from './audit.ts';
-import { intOf } from './sql.ts';
+import { intOf, LONG_WORK_MS } from './sql.ts';
 import type { NewIntent, SignerStore } from './store.ts';
 
 const DAY = 86_400_000;
@@ -104,15 +104,19 @@ for (const engine of storeEngines('edgeca-signer-retention-')) {
       const store = await f.open({ statements });
       const raw = await f.raw();
       const now = Date.now();
-      await raw.transaction(async (tx) => {
-        for (let i = 0; i < 1200; i++) {
-          await tx.run(
-            `INSERT INTO issuance (order_id, serial, issuer, csr_hash, tbs, status, identifiers, profile, account_id,
+      await raw.transaction(
+        async (tx) => {
+          for (let i = 0; i < 1200; i++) {
+            await tx.run(
+              `INSERT INTO issuance (order_id, serial, issuer, csr_hash, tbs, status, identifiers, profile, account_id,
                not_before, not_after, created_at) VALUES (?, ?, 'i', 'h', ?, 'intent', '[]', 'p', 'a', 0, ?, 0)`,
-            [`bulk-${i}`, `bb${i}`, new Uint8Array([1]), now - 200 * DAY + i],
-          );
-        }
-      });
+              [`bulk-${i}`, `bb${i}`, new Uint8Array([1]), now - 200 * DAY + i],
+            );
+          }
+          // 1200 inserts may take longer than a request's deadline on a busy machine
+        },
+        { deadlineMs: LONG_WORK_MS },
+      );
       const deletes = () => statements.snapshot().get('delete issuance') ?? 0;
       let t = 0;
       const first = await store.purgeExpired(
