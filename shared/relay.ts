@@ -72,6 +72,12 @@ export interface ValidateRequest extends RelayClaims {
   identifier: Identifier;
   token: string;
   keyAuthorization: string;
+  /** dns-account-01, dns-persist-01: the account URL as the edge sends it in `Location` */
+  accountUrl?: string;
+  /** the authorization is for "*." + identifier (dns-persist-01 needs policy=wildcard then) */
+  wildcard?: boolean;
+  /** dns-persist-01: the CA's issuer domain names and hashed-URI prefix, from the edge's settings */
+  persist?: { issuerDomainNames: string[]; accountHashPrefix: string; acceptAccountUrl?: boolean };
 }
 
 export type RelayRequest = SignRequest | RevokeRequest | ValidateRequest;

@@ -34,7 +34,23 @@ export async function validateDns01(
     );
   }
   const base = id.value.replace(/^\*\./, '');
-  const name = `_acme-challenge.${base}`;
+  return checkTxtDigest(net, input, opts, base, `_acme-challenge.${base}`);
+}
+
+/**
+ * The dns-01 check at a given record name, shared with dns-account-01 (which only names the record
+ * differently): some TXT record at `name` must hold base64url(SHA-256(keyAuthorization)). No record
+ * is `dns`, another value `incorrectResponse`; `note` is appended to both details.
+ */
+export async function checkTxtDigest(
+  net: ValidationNet,
+  input: ChallengeInput,
+  opts: ValidationOptions,
+  base: string,
+  name: string,
+  note = '',
+): Promise<ValidationResult> {
+  const id = input.identifier;
   const records = [{ hostname: base }];
   const deadline = new Deadline(opts.timeoutMs);
   let txts: string[];
@@ -47,8 +63,8 @@ export async function validateDns01(
     if (!(err instanceof DnsError)) throw err;
     const detail =
       err.code === 'NXDOMAIN' || err.code === 'NODATA'
-        ? `No TXT record found at ${name}`
-        : `DNS problem: ${err.code} looking up TXT for ${name}`;
+        ? `No TXT record found at ${name}${note}`
+        : `DNS problem: ${err.code} looking up TXT for ${name}${note}`;
     return invalid(new AcmeProblem('dns', detail), id, records);
   }
   const expected = await dns01TxtValue(input.keyAuthorization);
@@ -58,7 +74,7 @@ export async function validateDns01(
   return invalid(
     new AcmeProblem(
       'incorrectResponse',
-      `Incorrect TXT record ${excerpt(first, 64)}${more} found at ${name}: ${txts.length} record(s) seen, none matched`,
+      `Incorrect TXT record ${excerpt(first, 64)}${more} found at ${name}: ${txts.length} record(s) seen, none matched${note}`,
     ),
     id,
     records,

@@ -4,13 +4,15 @@
 // exporting a Challenge, added here.
 import type { Identifier } from '../shared/problems.ts';
 import { dns01 } from './dns-01.ts';
+import { dnsAccount01 } from './dns-account-01.ts';
+import { dnsPersist01 } from './dns-persist-01.ts';
 import { http01 } from './http-01.ts';
 import type { Capabilities } from './net.ts';
 import { tlsAlpn01 } from './tls-alpn-01.ts';
 import type { Challenge } from './types.ts';
 
 /** In the order an authorization lists them to the client. */
-export const CHALLENGES = [http01, dns01, tlsAlpn01] as const;
+export const CHALLENGES = [http01, dns01, tlsAlpn01, dnsAccount01, dnsPersist01] as const;
 
 export type ChallengeType = (typeof CHALLENGES)[number]['type'];
 
@@ -28,7 +30,21 @@ export function challengeOf(type: string): Challenge<ChallengeType> | undefined 
   return BY_TYPE.get(type);
 }
 
-/** The types that can be offered for `id` to a validator that can do `can`, in CHALLENGES order. */
-export function offeredTypes(id: Identifier, can: Capabilities): ChallengeType[] {
-  return CHALLENGES.filter((c) => c.offeredFor(id, can)).map((c) => c.type);
+/**
+ * The types that can be offered for `id` to a validator that can do `can`, in CHALLENGES order;
+ * an opt-in type only when it is in `optedIn`.
+ */
+export function offeredTypes(
+  id: Identifier,
+  can: Capabilities,
+  optedIn: ReadonlySet<string> = new Set(),
+): ChallengeType[] {
+  return CHALLENGES.filter((c) => (!c.optIn || optedIn.has(c.type)) && c.offeredFor(id, can)).map(
+    (c) => c.type,
+  );
 }
+
+/** The types offered only where an admin enabled them (Challenge.optIn). */
+export const OPT_IN_TYPES: ChallengeType[] = CHALLENGES.filter((c) => 'optIn' in c && c.optIn).map(
+  (c) => c.type,
+);

@@ -17,6 +17,11 @@ export interface Challenge<T extends string = string> {
    * a validator that can do `can`: the RFC's rules for wildcards and IP identifiers live here.
    */
   offeredFor(id: Identifier, can: Capabilities): boolean;
+  /**
+   * Offered only where an admin enabled it (for a profile or an EAB key): dns-persist-01, whose
+   * standing record lets a leaked account key issue for as long as the record stands.
+   */
+  readonly optIn?: boolean;
   /** One attempt; a problem the client can act on is an `invalid` result. */
   validate(net: ValidationNet, input: ChallengeInput, opts: ValidationOptions): Promise<ValidationResult>;
 }
@@ -43,6 +48,28 @@ export interface ChallengeInput {
   token: string;
   /** RFC 8555 §8.1: token || '.' || base64url(JWK thumbprint) */
   keyAuthorization: string;
+  /**
+   * The account's URL exactly as the CA sends it in `Location` (RFC 8555 §7.3): dns-account-01
+   * derives its record name from it, dns-persist-01 binds its record to it. Absent: those two fail.
+   */
+  accountUrl?: string;
+  /** the authorization is for a wildcard ("*." + identifier), RFC 8555 §7.1.4 */
+  wildcard?: boolean;
+  /** dns-persist-01: the CA's side of the binding; absent: that challenge fails */
+  persist?: PersistIssuer;
+}
+
+/** What dns-persist-01 needs to know about the CA (draft-ietf-acme-dns-persist-02 §3.1, §3.2). */
+export interface PersistIssuer {
+  /** the names a record may name as its issuer: lowercase A-labels, no trailing dot, 1 to 10 */
+  issuerDomainNames: string[];
+  /** the CA's stable prefix of hashed account URIs, e.g. https://ca.example/acme/account-hash/ */
+  accountHashPrefix: string;
+  /**
+   * Also accept the raw account URL as accounturi, the form of drafts -00 and -01 that every
+   * deployed client writes; -02 no longer accepts it (§7.2.3 explains the substitution risk).
+   */
+  acceptAccountUrl?: boolean;
 }
 
 export interface ValidationOptions {

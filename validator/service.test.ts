@@ -24,6 +24,8 @@ import {
   verifyRelay,
 } from '../shared/relay.ts';
 import { dns01TxtValue } from '../validation/dns-01.ts';
+import { dnsAccount01Name } from '../validation/dns-account-01.ts';
+import { hashedAccountUri, persistRecordName } from '../validation/dns-persist-01.ts';
 import { createNodeNet } from '../validation/node/net.ts';
 import { validatorApp } from './app.ts';
 import type { ValidatorConfig } from './config.ts';
@@ -130,6 +132,45 @@ describe('the validator answers with a JWS by its key carrying the request jti',
     await dns.setTxt('_acme-challenge.txt.corp.internal', await dns01TxtValue(KA));
     const a = await validate(await makeApp(), req({ type: 'dns', value: 'txt.corp.internal' }, 'dns-01'));
     assert.equal(a.status, 'valid', JSON.stringify(a));
+  });
+  test('valid: dns-account-01 TXT at the label of the account URL the edge sent', async () => {
+    const accountUrl = 'https://acme.test/acme/acct/a1';
+    await dns.setTxt(await dnsAccount01Name(accountUrl, 'label.corp.internal'), await dns01TxtValue(KA));
+    const r = { ...req({ type: 'dns', value: 'label.corp.internal' }, 'dns-account-01'), accountUrl };
+    assert.equal((await validate(await makeApp(), r)).status, 'valid');
+    const other = { ...r, accountUrl: 'https://acme.test/acme/acct/a2' };
+    const a = await validate(await makeApp(), other);
+    assert.equal(a.error?.type, 'urn:ietf:params:acme:error:dns');
+    assert.match(a.error?.detail ?? '', /acct\/a2/);
+  });
+  test('valid: dns-persist-01 with the issuer names the edge sent; unauthorized for a wildcard without policy', async () => {
+    const accountUrl = 'https://acme.test/acme/acct/p1';
+    const prefix = 'https://acme.test/acme/account-hash/';
+    const uri = await hashedAccountUri(prefix, 'persist.corp.internal', THUMB, accountUrl);
+    await dns.setTxt(persistRecordName('persist.corp.internal'), `ca.corp.internal; accounturi=${uri}`);
+    const r = {
+      ...req({ type: 'dns', value: 'persist.corp.internal' }, 'dns-persist-01'),
+      accountUrl,
+      persist: { issuerDomainNames: ['ca.corp.internal'], accountHashPrefix: prefix },
+    };
+    assert.equal((await validate(await makeApp(), r)).status, 'valid');
+    const wild = await validate(
+      await makeApp({ ceiling: { dnsSuffixes: ['corp.internal'], ipRanges: [], allowWildcards: true } }),
+      {
+        ...r,
+        wildcard: true,
+      },
+    );
+    assert.equal(wild.error?.type, 'urn:ietf:params:acme:error:unauthorized');
+    assert.match(wild.error?.detail ?? '', /policy=wildcard/);
+  });
+  test('rejectedIdentifier: a wildcard authorization where the ceiling allows no wildcards', async () => {
+    const a = await validate(await makeApp(), {
+      ...req({ type: 'dns', value: 'w.corp.internal' }, 'dns-01'),
+      wildcard: true,
+    });
+    assert.equal(a.error?.type, 'urn:ietf:params:acme:error:rejectedIdentifier');
+    assert.match(a.error?.detail ?? '', /wildcards are outside/);
   });
   const invalidCases: {
     name: string;
@@ -275,6 +316,48 @@ describe('the validator refuses requests it must not act on (problem document, n
         body: () =>
           signRelay(
             { op: 'validate', ...req({ type: 'dns', value: 'a.test' }), challengeType: 'http-02' } as never,
+            edgeKey.priv,
+          ),
+        status: 400,
+        type: 'malformed',
+      },
+      {
+        name: 'an accountUrl that is not an http(s) URL',
+        body: () =>
+          signRelay<ValidateRequest>(
+            {
+              op: 'validate',
+              ...req({ type: 'dns', value: 'a.test' }, 'dns-account-01'),
+              accountUrl: 'javascript:1',
+            },
+            edgeKey.priv,
+          ),
+        status: 400,
+        type: 'malformed',
+      },
+      {
+        name: 'persist issuer names that are not lowercase domain names',
+        body: () =>
+          signRelay<ValidateRequest>(
+            {
+              op: 'validate',
+              ...req({ type: 'dns', value: 'a.test' }, 'dns-persist-01'),
+              persist: { issuerDomainNames: ['CA.test'], accountHashPrefix: 'https://ca.test/h/' },
+            },
+            edgeKey.priv,
+          ),
+        status: 400,
+        type: 'malformed',
+      },
+      {
+        name: 'persist without issuer names',
+        body: () =>
+          signRelay<ValidateRequest>(
+            {
+              op: 'validate',
+              ...req({ type: 'dns', value: 'a.test' }, 'dns-persist-01'),
+              persist: { issuerDomainNames: [], accountHashPrefix: 'https://ca.test/h/' },
+            },
             edgeKey.priv,
           ),
         status: 400,

@@ -25,9 +25,10 @@ import {
   type ValidateRequest,
   verifyRelay,
 } from '../shared/relay.ts';
+import { isIssuerDomainName } from '../validation/issue-value.ts';
 import type { ValidationNet } from '../validation/net.ts';
 import { CHALLENGE_TYPES, type ChallengeType, isChallengeType } from '../validation/registry.ts';
-import type { ValidationOptions, ValidationResult } from '../validation/types.ts';
+import type { ChallengeInput, ValidationOptions, ValidationResult } from '../validation/types.ts';
 import { validateChallenge, validationOptions } from '../validation/validate.ts';
 import type { ValidatorConfig } from './config.ts';
 import type { JtiStore } from './store.ts';
@@ -94,7 +95,7 @@ export class ValidatorService {
   async validate(jws: string, log: ValidateLog = {}): Promise<string> {
     const { payload } = await verifyRelay<ValidateRequest>(jws, { op: 'validate', keys: this.o.edgeKeys });
     if (typeof payload.rid === 'string') log.rid = payload.rid.slice(0, 64);
-    const { id, type } = checkShape(payload);
+    const { id, type, extra } = checkShape(payload);
     log.jti = payload.jti;
     log.challengeType = payload.challengeType;
     log.identifier = id.value;
@@ -109,7 +110,9 @@ export class ValidatorService {
         this.o.log?.({ event: 'replay', op: 'validate', jti: payload.jti, identifier: id.value });
         throw new AcmeProblem('unauthorized', 'relay request was already used (replayed jti)');
       }
-      const outOfScope = scopeProblem(this.o.config.ceiling, this.ranges, id);
+      // A wildcard authorization is held to the ceiling's wildcard rule, as its order's name was.
+      const asOrdered = extra.wildcard ? { type: id.type, value: `*.${id.value}` } : id;
+      const outOfScope = scopeProblem(this.o.config.ceiling, this.ranges, asOrdered);
       const result: ValidationResult = outOfScope
         ? { status: 'invalid', problem: outOfScope }
         : await validateChallenge(
@@ -119,6 +122,7 @@ export class ValidatorService {
               identifier: id,
               token: payload.token,
               keyAuthorization: payload.keyAuthorization,
+              ...extra,
             },
             this.options,
           );
@@ -144,7 +148,11 @@ export class ValidatorService {
 }
 
 /** The request's challenge type and identifier in canonical form, or `malformed` naming what is wrong. */
-function checkShape(p: ValidateRequest): { id: Identifier; type: ChallengeType } {
+function checkShape(p: ValidateRequest): {
+  id: Identifier;
+  type: ChallengeType;
+  extra: Pick<ChallengeInput, 'accountUrl' | 'wildcard' | 'persist'>;
+} {
   if (!isChallengeType(p.challengeType)) {
     throw new AcmeProblem('malformed', `challengeType must be ${TYPES_TEXT}`);
   }
@@ -161,7 +169,45 @@ function checkShape(p: ValidateRequest): { id: Identifier; type: ChallengeType }
   }
   const id = normalizeIdentifier(p.identifier);
   if (id.type === 'dns' && id.value.length > 253) throw new AcmeProblem('malformed', 'DNS name too long');
-  return { id, type: p.challengeType };
+  const extra: Pick<ChallengeInput, 'accountUrl' | 'wildcard' | 'persist'> = {};
+  if (p.accountUrl !== undefined) {
+    if (typeof p.accountUrl !== 'string' || !isHttpUrl(p.accountUrl)) {
+      throw new AcmeProblem('malformed', 'accountUrl must be an http(s) URL of at most 2048 characters');
+    }
+    extra.accountUrl = p.accountUrl;
+  }
+  if (p.wildcard !== undefined) {
+    if (typeof p.wildcard !== 'boolean') throw new AcmeProblem('malformed', 'wildcard must be a boolean');
+    if (p.wildcard) extra.wildcard = true;
+  }
+  if (p.persist !== undefined) {
+    const names = (p.persist as { issuerDomainNames?: unknown } | null)?.issuerDomainNames;
+    const prefix = (p.persist as { accountHashPrefix?: unknown } | null)?.accountHashPrefix;
+    if (
+      !Array.isArray(names) ||
+      names.length < 1 ||
+      names.length > 10 ||
+      !names.every((n) => typeof n === 'string' && isIssuerDomainName(n)) ||
+      typeof prefix !== 'string' ||
+      !isHttpUrl(prefix)
+    ) {
+      throw new AcmeProblem(
+        'malformed',
+        'persist must be {issuerDomainNames: 1 to 10 lowercase domain names, accountHashPrefix: an http(s) URL}',
+      );
+    }
+    const legacy = (p.persist as { acceptAccountUrl?: unknown }).acceptAccountUrl;
+    extra.persist = {
+      issuerDomainNames: names as string[],
+      accountHashPrefix: prefix,
+      ...(legacy === true ? { acceptAccountUrl: true } : {}),
+    };
+  }
+  return { id, type: p.challengeType, extra };
+}
+
+function isHttpUrl(s: string): boolean {
+  return s.length <= 2048 && /^https?:\/\/[^\s]+$/.test(s) && URL.canParse(s);
 }
 
 /**

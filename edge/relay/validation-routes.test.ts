@@ -85,19 +85,29 @@ describe('offeredChallenges', () => {
     assert.equal(tlsAlpnOffered(dns('www.public.corp.internal'), rules, node), true);
   });
   const cases: { name: string; id: Identifier; ctx: RoutingContext; want: string[] }[] = [
-    { name: 'a name on Node', id: dns('a.test'), ctx: node, want: ['http-01', 'dns-01', 'tls-alpn-01'] },
+    {
+      name: 'a name on Node',
+      id: dns('a.test'),
+      ctx: node,
+      want: ['http-01', 'dns-01', 'tls-alpn-01', 'dns-account-01'],
+    },
     {
       name: 'an IP on Node (RFC 8738: no dns-01)',
       id: ip('192.0.2.1'),
       ctx: node,
       want: ['http-01', 'tls-alpn-01'],
     },
-    { name: 'a wildcard on Node (dns-01 only)', id: dns('*.a.test'), ctx: node, want: ['dns-01'] },
+    {
+      name: 'a wildcard on Node (the DNS challenges only)',
+      id: dns('*.a.test'),
+      ctx: node,
+      want: ['dns-01', 'dns-account-01'],
+    },
     {
       name: 'a name on Workers without a validator',
       id: dns('a.test'),
       ctx: { runtime: { tlsAlpn: false }, validator: false },
-      want: ['http-01', 'dns-01'],
+      want: ['http-01', 'dns-01', 'dns-account-01'],
     },
     {
       name: 'an IP routed on-prem from Workers',
@@ -109,13 +119,22 @@ describe('offeredChallenges', () => {
       name: 'a wildcard routed on-prem from Workers',
       id: dns('*.corp.internal'),
       ctx: workers,
-      want: ['dns-01'],
+      want: ['dns-01', 'dns-account-01'],
     },
   ];
   for (const c of cases) {
     test(`offers ${c.want.join(', ')} for ${c.name}`, () =>
       assert.deepEqual(offeredChallenges(c.id, rules, c.ctx), c.want));
   }
+  test('offers dns-persist-01 only when opted into, routed like the other DNS challenges', () => {
+    const optedIn = new Set(['dns-persist-01']);
+    assert.deepEqual(offeredChallenges(dns('*.corp.internal'), rules, workers, optedIn), [
+      'dns-01',
+      'dns-account-01',
+      'dns-persist-01',
+    ]);
+    assert.deepEqual(offeredChallenges(ip('10.1.2.3'), rules, workers, optedIn), ['http-01', 'tls-alpn-01']);
+  });
 });
 
 describe('parseValidationRoutes refuses', () => {

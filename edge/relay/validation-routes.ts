@@ -102,16 +102,19 @@ export function routeFor(
 
 /**
  * The challenge types offered for `id` (as the order names it), in the registry's order: those this
- * runtime can perform itself, and those its route sends to the validator alone.
+ * runtime can perform itself, and those its route sends to the validator alone; an opt-in type
+ * (validation/types.ts Challenge.optIn) only when it is in `optedIn`.
  */
 export function offeredChallenges(
   id: Identifier,
   rules: readonly RouteRule[],
   ctx: RoutingContext,
+  optedIn: ReadonlySet<string> = new Set(),
 ): ChallengeType[] {
   return CHALLENGES.filter(
     (c) =>
-      c.offeredFor(id, ctx.runtime) ||
-      (ctx.validator && c.offeredFor(id, VALIDATOR) && routeFor(id, c.type, rules, ctx) === 'onprem'),
+      (!c.optIn || optedIn.has(c.type)) &&
+      (c.offeredFor(id, ctx.runtime) ||
+        (ctx.validator && c.offeredFor(id, VALIDATOR) && routeFor(id, c.type, rules, ctx) === 'onprem')),
   ).map((c) => c.type);
 }

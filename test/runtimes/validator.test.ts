@@ -128,7 +128,7 @@ describe('the edge on Deno with the on-prem validator', { timeout: 400_000 }, ()
     await startEdge([{ match: 'corp.internal', route: 'edge' }]);
     const c = await acmeClient(`${edge?.baseUrl}/directory`);
     const out = await tryOrder(c, r, 'lego.corp.internal', 'http-01', { answer: false });
-    assert.deepEqual(out.offered, ['http-01', 'dns-01']);
+    assert.deepEqual(out.offered, ['http-01', 'dns-01', 'dns-account-01']);
     assert.equal(out.status, 'invalid');
     assert.equal(out.error?.type, 'urn:ietf:params:acme:error:dns', JSON.stringify(out));
     assert.match(out.error?.detail ?? '', /lego\.corp\.internal/);

@@ -120,6 +120,8 @@ async function attempt(
     identifier: { type: authz.identifierType, value: authz.identifierValue },
     token: ch.token,
     keyAuthorization: keyAuthorization(ch.token, thumbprint),
+    accountUrl: svc.linker.account(authz.accountId),
+    ...(authz.wildcard ? { wildcard: true } : {}),
   };
   const route = routeFor(
     input.identifier,
