@@ -21,13 +21,28 @@ export function accountToWire(a: AccountRow, linker: Linker) {
   };
 }
 
-export function challengeToWire(ch: ChallengeRow, linker: Linker) {
+/** What a challenge object shows beyond its row: dns-persist-01 names the account and the CA. */
+export interface ChallengeView {
+  accountId: string;
+  /** the CA's issuer domain names (acme/challenge-offer.ts) */
+  issuerDomainNames: string[];
+}
+
+export function challengeToWire(ch: ChallengeRow, linker: Linker, view?: ChallengeView) {
   const out: Record<string, unknown> = {
     type: ch.type,
     url: linker.challenge(ch.id),
     status: ch.status,
-    token: ch.token,
   };
+  if (ch.type === 'dns-persist-01' && view) {
+    // draft-ietf-acme-dns-persist: no token. "issuer-domain-names" and "accounturi" are the -00/-01
+    // members deployed clients (lego 5, acme.sh) read; "issuerDomainNames" the -02 name (§3.1).
+    out['issuer-domain-names'] = view.issuerDomainNames;
+    out.issuerDomainNames = view.issuerDomainNames;
+    out.accounturi = linker.account(view.accountId);
+  } else {
+    out.token = ch.token;
+  }
   if (ch.validatedAt) out.validated = iso(ch.validatedAt);
   const error = parseJson<ProblemDocument>(ch.error);
   if (error) out.error = error;
@@ -36,12 +51,19 @@ export function challengeToWire(ch: ChallengeRow, linker: Linker) {
   return out;
 }
 
-export function authzToWire(a: AuthzRow, chals: ChallengeRow[], linker: Linker, now: number) {
+export function authzToWire(
+  a: AuthzRow,
+  chals: ChallengeRow[],
+  linker: Linker,
+  now: number,
+  issuerDomainNames: string[] = [],
+) {
+  const view = { accountId: a.accountId, issuerDomainNames };
   const out: Record<string, unknown> = {
     identifier: { type: a.identifierType, value: a.identifierValue },
     status: effectiveAuthzStatus(a, now),
     expires: iso(a.expiresAt),
-    challenges: chals.map((c) => challengeToWire(c, linker)),
+    challenges: chals.map((c) => challengeToWire(c, linker, view)),
   };
   if (a.wildcard) out.wildcard = true;
   return out;

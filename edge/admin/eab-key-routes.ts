@@ -6,6 +6,7 @@ import { parsePolicy } from '../policy/engine.ts';
 import type { EabKeyRow } from '../storage/schema.ts';
 import { DEFAULT_EAB_SETTINGS, type EabSettings, type Stmt } from '../storage/settings.ts';
 import { storesOf } from '../storage/stores.ts';
+import { OPT_IN_SCHEMA, optInField } from './challenge-opt-ins.ts';
 import { eabKeyCreation, eabKeyRevocation, eabKeyView, MAX_ACCOUNTS_LIMIT } from './eab-keys.ts';
 import {
   type AdminApiPart,
@@ -58,6 +59,8 @@ async function eabFields(c: AdminContext, o: Record<string, unknown>, base: EabS
   if (exp !== undefined) out.expiresAt = exp;
   const pre = bool(o, 'preAuthorize');
   if (pre !== undefined) out.preAuthorize = pre;
+  const optIn = optInField(o);
+  if (optIn !== undefined) out.optInChallenges = optIn;
   let policy: { allow: string[]; deny: string[] } | null | undefined;
   if (o.policy === null) policy = null;
   else if (o.policy !== undefined) {
@@ -88,7 +91,15 @@ export function registerEabKeyRoutes(r: Hono<AdminEnv>): void {
   });
   r.post('/eab-keys', async (c) => {
     const o = await body(c);
-    onlyFields(o, ['name', 'policy', 'profiles', 'expiresAt', 'preAuthorize', 'maxAccounts']);
+    onlyFields(o, [
+      'name',
+      'policy',
+      'profiles',
+      'expiresAt',
+      'preAuthorize',
+      'maxAccounts',
+      'optInChallenges',
+    ]);
     const name = str(o, 'name') ?? '';
     const maxAccounts = maxAccountsField(o);
     const f = await eabFields(c, o, DEFAULT_EAB_SETTINGS);
@@ -110,7 +121,7 @@ export function registerEabKeyRoutes(r: Hono<AdminEnv>): void {
   r.patch('/eab-keys/:kid', async (c) => {
     const k = await eabKey(c);
     const o = await body(c);
-    onlyFields(o, ['policy', 'profiles', 'expiresAt', 'preAuthorize', 'maxAccounts']);
+    onlyFields(o, ['policy', 'profiles', 'expiresAt', 'preAuthorize', 'maxAccounts', 'optInChallenges']);
     const { settings, admin } = await storesOf(c.var.svc);
     const beforeView = await eabView(c, k);
     const maxAccounts = maxAccountsField(o);
@@ -171,6 +182,7 @@ export const EAB_KEY_API: AdminApiPart = {
         profiles: { oneOf: [{ type: 'array', items: { type: 'string' } }, { type: 'null' }] },
         expiresAt: { oneOf: [{ type: 'string', format: 'date-time' }, { type: 'null' }] },
         preAuthorize: { type: 'boolean' },
+        optInChallenges: OPT_IN_SCHEMA,
         maxAccounts: {
           oneOf: [{ type: 'integer', minimum: 1, maximum: MAX_ACCOUNTS_LIMIT }, { type: 'null' }],
           description: 'accounts the key may bind (default 1); null: no limit',

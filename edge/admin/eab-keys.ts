@@ -28,6 +28,8 @@ export interface EabKeyView {
   expiresAt: string | null;
   profiles: string[] | null;
   preAuthorize: boolean;
+  /** opt-in challenge types offered to the key's accounts (dns-persist-01) */
+  optInChallenges: string[];
   policy: NamePolicy | null;
 }
 
@@ -48,6 +50,7 @@ export function eabKeyView(
     expiresAt: iso(s.expiresAt),
     profiles: s.profiles,
     preAuthorize: s.preAuthorize,
+    optInChallenges: s.optInChallenges ?? [],
     policy: policy ?? null,
   };
 }

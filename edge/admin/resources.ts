@@ -2,6 +2,7 @@
 // part: index.ts registers them from this list and openapi.ts documents them from it, so a
 // resource is routed and documented together or not at all.
 import type { Hono } from 'hono';
+import { CHALLENGE_OPT_IN_API, registerChallengeOptInRoutes } from './challenge-opt-ins.ts';
 import { EAB_KEY_API, registerEabKeyRoutes } from './eab-key-routes.ts';
 import type { AdminApiPart, AdminEnv } from './http.ts';
 import { INCIDENT_API, registerIncidentRoutes } from './incident-routes.ts';
@@ -22,4 +23,5 @@ export const ADMIN_RESOURCES: readonly AdminResource[] = [
   { register: registerRenewalRoutes, api: RENEWAL_API },
   { register: registerIncidentRoutes, api: INCIDENT_API },
   { register: registerWebhookRoutes, api: WEBHOOK_API },
+  { register: registerChallengeOptInRoutes, api: CHALLENGE_OPT_IN_API },
 ];

@@ -1,5 +1,6 @@
 // Admin API: name policies, profiles and the default profile, rate limits and their overrides.
 // Each write is one batch with its change-log row (token, time, before, after).
+
 import type { Hono } from 'hono';
 import { parsePolicy } from '../policy/engine.ts';
 import {
@@ -11,6 +12,7 @@ import {
   type Profile,
 } from '../storage/settings.ts';
 import { storesOf } from '../storage/stores.ts';
+import { OPT_IN_SCHEMA, optInField } from './challenge-opt-ins.ts';
 import {
   type AdminApiPart,
   type AdminContext,
@@ -56,6 +58,7 @@ export function parseProfile(name: string, o: Record<string, unknown>): Profile 
     'identifierTypes',
     'allowWildcards',
     'signerProfile',
+    'optInChallenges',
   ]);
   const validitySeconds = int(o, 'validitySeconds', 60, MAX_VALIDITY_S);
   if (validitySeconds === undefined) throw bad('validitySeconds', 'is required (seconds, e.g. 86400)');
@@ -71,6 +74,7 @@ export function parseProfile(name: string, o: Record<string, unknown>): Profile 
     identifierTypes: subset(o, 'identifierTypes', IDENTIFIER_TYPES) ?? [...IDENTIFIER_TYPES],
     allowWildcards: bool(o, 'allowWildcards') ?? true,
     signerProfile,
+    optInChallenges: optInField(o) ?? [],
   };
 }
 
@@ -262,6 +266,7 @@ export const SETTINGS_API: AdminApiPart = {
         identifierTypes: arr(IDENTIFIER_TYPES),
         allowWildcards: { type: 'boolean' },
         signerProfile: { type: 'string', description: 'the signer ceiling profile (default: the same name)' },
+        optInChallenges: OPT_IN_SCHEMA,
       },
     },
     DefaultProfile: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },

@@ -5,6 +5,7 @@ import { AcmeProblem } from '../../shared/problems.ts';
 import { ownedChallenge, respondToChallenge } from '../acme/authz/challenge.ts';
 import { newPreAuthorization } from '../acme/authz/new.ts';
 import { readAuthz } from '../acme/authz/read.ts';
+import { issuerDomainNames } from '../acme/challenge-offer.ts';
 import type { AppEnv } from '../acme/context.ts';
 import { acmeJws } from '../acme/jws.ts';
 import { json, requireAccount } from '../acme/respond.ts';
@@ -17,7 +18,7 @@ export function registerAuthz(app: Hono<AppEnv>): void {
     const made = await newPreAuthorization(svc, requireAccount(c), jws.payload);
     return json(
       c,
-      authzToWire(made.authz, made.challenges, svc.linker, made.now),
+      authzToWire(made.authz, made.challenges, svc.linker, made.now, issuerDomainNames(svc.config)),
       made.created ? 201 : 200,
       svc.linker.authz(made.authz.id),
     );
@@ -31,7 +32,7 @@ export function registerAuthz(app: Hono<AppEnv>): void {
     const { svc, jws } = c.var;
     const { authz, challenges } = await readAuthz(svc, requireAccount(c), c.req.param('id'), jws.payload);
     if (challenges.some((ch) => ch.status === 'processing')) c.header('Retry-After', '1');
-    return json(c, authzToWire(authz, challenges, svc.linker, Date.now()));
+    return json(c, authzToWire(authz, challenges, svc.linker, Date.now(), issuerDomainNames(svc.config)));
   });
 
   app.post(PATHS.challenge, acmeJws('kid'), async (c) => {
@@ -42,6 +43,12 @@ export function registerAuthz(app: Hono<AppEnv>): void {
     const now = await respondToChallenge(svc, account, authz, challenge, jws.payload);
     // A read (POST-as-GET) gets no Retry-After; a response to a challenge being validated does.
     if (jws.payload !== null && now.status === 'processing') c.header('Retry-After', '1');
-    return json(c, challengeToWire(now, svc.linker));
+    return json(
+      c,
+      challengeToWire(now, svc.linker, {
+        accountId: authz.accountId,
+        issuerDomainNames: issuerDomainNames(svc.config),
+      }),
+    );
   });
 }

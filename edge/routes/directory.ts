@@ -1,5 +1,6 @@
 // The directory (RFC 8555 §7.1.1, meta.profiles from draft-ietf-acme-profiles) and newNonce (§7.2).
 import type { Hono } from 'hono';
+import { persistIssuer } from '../acme/challenge-offer.ts';
 import type { AppEnv } from '../acme/context.ts';
 import { PATHS } from '../linker.ts';
 import { storesOf } from '../storage/stores.ts';
@@ -14,6 +15,12 @@ export function registerDirectory(app: Hono<AppEnv>): void {
       externalAccountRequired: config.eabRequired,
       profiles: Object.fromEntries(profiles.map((p) => [p.name, p.description])),
     };
+    const persist = persistIssuer(config, linker);
+    if (persist) {
+      // draft-ietf-acme-dns-persist-02 §3.2: what a client needs to build the record before any order.
+      meta.issuerDomainNames = persist.issuerDomainNames;
+      meta.accountHashPrefix = persist.accountHashPrefix;
+    }
     if (config.termsOfService) meta.termsOfService = config.termsOfService;
     if (config.website) meta.website = config.website;
     return c.json({

@@ -22,6 +22,8 @@ export const profiles = sqliteTable('profiles', {
   allowWildcards: integer('allow_wildcards', { mode: 'boolean' }).notNull(),
   /** the signer ceiling profile this one is sent as */
   signerProfile: text('signer_profile').notNull(),
+  /** JSON array of opt-in challenge types this profile offers (dns-persist-01), or null: none */
+  optInChallenges: text('opt_in_challenges'),
   updatedAt: integer('updated_at').notNull(),
 });
 
@@ -38,6 +40,8 @@ export const eabKeySettings = sqliteTable('eab_key_settings', {
   profiles: text('profiles'),
   expiresAt: integer('expires_at'),
   preAuthorize: integer('pre_authorize', { mode: 'boolean' }).notNull(),
+  /** JSON array of opt-in challenge types offered to accounts bound to the key, or null: none */
+  optInChallenges: text('opt_in_challenges'),
 });
 
 export const rateLimits = sqliteTable('rate_limits', {

@@ -169,4 +169,14 @@ export const MIGRATIONS: Migration[] = [
       `CREATE INDEX IF NOT EXISTS rate_buckets_tat ON rate_buckets (tat)`,
     ],
   },
+  {
+    id: 9,
+    name: 'opt-in challenge types (dns-persist-01) enabled per profile and per EAB key',
+    statements: [
+      // JSON array of challenge types offered only where enabled (validation/registry.ts
+      // OPT_IN_TYPES); NULL: none, so existing profiles and keys keep what they offered.
+      `ALTER TABLE profiles ADD COLUMN opt_in_challenges TEXT`,
+      `ALTER TABLE eab_key_settings ADD COLUMN opt_in_challenges TEXT`,
+    ],
+  },
 ];

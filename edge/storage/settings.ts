@@ -36,6 +36,8 @@ export interface Profile {
   allowWildcards: boolean;
   /** the signer ceiling profile this profile is relayed as (the signer enforces its own limits) */
   signerProfile: string;
+  /** opt-in challenge types offered for orders under this profile (validation/registry.ts OPT_IN_TYPES) */
+  optInChallenges?: string[];
 }
 
 export interface EabSettings {
@@ -43,6 +45,8 @@ export interface EabSettings {
   profiles: string[] | null;
   expiresAt: number | null;
   preAuthorize: boolean;
+  /** opt-in challenge types offered to accounts bound to the key (validation/registry.ts OPT_IN_TYPES) */
+  optInChallenges?: string[];
 }
 
 export const DEFAULT_EAB_SETTINGS: EabSettings = { profiles: null, expiresAt: null, preAuthorize: false };
@@ -78,8 +82,12 @@ export function profileFromRow(r: ProfileRow): Profile {
     identifierTypes: JSON.parse(r.identifierTypes),
     allowWildcards: r.allowWildcards,
     signerProfile: r.signerProfile,
+    optInChallenges: r.optInChallenges ? (JSON.parse(r.optInChallenges) as string[]) : [],
   };
 }
+
+const optInColumn = (types: string[] | undefined) =>
+  types && types.length > 0 ? JSON.stringify(types) : null;
 
 function profileToRow(p: Profile): ProfileRow {
   return {
@@ -91,6 +99,7 @@ function profileToRow(p: Profile): ProfileRow {
     identifierTypes: JSON.stringify(p.identifierTypes),
     allowWildcards: p.allowWildcards,
     signerProfile: p.signerProfile,
+    optInChallenges: optInColumn(p.optInChallenges),
     updatedAt: Date.now(),
   };
 }
@@ -101,6 +110,7 @@ function eabFromRow(r: EabKeySettingsRow | undefined): EabSettings {
     profiles: r.profiles === null ? null : (JSON.parse(r.profiles) as string[]),
     expiresAt: r.expiresAt,
     preAuthorize: r.preAuthorize,
+    ...(r.optInChallenges ? { optInChallenges: JSON.parse(r.optInChallenges) as string[] } : {}),
   };
 }
 
@@ -249,6 +259,7 @@ export function createSettingsStore(db: Db) {
         profiles: s.profiles === null ? null : JSON.stringify(s.profiles),
         expiresAt: s.expiresAt,
         preAuthorize: s.preAuthorize,
+        optInChallenges: optInColumn(s.optInChallenges),
       };
       return changes(
         db.insert(eabKeySettings).values(row).onConflictDoUpdate({ target: eabKeySettings.kid, set: row }),

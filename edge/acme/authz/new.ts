@@ -17,6 +17,7 @@ import { offeredChallenges, routingContext } from '../../relay/validation-routes
 import { newId } from '../../storage/ids.ts';
 import type { PreauthMark } from '../../storage/preauth.ts';
 import type { AccountRow, AuthzRow, ChallengeRow, OrderRow } from '../../storage/schema.ts';
+import { optedInChallenges } from '../challenge-offer.ts';
 import type { EdgeServices } from '../context.ts';
 
 /** A reused authorization must stay valid at least this long past the request. */
@@ -35,8 +36,12 @@ export interface AuthzGrant {
  * Challenge types offered for an identifier: each challenge's own rules (RFC 8555 §8, RFC 8738:
  * no dns-01 for IPs, wildcards by dns-01 only) for what this runtime can do or its route sends on-prem.
  */
-export function challengeTypesFor(id: Identifier, svc: EdgeServices): ChallengeRow['type'][] {
-  return offeredChallenges(id, svc.config.validationRoutes, routingContext(svc.runtime, svc.config));
+export function challengeTypesFor(
+  id: Identifier,
+  svc: EdgeServices,
+  optedIn: ReadonlySet<string> = new Set(),
+): ChallengeRow['type'][] {
+  return offeredChallenges(id, svc.config.validationRoutes, routingContext(svc.runtime, svc.config), optedIn);
 }
 
 /** A new authorization for one identifier: pre-authorized (valid, marked) or pending with challenges. */
@@ -47,6 +52,8 @@ export function newAuthorization(
   id: Identifier,
   expiresAt: number,
   now: number,
+  /** opt-in challenge types enabled for the order's profile or the EAB key (challenge-offer.ts) */
+  optedIn: ReadonlySet<string> = new Set(),
 ): { authz: AuthzRow; challenges: ChallengeRow[]; mark?: PreauthMark } {
   const wildcard = isWildcard(id);
   const authz: AuthzRow = {
@@ -83,7 +90,7 @@ export function newAuthorization(
     };
   }
   // RFC 8555 §8: one token per challenge, at least 128 bits of entropy.
-  const challenges: ChallengeRow[] = challengeTypesFor(id, svc).map((type) => ({
+  const challenges: ChallengeRow[] = challengeTypesFor(id, svc, optedIn).map((type) => ({
     id: newId(),
     authzId: authz.id,
     type,
@@ -117,6 +124,7 @@ export async function grantAuthorizations(
   ids: Identifier[],
   expiresAt: number,
   now: number,
+  optedIn: ReadonlySet<string> = new Set(),
 ): Promise<AuthzGrant> {
   const grant: AuthzGrant = { authzIds: [], authzs: [], challenges: [], marks: [] };
   for (const id of ids) {
@@ -125,7 +133,7 @@ export async function grantAuthorizations(
       grant.authzIds.push(reuse.id);
       continue;
     }
-    const made = newAuthorization(svc, account, ctx, id, expiresAt, now);
+    const made = newAuthorization(svc, account, ctx, id, expiresAt, now, optedIn);
     grant.authzs.push(made.authz);
     grant.challenges.push(...made.challenges);
     if (made.mark) grant.marks.push(made.mark);
@@ -201,7 +209,17 @@ export async function newPreAuthorization(
     return { authz: reuse, challenges: await svc.orders.challengesOf(reuse.id), created: false, now };
   await checkOrderLimits(svc, account, [id], undefined);
   await checkOpenLimits(svc, account, { order: false, newAuthzs: 1 }, now);
-  const made = newAuthorization(svc, account, ctx, id, now + svc.config.authzLifetimeSeconds * 1000, now);
+  // Pre-authorization names no profile: only the EAB key's opt-in challenge types apply.
+  const optedIn = optedInChallenges(svc.config, ctx.eab.optInChallenges);
+  const made = newAuthorization(
+    svc,
+    account,
+    ctx,
+    id,
+    now + svc.config.authzLifetimeSeconds * 1000,
+    now,
+    optedIn,
+  );
   await saveGrant(svc, {
     authzIds: [made.authz.id],
     authzs: [made.authz],

@@ -18,6 +18,7 @@ import { collectPeers, metricsOf } from '../../observability/edge-metrics.ts';
 import { routeFor, routingContext } from '../../relay/validation-routes.ts';
 import { createValidatorClient, type ValidatorClient } from '../../relay/validator-client.ts';
 import type { AuthzRow, ChallengeRow } from '../../storage/schema.ts';
+import { persistIssuer } from '../challenge-offer.ts';
 import type { EdgeServices } from '../context.ts';
 
 const RETRY_DELAYS_MS = [1000];
@@ -123,6 +124,10 @@ async function attempt(
     accountUrl: svc.linker.account(authz.accountId),
     ...(authz.wildcard ? { wildcard: true } : {}),
   };
+  if (ch.type === 'dns-persist-01') {
+    const persist = persistIssuer(svc.config, svc.linker);
+    if (persist) input.persist = persist;
+  }
   const route = routeFor(
     input.identifier,
     ch.type,

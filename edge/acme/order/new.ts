@@ -10,6 +10,7 @@ import { checkOrderLimits } from '../../ratelimit/limits.ts';
 import { newId } from '../../storage/ids.ts';
 import type { AccountRow, OrderRow } from '../../storage/schema.ts';
 import { checkOpenLimits, grantAuthorizations, saveGrant } from '../authz/new.ts';
+import { optedInChallenges } from '../challenge-offer.ts';
 import type { EdgeServices } from '../context.ts';
 import { checkReplaces } from '../replaces.ts';
 
@@ -120,7 +121,8 @@ export async function createOrder(
   await checkOpenLimits(svc, account, { order: true, newAuthzs: req.identifiers.length }, now);
   const orderExpires = now + svc.config.orderLifetimeSeconds * 1000;
   const authzExpires = Math.min(orderExpires, now + svc.config.authzLifetimeSeconds * 1000);
-  const grant = await grantAuthorizations(svc, account, ctx, req.identifiers, authzExpires, now);
+  const optedIn = optedInChallenges(svc.config, profile.optInChallenges, ctx.eab.optInChallenges);
+  const grant = await grantAuthorizations(svc, account, ctx, req.identifiers, authzExpires, now, optedIn);
   const order: OrderRow = {
     id: newId(),
     accountId: account.id,
