@@ -17,13 +17,18 @@ export const HELP = `usage: edgeca admin <area> <command> [options]
   profile list | profile show NAME | profile delete NAME | profile default NAME
   profile set NAME --validity 24h [--description D] [--key-types EC-P256,RSA-2048,...]
       [--ekus serverAuth,clientAuth] [--identifiers dns,ip] [--wildcards|--no-wildcards]
-      [--signer-profile NAME]                              (an existing profile keeps what is not given)
+      [--signer-profile NAME] [--opt-in-challenges dns-persist-01|none]
+                                                           (an existing profile keeps what is not given)
   eab create [--name N] [--allow RULE]... [--deny RULE]... [--profiles a,b] [--expires 30d|DATE]
       [--pre-authorize] [--max-accounts N|unlimited]       prints the HMAC key once; binds 1 account
+      [--opt-in-challenges dns-persist-01|none]
                                                            unless --max-accounts says otherwise
   eab list | eab show KID | eab revoke KID
   eab update KID [--allow/--deny ...] [--profiles a,b|--all-profiles] [--expires ...]
       [--pre-authorize|--no-pre-authorize] [--max-accounts N|unlimited]
+      [--opt-in-challenges dns-persist-01|none]           challenge types offered only where enabled
+  dns-persist-record --account ID --name NAME [--wildcard] [--persist-until DATE|UNIX]
+                                                           the TXT record to publish, and its risk
   ratelimit list
   ratelimit set NAME --count N --window 1h [--account ID | --eab KID]   (override with --account/--eab)
   ratelimit delete NAME [--account ID | --eab KID]

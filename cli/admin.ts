@@ -163,6 +163,9 @@ function parse(args: string[]) {
     'allow-private': { type: 'string' },
     'expiry-share': { type: 'string' },
     interval: { type: 'string' },
+    'opt-in-challenges': { type: 'string' },
+    wildcard: { type: 'boolean' },
+    'persist-until': { type: 'string' },
   });
 }
 
@@ -186,7 +189,35 @@ function eabBody(v: Values): Record<string, unknown> {
   if (v['no-pre-authorize']) b.preAuthorize = false;
   const max = maxAccountsOption(v['max-accounts']);
   if (max !== undefined) b.maxAccounts = max;
+  const optIn = optInOption(v);
+  if (optIn !== undefined) b.optInChallenges = optIn;
   return b;
+}
+
+/** --opt-in-challenges a,b or "none" (the empty list). */
+function optInOption(v: Values): string[] | undefined {
+  const o = v['opt-in-challenges'];
+  if (o === undefined) return undefined;
+  return o === 'none' ? [] : csv(o);
+}
+
+/** dns-persist-record: the query; --persist-until as a date, a duration from now, or UNIX seconds. */
+function persistRecordQuery(v: Values): string {
+  const q = new URLSearchParams({
+    account: need(v.account, '--account'),
+    name: need(v.name, '--name'),
+  });
+  if (v.wildcard) q.set('wildcard', 'true');
+  const until = v['persist-until'];
+  if (until !== undefined) {
+    const when = /^\d{9,12}$/.test(until) ? null : parseExpiry(until);
+    if (when === null && !/^\d{9,12}$/.test(until)) {
+      throw new UsageError('--persist-until must be a date, a duration (90d) or UNIX seconds');
+    }
+    const unix = when === null ? Number(until) : Math.floor(Date.parse(when) / 1000);
+    q.set('persistUntil', String(unix));
+  }
+  return `?${q}`;
 }
 
 /** Renew now — one selector, then what happens to the replaced certificates. */
@@ -225,6 +256,8 @@ async function profileBody(conn: Conn, name: string, v: Values): Promise<Record<
   if (v.wildcards) b.allowWildcards = true;
   if (v['no-wildcards']) b.allowWildcards = false;
   if (v['signer-profile'] !== undefined) b.signerProfile = v['signer-profile'];
+  const optIn = optInOption(v);
+  if (optIn !== undefined) b.optInChallenges = optIn;
   if (b.validitySeconds === undefined) throw new UsageError('a new profile needs --validity (e.g. 24h, 7d)');
   return b;
 }
@@ -381,6 +414,8 @@ async function run(positionals: string[], v: Values): Promise<unknown> {
     case 'webhook settings':
       if (arg === 'set') return api(conn(), 'PUT', '/webhook-settings', webhookSettingsBody(v));
       return api(conn(), 'GET', '/webhook-settings');
+    case 'dns-persist-record':
+      return api(conn(), 'GET', `/dns-persist-record${persistRecordQuery(v)}`);
     case 'preauth list':
       return api(conn(), 'GET', '/preauthorizations');
     case 'changes':
