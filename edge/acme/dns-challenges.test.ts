@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { type ChallTestSrv, startChallTestSrv } from '../../harness/challtestsrv.ts';
 import { newKey, TestAcme } from '../../test/support/acme.ts';
 import { type InprocEdge, startInprocEdge } from '../../test/support/edge-app.ts';
+import { uiLogIn } from '../../test/support/ui-client.ts';
 import { dns01TxtValue } from '../../validation/dns-01.ts';
 import { dnsAccount01Name } from '../../validation/dns-account-01.ts';
 import { storesOf } from '../storage/stores.ts';
@@ -268,6 +269,24 @@ describe('dns-account-01 and dns-persist-01 at the edge', () => {
         }
       });
     }
+
+    it('the admin UI shows the exact record, its -01 form and the risk, and escapes what it echoes', async () => {
+      const c = await client(edge);
+      const accountId = (c.kid as string).split('/').at(-1) as string;
+      const b = await uiLogIn(edge, token);
+      const { res, text } = await b(`/dns-persist?account=${accountId}&name=ui.test&wildcard=true`);
+      assert.equal(res.status, 200);
+      assert.match(
+        text,
+        /_validation-persist\.ui\.test\. IN TXT &quot;ca\.test; accounturi=https:\/\/acme\.test:14000\/acme\/account-hash\/sha-256\/[\w-]{43}; policy=wildcard&quot;/,
+      );
+      assert.ok(text.includes(`accounturi=${c.kid}; policy=wildcard`), 'the -01 form');
+      assert.match(text, /anyone holding this ACME account key can obtain certificates/);
+      const bad = await b('/dns-persist?account=nope&name=%3Cscript%3E');
+      assert.equal(bad.res.status, 200);
+      assert.ok(!bad.text.includes('<script>'), 'what the form echoes is escaped');
+      assert.match(bad.text, /name: /);
+    });
 
     it('is unauthorized with no record at all', async () => {
       const c = await client(edge);

@@ -8,6 +8,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { html } from 'hono/html';
 import type { AppEnv } from '../../acme/context.ts';
 import { adminApi } from './api.ts';
+import { DNS_PERSIST_PATH, dnsPersistPage } from './dns-persist.ts';
 import { INCIDENT_PATH, incidentPage, registerIncidentUi } from './incident.ts';
 import { type Flash, type Html, page } from './layout.ts';
 import * as pages from './pages.ts';
@@ -37,6 +38,7 @@ const GET_PAGES: [string, string, string, Render][] = [
   ['/profiles', '/profiles', 'Profiles', pages.profiles],
   ['/rate-limits', '/rate-limits', 'Rate limits', pages.rateLimits],
   ['/changes', '/changes', 'Change log', pages.changes],
+  [DNS_PERSIST_PATH, DNS_PERSIST_PATH, 'DNS persist', dnsPersistPage],
   [INCIDENT_PATH, INCIDENT_PATH, 'Incident', incidentPage],
   [WEBHOOKS_PATH, WEBHOOKS_PATH, 'Webhooks', webhooksPage],
   [TRENDS_PATH, TRENDS_PATH, 'Trends', trendsPage],

@@ -216,6 +216,7 @@ export async function eabKeys(v: View): Promise<Html> {
     revokedAt: string | null;
     expiresAt: string | null;
     profiles: string[] | null;
+    optInChallenges?: string[];
     policy: { allow: string[]; deny: string[] } | null;
   };
   const { keys } = await api<{ keys: Key[] }>(v, '/eab-keys');
@@ -232,7 +233,18 @@ export async function eabKeys(v: View): Promise<Html> {
   );
   return html`<h2>New key</h2>${form}<h2>Keys</h2>
     ${table(
-      ['Key id', 'Name', 'Account', 'Accounts bound', 'Policy', 'Profiles', 'Expires', 'State', ''],
+      [
+        'Key id',
+        'Name',
+        'Account',
+        'Accounts bound',
+        'Policy',
+        'Profiles',
+        'Opt-in challenges',
+        'Expires',
+        'State',
+        '',
+      ],
       keys.map((k) => [
         html`<code>${k.kid}</code>`,
         k.name,
@@ -242,6 +254,7 @@ export async function eabKeys(v: View): Promise<Html> {
           ? `allow ${k.policy.allow.join(', ') || 'any'}; deny ${k.policy.deny.join(', ') || 'none'}`
           : '—',
         k.profiles?.join(', ') ?? 'all',
+        k.optInChallenges?.join(', ') || '—',
         when(k.expiresAt),
         status(k.revokedAt ? 'revoked' : 'active'),
         k.revokedAt
@@ -282,13 +295,14 @@ export async function profiles(v: View): Promise<Html> {
     ekus: string[];
     identifierTypes: string[];
     signerProfile: string;
+    optInChallenges?: string[];
     default: boolean;
   };
   const { profiles } = await api<{ profiles: P[] }>(v, '/profiles');
   const dur = (s: number) =>
     s % 86_400 === 0 ? `${s / 86_400} d` : s % 3600 === 0 ? `${s / 3600} h` : `${s} s`;
   return html`${table(
-    ['Name', 'Description', 'Validity', 'Keys', 'EKUs', 'Identifiers', 'Signer profile'],
+    ['Name', 'Description', 'Validity', 'Keys', 'EKUs', 'Identifiers', 'Signer profile', 'Opt-in challenges'],
     profiles.map((p) => [
       html`<b>${p.name}</b>${p.default ? ' (default)' : ''}`,
       p.description,
@@ -297,6 +311,7 @@ export async function profiles(v: View): Promise<Html> {
       p.ekus.join(', '),
       p.identifierTypes.join(', '),
       p.signerProfile,
+      p.optInChallenges?.join(', ') || '—',
     ]),
   )}
     <p class="muted">Change with <code>npx edgeca admin profile set NAME ...</code> (docs/admin.md).</p>`;
