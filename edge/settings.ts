@@ -232,7 +232,7 @@ export const EDGE_SETTINGS = [
     name: 'EDGECA_CAA_IDENTITIES',
     type: 'string',
     shown: 'empty',
-    description: 'comma-separated CAA issuer domains this CA answers to',
+    description: "comma-separated CAA issuer domains; also dns-persist-01's issuer names (none: not offered)",
     secret: false,
     runtimes: ALL,
   },
