@@ -4,10 +4,10 @@
 import type { Client } from '@libsql/client';
 import { Hono } from 'hono';
 import { AcmeProblem } from '../shared/problems.ts';
-import type { AppEnv, EdgeServices } from './acme/context.ts';
 import { registerAdmin } from './admin/index.ts';
 import { registerAdminUi } from './admin/ui/index.ts';
 import { type EdgeConfig, parseUrlList } from './config.ts';
+import type { AppEnv, EdgeServices } from './context.ts';
 import { Linker, PATHS } from './linker.ts';
 import { instrumentSignerClient, metricsOf } from './observability/edge-metrics.ts';
 import { eventMetricsOf } from './observability/event-metrics.ts';

@@ -6,9 +6,9 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { AuthorityKeyIdentifier, Certificate, id_ce_authorityKeyIdentifier } from '@peculiar/asn1-x509';
 import { b64uDecode, b64uEncode, fromHex, pemToDers, toHex } from '../../shared/encoding.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
+import type { EdgeServices } from '../context.ts';
 import { createRenewalStore, type RenewalRow, type RenewalStore } from '../storage/renewal.ts';
 import type { CertificateRow } from '../storage/schema.ts';
-import type { EdgeServices } from './context.ts';
 
 export interface CertId {
   /** keyIdentifier of the certificate's Authority Key Identifier extension */

@@ -11,11 +11,11 @@
 // release blocked, before any digest was kept.
 import type { JWK } from 'jose';
 import { AcmeProblem } from '../../shared/problems.ts';
+import type { EdgeServices } from '../context.ts';
 import type { BlockedKeyRow } from '../storage/blocked-keys.ts';
 import type { AccountRow } from '../storage/schema.ts';
 import type { Stmt } from '../storage/settings.ts';
 import { blockedKeyStore, jwkDigest, reported } from './compromised-keys.ts';
-import type { EdgeServices } from './context.ts';
 
 /** Accounts without a key digest filled in per page, and at most per block. */
 const DIGEST_PAGE = 200;

@@ -5,8 +5,8 @@
 import { flattenedVerify, type JWK } from 'jose';
 import { b64uDecode, b64uEncode } from '../../shared/encoding.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
+import type { EdgeServices } from '../context.ts';
 import { storesOf } from '../storage/stores.ts';
-import type { EdgeServices } from './context.ts';
 import { parseFlattenedJws, thumbprintOf } from './jws.ts';
 
 const EAB_ALGS = ['HS256', 'HS384', 'HS512'];

@@ -6,8 +6,8 @@ import type { MiddlewareHandler } from 'hono';
 import { calculateJwkThumbprint, flattenedVerify, importJWK, type JWK } from 'jose';
 import { b64uDecode, b64uEncode, utf8 } from '../../shared/encoding.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
+import type { AppEnv, ProtectedHeader } from '../context.ts';
 import { checkAccountKeyDigest, inactiveAccountProblem } from './block-keys.ts';
-import type { AppEnv, ProtectedHeader } from './context.ts';
 
 export const JWS_ALGORITHMS = ['ES256', 'ES384', 'RS256', 'EdDSA'] as const;
 type JwsAlg = (typeof JWS_ALGORITHMS)[number];

@@ -3,6 +3,8 @@
 // Trigger (wrangler.toml). Each run is bounded in time and rows per statement and logs one line;
 // the rows it deleted are counted in edgeca_purged_rows_total. Instances sharing a database may
 // run it at once: every step is one atomic batch, and two that pick the same rows delete them once.
+
+import type { EdgeServices } from '../context.ts';
 import { metricsOf } from '../observability/edge-metrics.ts';
 import {
   type PurgeRun,
@@ -12,7 +14,6 @@ import {
   purgeSteps,
   type RetentionPolicy,
 } from '../storage/retention.ts';
-import type { EdgeServices } from './context.ts';
 
 export function retentionPolicy(svc: Pick<EdgeServices, 'config'>): RetentionPolicy {
   return {

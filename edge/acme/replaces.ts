@@ -6,9 +6,9 @@
 // retrying after an abandoned attempt is not locked out until that order expires.
 import { identifierKey } from '../../shared/identifiers.ts';
 import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
+import type { EdgeServices } from '../context.ts';
 import type { AccountRow, CertificateRow } from '../storage/schema.ts';
 import { buildCertId, certificateByCertId, parseCertId, renewalStore } from './ari.ts';
-import type { EdgeServices } from './context.ts';
 
 /** Holds the account valid authorizations for every identifier of the certificate? */
 async function authorizedForAll(

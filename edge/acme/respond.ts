@@ -3,8 +3,8 @@
 // ids are 128 random bits, so telling "exists but not yours" apart from "absent" reveals nothing useful.
 import type { Context } from 'hono';
 import { AcmeProblem } from '../../shared/problems.ts';
+import type { AppEnv } from '../context.ts';
 import type { AccountRow } from '../storage/schema.ts';
-import type { AppEnv } from './context.ts';
 
 export function json(
   c: Context<AppEnv>,

@@ -4,9 +4,10 @@
 // admin API's POST /admin/renewals/run is there for a cron (Workers Cron Trigger, systemd timer).
 // Each revocation is claimed in the database first, so instances sharing it never revoke twice; a
 // claim left by a crash or an absent signer expires after REVOKE_CLAIM_MS and is taken again.
+
+import type { EdgeServices } from '../context.ts';
 import { revocationTime } from '../relay/signer-client.ts';
 import { renewalStore } from './ari.ts';
-import type { EdgeServices } from './context.ts';
 
 export interface RevocationRun {
   revoked: string[];

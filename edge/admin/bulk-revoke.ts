@@ -9,7 +9,7 @@
 import type { Identifier } from '../../shared/problems.ts';
 import { blockKeys } from '../acme/block-keys.ts';
 import { compromisedCertificateKey, KEY_COMPROMISE } from '../acme/compromised-keys.ts';
-import type { EdgeServices } from '../acme/context.ts';
+import type { EdgeServices } from '../context.ts';
 import { revocationTime } from '../relay/signer-client.ts';
 import type { BlockedKeyRow } from '../storage/blocked-keys.ts';
 import { type CertificateFilter, createCertificateSelection } from '../storage/certificate-selection.ts';

@@ -2,7 +2,7 @@
 // urn:edgeca:admin:<kind>, the faulty field named in `field`), request bodies, and the field checks
 // every route shares. Every check runs before any write, so a bad request changes nothing.
 import type { Context } from 'hono';
-import type { AppEnv } from '../acme/context.ts';
+import type { AppEnv } from '../context.ts';
 import type { PublicToken } from '../storage/admin.ts';
 import type { Stmt } from '../storage/settings.ts';
 import { storesOf } from '../storage/stores.ts';

@@ -4,7 +4,7 @@
 // address (login-throttle.ts), the same throttle as the web UI's login.
 import { Hono } from 'hono';
 import { METRICS_CONTENT_TYPE } from '../../shared/metrics.ts';
-import type { AppEnv } from '../acme/context.ts';
+import type { AppEnv } from '../context.ts';
 import { metricsText } from '../observability/routes.ts';
 import { type AdminEnv, AdminError } from './http.ts';
 import { adminLogin } from './login-throttle.ts';

@@ -6,7 +6,7 @@
 // it reaches. Once the bucket is empty every attempt from that address is refused (429 with
 // Retry-After), a right token included, so guessing learns nothing until the bucket refills. A right
 // token costs nothing: it only checks that the bucket is not empty.
-import type { EdgeServices } from '../acme/context.ts';
+import type { EdgeServices } from '../context.ts';
 import type { PublicToken } from '../storage/admin.ts';
 import { storesOf } from '../storage/stores.ts';
 

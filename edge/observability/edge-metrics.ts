@@ -5,7 +5,7 @@
 // every instance reports the same totals for them.
 import { count, gt, isNotNull, isNull, sql } from 'drizzle-orm';
 import { exportStatementCounts, Registry, secondsSince } from '../../shared/metrics.ts';
-import type { EdgeServices } from '../acme/context.ts';
+import type { EdgeServices } from '../context.ts';
 import type { PeerSnapshot } from '../relay/peers.ts';
 import type { SignerClient } from '../relay/signer-client.ts';
 import { certificates, nonces, orders } from '../storage/schema.ts';

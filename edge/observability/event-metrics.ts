@@ -3,7 +3,7 @@
 // deliveries by status, and the nextUpdate of the CRLs this edge last fetched from the signer.
 // Registered once per services object, on the edge's one registry.
 import { sql } from 'drizzle-orm';
-import type { EdgeServices } from '../acme/context.ts';
+import type { EdgeServices } from '../context.ts';
 import { metricsOf } from './edge-metrics.ts';
 
 const made = new WeakMap<object, { crlNextUpdate(issuer: string, at: Date): void }>();

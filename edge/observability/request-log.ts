@@ -8,7 +8,7 @@ import { routePath } from 'hono/route';
 import { randomToken } from '../../shared/encoding.ts';
 import { secondsSince } from '../../shared/metrics.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
-import type { AppEnv, EdgeServices } from '../acme/context.ts';
+import type { AppEnv, EdgeServices } from '../context.ts';
 import { recordCondition } from '../events/outbox.ts';
 import { metricsOf } from './edge-metrics.ts';
 

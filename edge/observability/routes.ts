@@ -10,7 +10,7 @@ import { sql } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { METRICS_CONTENT_TYPE } from '../../shared/metrics.ts';
 import { validatorClient } from '../acme/authz/validation.ts';
-import type { AppEnv, EdgeServices } from '../acme/context.ts';
+import type { AppEnv, EdgeServices } from '../context.ts';
 import { metricsOf } from './edge-metrics.ts';
 
 export interface ReadyCheck {

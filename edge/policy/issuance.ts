@@ -4,7 +4,7 @@
 // profile an order is issued under. newOrder and newAuthz call these before anything is written.
 import { isWildcard } from '../../shared/identifiers.ts';
 import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
-import type { EdgeServices } from '../acme/context.ts';
+import type { EdgeServices } from '../context.ts';
 import type { AccountRow } from '../storage/schema.ts';
 import type { EabSettings, Profile } from '../storage/settings.ts';
 import { storesOf } from '../storage/stores.ts';

@@ -9,7 +9,7 @@
 // limits, as Let's Encrypt does for ARI renewals. Refusals are `rateLimited` with Retry-After.
 import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
 import { certificateByCertId, parseCertId, renewalStore, windowOf } from '../acme/ari.ts';
-import type { EdgeServices } from '../acme/context.ts';
+import type { EdgeServices } from '../context.ts';
 import type { AccountRow, CertificateRow } from '../storage/schema.ts';
 import type { LimitName } from '../storage/settings.ts';
 import { storesOf } from '../storage/stores.ts';

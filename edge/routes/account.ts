@@ -2,11 +2,11 @@
 import type { Hono } from 'hono';
 import { AcmeProblem } from '../../shared/problems.ts';
 import { refuseBlockedAccountKey } from '../acme/compromised-keys.ts';
-import type { AppEnv } from '../acme/context.ts';
 import { verifyEab } from '../acme/eab.ts';
 import { acmeJws } from '../acme/jws.ts';
 import { ensureOwner, json, requireAccount } from '../acme/respond.ts';
 import { accountToWire } from '../acme/wire.ts';
+import type { AppEnv } from '../context.ts';
 import { PATHS } from '../linker.ts';
 import { checkAccountLimit } from '../ratelimit/limits.ts';
 import { newId } from '../storage/ids.ts';

@@ -6,10 +6,10 @@ import { ownedChallenge, respondToChallenge } from '../acme/authz/challenge.ts';
 import { newPreAuthorization } from '../acme/authz/new.ts';
 import { readAuthz } from '../acme/authz/read.ts';
 import { issuerDomainNames } from '../acme/challenge-offer.ts';
-import type { AppEnv } from '../acme/context.ts';
 import { acmeJws } from '../acme/jws.ts';
 import { json, requireAccount } from '../acme/respond.ts';
 import { authzToWire, challengeToWire } from '../acme/wire.ts';
+import type { AppEnv } from '../context.ts';
 import { PATHS } from '../linker.ts';
 
 export function registerAuthz(app: Hono<AppEnv>): void {

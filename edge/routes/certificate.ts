@@ -6,9 +6,9 @@ import { b64uDecode, pemToDers, timingSafeEqual, toHex } from '../../shared/enco
 import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
 import { ACME_ACTOR, blockKeys } from '../acme/block-keys.ts';
 import { compromisedCertificateKey, jwkDigest, KEY_COMPROMISE } from '../acme/compromised-keys.ts';
-import type { AppEnv } from '../acme/context.ts';
 import { acmeJws } from '../acme/jws.ts';
 import { ensureOwner, notFound, requireAccount } from '../acme/respond.ts';
+import type { AppEnv } from '../context.ts';
 import { PATHS } from '../linker.ts';
 import { revocationTime } from '../relay/signer-client.ts';
 

@@ -6,7 +6,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { CertificateList } from '@peculiar/asn1-x509';
 import type { Context, Hono } from 'hono';
 import { AcmeProblem } from '../../shared/problems.ts';
-import type { AppEnv } from '../acme/context.ts';
+import type { AppEnv } from '../context.ts';
 import { PATHS } from '../linker.ts';
 import { eventMetricsOf } from '../observability/event-metrics.ts';
 

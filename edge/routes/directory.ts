@@ -1,7 +1,7 @@
 // The directory (RFC 8555 §7.1.1, meta.profiles from draft-ietf-acme-profiles) and newNonce (§7.2).
 import type { Hono } from 'hono';
 import { persistIssuer } from '../acme/challenge-offer.ts';
-import type { AppEnv } from '../acme/context.ts';
+import type { AppEnv } from '../context.ts';
 import { PATHS } from '../linker.ts';
 import { storesOf } from '../storage/stores.ts';
 

@@ -5,7 +5,6 @@ import type { JWK } from 'jose';
 import { b64uDecode } from '../../shared/encoding.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
 import { refuseBlockedAccountKey } from '../acme/compromised-keys.ts';
-import type { AppEnv } from '../acme/context.ts';
 import {
   acmeJws,
   canonicalPublicJwk,
@@ -18,6 +17,7 @@ import {
 } from '../acme/jws.ts';
 import { json, requireAccount } from '../acme/respond.ts';
 import { accountToWire } from '../acme/wire.ts';
+import type { AppEnv } from '../context.ts';
 import { PATHS } from '../linker.ts';
 
 export function registerKeyChange(app: Hono<AppEnv>): void {

@@ -1,13 +1,13 @@
 // newOrder, order read and finalize (RFC 8555 §7.4): the request parsed, the order module
 // (acme/order/) called, the order rendered.
 import type { Hono } from 'hono';
-import type { AppEnv } from '../acme/context.ts';
 import { acmeJws } from '../acme/jws.ts';
 import { finalizeOrder } from '../acme/order/finalize.ts';
 import { createOrder, parseNewOrder } from '../acme/order/new.ts';
 import { readOrder } from '../acme/order/refresh.ts';
 import { json, requireAccount } from '../acme/respond.ts';
 import { orderToWire } from '../acme/wire.ts';
+import type { AppEnv } from '../context.ts';
 import { PATHS } from '../linker.ts';
 
 const PROCESSING_RETRY_AFTER_S = '2';

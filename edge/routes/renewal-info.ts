@@ -4,8 +4,8 @@
 import type { Hono } from 'hono';
 import { AcmeProblem } from '../../shared/problems.ts';
 import { certificateByCertId, parseCertId, renewalStore, retryAfterSeconds, windowOf } from '../acme/ari.ts';
-import type { AppEnv } from '../acme/context.ts';
 import { kickDueRevocations } from '../acme/scheduled-revocation.ts';
+import type { AppEnv } from '../context.ts';
 import { PATHS } from '../linker.ts';
 
 export function registerRenewalInfo(app: Hono<AppEnv>): void {

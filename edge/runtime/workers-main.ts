@@ -9,11 +9,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createClient } from '@libsql/client';
 import type { Hono } from 'hono';
-import type { AppEnv, EdgeServices } from '../acme/context.ts';
 import { runPurge } from '../acme/purge-job.ts';
 import { runDueRevocations } from '../acme/scheduled-revocation.ts';
 import { createApp, createServices } from '../app.ts';
 import { edgeConfigFromEnv } from '../config.ts';
+import type { AppEnv, EdgeServices } from '../context.ts';
 import { runEvents } from '../events/delivery.ts';
 import { type D1Like, openD1Database } from '../storage/db.ts';
 import { createWorkersRuntime, DEFAULT_DOH_URL } from './workers.ts';

@@ -1,7 +1,7 @@
 // The run-time settings stores of one edge (settings, admin, rate-limit buckets), made once per
 // EdgeServices and kept beside it, so the services object needs no new members. `storesOf` also
 // seeds the profiles of the deployment config into a database that has never had any (once).
-import type { EdgeServices } from '../acme/context.ts';
+import type { EdgeServices } from '../context.ts';
 import { type Bucket, createBucket } from '../ratelimit/gcra.ts';
 import { type AdminStore, createAdminStore } from './admin.ts';
 import { createSettingsStore, type SettingsStore } from './settings.ts';

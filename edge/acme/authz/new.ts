@@ -6,6 +6,7 @@
 import { randomToken } from '../../../shared/encoding.ts';
 import { isWildcard, normalizeIdentifier } from '../../../shared/identifiers.ts';
 import { AcmeProblem, type Identifier } from '../../../shared/problems.ts';
+import type { EdgeServices } from '../../context.ts';
 import {
   type AccountContext,
   accountContext,
@@ -18,7 +19,6 @@ import { newId } from '../../storage/ids.ts';
 import type { PreauthMark } from '../../storage/preauth.ts';
 import type { AccountRow, AuthzRow, ChallengeRow, OrderRow } from '../../storage/schema.ts';
 import { optedInChallenges } from '../challenge-offer.ts';
-import type { EdgeServices } from '../context.ts';
 
 /** A reused authorization must stay valid at least this long past the request. */
 const REUSE_MARGIN_MS = 86_400_000;

@@ -13,13 +13,13 @@ import type { ValidationResult } from '../../../validation/types.ts';
 import type { ValidationInput } from '../../../validation/validate.ts';
 import { keyAuthorization, validateChallenge, validationOptions } from '../../../validation/validate.ts';
 import { type EdgeConfig, parseUrlList } from '../../config.ts';
+import type { EdgeServices } from '../../context.ts';
 import { recordCondition } from '../../events/outbox.ts';
 import { collectPeers, metricsOf } from '../../observability/edge-metrics.ts';
 import { routeFor, routingContext } from '../../relay/validation-routes.ts';
 import { createValidatorClient, type ValidatorClient } from '../../relay/validator-client.ts';
 import type { AuthzRow, ChallengeRow } from '../../storage/schema.ts';
 import { persistIssuer } from '../challenge-offer.ts';
-import type { EdgeServices } from '../context.ts';
 
 const RETRY_DELAYS_MS = [1000];
 /** Retries of an unreachable validator within one attempt, before leaving the challenge processing. */

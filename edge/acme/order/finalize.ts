@@ -5,9 +5,9 @@
 import type { JWK } from 'jose';
 import { b64uEncode } from '../../../shared/encoding.ts';
 import { AcmeProblem } from '../../../shared/problems.ts';
+import type { EdgeServices } from '../../context.ts';
 import type { AccountRow, OrderRow } from '../../storage/schema.ts';
 import { jwkDigest, refuseBlockedCsrKey } from '../compromised-keys.ts';
-import type { EdgeServices } from '../context.ts';
 import { checkCsr } from './csr.ts';
 import { readOrder } from './refresh.ts';
 import { profileOf, relayOrder } from './relay.ts';

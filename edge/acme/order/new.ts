@@ -5,13 +5,13 @@
 
 import { canonicalIdentifiers, normalizeIdentifier } from '../../../shared/identifiers.ts';
 import { AcmeProblem, type Identifier } from '../../../shared/problems.ts';
+import type { EdgeServices } from '../../context.ts';
 import { accountContext, checkIdentifiers, resolveProfile } from '../../policy/issuance.ts';
 import { checkOrderLimits } from '../../ratelimit/limits.ts';
 import { newId } from '../../storage/ids.ts';
 import type { AccountRow, OrderRow } from '../../storage/schema.ts';
 import { checkOpenLimits, grantAuthorizations, saveGrant } from '../authz/new.ts';
 import { optedInChallenges } from '../challenge-offer.ts';
-import type { EdgeServices } from '../context.ts';
 import { checkReplaces } from '../replaces.ts';
 
 export interface NewOrderPayload {

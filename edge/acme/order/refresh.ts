@@ -3,12 +3,12 @@
 // every instance sharing the database reaches the same answer; a read also resumes what a process
 // that went away left unfinished (a validation, a relay to the signer).
 import { AcmeProblem, type Identifier } from '../../../shared/problems.ts';
+import type { EdgeServices } from '../../context.ts';
 import { metricsOf } from '../../observability/edge-metrics.ts';
 import type { AccountRow, AuthzRow, OrderRow } from '../../storage/schema.ts';
 import { resumeStale } from '../authz/challenge.ts';
 import { effectiveAuthzStatus } from '../authz/states.ts';
 import { STALE_ATTEMPT_MS } from '../authz/validation.ts';
-import type { EdgeServices } from '../context.ts';
 import { ensureOwner, notFound } from '../respond.ts';
 import { resumeRelay } from './relay.ts';
 import { moveOrder } from './states.ts';

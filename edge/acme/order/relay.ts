@@ -7,13 +7,13 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import { b64uEncode, pemToDers, sha256, toHex } from '../../../shared/encoding.ts';
 import { AcmeProblem, type Identifier } from '../../../shared/problems.ts';
+import type { EdgeServices } from '../../context.ts';
 import { recordCondition } from '../../events/outbox.ts';
 import { metricsOf } from '../../observability/edge-metrics.ts';
 import { newId } from '../../storage/ids.ts';
 import type { CertificateRow, OrderRow } from '../../storage/schema.ts';
 import type { Profile } from '../../storage/settings.ts';
 import { storesOf } from '../../storage/stores.ts';
-import type { EdgeServices } from '../context.ts';
 import { moveOrder } from './states.ts';
 
 /** Minimum gap between two relay attempts for the same processing order (any instance). */

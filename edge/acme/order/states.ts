@@ -4,8 +4,8 @@
 // statements: ready → processing with the CSR (beginFinalize) and processing → valid with the
 // certificate (completeOrder).
 
+import type { EdgeServices } from '../../context.ts';
 import type { OrderRow } from '../../storage/schema.ts';
-import type { EdgeServices } from '../context.ts';
 
 export type OrderStatus = OrderRow['status'];
 

@@ -5,7 +5,7 @@
 // and change-log entries are the API's. No script: forms and hidden fields only.
 import type { Context, Hono } from 'hono';
 import { html } from 'hono/html';
-import type { AppEnv } from '../../acme/context.ts';
+import type { AppEnv } from '../../context.ts';
 import { adminApi, read } from './api.ts';
 import { type Flash, type Html, postForm, table, when } from './layout.ts';
 import type { View } from './pages.ts';

@@ -6,7 +6,7 @@
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { html } from 'hono/html';
-import type { AppEnv } from '../../acme/context.ts';
+import type { AppEnv } from '../../context.ts';
 import { adminApi } from './api.ts';
 import { DNS_PERSIST_PATH, dnsPersistPage } from './dns-persist.ts';
 import { INCIDENT_PATH, incidentPage, registerIncidentUi } from './incident.ts';

@@ -9,7 +9,7 @@
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { b64uEncode, randomToken, timingSafeEqual } from '../../../shared/encoding.ts';
-import type { AppEnv } from '../../acme/context.ts';
+import type { AppEnv } from '../../context.ts';
 import type { PublicToken } from '../../storage/admin.ts';
 import { adminLogin } from '../login-throttle.ts';
 

@@ -4,7 +4,7 @@
 // token, so checks, scopes and the change log are the API's. No script: forms only.
 import type { Context, Hono } from 'hono';
 import { html } from 'hono/html';
-import type { AppEnv } from '../../acme/context.ts';
+import type { AppEnv } from '../../context.ts';
 import { EVENT_TYPES } from '../../events/catalog.ts';
 import type { ChartSeries } from '../../storage/charts.ts';
 import { adminApi, read } from './api.ts';
