@@ -10,7 +10,6 @@ import { after, before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair } from 'jose';
 import { defaultEdgeConfig } from '../edge/config.ts';
 import { type RunningEdge, startNodeEdge } from '../edge/runtime/node-server.ts';
-import { storesOf } from '../edge/storage/stores.ts';
 
 const CLI = join(resolve(import.meta.dirname, '..'), 'bin', 'edgeca.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'edgeca-token-'));
@@ -48,7 +47,7 @@ before(async () => {
     }),
     { log: () => {} },
   );
-  const { admin: store } = await storesOf(edge.services);
+  const { admin: store } = await edge.services.stores();
   const t = await store.newToken('cli-test', 'read');
   await store.commit([t.stmt], {
     tokenId: 'cli',
@@ -120,7 +119,7 @@ describe('the admin CLI token', { timeout: 120_000 }, () => {
 describe('the admin CLI with --max-accounts', { timeout: 120_000 }, () => {
   let writeFile: string;
   before(async () => {
-    const { admin: store } = await storesOf(edge.services);
+    const { admin: store } = await edge.services.stores();
     const t = await store.newToken('cli-write', 'write');
     await store.commit([t.stmt], {
       tokenId: 'cli',

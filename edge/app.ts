@@ -1,20 +1,15 @@
-// The edge application: one Hono app, the same on every runtime. `createEdge` wires the services
-// (storage, relay client, runtime adapter) and `createApp` the routes, the headers every ACME
-// response carries (Replay-Nonce, Link rel="index") and the one place errors become problem documents.
-import type { Client } from '@libsql/client';
+// The edge application: one Hono app, the same on every runtime. `createApp` wires the routes
+// onto the services (edge/services.ts), the headers every ACME response carries (Replay-Nonce,
+// Link rel="index") and the one place errors become problem documents.
 import { Hono } from 'hono';
 import { AcmeProblem } from '../shared/problems.ts';
 import { registerAdmin } from './admin/index.ts';
 import { registerAdminUi } from './admin/ui/index.ts';
-import { type EdgeConfig, parseUrlList } from './config.ts';
-import type { AppEnv, EdgeServices } from './context.ts';
-import { Linker, PATHS } from './linker.ts';
-import { instrumentSignerClient, metricsOf } from './observability/edge-metrics.ts';
-import { eventMetricsOf } from './observability/event-metrics.ts';
+import type { AppEnv } from './context.ts';
+import { PATHS } from './linker.ts';
 import { requestObserver } from './observability/request-log.ts';
 import { registerObservability } from './observability/routes.ts';
 import { type ConnectionInfo, clientAddressOf } from './ratelimit/client-address.ts';
-import { createSignerClient, type SignerClient } from './relay/signer-client.ts';
 import { registerAccount } from './routes/account.ts';
 import { registerAuthz } from './routes/authz.ts';
 import { registerCertificate } from './routes/certificate.ts';
@@ -23,83 +18,8 @@ import { registerDirectory } from './routes/directory.ts';
 import { registerKeyChange } from './routes/key-change.ts';
 import { registerOrder } from './routes/order.ts';
 import { registerRenewalInfo } from './routes/renewal-info.ts';
-import type { EdgeRuntime } from './runtime/types.ts';
-import { createAccountRepo, createEabRepo } from './storage/accounts.ts';
-import { type Database, isDatabaseBusy, openDatabase } from './storage/db.ts';
-import { createNonceRepo } from './storage/nonces.ts';
-import { createCertificateRepo, createOrderRepo } from './storage/orders.ts';
-
-export async function createServices(opts: {
-  config: EdgeConfig;
-  runtime: EdgeRuntime;
-  /** a libSQL client, opened and migrated here (Node, Deno, remote libSQL) ... */
-  dbClient?: Client;
-  /** ... or a database the runtime already opened (D1 on Workers) */
-  database?: Database;
-  signer?: SignerClient;
-  log?: (e: Record<string, unknown>) => void;
-}): Promise<EdgeServices> {
-  const { config, runtime } = opts;
-  let database = opts.database;
-  if (!database) {
-    if (!opts.dbClient) throw new Error('createServices needs a dbClient or a database');
-    database = await openDatabase(opts.dbClient, { countStatements: config.sqlStatementMetrics });
-  }
-  const db = database.db;
-  const signerFetch = relayFetch(config, runtime);
-  const svc: EdgeServices = {
-    config,
-    runtime,
-    database,
-    linker: new Linker(config.baseUrl),
-    nonces: await createNonceRepo(db, config.nonceLifetimeSeconds, {
-      rejectPercent: config.nonceRejectPercent,
-    }),
-    accounts: createAccountRepo(db),
-    eab: createEabRepo(db),
-    orders: createOrderRepo(db),
-    certificates: createCertificateRepo(db),
-    signer:
-      opts.signer ??
-      (await createSignerClient({
-        urls: parseUrlList('signerUrl', config.signerUrl),
-        relayKeyJwk: config.relayKeyJwk,
-        answerKeysJwk: config.signerKeysJwk,
-        timeoutMs: config.relayTimeoutMs,
-        connectTimeoutMs: config.relayConnectTimeoutMs,
-        retryAfterMs: config.relayRetryAfterS * 1000,
-        ...(signerFetch ? { fetch: signerFetch } : {}),
-        log: (e) => svc.log(e),
-        observe: (e) =>
-          metricsOf(svc).relayAttempts.inc({
-            service: 'signer',
-            peer: String(e.peer),
-            op: e.op,
-            outcome: e.outcome,
-          }),
-      })),
-    log: opts.log ?? ((e) => console.log(JSON.stringify({ time: new Date().toISOString(), ...e }))),
-  };
-  // Every relay call is timed into edgeca_relay_duration_seconds.
-  svc.signer = instrumentSignerClient(svc.signer, metricsOf(svc));
-  eventMetricsOf(svc);
-  return svc;
-}
-
-/**
- * The fetch for https signers when a CA is pinned (EDGECA_SIGNER_CA_FILE): the runtime's, as each
- * runtime has its own way (docs/runtimes.md); a runtime without one cannot honour the pin, and the
- * edge refuses to start rather than talk to the signer without it.
- */
-function relayFetch(config: EdgeConfig, runtime: EdgeRuntime): typeof fetch | undefined {
-  if (!config.signerCaPem) return undefined;
-  if (!runtime.pinnedFetch) {
-    throw new Error(
-      `EDGECA_SIGNER_CA(_FILE) is set, but the edge on ${runtime.name} cannot pin a CA for its fetch (docs/runtimes.md)`,
-    );
-  }
-  return runtime.pinnedFetch(config.signerCaPem);
-}
+import type { EdgeServices } from './services.ts';
+import { isDatabaseBusy } from './storage/db.ts';
 
 const POST_ONLY = [
   PATHS.newAccount,

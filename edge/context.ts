@@ -1,29 +1,8 @@
-// What every request handler can reach: the services (typed Hono context variables) and the
-// verified JWS that the middleware put there. Handlers never parse a JWS themselves.
+// What every request handler can reach: the services (edge/services.ts) and the verified JWS
+// that the middleware put there, as typed Hono context variables. Handlers never parse a JWS themselves.
 import type { JWK } from 'jose';
-import type { EdgeConfig } from './config.ts';
-import type { Linker } from './linker.ts';
-import type { SignerClient } from './relay/signer-client.ts';
-import type { EdgeRuntime } from './runtime/types.ts';
-import type { AccountRepo, EabRepo } from './storage/accounts.ts';
-import type { Database } from './storage/db.ts';
-import type { NonceRepo } from './storage/nonces.ts';
-import type { CertificateRepo, OrderRepo } from './storage/orders.ts';
+import type { EdgeServices } from './services.ts';
 import type { AccountRow } from './storage/schema.ts';
-
-export interface EdgeServices {
-  config: EdgeConfig;
-  runtime: EdgeRuntime;
-  database: Database;
-  linker: Linker;
-  nonces: NonceRepo;
-  accounts: AccountRepo;
-  eab: EabRepo;
-  orders: OrderRepo;
-  certificates: CertificateRepo;
-  signer: SignerClient;
-  log(event: Record<string, unknown>): void;
-}
 
 export interface ProtectedHeader {
   alg: string;

@@ -6,8 +6,8 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { AuthorityKeyIdentifier, Certificate, id_ce_authorityKeyIdentifier } from '@peculiar/asn1-x509';
 import { b64uDecode, b64uEncode, fromHex, pemToDers, toHex } from '../../shared/encoding.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
-import type { EdgeServices } from '../context.ts';
-import { createRenewalStore, type RenewalRow, type RenewalStore } from '../storage/renewal.ts';
+import type { EdgeServices } from '../services.ts';
+import type { RenewalRow } from '../storage/renewal.ts';
 import type { CertificateRow } from '../storage/schema.ts';
 
 export interface CertId {
@@ -110,18 +110,6 @@ export function windowOf(
  */
 export function retryAfterSeconds(cert: Pick<CertificateRow, 'notBefore' | 'notAfter'>): number {
   return Math.max(60, Math.min(6 * 3600, Math.floor((cert.notAfter - cert.notBefore) / 24 / 1000)));
-}
-
-const stores = new WeakMap<EdgeServices, RenewalStore>();
-
-/** The renewal store of these services (made once, kept beside them like storesOf). */
-export function renewalStore(svc: EdgeServices): RenewalStore {
-  let s = stores.get(svc);
-  if (!s) {
-    s = createRenewalStore(svc.database.db);
-    stores.set(svc, s);
-  }
-  return s;
 }
 
 /** The certificate a certID names, or undefined when this CA did not issue it (serial and AKI must match). */

@@ -17,7 +17,6 @@ import { type AcmeKey, newKey, TestAcme } from '../../test/support/acme.ts';
 import { issueLeaf, makeIssuer, storeCert, type TestIssuer } from '../../test/support/ari.ts';
 import { type InprocEdge, startInprocEdge } from '../../test/support/edge-app.ts';
 import type { Stmt } from '../storage/settings.ts';
-import { storesOf } from '../storage/stores.ts';
 import { blockedKeyStore, jwkDigest } from './compromised-keys.ts';
 
 const H = 3_600_000;
@@ -117,7 +116,7 @@ async function statusOf(id: string): Promise<string | undefined> {
 describe('blocking a key deactivates the accounts using it', () => {
   before(async () => {
     edge = await startInprocEdge({ signer });
-    const { admin: store } = await storesOf(edge.svc);
+    const { admin: store } = await edge.svc.stores();
     const t = await store.newToken('block-test', 'write');
     await store.commit([t.stmt], {
       tokenId: 'cli',

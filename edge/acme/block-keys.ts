@@ -11,7 +11,7 @@
 // release blocked, before any digest was kept.
 import type { JWK } from 'jose';
 import { AcmeProblem } from '../../shared/problems.ts';
-import type { EdgeServices } from '../context.ts';
+import type { EdgeServices } from '../services.ts';
 import type { BlockedKeyRow } from '../storage/blocked-keys.ts';
 import type { AccountRow } from '../storage/schema.ts';
 import type { Stmt } from '../storage/settings.ts';

@@ -14,7 +14,7 @@ import { parseCsr } from '../../shared/csr.ts';
 import { OID, spkiParts } from '../../shared/der.ts';
 import { b64uDecode, b64uEncode, pemToDers, sha256 } from '../../shared/encoding.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
-import type { EdgeServices } from '../context.ts';
+import type { EdgeServices } from '../services.ts';
 import { type BlockedKeyRow, type BlockedKeyStore, createBlockedKeyStore } from '../storage/blocked-keys.ts';
 
 /** RFC 5280 §5.3.1 CRLReason keyCompromise. */

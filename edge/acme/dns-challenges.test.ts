@@ -10,7 +10,6 @@ import { type InprocEdge, startInprocEdge } from '../../test/support/edge-app.ts
 import { uiLogIn } from '../../test/support/ui-client.ts';
 import { dns01TxtValue } from '../../validation/dns-01.ts';
 import { dnsAccount01Name } from '../../validation/dns-account-01.ts';
-import { storesOf } from '../storage/stores.ts';
 
 interface Chall {
   type: string;
@@ -27,7 +26,7 @@ interface Authz {
 }
 
 async function adminToken(edge: InprocEdge): Promise<string> {
-  const { admin } = await storesOf(edge.svc);
+  const { admin } = await edge.svc.stores();
   const t = await admin.newToken('test-write', 'write');
   await admin.commit([t.stmt], {
     tokenId: 'cli',

@@ -12,7 +12,6 @@ import { newKey, TestAcme } from '../../test/support/acme.ts';
 import { type InprocEdge, startInprocEdge } from '../../test/support/edge-app.ts';
 import { openDatabase } from '../storage/db.ts';
 import { MIGRATIONS } from '../storage/migrations.ts';
-import { storesOf } from '../storage/stores.ts';
 
 let edge: InprocEdge;
 let second: InprocEdge;
@@ -65,7 +64,7 @@ describe('EAB keys binding several accounts', () => {
   before(async () => {
     edge = await startInprocEdge({ config: { eabRequired: true } });
     second = await startInprocEdge({ config: { eabRequired: true, dbUrl: edge.svc.config.dbUrl } });
-    const { admin } = await storesOf(edge.svc);
+    const { admin } = await edge.svc.stores();
     const t = await admin.newToken('eab-test', 'write');
     await admin.commit([t.stmt], {
       tokenId: 'cli',

@@ -5,8 +5,7 @@
 import { flattenedVerify, type JWK } from 'jose';
 import { b64uDecode, b64uEncode } from '../../shared/encoding.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
-import type { EdgeServices } from '../context.ts';
-import { storesOf } from '../storage/stores.ts';
+import type { EdgeServices } from '../services.ts';
 import { parseFlattenedJws, thumbprintOf } from './jws.ts';
 
 const EAB_ALGS = ['HS256', 'HS384', 'HS512'];
@@ -56,7 +55,7 @@ export async function verifyEab(svc: EdgeServices, eab: unknown, accountThumbpri
     );
   }
   // A key may carry an expiry (admin API); past it the key binds nothing.
-  const { expiresAt } = await (await storesOf(svc)).settings.eabSettings(hdr.kid);
+  const { expiresAt } = await (await svc.stores()).settings.eabSettings(hdr.kid);
   if (expiresAt !== null && expiresAt <= Date.now()) {
     throw new AcmeProblem(
       'unauthorized',

@@ -4,8 +4,7 @@
 // the rows it deleted are counted in edgeca_purged_rows_total. Instances sharing a database may
 // run it at once: every step is one atomic batch, and two that pick the same rows delete them once.
 
-import type { EdgeServices } from '../context.ts';
-import { metricsOf } from '../observability/edge-metrics.ts';
+import type { EdgeServices } from '../services.ts';
 import {
   type PurgeRun,
   type PurgeRunOptions,
@@ -39,7 +38,7 @@ export function runPurge(
   const run = (async () => {
     const steps = [...purgeSteps(retentionPolicy(svc)), ...(o.extraSteps ?? [])];
     const r = await purgeExpired(svc.database.db, steps, o);
-    const m = metricsOf(svc);
+    const m = svc.metrics;
     for (const [table, n] of Object.entries(r.counts)) m.purgedRows.inc({ table }, n);
     svc.log({
       event: 'purge',

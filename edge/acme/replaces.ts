@@ -6,9 +6,9 @@
 // retrying after an abandoned attempt is not locked out until that order expires.
 import { identifierKey } from '../../shared/identifiers.ts';
 import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
-import type { EdgeServices } from '../context.ts';
+import type { EdgeServices } from '../services.ts';
 import type { AccountRow, CertificateRow } from '../storage/schema.ts';
-import { buildCertId, certificateByCertId, parseCertId, renewalStore } from './ari.ts';
+import { buildCertId, certificateByCertId, parseCertId } from './ari.ts';
 
 /** Holds the account valid authorizations for every identifier of the certificate? */
 async function authorizedForAll(
@@ -53,7 +53,7 @@ export async function checkReplaces(
       'the order shares no identifier with the certificate in "replaces" (RFC 9773 §5)',
     );
   }
-  const replacing = await renewalStore(svc).replacingOrders(certId);
+  const replacing = await svc.renewals.replacingOrders(certId);
   const taken = replacing.find(
     (o) =>
       o.status === 'valid' || (o.accountId !== account.id && o.status !== 'invalid' && o.expiresAt > now),

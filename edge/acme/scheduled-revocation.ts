@@ -5,9 +5,8 @@
 // Each revocation is claimed in the database first, so instances sharing it never revoke twice; a
 // claim left by a crash or an absent signer expires after REVOKE_CLAIM_MS and is taken again.
 
-import type { EdgeServices } from '../context.ts';
 import { revocationTime } from '../relay/signer-client.ts';
-import { renewalStore } from './ari.ts';
+import type { EdgeServices } from '../services.ts';
 
 export interface RevocationRun {
   revoked: string[];
@@ -23,7 +22,7 @@ export async function runDueRevocations(
   opts: { now?: number; limit?: number } = {},
 ): Promise<RevocationRun> {
   const now = opts.now ?? Date.now();
-  const store = renewalStore(svc);
+  const store = svc.renewals;
   const out: RevocationRun = { revoked: [], deferred: [], failed: [] };
   for (const row of await store.due(now, opts.limit ?? 20)) {
     if (!(await store.claim(row.certificateId, now))) continue;
@@ -52,13 +51,12 @@ export async function runDueRevocations(
 
 /** Minimum gap between two opportunistic runs started by this instance (claims make extra runs harmless). */
 const OPPORTUNISTIC_GAP_MS = 5000;
-const lastRun = new WeakMap<EdgeServices, number>();
 
 /** Starts a run in the background (the runtime's waitUntil) unless this instance ran one just now. */
 export function kickDueRevocations(svc: EdgeServices): void {
   const now = Date.now();
-  if (now - (lastRun.get(svc) ?? 0) < OPPORTUNISTIC_GAP_MS) return;
-  lastRun.set(svc, now);
+  if (now - svc.scheduledRevocation.lastRun < OPPORTUNISTIC_GAP_MS) return;
+  svc.scheduledRevocation.lastRun = now;
   svc.runtime.waitUntil(
     runDueRevocations(svc, { now }).catch((e: unknown) =>
       svc.log({ event: 'scheduled-revocation-error', error: String(e) }),

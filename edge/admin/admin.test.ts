@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type InprocEdge, startInprocEdge } from '../../test/support/edge-app.ts';
-import { storesOf } from '../storage/stores.ts';
 
 let edge: InprocEdge;
 let write: string;
@@ -11,7 +10,7 @@ let read: string;
 let readId: string;
 
 async function token(scope: 'read' | 'write') {
-  const { admin } = await storesOf(edge.svc);
+  const { admin } = await edge.svc.stores();
   const t = await admin.newToken(`test-${scope}`, scope);
   await admin.commit([t.stmt], {
     tokenId: 'cli',

@@ -9,8 +9,8 @@
 import type { Identifier } from '../../shared/problems.ts';
 import { blockKeys } from '../acme/block-keys.ts';
 import { compromisedCertificateKey, KEY_COMPROMISE } from '../acme/compromised-keys.ts';
-import type { EdgeServices } from '../context.ts';
 import { revocationTime } from '../relay/signer-client.ts';
+import type { EdgeServices } from '../services.ts';
 import type { BlockedKeyRow } from '../storage/blocked-keys.ts';
 import { type CertificateFilter, createCertificateSelection } from '../storage/certificate-selection.ts';
 import type { CertificateRow } from '../storage/schema.ts';

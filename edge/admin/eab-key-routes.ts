@@ -5,7 +5,6 @@ import type { Hono } from 'hono';
 import { parsePolicy } from '../policy/engine.ts';
 import type { EabKeyRow } from '../storage/schema.ts';
 import { DEFAULT_EAB_SETTINGS, type EabSettings, type Stmt } from '../storage/settings.ts';
-import { storesOf } from '../storage/stores.ts';
 import { OPT_IN_SCHEMA, optInField } from './challenge-opt-ins.ts';
 import { eabKeyCreation, eabKeyRevocation, eabKeyView, MAX_ACCOUNTS_LIMIT } from './eab-keys.ts';
 import {
@@ -25,7 +24,7 @@ import {
 } from './http.ts';
 
 async function eabView(c: AdminContext, k: EabKeyRow, s?: EabSettings, bound?: number) {
-  const { settings } = await storesOf(c.var.svc);
+  const { settings } = await c.var.svc.stores();
   return eabKeyView(
     k,
     s ?? (await settings.eabSettings(k.kid)),
@@ -42,7 +41,7 @@ function maxAccountsField(o: Record<string, unknown>): number | null | undefined
 
 /** The EAB settings fields of a create or update body, checked (profiles must exist). */
 async function eabFields(c: AdminContext, o: Record<string, unknown>, base: EabSettings) {
-  const { settings } = await storesOf(c.var.svc);
+  const { settings } = await c.var.svc.stores();
   const out: EabSettings = { ...base };
   if (o.profiles !== undefined) {
     if (o.profiles === null) out.profiles = null;
@@ -79,7 +78,7 @@ async function eabKey(c: AdminContext): Promise<EabKeyRow> {
 
 export function registerEabKeyRoutes(r: Hono<AdminEnv>): void {
   r.get('/eab-keys', async (c) => {
-    const { settings } = await storesOf(c.var.svc);
+    const { settings } = await c.var.svc.stores();
     const all = await settings.allEabSettings();
     const keys = await c.var.svc.eab.list();
     const bound = await c.var.svc.eab.boundAccountsByKey();
@@ -105,7 +104,7 @@ export function registerEabKeyRoutes(r: Hono<AdminEnv>): void {
     const f = await eabFields(c, o, DEFAULT_EAB_SETTINGS);
     if (f.settings.expiresAt !== null && f.settings.expiresAt <= Date.now())
       throw bad('expiresAt', 'lies in the past');
-    const made = eabKeyCreation(await storesOf(c.var.svc), {
+    const made = eabKeyCreation(await c.var.svc.stores(), {
       name,
       settings: f.settings,
       policy: f.policy ?? null,
@@ -122,7 +121,7 @@ export function registerEabKeyRoutes(r: Hono<AdminEnv>): void {
     const k = await eabKey(c);
     const o = await body(c);
     onlyFields(o, ['policy', 'profiles', 'expiresAt', 'preAuthorize', 'maxAccounts', 'optInChallenges']);
-    const { settings, admin } = await storesOf(c.var.svc);
+    const { settings, admin } = await c.var.svc.stores();
     const beforeView = await eabView(c, k);
     const maxAccounts = maxAccountsField(o);
     const f = await eabFields(c, o, await settings.eabSettings(k.kid));
@@ -152,7 +151,7 @@ export function registerEabKeyRoutes(r: Hono<AdminEnv>): void {
     const k = await eabKey(c);
     if (k.revokedAt)
       throw new AdminError('conflict', `EAB key ${k.kid} was already revoked on ${iso(k.revokedAt)}`);
-    const made = eabKeyRevocation(await storesOf(c.var.svc), await eabView(c, k));
+    const made = eabKeyRevocation(await c.var.svc.stores(), await eabView(c, k));
     const { action, target, before, after } = made.change;
     await record(c, action, target, before, after, made.stmts);
     return c.json(await eabView(c, (await c.var.svc.eab.get(k.kid))!));

@@ -4,10 +4,10 @@
 // revoke a key writes the same rows and the same change-log entry.
 import { newEabCredentials } from '../acme/eab.ts';
 import type { NamePolicy } from '../policy/engine.ts';
+import type { Stores } from '../services.ts';
 import type { Change } from '../storage/admin.ts';
 import type { EabKeyRow } from '../storage/schema.ts';
 import type { EabSettings, Stmt } from '../storage/settings.ts';
-import type { Stores } from '../storage/stores.ts';
 
 export { MAX_ACCOUNTS_LIMIT } from './eab-limits.ts';
 

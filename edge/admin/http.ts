@@ -5,7 +5,6 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../context.ts';
 import type { PublicToken } from '../storage/admin.ts';
 import type { Stmt } from '../storage/settings.ts';
-import { storesOf } from '../storage/stores.ts';
 
 export type AdminEnv = { Variables: AppEnv['Variables'] & { adminToken: PublicToken } };
 export type AdminContext = Context<AdminEnv>;
@@ -153,6 +152,6 @@ export async function record(
   after: unknown,
   stmts: Stmt[],
 ): Promise<number[]> {
-  const { admin } = await storesOf(c.var.svc);
+  const { admin } = await c.var.svc.stores();
   return admin.commit(stmts, { tokenId: c.var.adminToken.id, action, target, before, after });
 }

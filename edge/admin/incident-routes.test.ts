@@ -13,7 +13,6 @@ import { newKey, TestAcme } from '../../test/support/acme.ts';
 import { issueLeaf, makeIssuer, storeCert, type TestIssuer } from '../../test/support/ari.ts';
 import { type InprocEdge, startInprocEdge } from '../../test/support/edge-app.ts';
 import { jwkDigest } from '../acme/compromised-keys.ts';
-import { storesOf } from '../storage/stores.ts';
 
 const H = 3_600_000;
 let edge: InprocEdge;
@@ -80,7 +79,7 @@ const ecKeys = () =>
 describe('admin bulk revocation and blocked keys', () => {
   before(async () => {
     edge = await startInprocEdge({ signer });
-    const { admin } = await storesOf(edge.svc);
+    const { admin } = await edge.svc.stores();
     const t = await admin.newToken('incident-test', 'write');
     await admin.commit([t.stmt], {
       tokenId: 'cli',

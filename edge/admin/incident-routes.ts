@@ -13,7 +13,6 @@ import {
   spkiOfPem,
 } from '../acme/compromised-keys.ts';
 import type { BlockedKeyRow } from '../storage/blocked-keys.ts';
-import { storesOf } from '../storage/stores.ts';
 import {
   BULK_REASONS,
   BULK_REVOKE_MAX,
@@ -262,7 +261,7 @@ export function registerIncidentRoutes(r: Hono<AdminEnv>): void {
       createdAt: Date.now(),
     };
     // the key, its change-log row, and the accounts using the key deactivated: one batch
-    const { admin } = await storesOf(c.var.svc);
+    const { admin } = await c.var.svc.stores();
     const tokenId = c.var.adminToken.id;
     const outcome = await blockKeys(c.var.svc, [row], {
       tokenId,

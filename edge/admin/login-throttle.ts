@@ -6,9 +6,8 @@
 // it reaches. Once the bucket is empty every attempt from that address is refused (429 with
 // Retry-After), a right token included, so guessing learns nothing until the bucket refills. A right
 // token costs nothing: it only checks that the bucket is not empty.
-import type { EdgeServices } from '../context.ts';
+import type { EdgeServices } from '../services.ts';
 import type { PublicToken } from '../storage/admin.ts';
-import { storesOf } from '../storage/stores.ts';
 
 export type AdminLogin =
   | { ok: true; token: PublicToken }
@@ -20,7 +19,7 @@ export async function adminLogin(
   clientAddress: string,
   secret: string,
 ): Promise<AdminLogin> {
-  const { admin, buckets } = await storesOf(svc);
+  const { admin, buckets } = await svc.stores();
   const limit = { count: svc.config.adminAuthFailuresPerMinute, windowSeconds: 60 };
   const key = `adminAuthFailures:${clientAddress}`;
   const token = await admin.authenticate(secret);

@@ -7,7 +7,6 @@ import { certIdOf } from '../acme/ari.ts';
 import { blockKeys } from '../acme/block-keys.ts';
 import { compromisedCertificateKey, KEY_COMPROMISE } from '../acme/compromised-keys.ts';
 import { revocationTime } from '../relay/signer-client.ts';
-import { storesOf } from '../storage/stores.ts';
 import {
   type AdminApiPart,
   type AdminEnv,
@@ -24,7 +23,7 @@ import {
 
 export function registerObjectRoutes(r: Hono<AdminEnv>): void {
   r.get('/accounts', async (c) => {
-    const { admin } = await storesOf(c.var.svc);
+    const { admin } = await c.var.svc.stores();
     const rows = await admin.accounts({
       ...(c.req.query('eab') ? { eabKid: c.req.query('eab')! } : {}),
       ...(c.req.query('status') ? { status: c.req.query('status')! } : {}),
@@ -38,7 +37,7 @@ export function registerObjectRoutes(r: Hono<AdminEnv>): void {
     const a = await c.var.svc.accounts.get(c.req.param('id'));
     if (!a) throw new AdminError('notFound', `no account "${c.req.param('id')}"`);
     if (a.status !== 'valid') throw new AdminError('conflict', `the account is already ${a.status}`);
-    const { admin } = await storesOf(c.var.svc);
+    const { admin } = await c.var.svc.stores();
     await record(
       c,
       'account.deactivate',
@@ -51,7 +50,7 @@ export function registerObjectRoutes(r: Hono<AdminEnv>): void {
   });
 
   r.get('/orders', async (c) => {
-    const { admin } = await storesOf(c.var.svc);
+    const { admin } = await c.var.svc.stores();
     const rows = await admin.orders({
       ...(c.req.query('account') ? { accountId: c.req.query('account')! } : {}),
       ...(c.req.query('status') ? { status: c.req.query('status')! } : {}),
@@ -68,7 +67,7 @@ export function registerObjectRoutes(r: Hono<AdminEnv>): void {
     });
   });
   r.get('/certificates', async (c) => {
-    const { admin } = await storesOf(c.var.svc);
+    const { admin } = await c.var.svc.stores();
     const rows = await admin.certificates({
       ...(c.req.query('account') ? { accountId: c.req.query('account')! } : {}),
       ...(c.req.query('serial') ? { serial: c.req.query('serial')! } : {}),
@@ -132,7 +131,7 @@ export function registerObjectRoutes(r: Hono<AdminEnv>): void {
   });
 
   r.get('/tokens', async (c) => {
-    const { admin } = await storesOf(c.var.svc);
+    const { admin } = await c.var.svc.stores();
     return c.json({
       tokens: (await admin.tokens()).map((t) => ({
         ...t,
@@ -146,13 +145,13 @@ export function registerObjectRoutes(r: Hono<AdminEnv>): void {
     onlyFields(o, ['name', 'scope']);
     const scope = o.scope ?? 'read';
     if (scope !== 'read' && scope !== 'write') throw bad('scope', 'must be "read" or "write"');
-    const { admin } = await storesOf(c.var.svc);
+    const { admin } = await c.var.svc.stores();
     const made = await admin.newToken(str(o, 'name') ?? '', scope);
     await record(c, 'token.create', `token:${made.row.id}`, null, made.row, [made.stmt]);
     return c.json({ ...made.row, createdAt: iso(made.row.createdAt), token: made.token }, 201);
   });
   r.post('/tokens/:id/revoke', async (c) => {
-    const { admin } = await storesOf(c.var.svc);
+    const { admin } = await c.var.svc.stores();
     const t = await admin.token(c.req.param('id'));
     if (!t) throw new AdminError('notFound', `no admin token "${c.req.param('id')}"`);
     if (t.revokedAt) throw new AdminError('conflict', `token ${t.id} is already revoked`);
@@ -163,13 +162,13 @@ export function registerObjectRoutes(r: Hono<AdminEnv>): void {
   });
 
   r.get('/preauthorizations', async (c) => {
-    const { admin } = await storesOf(c.var.svc);
+    const { admin } = await c.var.svc.stores();
     const rows = await admin.preauthorized(queryInt(c, 'limit', 100, 1000));
     return c.json({ preauthorizations: rows.map((p) => ({ ...p, createdAt: iso(p.createdAt) })) });
   });
 
   r.get('/changes', async (c) => {
-    const { admin } = await storesOf(c.var.svc);
+    const { admin } = await c.var.svc.stores();
     const before = c.req.query('before');
     if (before !== undefined && !/^\d{1,15}$/.test(before)) throw bad('before', 'must be a change id');
     const rows = await admin.changes({

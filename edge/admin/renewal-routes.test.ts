@@ -9,7 +9,6 @@ import type { Identifier } from '../../shared/problems.ts';
 import { certIdOfPem, newKey, TestAcme } from '../../test/support/acme.ts';
 import { issueLeaf, makeIssuer, storeCert, type TestIssuer } from '../../test/support/ari.ts';
 import { type InprocEdge, startInprocEdge } from '../../test/support/edge-app.ts';
-import { storesOf } from '../storage/stores.ts';
 
 const H = 3_600_000;
 let edge: InprocEdge;
@@ -47,7 +46,7 @@ describe('admin renew-now', () => {
   let b: TestIssuer;
   before(async () => {
     edge = await startInprocEdge({ signer });
-    const { admin } = await storesOf(edge.svc);
+    const { admin } = await edge.svc.stores();
     const t = await admin.newToken('renewal-test', 'write');
     await admin.commit([t.stmt], {
       tokenId: 'cli',

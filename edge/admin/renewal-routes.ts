@@ -6,7 +6,7 @@
 import type { Hono } from 'hono';
 import { toHex } from '../../shared/encoding.ts';
 import type { Identifier } from '../../shared/problems.ts';
-import { buildCertId, certIdOf, parseKeyId, renewalStore, renewNowWindow, windowOf } from '../acme/ari.ts';
+import { buildCertId, certIdOf, parseKeyId, renewNowWindow, windowOf } from '../acme/ari.ts';
 import { runDueRevocations } from '../acme/scheduled-revocation.ts';
 import type { RenewalRow } from '../storage/renewal.ts';
 import type { CertificateRow } from '../storage/schema.ts';
@@ -76,7 +76,7 @@ async function select(c: AdminContext, s: Selector, now: number): Promise<Certif
       );
     return [cert];
   }
-  const store = renewalStore(svc);
+  const store = svc.renewals;
   const out: CertificateRow[] = [];
   let after = '';
   for (let scanned = 0; scanned < MAX_SCANNED; scanned += PAGE) {
@@ -160,23 +160,21 @@ export function registerRenewalRoutes(r: Hono<AdminEnv>): void {
       })),
     };
     if (result.dryRun || rows.length === 0) return c.json(result);
-    const before = await renewalStore(c.var.svc).byCertificates(
-      rows.slice(0, 100).map((x) => x.certificateId),
-    );
+    const before = await c.var.svc.renewals.byCertificates(rows.slice(0, 100).map((x) => x.certificateId));
     await record(
       c,
       'certificate.renew-now',
       `renew-now:${what}`,
       before.length ? before.map(view) : null,
       { ...result, certificates: result.certificates.slice(0, 100).map((x) => x.serial) },
-      renewalStore(c.var.svc).upsert(rows),
+      c.var.svc.renewals.upsert(rows),
     );
     return c.json(result);
   });
 
   r.get('/renewals', async (c) => {
     const { svc } = c.var;
-    const rows = await renewalStore(svc).list(queryInt(c, 'limit', 100, 1000));
+    const rows = await svc.renewals.list(queryInt(c, 'limit', 100, 1000));
     return c.json({ renewals: rows.map(view) });
   });
 
@@ -184,7 +182,7 @@ export function registerRenewalRoutes(r: Hono<AdminEnv>): void {
     const { svc } = c.var;
     const cert = await svc.certificates.bySerial(c.req.param('serial').toLowerCase());
     if (!cert) throw new AdminError('notFound', `no certificate with serial ${c.req.param('serial')}`);
-    const row = await renewalStore(svc).byCertificate(cert.id);
+    const row = await svc.renewals.byCertificate(cert.id);
     const w = windowOf(cert, row);
     return c.json({
       serial: cert.serial,

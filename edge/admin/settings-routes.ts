@@ -11,7 +11,6 @@ import {
   type LimitName,
   type Profile,
 } from '../storage/settings.ts';
-import { storesOf } from '../storage/stores.ts';
 import { OPT_IN_SCHEMA, optInField } from './challenge-opt-ins.ts';
 import {
   type AdminApiPart,
@@ -94,19 +93,17 @@ function parseLimit(o: Record<string, unknown>) {
 }
 
 export function registerSettingsRoutes(r: Hono<AdminEnv>): void {
-  r.get('/policies', async (c) =>
-    c.json({ policies: await (await storesOf(c.var.svc)).settings.policies() }),
-  );
+  r.get('/policies', async (c) => c.json({ policies: await (await c.var.svc.stores()).settings.policies() }));
   r.get('/policies/:scope', async (c) => {
     const scope = await policyScope(c, c.req.param('scope'));
-    const p = await (await storesOf(c.var.svc)).settings.policy(scope);
+    const p = await (await c.var.svc.stores()).settings.policy(scope);
     return c.json({ scope, ...(p ?? { allow: [], deny: [] }), set: p !== undefined });
   });
   r.put('/policies/:scope', async (c) => {
     const scope = await policyScope(c, c.req.param('scope'));
     const parsed = parsePolicy(await body(c));
     if (!parsed.ok) throw bad(parsed.field, parsed.error);
-    const { settings } = await storesOf(c.var.svc);
+    const { settings } = await c.var.svc.stores();
     const before = await settings.policy(scope);
     await record(c, 'policy.set', `policy:${scope}`, before, parsed.policy, [
       settings.putPolicy(scope, parsed.policy),
@@ -115,7 +112,7 @@ export function registerSettingsRoutes(r: Hono<AdminEnv>): void {
   });
   r.delete('/policies/:scope', async (c) => {
     const scope = await policyScope(c, c.req.param('scope'));
-    const { settings } = await storesOf(c.var.svc);
+    const { settings } = await c.var.svc.stores();
     const before = await settings.policy(scope);
     if (!before) throw new AdminError('notFound', `no policy is set for ${scope}`);
     await record(c, 'policy.delete', `policy:${scope}`, before, null, [settings.deletePolicy(scope)]);
@@ -123,7 +120,7 @@ export function registerSettingsRoutes(r: Hono<AdminEnv>): void {
   });
 
   r.get('/profiles', async (c) => {
-    const { settings } = await storesOf(c.var.svc);
+    const { settings } = await c.var.svc.stores();
     const dflt = await settings.defaultProfile();
     return c.json({
       default: dflt ?? null,
@@ -131,13 +128,13 @@ export function registerSettingsRoutes(r: Hono<AdminEnv>): void {
     });
   });
   r.get('/profiles/:name', async (c) => {
-    const p = await (await storesOf(c.var.svc)).settings.profile(c.req.param('name'));
+    const p = await (await c.var.svc.stores()).settings.profile(c.req.param('name'));
     if (!p) throw new AdminError('notFound', `no profile "${c.req.param('name')}"`);
     return c.json(p);
   });
   r.put('/profiles/:name', async (c) => {
     const p = parseProfile(c.req.param('name'), await body(c));
-    const { settings } = await storesOf(c.var.svc);
+    const { settings } = await c.var.svc.stores();
     const before = await settings.profile(p.name);
     await record(c, before ? 'profile.update' : 'profile.create', `profile:${p.name}`, before, p, [
       settings.putProfile(p),
@@ -146,7 +143,7 @@ export function registerSettingsRoutes(r: Hono<AdminEnv>): void {
   });
   r.delete('/profiles/:name', async (c) => {
     const name = c.req.param('name');
-    const { settings } = await storesOf(c.var.svc);
+    const { settings } = await c.var.svc.stores();
     const before = await settings.profile(name);
     if (!before) throw new AdminError('notFound', `no profile "${name}"`);
     if ((await settings.defaultProfile()) === name)
@@ -161,7 +158,7 @@ export function registerSettingsRoutes(r: Hono<AdminEnv>): void {
     const o = await body(c);
     onlyFields(o, ['name']);
     const name = str(o, 'name', 63);
-    const { settings } = await storesOf(c.var.svc);
+    const { settings } = await c.var.svc.stores();
     if (name === undefined) throw bad('name', 'is required');
     if (!(await settings.profile(name))) throw bad('name', `no profile "${name}" exists`);
     const before = await settings.defaultProfile();
@@ -172,7 +169,7 @@ export function registerSettingsRoutes(r: Hono<AdminEnv>): void {
   });
 
   r.get('/rate-limits', async (c) => {
-    const { settings } = await storesOf(c.var.svc);
+    const { settings } = await c.var.svc.stores();
     return c.json({
       names: LIMIT_NAMES,
       limits: await settings.limits(),
@@ -182,7 +179,7 @@ export function registerSettingsRoutes(r: Hono<AdminEnv>): void {
   r.put('/rate-limits/:name', async (c) => {
     const name = limitName(c.req.param('name'));
     const l = parseLimit(await body(c));
-    const { settings } = await storesOf(c.var.svc);
+    const { settings } = await c.var.svc.stores();
     const before = (await settings.limits()).find((x) => x.name === name);
     await record(c, 'ratelimit.set', `ratelimit:${name}`, before, { name, ...l }, [
       settings.putLimit(name, l),
@@ -191,7 +188,7 @@ export function registerSettingsRoutes(r: Hono<AdminEnv>): void {
   });
   r.delete('/rate-limits/:name', async (c) => {
     const name = limitName(c.req.param('name'));
-    const { settings } = await storesOf(c.var.svc);
+    const { settings } = await c.var.svc.stores();
     const before = (await settings.limits()).find((x) => x.name === name);
     if (!before) throw new AdminError('notFound', `rate limit ${name} is not set`);
     await record(c, 'ratelimit.delete', `ratelimit:${name}`, before, null, [settings.deleteLimit(name)]);
@@ -205,7 +202,7 @@ export function registerSettingsRoutes(r: Hono<AdminEnv>): void {
       throw bad('scope', 'newAccountsPerIP is decided before an account exists: override it per EAB key');
     const scope = await ownerScope(c, m[1] as 'eab' | 'account', m[2]!);
     const l = parseLimit(await body(c));
-    const { settings } = await storesOf(c.var.svc);
+    const { settings } = await c.var.svc.stores();
     const before = (await settings.overrides()).find((x) => x.name === name && x.scope === scope);
     const o = { name, scope, ...l };
     await record(c, 'ratelimit.override.set', `ratelimit:${name}:${scope}`, before, o, [
@@ -216,7 +213,7 @@ export function registerSettingsRoutes(r: Hono<AdminEnv>): void {
   r.delete('/rate-limits/:name/overrides/:scope', async (c) => {
     const name = limitName(c.req.param('name'));
     const scope = c.req.param('scope');
-    const { settings } = await storesOf(c.var.svc);
+    const { settings } = await c.var.svc.stores();
     const before = (await settings.overrides()).find((x) => x.name === name && x.scope === scope);
     if (!before) throw new AdminError('notFound', `no override of ${name} for ${scope}`);
     await record(c, 'ratelimit.override.delete', `ratelimit:${name}:${scope}`, before, null, [

@@ -6,7 +6,7 @@
 // crash between the receiver's 2xx and the recording of it repeats the attempt with the same
 // webhook-id, which receivers de-duplicate on. Nothing here runs inside an ACME request, so a slow
 // or dead receiver never holds up issuance.
-import type { EdgeServices } from '../context.ts';
+import type { EdgeServices } from '../services.ts';
 import type { WebhookDeliveryRow, WebhookEndpointRow } from '../storage/events-schema.ts';
 import { deliveryBody, type EdgeEvent, type EventType } from './catalog.ts';
 import { runExpiryWatch } from './expiry-watch.ts';

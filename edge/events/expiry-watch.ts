@@ -4,7 +4,7 @@
 // renewing is an outage the next day; this is the event that says so while there is time.
 import { canonicalIdentifiers, identifierKey } from '../../shared/identifiers.ts';
 import type { Identifier } from '../../shared/problems.ts';
-import type { EdgeServices } from '../context.ts';
+import type { EdgeServices } from '../services.ts';
 import type { ExpiringCandidate } from '../storage/events.ts';
 import { eventsOf } from './outbox.ts';
 

@@ -2,7 +2,7 @@
 // has no timer outside a request: its Cron Trigger calls runEvents instead (edge/runtime/workers-main.ts).
 // The interval is read from the events settings before each wait, so an admin's change applies
 // from the next run on.
-import type { EdgeServices } from '../context.ts';
+import type { EdgeServices } from '../services.ts';
 import { runEvents } from './delivery.ts';
 import { eventSettingsOf } from './settings.ts';
 

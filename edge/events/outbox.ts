@@ -3,7 +3,7 @@
 // answer, a rate limit that refused). Those are recorded at most once per kind and subject per
 // minute — a client hammering a limit, or a signer down for an hour, must not flood the receivers
 // — and a failure to record one never fails the request that noticed it.
-import type { EdgeServices } from '../context.ts';
+import type { EdgeServices } from '../services.ts';
 import { createEventRepo, type EventRepo } from '../storage/events.ts';
 import type { EventType } from './catalog.ts';
 

@@ -3,7 +3,7 @@
 // webhook targets have their own switch here, apart from validation's address rules: a CA that may
 // probe internal hosts for http-01 need not post its events to them.
 import { eq } from 'drizzle-orm';
-import type { EdgeServices } from '../context.ts';
+import type { EdgeServices } from '../services.ts';
 import { edgeSettings } from '../storage/admin-schema.ts';
 import type { Db } from '../storage/db.ts';
 import type { Stmt } from '../storage/settings.ts';

@@ -7,7 +7,6 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type InprocEdge, startInprocEdge } from '../../test/support/edge-app.ts';
-import { storesOf } from '../storage/stores.ts';
 import { runEvents } from './delivery.ts';
 import { eventsOf } from './outbox.ts';
 import { verifyWebhook } from './signature.ts';
@@ -54,7 +53,7 @@ let strictToken: string;
 const rx = new Receiver();
 
 async function writeToken(e: InprocEdge) {
-  const { admin } = await storesOf(e.svc);
+  const { admin } = await e.svc.stores();
   const t = await admin.newToken('test', 'write');
   await admin.commit([t.stmt], {
     tokenId: 'cli',

@@ -1,16 +1,15 @@
-// The edge's metrics, one set per EdgeServices kept beside it (as storesOf does), so the
-// services object needs no new member. Counters move where things happen (requests, validations,
-// orders reaching a final status, relay calls); gauges that describe the shared state (orders by
-// status, certificates, used-nonce table size) are read from the database at scrape time, so
-// every instance reports the same totals for them.
+// The edge's metrics, one set per edge (a member of its services, edge/services.ts). Counters move
+// where things happen (requests, validations, orders reaching a final status, relay calls); gauges
+// that describe the shared state (orders by status, certificates, used-nonce table size) are read
+// from the database at scrape time, so every instance reports the same totals for them.
 import { count, gt, isNotNull, isNull, sql } from 'drizzle-orm';
 import { exportStatementCounts, Registry, secondsSince } from '../../shared/metrics.ts';
-import type { EdgeServices } from '../context.ts';
 import type { PeerSnapshot } from '../relay/peers.ts';
 import type { SignerClient } from '../relay/signer-client.ts';
+import type { Database } from '../storage/db.ts';
 import { certificates, nonces, orders } from '../storage/schema.ts';
 
-export function createEdgeMetrics(svc: Pick<EdgeServices, 'database'>) {
+export function createEdgeMetrics(database: Database) {
   const registry = new Registry();
   const m = {
     registry,
@@ -80,10 +79,10 @@ export function createEdgeMetrics(svc: Pick<EdgeServices, 'database'>) {
     ),
   };
   // EDGECA_SQL_STATEMENT_METRICS: the storage layer counts; the counter shows its totals.
-  const statements = svc.database.statements;
+  const statements = database.statements;
   if (statements) exportStatementCounts(registry, 'edgeca_sql_statements_total', statements);
   registry.collect(async () => {
-    const db = svc.database.db;
+    const db = database.db;
     const byStatus = await db
       .select({ status: orders.status, n: count() })
       .from(orders)
@@ -112,18 +111,6 @@ export function createEdgeMetrics(svc: Pick<EdgeServices, 'database'>) {
 }
 
 export type EdgeMetrics = ReturnType<typeof createEdgeMetrics>;
-
-const made = new WeakMap<object, EdgeMetrics>();
-
-/** The metrics of one edge (created on first use). */
-export function metricsOf(svc: Pick<EdgeServices, 'database'>): EdgeMetrics {
-  let m = made.get(svc);
-  if (!m) {
-    m = createEdgeMetrics(svc);
-    made.set(svc, m);
-  }
-  return m;
-}
 
 /** Reports each peer's state (up or skipped) at every scrape. */
 export function collectPeers(

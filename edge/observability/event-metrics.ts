@@ -3,15 +3,14 @@
 // deliveries by status, and the nextUpdate of the CRLs this edge last fetched from the signer.
 // Registered once per services object, on the edge's one registry.
 import { sql } from 'drizzle-orm';
-import type { EdgeServices } from '../context.ts';
-import { metricsOf } from './edge-metrics.ts';
+import type { EdgeServices } from '../services.ts';
 
 const made = new WeakMap<object, { crlNextUpdate(issuer: string, at: Date): void }>();
 
 export function eventMetricsOf(svc: EdgeServices) {
   let m = made.get(svc);
   if (m) return m;
-  const { registry } = metricsOf(svc);
+  const { registry } = svc.metrics;
   const unreplaced = registry.gauge(
     'edgeca_certificates_expiring_unreplaced',
     'Live certificates the expiry watch reported (less than the configured share of their lifetime left) that still have no newer certificate for the same names and account.',

@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createClient } from '@libsql/client';
 import { exportJWK, generateKeyPair } from 'jose';
-import { createApp, createServices } from '../app.ts';
+import { createApp } from '../app.ts';
 import { defaultEdgeConfig } from '../config.ts';
 import type { SignerClient } from '../relay/signer-client.ts';
 import { createNodeRuntime } from '../runtime/node.ts';
+import { createServices } from '../services.ts';
 
 const dirs: string[] = [];
 after(() => {

@@ -8,9 +8,9 @@ import { routePath } from 'hono/route';
 import { randomToken } from '../../shared/encoding.ts';
 import { secondsSince } from '../../shared/metrics.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
-import type { AppEnv, EdgeServices } from '../context.ts';
+import type { AppEnv } from '../context.ts';
 import { recordCondition } from '../events/outbox.ts';
-import { metricsOf } from './edge-metrics.ts';
+import type { EdgeServices } from '../services.ts';
 
 const INCOMING_ID = /^[A-Za-z0-9._:-]{8,64}$/;
 
@@ -31,7 +31,7 @@ export function routeLabel(c: Context): string {
 }
 
 export function requestObserver(svc: EdgeServices): MiddlewareHandler<AppEnv> {
-  const metrics = metricsOf(svc);
+  const metrics = svc.metrics;
   return async (c, next) => {
     const started = performance.now();
     const rid = requestIdFrom(c.req.header('x-request-id'));

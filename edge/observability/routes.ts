@@ -9,9 +9,8 @@
 import { sql } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { METRICS_CONTENT_TYPE } from '../../shared/metrics.ts';
-import { validatorClient } from '../acme/authz/validation.ts';
-import type { AppEnv, EdgeServices } from '../context.ts';
-import { metricsOf } from './edge-metrics.ts';
+import type { AppEnv } from '../context.ts';
+import type { EdgeServices } from '../services.ts';
 
 export interface ReadyCheck {
   name: 'database' | 'signer' | 'validator';
@@ -102,7 +101,7 @@ export async function readiness(svc: EdgeServices): Promise<{ ready: boolean; ch
     ...(svc.config.validatorUrl
       ? [
           check('validator', async () => {
-            const h = await (await validatorClient(svc)).health();
+            const h = await (await svc.validator()).health();
             const peers = readinessOf(h.peers);
             if (!h.ok) throw new NotReady(h.detail, peers);
             return { detail: h.detail, peers };
@@ -117,7 +116,7 @@ export async function readiness(svc: EdgeServices): Promise<{ ready: boolean; ch
 
 /** The metrics text of this edge. */
 export async function metricsText(svc: EdgeServices): Promise<string> {
-  return metricsOf(svc).registry.render();
+  return svc.metrics.registry.render();
 }
 
 export function registerObservability(

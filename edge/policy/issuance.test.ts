@@ -7,7 +7,6 @@ import { makeCsr } from '../../harness/csr.ts';
 import { newKey, TestAcme } from '../../test/support/acme.ts';
 import { type InprocEdge, startInprocEdge } from '../../test/support/edge-app.ts';
 import type { SignerClient } from '../relay/signer-client.ts';
-import { storesOf } from '../storage/stores.ts';
 
 const P = 'urn:ietf:params:acme:error:';
 let edge: InprocEdge;
@@ -55,7 +54,7 @@ async function order(c: TestAcme, names: string[], extra: Record<string, unknown
 describe('policy, profiles, EAB keys, rate limits and pre-authorization', () => {
   before(async () => {
     edge = await startInprocEdge({ signer });
-    const { admin: store } = await storesOf(edge.svc);
+    const { admin: store } = await edge.svc.stores();
     const t = await store.newToken('test', 'write');
     await store.commit([t.stmt], {
       tokenId: 'cli',

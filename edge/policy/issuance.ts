@@ -4,10 +4,9 @@
 // profile an order is issued under. newOrder and newAuthz call these before anything is written.
 import { isWildcard } from '../../shared/identifiers.ts';
 import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
-import type { EdgeServices } from '../context.ts';
+import type { EdgeServices } from '../services.ts';
 import type { AccountRow } from '../storage/schema.ts';
 import type { EabSettings, Profile } from '../storage/settings.ts';
-import { storesOf } from '../storage/stores.ts';
 import { checkScopes, explicitlyAllowed, type NamePolicy, type PolicyScope } from './engine.ts';
 
 export interface AccountContext {
@@ -22,7 +21,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The account's policy scopes and EAB key; refuses an account whose key was revoked or expired. */
 export async function accountContext(svc: EdgeServices, account: AccountRow): Promise<AccountContext> {
-  const { settings } = await storesOf(svc);
+  const { settings } = await svc.stores();
   const kid = account.eabKid;
   const wanted = ['global', ...(kid ? [`eab:${kid}`] : []), `account:${account.id}`];
   const found = await settings.policiesOf(wanted);
@@ -60,7 +59,7 @@ export async function resolveProfile(
   ctx: AccountContext,
   requested: string | undefined,
 ): Promise<Profile> {
-  const { settings } = await storesOf(svc);
+  const { settings } = await svc.stores();
   const name = requested ?? (await settings.defaultProfile());
   const profile = name === undefined ? undefined : await settings.profile(name);
   const allowed = (p: string) => ctx.eab.profiles === null || ctx.eab.profiles.includes(p);

@@ -8,11 +8,10 @@
 // (account first). Renewals inside the renewal window are exempt from the order and certificate
 // limits, as Let's Encrypt does for ARI renewals. Refusals are `rateLimited` with Retry-After.
 import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
-import { certificateByCertId, parseCertId, renewalStore, windowOf } from '../acme/ari.ts';
-import type { EdgeServices } from '../context.ts';
+import { certificateByCertId, parseCertId, windowOf } from '../acme/ari.ts';
+import type { EdgeServices } from '../services.ts';
 import type { AccountRow, CertificateRow } from '../storage/schema.ts';
 import type { LimitName } from '../storage/settings.ts';
-import { storesOf } from '../storage/stores.ts';
 
 function limited(name: LimitName, detail: string, retryAfter: number): AcmeProblem {
   return new AcmeProblem('rateLimited', `${detail} (limit ${name}); retry after ${retryAfter} s`, {
@@ -53,7 +52,7 @@ export async function isRenewalInWindow(
     return false;
   }
   if (!cert) return false;
-  const { start } = windowOf(cert, await renewalStore(svc).byCertificate(cert.id));
+  const { start } = windowOf(cert, await svc.renewals.byCertificate(cert.id));
   return now >= start && now < cert.notAfter;
 }
 
@@ -66,7 +65,7 @@ export async function checkOrderLimits(
 ): Promise<void> {
   const now = Date.now();
   if (await isRenewalInWindow(svc, replaces, now)) return;
-  const { settings, admin, buckets } = await storesOf(svc);
+  const { settings, admin, buckets } = await svc.stores();
   const scopes = scopesOf(account);
   const perDomain = await settings.limitFor('certificatesPerDomain', scopes);
   if (perDomain) {
@@ -102,7 +101,7 @@ export async function checkAccountLimit(
   clientIp: string,
   eabKid: string | null,
 ): Promise<void> {
-  const { settings, buckets } = await storesOf(svc);
+  const { settings, buckets } = await svc.stores();
   const limit = await settings.limitFor('newAccountsPerIP', eabKid ? [`eab:${eabKid}`] : []);
   if (!limit) return;
   const t = await buckets.take(`newAccountsPerIP:${clientIp}`, limit);
@@ -117,7 +116,7 @@ export async function checkAccountLimit(
 
 /** challenge response: refused while the account has too many recent failed validations. */
 export async function checkFailedValidations(svc: EdgeServices, account: AccountRow): Promise<void> {
-  const { settings, admin } = await storesOf(svc);
+  const { settings, admin } = await svc.stores();
   const limit = await settings.limitFor('failedValidationsPerAccount', scopesOf(account));
   if (!limit) return;
   const now = Date.now();

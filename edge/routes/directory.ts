@@ -3,13 +3,12 @@ import type { Hono } from 'hono';
 import { persistIssuer } from '../acme/challenge-offer.ts';
 import type { AppEnv } from '../context.ts';
 import { PATHS } from '../linker.ts';
-import { storesOf } from '../storage/stores.ts';
 
 export function registerDirectory(app: Hono<AppEnv>): void {
   app.get(PATHS.directory, async (c) => {
     const { config, linker } = c.var.svc;
     // draft-ietf-acme-profiles: the profiles admins defined, read from the database per request.
-    const profiles = await (await storesOf(c.var.svc)).settings.profiles();
+    const profiles = await (await c.var.svc.stores()).settings.profiles();
     const meta: Record<string, unknown> = {
       caaIdentities: config.caaIdentities,
       externalAccountRequired: config.eabRequired,

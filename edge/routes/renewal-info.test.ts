@@ -8,7 +8,6 @@ import { certIdOfPem, newKey, TestAcme } from '../../test/support/acme.ts';
 import { issueLeaf, makeIssuer, storeCert, type TestIssuer } from '../../test/support/ari.ts';
 import { type InprocEdge, startInprocEdge } from '../../test/support/edge-app.ts';
 import { newId } from '../storage/ids.ts';
-import { storesOf } from '../storage/stores.ts';
 
 const H = 3_600_000;
 const PROBLEM = 'urn:ietf:params:acme:error:';
@@ -210,7 +209,7 @@ describe('renewalInfo and replaces', () => {
   });
 
   it('exempts a renewal inside its window from the order rate limit, not one before it', async () => {
-    const { settings, admin } = await storesOf(edge.svc);
+    const { settings, admin } = await edge.svc.stores();
     await admin.commit([settings.putLimit('newOrdersPerAccount', { count: 1, windowSeconds: 3600 })], {
       tokenId: 'test',
       action: 'ratelimit.set',

@@ -3,7 +3,7 @@
 // Retry-After telling the client when to ask again. Unauthenticated GET, like the directory.
 import type { Hono } from 'hono';
 import { AcmeProblem } from '../../shared/problems.ts';
-import { certificateByCertId, parseCertId, renewalStore, retryAfterSeconds, windowOf } from '../acme/ari.ts';
+import { certificateByCertId, parseCertId, retryAfterSeconds, windowOf } from '../acme/ari.ts';
 import { kickDueRevocations } from '../acme/scheduled-revocation.ts';
 import type { AppEnv } from '../context.ts';
 import { PATHS } from '../linker.ts';
@@ -15,7 +15,7 @@ export function registerRenewalInfo(app: Hono<AppEnv>): void {
     kickDueRevocations(svc);
     const cert = await certificateByCertId(svc, parseCertId(c.req.param('certId')));
     if (!cert) throw new AcmeProblem('notFound', 'this CA issued no certificate with that certID');
-    const row = await renewalStore(svc).byCertificate(cert.id);
+    const row = await svc.renewals.byCertificate(cert.id);
     const w = windowOf(cert, row);
     const body: Record<string, unknown> = {
       suggestedWindow: { start: new Date(w.start).toISOString(), end: new Date(w.end).toISOString() },

@@ -6,9 +6,10 @@
 import { createClient } from '@libsql/client';
 import { resilientClient } from '../../shared/libsql.ts';
 import { startPurgeTimer } from '../acme/purge-job.ts';
-import { createApp, createServices } from '../app.ts';
+import { createApp } from '../app.ts';
 import { edgeConfigFromEnv, readFileSettings } from '../config.ts';
 import { startEventLoop } from '../events/loop.ts';
+import { createServices } from '../services.ts';
 import { FILE_PRAGMAS } from '../storage/db.ts';
 import { createDenoRuntime, deno, EDGE_ENV_NAMES, prepareDenoDatabaseFile } from './deno.ts';
 

@@ -11,10 +11,12 @@ import { createClient } from '@libsql/client';
 import type { Hono } from 'hono';
 import { runPurge } from '../acme/purge-job.ts';
 import { runDueRevocations } from '../acme/scheduled-revocation.ts';
-import { createApp, createServices } from '../app.ts';
+import { createApp } from '../app.ts';
 import { edgeConfigFromEnv } from '../config.ts';
-import type { AppEnv, EdgeServices } from '../context.ts';
+import type { AppEnv } from '../context.ts';
 import { runEvents } from '../events/delivery.ts';
+import type { EdgeServices } from '../services.ts';
+import { createServices } from '../services.ts';
 import { type D1Like, openD1Database } from '../storage/db.ts';
 import { createWorkersRuntime, DEFAULT_DOH_URL } from './workers.ts';
 

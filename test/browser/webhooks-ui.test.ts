@@ -15,7 +15,6 @@ import type { Page } from 'playwright-core';
 import { runEvents } from '../../edge/events/delivery.ts';
 import { verifyWebhook } from '../../edge/events/signature.ts';
 import type { CertificateRow } from '../../edge/storage/schema.ts';
-import { storesOf } from '../../edge/storage/stores.ts';
 import { freePort } from '../../harness/ports.ts';
 import { type InprocEdge, startInprocEdge } from '../support/edge-app.ts';
 import { type Chromium, launchChromium, shot } from './chromium.ts';
@@ -109,7 +108,7 @@ describe('webhooks and charts in Chromium', { timeout: 180_000 }, () => {
     base = `http://127.0.0.1:${port}`;
     edge = await startInprocEdge({ config: { baseUrl: base, webhookTestTargets: true } });
     server = serve({ fetch: edge.app.fetch, hostname: '127.0.0.1', port });
-    const { admin } = await storesOf(edge.svc);
+    const { admin } = await edge.svc.stores();
     const t = await admin.newToken('ui', 'write');
     await admin.commit([t.stmt], {
       tokenId: 'cli',

@@ -3,7 +3,6 @@
 // rateLimited with Retry-After, newAuthz misuse, and EAB keys that expired or were revoked.
 // The admin API's own 400s (naming the field) are tabled in edge/admin/admin.test.ts.
 import assert from 'node:assert/strict';
-import { storesOf } from '../../edge/storage/stores.ts';
 import type { Identifier } from '../../shared/problems.ts';
 import { newKey, TestAcme } from '../support/acme.ts';
 import { type InprocEdge, startInprocEdge } from '../support/edge-app.ts';
@@ -24,7 +23,7 @@ interface World {
 
 async function setup(): Promise<World> {
   const edge = await startInprocEdge();
-  const { admin: store } = await storesOf(edge.svc);
+  const { admin: store } = await edge.svc.stores();
   const t = await store.newToken('conformance', 'write');
   await store.commit([t.stmt], {
     tokenId: 'cli',

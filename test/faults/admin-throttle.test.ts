@@ -12,11 +12,10 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair } from 'jose';
 import { defaultEdgeConfig } from '../../edge/config.ts';
 import { type RunningEdge, startNodeEdge } from '../../edge/runtime/node-server.ts';
-import { storesOf } from '../../edge/storage/stores.ts';
 import { type InprocEdge, startInprocEdge } from '../support/edge-app.ts';
 
 async function newToken(svc: InprocEdge['svc']): Promise<string> {
-  const { admin } = await storesOf(svc);
+  const { admin } = await svc.stores();
   const t = await admin.newToken('throttle', 'read');
   await admin.commit([t.stmt], {
     tokenId: 'cli',

@@ -13,7 +13,6 @@ import {
   parsePolicy,
   parseRule,
 } from '../../edge/policy/engine.ts';
-import { storesOf } from '../../edge/storage/stores.ts';
 import { ipv4InIpv6, normalizeIdentifier, parseIp } from '../../shared/identifiers.ts';
 import type { Identifier } from '../../shared/problems.ts';
 import { anyJson, params, StateGuard, type World, world } from './support.ts';
@@ -22,7 +21,7 @@ let w: World;
 let token: string;
 before(async () => {
   w = await world();
-  const { admin } = await storesOf(w.edge.svc);
+  const { admin } = await w.edge.svc.stores();
   const t = await admin.newToken('property', 'write');
   await admin.commit([t.stmt], {
     tokenId: 'cli',
@@ -140,7 +139,7 @@ describe('policy engine under generated input', () => {
       fc.asyncProperty(policy, fc.array(identifier, { minLength: 1, maxLength: 3 }), async (p, ids) => {
         const a = parsed(p);
         if (!a) return;
-        const { settings } = await storesOf(w.edge.svc);
+        const { settings } = await w.edge.svc.stores();
         await settings.putPolicy('global', a);
         const res = await w.acme.post(w.acme.dir.newOrder, { identifiers: ids });
         await guard.check(res, `${JSON.stringify(a)} ${JSON.stringify(ids)}`);

@@ -5,7 +5,7 @@ import 'reflect-metadata';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
-import type { EdgeServices } from '../../edge/context.ts';
+import type { EdgeServices } from '../../edge/services.ts';
 import { newId } from '../../edge/storage/ids.ts';
 import { type CertificateRow, certificates, orders } from '../../edge/storage/schema.ts';
 import { b64uEncode, pemToDers, sha256, toHex } from '../../shared/encoding.ts';

@@ -2,8 +2,8 @@
 // the database so only one challenge of an authorization runs at a time), a read resumes an attempt
 // a process or isolate abandoned, and the validation itself (validation.ts) finishes it.
 import { AcmeProblem } from '../../../shared/problems.ts';
-import type { EdgeServices } from '../../context.ts';
 import { checkFailedValidations } from '../../ratelimit/limits.ts';
+import type { EdgeServices } from '../../services.ts';
 import type { AccountRow, AuthzRow, ChallengeRow } from '../../storage/schema.ts';
 import { ensureOwner, notFound } from '../respond.ts';
 import { effectiveAuthzStatus } from './states.ts';

@@ -6,7 +6,6 @@
 import { randomToken } from '../../../shared/encoding.ts';
 import { isWildcard, normalizeIdentifier } from '../../../shared/identifiers.ts';
 import { AcmeProblem, type Identifier } from '../../../shared/problems.ts';
-import type { EdgeServices } from '../../context.ts';
 import {
   type AccountContext,
   accountContext,
@@ -15,6 +14,7 @@ import {
 } from '../../policy/issuance.ts';
 import { checkOrderLimits } from '../../ratelimit/limits.ts';
 import { offeredChallenges, routingContext } from '../../relay/validation-routes.ts';
+import type { EdgeServices } from '../../services.ts';
 import { newId } from '../../storage/ids.ts';
 import type { PreauthMark } from '../../storage/preauth.ts';
 import type { AccountRow, AuthzRow, ChallengeRow, OrderRow } from '../../storage/schema.ts';

@@ -2,7 +2,7 @@
 // validation a process or isolate abandoned, so a client that polls only the authorization still
 // sees it finish.
 import { AcmeProblem } from '../../../shared/problems.ts';
-import type { EdgeServices } from '../../context.ts';
+import type { EdgeServices } from '../../services.ts';
 import type { AccountRow, AuthzRow, ChallengeRow } from '../../storage/schema.ts';
 import { ensureOwner, notFound } from '../respond.ts';
 import { resumeStale } from './challenge.ts';

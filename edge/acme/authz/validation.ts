@@ -13,19 +13,16 @@ import type { ValidationResult } from '../../../validation/types.ts';
 import type { ValidationInput } from '../../../validation/validate.ts';
 import { keyAuthorization, validateChallenge, validationOptions } from '../../../validation/validate.ts';
 import { type EdgeConfig, parseUrlList } from '../../config.ts';
-import type { EdgeServices } from '../../context.ts';
 import { recordCondition } from '../../events/outbox.ts';
-import { collectPeers, metricsOf } from '../../observability/edge-metrics.ts';
+import { collectPeers } from '../../observability/edge-metrics.ts';
 import { routeFor, routingContext } from '../../relay/validation-routes.ts';
-import { createValidatorClient, type ValidatorClient } from '../../relay/validator-client.ts';
+import type { EdgeServices } from '../../services.ts';
 import type { AuthzRow, ChallengeRow } from '../../storage/schema.ts';
 import { persistIssuer } from '../challenge-offer.ts';
 
 const RETRY_DELAYS_MS = [1000];
 /** Retries of an unreachable validator within one attempt, before leaving the challenge processing. */
 const VALIDATOR_RETRY_DELAYS_MS = [1000, 3000];
-/** One validator call, its own 5 s validation included. */
-const VALIDATOR_TIMEOUT_MS = 15_000;
 /** Past this age of the authorization, a validator still unreachable fails the challenge (`connection`). */
 export const VALIDATOR_GIVE_UP_MS = 10 * 60_000;
 /** A processing challenge older than this with no result is considered abandoned. */
@@ -35,40 +32,6 @@ type Unavailable = { status: 'unavailable'; detail: string };
 type AttemptResult = ValidationResult | Unavailable;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-// One client per configuration (per process or isolate); app wiring stays untouched.
-const validatorClients = new WeakMap<EdgeConfig, Promise<ValidatorClient>>();
-/** The on-prem validators' client (failover over EDGECA_VALIDATOR_URL's list), made on first use. */
-export function validatorClient(svc: EdgeServices): Promise<ValidatorClient> {
-  const config = svc.config;
-  let c = validatorClients.get(config);
-  if (!c) {
-    if (!config.validatorUrl || !config.validatorKeyJwk) {
-      return Promise.reject(new Error('no on-prem validator is configured'));
-    }
-    c = createValidatorClient({
-      urls: parseUrlList('validatorUrl', config.validatorUrl),
-      relayKeyJwk: config.relayKeyJwk,
-      validatorKeyJwk: config.validatorKeyJwk,
-      timeoutMs: VALIDATOR_TIMEOUT_MS,
-      retryAfterMs: config.relayRetryAfterS * 1000,
-      healthTimeoutMs: config.relayConnectTimeoutMs,
-      log: (e) => svc.log(e),
-      observe: (e) =>
-        metricsOf(svc).relayAttempts.inc({
-          service: 'validator',
-          peer: String(e.peer),
-          op: 'validate',
-          outcome: e.outcome,
-        }),
-    }).then((client) => {
-      collectPeers(metricsOf(svc), 'validator', () => client.peers());
-      return client;
-    });
-    validatorClients.set(config, c);
-  }
-  return c;
-}
 
 async function atEdge(svc: EdgeServices, input: ValidationInput): Promise<ValidationResult> {
   const opts = validationOptions({
@@ -86,7 +49,7 @@ async function atEdge(svc: EdgeServices, input: ValidationInput): Promise<Valida
 }
 
 async function onPrem(svc: EdgeServices, input: ValidationInput, rid: string): Promise<AttemptResult> {
-  const client = await validatorClient(svc);
+  const client = await svc.validator();
   let out = await client.validate(input, rid);
   for (const delay of VALIDATOR_RETRY_DELAYS_MS) {
     if (out.status === 'answered') break;
@@ -185,7 +148,7 @@ export async function runValidation(
     { status: result.status, ...(error ? { error } : {}), ...(validationRecord ? { validationRecord } : {}) },
     Date.now(),
   );
-  if (finished) metricsOf(svc).validations.inc({ type: ch.type, result: result.status });
+  if (finished) svc.metrics.validations.inc({ type: ch.type, result: result.status });
   svc.log({
     event: 'validation',
     challengeId: ch.id,

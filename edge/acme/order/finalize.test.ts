@@ -7,7 +7,6 @@ import { type Http01Server, startHttp01Server } from '../../../harness/http01.ts
 import { newKey, TestAcme } from '../../../test/support/acme.ts';
 import { type InprocEdge, startInprocEdge } from '../../../test/support/edge-app.ts';
 import type { SignerClient } from '../../relay/signer-client.ts';
-import { storesOf } from '../../storage/stores.ts';
 
 describe('finalize', () => {
   let edge: InprocEdge;
@@ -52,7 +51,7 @@ describe('finalize', () => {
     }
     assert.equal(status, 'ready');
 
-    const settings = (await storesOf(edge.svc)).settings;
+    const settings = (await edge.svc.stores()).settings;
     const read = settings.profile.bind(settings);
     const reads: string[] = [];
     settings.profile = async (name) => {

@@ -5,7 +5,7 @@
 import type { JWK } from 'jose';
 import { b64uEncode } from '../../../shared/encoding.ts';
 import { AcmeProblem } from '../../../shared/problems.ts';
-import type { EdgeServices } from '../../context.ts';
+import type { EdgeServices } from '../../services.ts';
 import type { AccountRow, OrderRow } from '../../storage/schema.ts';
 import { jwkDigest, refuseBlockedCsrKey } from '../compromised-keys.ts';
 import { checkCsr } from './csr.ts';

@@ -5,9 +5,9 @@
 
 import { canonicalIdentifiers, normalizeIdentifier } from '../../../shared/identifiers.ts';
 import { AcmeProblem, type Identifier } from '../../../shared/problems.ts';
-import type { EdgeServices } from '../../context.ts';
 import { accountContext, checkIdentifiers, resolveProfile } from '../../policy/issuance.ts';
 import { checkOrderLimits } from '../../ratelimit/limits.ts';
+import type { EdgeServices } from '../../services.ts';
 import { newId } from '../../storage/ids.ts';
 import type { AccountRow, OrderRow } from '../../storage/schema.ts';
 import { checkOpenLimits, grantAuthorizations, saveGrant } from '../authz/new.ts';

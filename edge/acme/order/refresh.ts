@@ -3,8 +3,7 @@
 // every instance sharing the database reaches the same answer; a read also resumes what a process
 // that went away left unfinished (a validation, a relay to the signer).
 import { AcmeProblem, type Identifier } from '../../../shared/problems.ts';
-import type { EdgeServices } from '../../context.ts';
-import { metricsOf } from '../../observability/edge-metrics.ts';
+import type { EdgeServices } from '../../services.ts';
 import type { AccountRow, AuthzRow, OrderRow } from '../../storage/schema.ts';
 import { resumeStale } from '../authz/challenge.ts';
 import { effectiveAuthzStatus } from '../authz/states.ts';
@@ -40,7 +39,7 @@ export async function refreshOrder(svc: EdgeServices, order: OrderRow): Promise<
       new AcmeProblem('malformed', 'the order expired before it was finalized').toJSON(),
     );
     if (await moveOrder(svc, order.id, ['pending', 'ready'], 'invalid', err))
-      metricsOf(svc).ordersFinished.inc({ status: 'invalid', reason: 'expired' });
+      svc.metrics.ordersFinished.inc({ status: 'invalid', reason: 'expired' });
     return (await svc.orders.get(order.id)) ?? order;
   }
   if (order.status === 'pending') {
@@ -70,7 +69,7 @@ export async function refreshOrder(svc: EdgeServices, order: OrderRow): Promise<
         'one or more authorizations of the order failed',
       );
       if (await moveOrder(svc, order.id, ['pending'], 'invalid', JSON.stringify(problem.toJSON())))
-        metricsOf(svc).ordersFinished.inc({ status: 'invalid', reason: 'authorization' });
+        svc.metrics.ordersFinished.inc({ status: 'invalid', reason: 'authorization' });
       return (await svc.orders.get(order.id)) ?? order;
     }
     if (authzs.length === ids.length && authzs.every((a) => effectiveAuthzStatus(a, now) === 'valid')) {

@@ -7,13 +7,11 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import { b64uEncode, pemToDers, sha256, toHex } from '../../../shared/encoding.ts';
 import { AcmeProblem, type Identifier } from '../../../shared/problems.ts';
-import type { EdgeServices } from '../../context.ts';
 import { recordCondition } from '../../events/outbox.ts';
-import { metricsOf } from '../../observability/edge-metrics.ts';
+import type { EdgeServices } from '../../services.ts';
 import { newId } from '../../storage/ids.ts';
 import type { CertificateRow, OrderRow } from '../../storage/schema.ts';
 import type { Profile } from '../../storage/settings.ts';
-import { storesOf } from '../../storage/stores.ts';
 import { moveOrder } from './states.ts';
 
 /** Minimum gap between two relay attempts for the same processing order (any instance). */
@@ -43,7 +41,7 @@ async function describeLeaf(chainPem: string): Promise<IssuedLeaf> {
 
 /** The order's profile as it stands in the database now (undefined once it was deleted). */
 export async function profileOf(svc: EdgeServices, order: OrderRow): Promise<Profile | undefined> {
-  return (await storesOf(svc)).settings.profile(order.profile);
+  return (await svc.stores()).settings.profile(order.profile);
 }
 
 /**
@@ -68,7 +66,7 @@ export async function relayOrder(
     : new AcmeProblem('invalidProfile', `profile "${order.profile}" no longer exists; create a new order`);
   if (refusal || !profile) {
     if (await moveOrder(svc, order.id, ['processing'], 'invalid', JSON.stringify(refusal?.toJSON())))
-      metricsOf(svc).ordersFinished.inc({ status: 'invalid', reason: 'profile' });
+      svc.metrics.ordersFinished.inc({ status: 'invalid', reason: 'profile' });
     return (await svc.orders.get(order.id)) ?? order;
   }
   const notBefore = Math.max(order.notBefore ?? 0, now - BACKDATE_MS);
@@ -98,7 +96,7 @@ export async function relayOrder(
       'invalid',
       JSON.stringify(outcome.problem.toJSON()),
     );
-    if (changed) metricsOf(svc).ordersFinished.inc({ status: 'invalid', reason: 'signer-refused' });
+    if (changed) svc.metrics.ordersFinished.inc({ status: 'invalid', reason: 'signer-refused' });
     return (await svc.orders.get(order.id)) ?? order;
   }
   const leaf = await describeLeaf(outcome.chainPem);
@@ -117,7 +115,7 @@ export async function relayOrder(
     createdAt: Date.now(),
   };
   if (await svc.orders.completeOrder(order.id, cert)) {
-    const m = metricsOf(svc);
+    const m = svc.metrics;
     m.ordersFinished.inc({ status: 'valid', reason: 'issued' });
     m.issuanceSeconds.observe({}, (Date.now() - order.createdAt) / 1000);
   }

@@ -2,7 +2,7 @@
 // state, and moveOrder refusing a move outside the table before the repository is asked.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { EdgeServices } from '../../context.ts';
+import type { EdgeServices } from '../../services.ts';
 import { assertOrderMove, moveOrder, ORDER_TRANSITIONS, type OrderStatus, orderMayMove } from './states.ts';
 
 const ALLOWED: [OrderStatus, OrderStatus][] = [

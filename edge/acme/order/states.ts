@@ -4,7 +4,7 @@
 // statements: ready → processing with the CSR (beginFinalize) and processing → valid with the
 // certificate (completeOrder).
 
-import type { EdgeServices } from '../../context.ts';
+import type { EdgeServices } from '../../services.ts';
 import type { OrderRow } from '../../storage/schema.ts';
 
 export type OrderStatus = OrderRow['status'];

@@ -2,7 +2,8 @@
 // the same checks, scopes (a read token cannot write from the UI either), problem documents and
 // change log as for the CLI; the UI adds no second path to the data.
 import { Hono } from 'hono';
-import type { AppEnv, EdgeServices } from '../../context.ts';
+import type { AppEnv } from '../../context.ts';
+import type { EdgeServices } from '../../services.ts';
 import { ADMIN_PREFIX, createAdminApp } from '../index.ts';
 
 type Bridge = {

@@ -12,7 +12,6 @@ import { type InprocEdge, startInprocEdge } from '../../../test/support/edge-app
 import { fieldOf, formFields, uiClient, uiLogIn } from '../../../test/support/ui-client.ts';
 import { jwkDigest } from '../../acme/compromised-keys.ts';
 import type { SignerClient } from '../../relay/signer-client.ts';
-import { storesOf } from '../../storage/stores.ts';
 
 let edge: InprocEdge;
 let token: string;
@@ -46,14 +45,14 @@ const isRevoked = async (serial: string) =>
   (await edge.svc.certificates.bySerial(serial))?.revokedAt !== null;
 
 async function bulkChanges(): Promise<number> {
-  const { admin } = await storesOf(edge.svc);
+  const { admin } = await edge.svc.stores();
   return (await admin.changes({ limit: 1000 })).filter((c) => c.action === 'certificate.bulk-revoke').length;
 }
 
 describe('admin UI: incident page', () => {
   before(async () => {
     edge = await startInprocEdge({ signer });
-    const { admin } = await storesOf(edge.svc);
+    const { admin } = await edge.svc.stores();
     const t = await admin.newToken('ui-incident', 'write');
     await t.stmt;
     token = t.token;

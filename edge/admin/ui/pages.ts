@@ -2,8 +2,8 @@
 // accounts, EAB keys, policies, profiles, rate limits and the change log. Each reads the admin API
 // as the session's token and returns the page body; index.ts frames it and handles the forms.
 import { html } from 'hono/html';
-import type { EdgeServices } from '../../context.ts';
 import { readiness } from '../../observability/routes.ts';
+import type { EdgeServices } from '../../services.ts';
 import { read } from './api.ts';
 import { type Html, idents, postForm, status, table, when } from './layout.ts';
 import { UI_PREFIX as L, type UiSession } from './session.ts';

@@ -4,14 +4,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type InprocEdge, startInprocEdge } from '../../../test/support/edge-app.ts';
 import { fieldOf, uiClient, uiLogIn } from '../../../test/support/ui-client.ts';
-import { storesOf } from '../../storage/stores.ts';
 
 let edge: InprocEdge;
 let writeToken: string;
 let readToken: string;
 
 async function token(scope: 'read' | 'write'): Promise<{ token: string; id: string }> {
-  const { admin } = await storesOf(edge.svc);
+  const { admin } = await edge.svc.stores();
   const t = await admin.newToken(`ui-${scope}`, scope);
   await t.stmt;
   return { token: t.token, id: t.row.id };
@@ -145,7 +144,7 @@ describe('admin UI', () => {
     const t = await token('write');
     const b = await uiLogIn(edge, t.token);
     assert.equal((await b('')).res.status, 200);
-    const { admin } = await storesOf(edge.svc);
+    const { admin } = await edge.svc.stores();
     await admin.revokeToken(t.id);
     assert.equal((await b('')).res.status, 303);
   });
