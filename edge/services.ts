@@ -6,14 +6,8 @@
 import type { Client } from '@libsql/client';
 import { type EdgeConfig, parseUrlList } from './config.ts';
 import { Linker } from './linker.ts';
-import {
-  collectPeers,
-  createEdgeMetrics,
-  type EdgeMetrics,
-  instrumentSignerClient,
-} from './observability/edge-metrics.ts';
+import { collectPeers, createEdgeMetrics, type EdgeMetrics, instrumentSignerClient } from './metrics.ts';
 import { eventMetricsOf } from './observability/event-metrics.ts';
-import { type Bucket, createBucket } from './ratelimit/gcra.ts';
 import { createSignerClient, type SignerClient } from './relay/signer-client.ts';
 import { createValidatorClient, type ValidatorClient } from './relay/validator-client.ts';
 import type { EdgeRuntime } from './runtime/types.ts';
@@ -27,6 +21,7 @@ import {
   createOrderRepo,
   type OrderRepo,
 } from './storage/orders.ts';
+import { type Bucket, createBucket } from './storage/rate-buckets.ts';
 import { createRenewalStore, type RenewalStore } from './storage/renewal.ts';
 import { createSettingsStore, type SettingsStore } from './storage/settings.ts';
 

@@ -1,7 +1,7 @@
 // Every admin login — a bearer token on the admin API, the web UI's login form, the token in a UI
 // session cookie — goes through this one check, so none of them is a way to guess tokens faster.
 // A wrong token takes one token from its client address's bucket (GCRA in the shared database,
-// edge/ratelimit/gcra.ts); the take is one guarded statement that both checks the bucket and counts
+// edge/storage/rate-buckets.ts); the take is one guarded statement that both checks the bucket and counts
 // the attempt, so a parallel burst cannot get more wrong answers than the limit, whatever instance
 // it reaches. Once the bucket is empty every attempt from that address is refused (429 with
 // Retry-After), a right token included, so guessing learns nothing until the bucket refills. A right

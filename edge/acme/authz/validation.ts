@@ -14,7 +14,7 @@ import type { ValidationInput } from '../../../validation/validate.ts';
 import { keyAuthorization, validateChallenge, validationOptions } from '../../../validation/validate.ts';
 import { type EdgeConfig, parseUrlList } from '../../config.ts';
 import { recordCondition } from '../../events/outbox.ts';
-import { collectPeers } from '../../observability/edge-metrics.ts';
+import { collectPeers } from '../../metrics.ts';
 import { routeFor, routingContext } from '../../relay/validation-routes.ts';
 import type { EdgeServices } from '../../services.ts';
 import type { AuthzRow, ChallengeRow } from '../../storage/schema.ts';

@@ -3,11 +3,11 @@
 // that describe the shared state (orders by status, certificates, used-nonce table size) are read
 // from the database at scrape time, so every instance reports the same totals for them.
 import { count, gt, isNotNull, isNull, sql } from 'drizzle-orm';
-import { exportStatementCounts, Registry, secondsSince } from '../../shared/metrics.ts';
-import type { PeerSnapshot } from '../relay/peers.ts';
-import type { SignerClient } from '../relay/signer-client.ts';
-import type { Database } from '../storage/db.ts';
-import { certificates, nonces, orders } from '../storage/schema.ts';
+import { exportStatementCounts, Registry, secondsSince } from '../shared/metrics.ts';
+import type { PeerSnapshot } from './relay/peers.ts';
+import type { SignerClient } from './relay/signer-client.ts';
+import type { Database } from './storage/db.ts';
+import { certificates, nonces, orders } from './storage/schema.ts';
 
 export function createEdgeMetrics(database: Database) {
   const registry = new Registry();

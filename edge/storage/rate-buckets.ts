@@ -3,9 +3,9 @@
 // admits one request every window/count on average and a burst of up to `count`. Taking a token is
 // one guarded upsert: it changed a row iff the request fits, however many instances race.
 import { lt, sql } from 'drizzle-orm';
-import { rateBuckets } from '../storage/admin-schema.ts';
-import { type Db, rowsAffected } from '../storage/db.ts';
-import type { Limit } from '../storage/settings.ts';
+import { rateBuckets } from './admin-schema.ts';
+import { type Db, rowsAffected } from './db.ts';
+import type { Limit } from './settings.ts';
 
 export type Take = { ok: true } | { ok: false; retryAfterSeconds: number };
 

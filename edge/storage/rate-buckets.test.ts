@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Client, createClient } from '@libsql/client';
-import { openDatabase } from '../storage/db.ts';
-import { type Bucket, createBucket } from './gcra.ts';
+import { openDatabase } from './db.ts';
+import { type Bucket, createBucket } from './rate-buckets.ts';
 
 describe('GCRA buckets in the shared database', () => {
   const dir = mkdtempSync(join(tmpdir(), 'edgeca-gcra-'));
