@@ -123,6 +123,29 @@ export async function certificateByCertId(
   return toHex(actual.aki) === toHex(id.aki) ? cert : undefined;
 }
 
+/**
+ * RFC 9773 `replaces` names a certificate (base64url AKI "." base64url serial), already checked by
+ * newOrder (replaces.ts: owner or authorized, not yet replaced); the order is a renewal
+ * inside the window when the certificate's ARI window has opened (the default one, or the past one
+ * "renew now" set) and the certificate has not expired.
+ */
+export async function isRenewalInWindow(
+  svc: EdgeServices,
+  replaces: string | undefined,
+  now: number,
+): Promise<boolean> {
+  if (!replaces) return false;
+  let cert: CertificateRow | undefined;
+  try {
+    cert = await certificateByCertId(svc, parseCertId(replaces));
+  } catch {
+    return false;
+  }
+  if (!cert) return false;
+  const { start } = windowOf(cert, await svc.renewals.byCertificate(cert.id));
+  return now >= start && now < cert.notAfter;
+}
+
 /** The AKI of an issuer as an admin may write it: hex (colons allowed) or base64url. */
 export function parseKeyId(text: string): Uint8Array | undefined {
   const hex = text.replace(/:/g, '');

@@ -25,17 +25,15 @@ import {
   parseIp,
 } from '../../shared/identifiers.ts';
 import type { Identifier } from '../../shared/problems.ts';
+import type { NamePolicy } from '../storage/settings.ts';
+
+export type { NamePolicy };
 
 export type Rule =
   | { kind: 'exact'; name: string; text: string }
   | { kind: 'wildcard'; parent: string; text: string }
   | { kind: 'suffix'; parent: string; text: string }
   | { kind: 'cidr'; cidr: Cidr; text: string };
-
-export interface NamePolicy {
-  allow: string[];
-  deny: string[];
-}
 
 export interface PolicyScope {
   /** "global", "EAB key eab-…", "account …": named in refusals */

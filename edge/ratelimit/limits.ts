@@ -5,12 +5,12 @@
 //                                (counted from the certificates table: exact and shared)
 //   failedValidationsPerAccount  challenges of the account that failed in the last window (counted)
 // A limit with no row is off. Overrides for an account or an EAB key win over the global limit
-// (account first). Renewals inside the renewal window are exempt from the order and certificate
-// limits, as Let's Encrypt does for ARI renewals. Refusals are `rateLimited` with Retry-After.
+// (account first). Renewals inside the renewal window (the caller asks edge/acme/ari.ts) are exempt
+// from the order and certificate limits, as Let's Encrypt does for ARI renewals. Refusals are
+// `rateLimited` with Retry-After.
 import { AcmeProblem, type Identifier } from '../../shared/problems.ts';
-import { certificateByCertId, parseCertId, windowOf } from '../acme/ari.ts';
 import type { EdgeServices } from '../services.ts';
-import type { AccountRow, CertificateRow } from '../storage/schema.ts';
+import type { AccountRow } from '../storage/schema.ts';
 import type { LimitName } from '../storage/settings.ts';
 
 function limited(name: LimitName, detail: string, retryAfter: number): AcmeProblem {
@@ -33,38 +33,16 @@ export function registeredDomain(id: Identifier): string {
   return labels.slice(-2).join('.');
 }
 
-/**
- * RFC 9773 `replaces` names a certificate (base64url AKI "." base64url serial), already checked by
- * newOrder (edge/acme/replaces.ts: owner or authorized, not yet replaced); the order is a renewal
- * inside the window when the certificate's ARI window has opened (the default one, or the past one
- * "renew now" set) and the certificate has not expired.
- */
-export async function isRenewalInWindow(
-  svc: EdgeServices,
-  replaces: string | undefined,
-  now: number,
-): Promise<boolean> {
-  if (!replaces) return false;
-  let cert: CertificateRow | undefined;
-  try {
-    cert = await certificateByCertId(svc, parseCertId(replaces));
-  } catch {
-    return false;
-  }
-  if (!cert) return false;
-  const { start } = windowOf(cert, await svc.renewals.byCertificate(cert.id));
-  return now >= start && now < cert.notAfter;
-}
-
 /** newOrder: the order limit of the account and the certificate limit of each registered domain. */
 export async function checkOrderLimits(
   svc: EdgeServices,
   account: AccountRow,
   identifiers: Identifier[],
-  replaces: string | undefined,
+  /** a renewal inside its ARI window (edge/acme/ari.ts, isRenewalInWindow): exempt */
+  renewal: boolean,
 ): Promise<void> {
+  if (renewal) return;
   const now = Date.now();
-  if (await isRenewalInWindow(svc, replaces, now)) return;
   const { settings, admin, buckets } = await svc.stores();
   const scopes = scopesOf(account);
   const perDomain = await settings.limitFor('certificatesPerDomain', scopes);

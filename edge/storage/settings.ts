@@ -6,7 +6,6 @@ import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { LEAF_KEY_TYPES, type LeafKeyType } from '../../shared/key-types.ts';
 import type { ProfileConfig } from '../config.ts';
-import type { NamePolicy } from '../policy/engine.ts';
 import {
   type EabKeySettingsRow,
   eabKeySettings,
@@ -22,6 +21,12 @@ import type { Db } from './db.ts';
 export type Stmt = BatchItem<'sqlite'>;
 
 export { LEAF_KEY_TYPES, type LeafKeyType };
+
+/** A name policy as stored: rule texts, parsed and applied by edge/policy/engine.ts. */
+export interface NamePolicy {
+  allow: string[];
+  deny: string[];
+}
 export const EKUS = ['serverAuth', 'clientAuth'] as const;
 export type Eku = (typeof EKUS)[number];
 export const IDENTIFIER_TYPES = ['dns', 'ip'] as const;

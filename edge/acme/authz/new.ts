@@ -207,7 +207,7 @@ export async function newPreAuthorization(
   const reuse = await findReusable(svc, account, id, now);
   if (reuse)
     return { authz: reuse, challenges: await svc.orders.challengesOf(reuse.id), created: false, now };
-  await checkOrderLimits(svc, account, [id], undefined);
+  await checkOrderLimits(svc, account, [id], false);
   await checkOpenLimits(svc, account, { order: false, newAuthzs: 1 }, now);
   // Pre-authorization names no profile: only the EAB key's opt-in challenge types apply.
   const optedIn = optedInChallenges(svc.config, ctx.eab.optInChallenges);

@@ -10,6 +10,7 @@ import { checkOrderLimits } from '../../ratelimit/limits.ts';
 import type { EdgeServices } from '../../services.ts';
 import { newId } from '../../storage/ids.ts';
 import type { AccountRow, OrderRow } from '../../storage/schema.ts';
+import { isRenewalInWindow } from '../ari.ts';
 import { checkOpenLimits, grantAuthorizations, saveGrant } from '../authz/new.ts';
 import { optedInChallenges } from '../challenge-offer.ts';
 import { checkReplaces } from '../replaces.ts';
@@ -117,7 +118,7 @@ export async function createOrder(
   const replaces = req.replaces
     ? (await checkReplaces(svc, account, req.replaces, req.identifiers, now)).certId
     : undefined;
-  await checkOrderLimits(svc, account, req.identifiers, replaces);
+  await checkOrderLimits(svc, account, req.identifiers, await isRenewalInWindow(svc, replaces, Date.now()));
   await checkOpenLimits(svc, account, { order: true, newAuthzs: req.identifiers.length }, now);
   const orderExpires = now + svc.config.orderLifetimeSeconds * 1000;
   const authzExpires = Math.min(orderExpires, now + svc.config.authzLifetimeSeconds * 1000);
