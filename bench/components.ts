@@ -123,7 +123,7 @@ const RULES: Rule[] = [
   ['relay client (edge/relay)', repo('edge/relay/')],
   [
     'http-01 validation (edge/validation, node:http client, DNS)',
-    repo('edge/validation/', 'edge/runtime/node.ts', 'edge/runtime/node-dns.ts'),
+    repo('edge/validation/', 'edge/platform/node.ts', 'edge/platform/node-dns.ts'),
   ],
   [
     'http-01 validation (edge/validation, node:http client, DNS)',

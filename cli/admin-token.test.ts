@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair } from 'jose';
 import { defaultEdgeConfig } from '../edge/config.ts';
-import { type RunningEdge, startNodeEdge } from '../edge/runtime/node-server.ts';
+import { type RunningEdge, startNodeEdge } from '../edge/main/node.ts';
 
 const CLI = join(resolve(import.meta.dirname, '..'), 'bin', 'edgeca.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'edgeca-token-'));

@@ -3,7 +3,7 @@
 // else the dev edge's local D1 when npm start runs it on workerd, else file:.edgeca/dev/edge.db.
 // They change it only through the edge's own stores, which record every change in the change log.
 import { createClient } from '@libsql/client';
-import { prepareDatabaseFile } from '../edge/runtime/node-db-file.ts';
+import { prepareDatabaseFile } from '../edge/platform/node-db-file.ts';
 import { type Db, openDatabase } from '../edge/storage/db.ts';
 import { localD1Database, localD1FromEndpoints } from './d1-local.ts';
 

@@ -22,7 +22,7 @@ export function main(args: string[]): Promise<number> {
     }
     if (cmd !== 'serve') throw new UsageError(`unknown command "${cmd}"`);
     // Loaded here, not at the top: a mistake in the command line is answered without loading the edge.
-    const { loadEdgeConfigFromEnv, startNodeEdge } = await import('../edge/runtime/node-server.ts');
+    const { loadEdgeConfigFromEnv, startNodeEdge } = await import('../edge/main/node.ts');
     let config: ReturnType<typeof loadEdgeConfigFromEnv>;
     try {
       config = loadEdgeConfigFromEnv();

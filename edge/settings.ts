@@ -1,5 +1,5 @@
 // The edge's deployment settings, one row each: the one list that edge/config.ts parses the
-// environment through, and from which the Deno --allow-env list (edge/runtime/env-names.json), the
+// environment through, and from which the Deno --allow-env list (edge/platform/env-names.json), the
 // README's settings table (`npm run gen` writes both; a test fails when they differ) and the help of
 // `edgeca edge` are made. A setting added here is documented, allowed on Deno and parsed in one step.
 import type { EdgeConfig } from './config.ts';
@@ -518,7 +518,7 @@ export const FILE_SETTINGS: readonly string[] = SETTING_ROWS.filter((s) => s.fro
 
 /**
  * Every environment variable the edge reads, `<NAME>_FILE` right after its setting: Deno's
- * `--allow-env` list (docs/runtimes.md), written to edge/runtime/env-names.json for the `deno run`
+ * `--allow-env` list (docs/runtimes.md), written to edge/platform/env-names.json for the `deno run`
  * arguments that plain Node builds.
  */
 export const EDGE_ENV_NAMES: readonly string[] = SETTING_ROWS.flatMap((s) =>

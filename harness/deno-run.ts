@@ -1,7 +1,7 @@
 // How the Deno edge is run from this checkout, by `npm start` (scripts/lib/edge-runtimes.ts), the
 // runtime tests and the benchmark alike: the `deno run` arguments with the least permissions the
 // edge needs (docs/runtimes.md explains each).
-import envNames from '../edge/runtime/env-names.json' with { type: 'json' };
+import envNames from '../edge/platform/env-names.json' with { type: 'json' };
 
 /** Environment variables the edge reads (Deno's --allow-env lists them): one list for all. */
 export const EDGE_ENV: string[] = [...envNames, 'LIBSQL_JS_DEV'];
@@ -26,6 +26,6 @@ export function denoRunArgs({
     `--allow-env=${EDGE_ENV.join(',')}`,
     '--allow-ffi=node_modules/@libsql',
     '--allow-sys=cpus,networkInterfaces,hostname',
-    'edge/runtime/deno-main.ts',
+    'edge/main/deno.ts',
   ];
 }

@@ -1,6 +1,6 @@
 // The network a validation needs, behind one interface: DNS lookups, an HTTP GET to an address
 // already checked, and the raw-TLS probe of tls-alpn-01. The challenge modules see only this; the
-// edge's runtime adapters (edge/runtime/) and the on-prem validator (validation/node/) provide it.
+// edge's runtime adapters (edge/platform/) and the on-prem validator (validation/node/) provide it.
 
 /** A DNS failure, classified so validation can answer the right ACME problem (`dns`). */
 export class DnsError extends Error {

@@ -1,5 +1,5 @@
 // The events run on a timer, for the runtimes that have a long-lived process (Node, Deno). Workers
-// has no timer outside a request: its Cron Trigger calls runEvents instead (edge/runtime/workers-main.ts).
+// has no timer outside a request: its Cron Trigger calls runEvents instead (edge/main/workers.ts).
 // The interval is read from the events settings before each wait, so an admin's change applies
 // from the next run on.
 import type { EdgeServices } from '../services.ts';

@@ -8,7 +8,7 @@
 import { formatIp, parseIp } from '../../shared/identifiers.ts';
 import { type AddressPolicy, checkAddress } from '../../validation/address-policy.ts';
 import { Deadline, resolveHost } from '../../validation/resolve.ts';
-import type { EdgeRuntime } from '../runtime/types.ts';
+import type { EdgeRuntime } from '../platform/types.ts';
 
 export interface TargetRules {
   allowPrivate: boolean;

@@ -9,8 +9,8 @@ import { createClient } from '@libsql/client';
 import { exportJWK, generateKeyPair } from 'jose';
 import { createApp } from '../app.ts';
 import { defaultEdgeConfig } from '../config.ts';
+import { createNodeRuntime } from '../platform/node.ts';
 import type { SignerClient } from '../relay/signer-client.ts';
-import { createNodeRuntime } from '../runtime/node.ts';
 import { createServices } from '../services.ts';
 
 const dirs: string[] = [];

@@ -66,8 +66,8 @@ describe('npm run build', () => {
       'signer/hsm/token.js',
       'signer/bootstrap.js',
       'validator/cli.js',
-      'edge/runtime/deno-main.js',
-      'edge/runtime/env-names.json',
+      'edge/main/deno.js',
+      'edge/platform/env-names.json',
     ]) {
       assert.ok(files.includes(f), `dist/${f} is missing`);
     }

@@ -7,7 +7,7 @@ import { EDGE_ENV_NAMES } from '../../edge/settings.ts';
 import { settingsMarkdownTable } from '../../edge/settings-docs.ts';
 
 /** Where the Deno --allow-env list is written (read by harness/deno-run.mjs, plain Node). */
-export const ENV_NAMES_PATH = 'edge/runtime/env-names.json';
+export const ENV_NAMES_PATH = 'edge/platform/env-names.json';
 export const README_PATH = 'README.md';
 export const SETTINGS_BEGIN = '<!-- edge settings: generated from edge/settings.ts by `npm run gen` -->';
 export const SETTINGS_END = '<!-- end of edge settings -->';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair } from 'jose';
 import { defaultEdgeConfig } from '../../edge/config.ts';
-import { type RunningEdge, startNodeEdge } from '../../edge/runtime/node-server.ts';
+import { type RunningEdge, startNodeEdge } from '../../edge/main/node.ts';
 import { type InprocEdge, startInprocEdge } from '../support/edge-app.ts';
 
 async function newToken(svc: InprocEdge['svc']): Promise<string> {

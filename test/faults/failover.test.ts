@@ -12,7 +12,7 @@ import { createServer as createTcpServer, type Server, type Socket } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadEdgeConfigFromEnv, type RunningEdge, startNodeEdge } from '../../edge/runtime/node-server.ts';
+import { loadEdgeConfigFromEnv, type RunningEdge, startNodeEdge } from '../../edge/main/node.ts';
 import { makeCsr } from '../../harness/csr.ts';
 import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
 import { freePort } from '../../harness/ports.ts';

@@ -1,5 +1,5 @@
 // The edge side of high availability (docs/ha.md, "Node edges behind a load balancer"): two edge
-// processes, one on Node (`edgeca edge serve`) and one on Deno (edge/runtime/deno-main.ts), on one
+// processes, one on Node (`edgeca edge serve`) and one on Deno (edge/main/deno.ts), on one
 // libSQL file, behind a round-robin TCP balancer (test/support/round-robin-proxy.ts) that every
 // client goes through, one connection per request. Under load from four ACME clients, the edges
 // are killed with SIGKILL in turn (Node, Deno, Node) and started again. Afterwards nothing is lost:

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { defaultEdgeConfig, type EdgeConfig, edgeConfigFromEnv } from '../../edge/config.ts';
-import { startNodeEdge } from '../../edge/runtime/node-server.ts';
+import { startNodeEdge } from '../../edge/main/node.ts';
 import { newKey, TestAcme } from '../support/acme.ts';
 import { type InprocEdge, startInprocEdge } from '../support/edge-app.ts';
 import { sleep } from './rig.ts';

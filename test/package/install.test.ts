@@ -219,7 +219,7 @@ describe('the npm package installed with npm install -g', { timeout: 900_000 }, 
     for (const f of [
       'bin/edgeca.mjs',
       'dist/cli/main.js',
-      'dist/edge/runtime/deno-main.js',
+      'dist/edge/main/deno.js',
       'packaging/systemd/edgeca-signer.service',
       'packaging/etc/edgeca/signer.json',
       'docs/deploy.md',

@@ -15,7 +15,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadEdgeConfigFromEnv, startNodeEdge } from '../../edge/runtime/node-server.ts';
+import { loadEdgeConfigFromEnv, startNodeEdge } from '../../edge/main/node.ts';
 import { freePort } from '../../harness/ports.ts';
 import { type DevInit, type GivenToken, initDev } from '../../signer/bootstrap.ts';
 import { loadSignerConfig, startSigner } from '../../signer/server.ts';

@@ -1,4 +1,4 @@
-// The network of validation on Node, for the Node edge (edge/runtime/node.ts) and the on-prem
+// The network of validation on Node, for the Node edge (edge/platform/node.ts) and the on-prem
 // validator: DNS through node:dns (dns.ts), the http-01 GET through node:http/node:https straight to
 // an already-checked address (no proxy, no redirects followed here: validation decides about each
 // hop), and the tls-alpn-01 probe through node:tls.

@@ -8,8 +8,8 @@ import { newKey, TestAcme } from '../../../test/support/acme.ts';
 import { type InprocEdge, startInprocEdge } from '../../../test/support/edge-app.ts';
 import { capabilitiesOf } from '../../../validation/net.ts';
 import { offeredTypes } from '../../../validation/registry.ts';
-import { createNodeRuntime } from '../../runtime/node.ts';
-import type { EdgeRuntime } from '../../runtime/types.ts';
+import { createNodeRuntime } from '../../platform/node.ts';
+import type { EdgeRuntime } from '../../platform/types.ts';
 
 const identifiers: Identifier[] = [
   { type: 'dns', value: 'www.offer.test' },

@@ -17,7 +17,7 @@ import envNames from './env-names.json' with { type: 'json' };
 import { http1Get, type RawConn } from './http1-client.ts';
 import type { EdgeRuntime } from './types.ts';
 
-/** The part of the Deno namespace the adapter and deno-main.ts use. */
+/** The part of the Deno namespace the adapter and edge/main/deno.ts use. */
 export interface DenoApi {
   resolveDns(
     query: string,
@@ -216,7 +216,7 @@ export function createDenoRuntime(opts: DenoRuntimeOptions = {}): EdgeRuntime {
   };
 }
 
-/** Deno's half of edge/runtime/db-file.ts: the edge database file created 0600 before libSQL opens it. */
+/** Deno's half of edge/platform/db-file.ts: the edge database file created 0600 before libSQL opens it. */
 export function prepareDenoDatabaseFile(url: string): string | undefined {
   const path = databaseFilePath(url);
   if (path === undefined) return undefined;

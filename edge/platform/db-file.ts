@@ -1,7 +1,7 @@
 // The edge database file holds secrets (EAB HMAC keys, the nonce MAC key, admin token hashes), so
 // it is created mode 0600 before libSQL opens it, wherever it lives: SQLite gives the -wal and -shm
 // files it creates the mode of the database file. This module reads the file path out of a libSQL
-// URL; each runtime adapter creates the file with its own file API (node-db-file.ts, deno-main.ts).
+// URL; each runtime adapter creates the file with its own file API (node-db-file.ts, deno.ts).
 
 /**
  * The path of a libSQL `file:` URL as @libsql/client reads it (`file:rel/path.db`,

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair } from 'jose';
 import { defaultEdgeConfig } from '../config.ts';
+import { startNodeEdge } from '../main/node.ts';
 import { databaseFilePath } from './db-file.ts';
-import { startNodeEdge } from './node-server.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgeca-dbfile-'));
 // A world-readable directory, as /var/lib/edgeca or a working directory may be.

@@ -14,7 +14,7 @@ import { makeRelayTls, type RelayTls } from '../../signer/relay-tls.ts';
 import { describeFetchError } from '../relay/exchange.ts';
 import { nodePinnedFetch } from './node-pinned-fetch.ts';
 
-const REPO = new URL('../../', import.meta.url).pathname;
+const REPO = new URL('../..', import.meta.url).pathname;
 const DENO = join(REPO, 'node_modules', '.bin', 'deno');
 const dir = mkdtempSync(join(tmpdir(), 'edgeca-pinned-'));
 let pinned: RelayTls;
@@ -76,7 +76,7 @@ describe('on Deno', () => {
     const script = join(dir, 'probe.ts');
     writeFileSync(
       script,
-      `import { createDenoRuntime } from ${JSON.stringify(join(REPO, 'edge/runtime/deno.ts'))};
+      `import { createDenoRuntime } from ${JSON.stringify(join(REPO, 'edge/platform/deno.ts'))};
 const rt = createDenoRuntime();
 const out: Record<string, string> = {};
 for (const [name, file, u] of [['pinned', 'pinned.pem', ${JSON.stringify(url)}], ['other', 'other.pem', ${JSON.stringify(url)}], ['http', 'pinned.pem', ${JSON.stringify(url.replace('https:', 'http:'))}]]) {

@@ -11,11 +11,11 @@ import { startPurgeTimer } from '../acme/purge-job.ts';
 import { createApp } from '../app.ts';
 import { type EdgeConfig, edgeConfigFromEnv, readFileSettings } from '../config.ts';
 import { startEventLoop } from '../events/loop.ts';
+import { createNodeRuntime } from '../platform/node.ts';
+import { prepareDatabaseFile } from '../platform/node-db-file.ts';
 import type { EdgeServices } from '../services.ts';
 import { createServices } from '../services.ts';
 import { FILE_PRAGMAS } from '../storage/db.ts';
-import { createNodeRuntime } from './node.ts';
-import { prepareDatabaseFile } from './node-db-file.ts';
 
 export interface NodeEdgeOptions {
   host?: string;

@@ -15,10 +15,10 @@ import { createApp } from '../app.ts';
 import { edgeConfigFromEnv } from '../config.ts';
 import type { AppEnv } from '../context.ts';
 import { runEvents } from '../events/delivery.ts';
+import { createWorkersRuntime, DEFAULT_DOH_URL } from '../platform/workers.ts';
 import type { EdgeServices } from '../services.ts';
 import { createServices } from '../services.ts';
 import { type D1Like, openD1Database } from '../storage/db.ts';
-import { createWorkersRuntime, DEFAULT_DOH_URL } from './workers.ts';
 
 /** The part of the Workers ExecutionContext used here. */
 export interface ExecutionContextLike {

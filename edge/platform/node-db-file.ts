@@ -1,4 +1,4 @@
-// Node's half of edge/runtime/db-file.ts: create the edge database file 0600 before libSQL opens it.
+// Node's half of edge/platform/db-file.ts: create the edge database file 0600 before libSQL opens it.
 import { closeSync, openSync, statSync } from 'node:fs';
 import { databaseFilePath, looseModeWarning } from './db-file.ts';
 

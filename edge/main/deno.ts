@@ -1,4 +1,4 @@
-// The edge on Deno: `deno run <permissions> edge/runtime/deno-main.ts` (docs/runtimes.md spells out
+// The edge on Deno: `deno run <permissions> edge/main/deno.ts` (docs/runtimes.md spells out
 // the permissions). The same EDGECA_* environment as on Node; keys and the signer CA from their
 // *_FILE settings or inline. libSQL through @libsql/client (an embedded file needs FFI; a remote libsql://
 // or https:// URL does not), served by Deno.serve — HTTPS when EDGECA_TLS_CERT_FILE and
@@ -9,9 +9,9 @@ import { startPurgeTimer } from '../acme/purge-job.ts';
 import { createApp } from '../app.ts';
 import { edgeConfigFromEnv, readFileSettings } from '../config.ts';
 import { startEventLoop } from '../events/loop.ts';
+import { createDenoRuntime, deno, EDGE_ENV_NAMES, prepareDenoDatabaseFile } from '../platform/deno.ts';
 import { createServices } from '../services.ts';
 import { FILE_PRAGMAS } from '../storage/db.ts';
-import { createDenoRuntime, deno, EDGE_ENV_NAMES, prepareDenoDatabaseFile } from './deno.ts';
 
 function readEnv(D: ReturnType<typeof deno>): Record<string, string | undefined> {
   try {
