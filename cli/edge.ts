@@ -29,13 +29,7 @@ export function main(args: string[]): Promise<number> {
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    const env = process.env;
-    const edge = await startNodeEdge(config, {
-      host: env.EDGECA_HOST ?? '127.0.0.1',
-      port: Number(env.EDGECA_PORT ?? 14000),
-      ...(env.EDGECA_TLS_CERT_FILE ? { tlsCertFile: env.EDGECA_TLS_CERT_FILE } : {}),
-      ...(env.EDGECA_TLS_KEY_FILE ? { tlsKeyFile: env.EDGECA_TLS_KEY_FILE } : {}),
-    });
+    const edge = await startNodeEdge(config, config.listen);
     console.log(
       JSON.stringify({ event: 'edge-listening', url: edge.url, directory: `${config.baseUrl}/directory` }),
     );

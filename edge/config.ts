@@ -13,6 +13,8 @@ export interface ProfileConfig {
 }
 
 export interface EdgeConfig {
+  /** where the edge on Node and Deno listens, and its TLS files (HTTPS when both are set); Workers: the platform's */
+  listen: EdgeListen;
   /** externally visible origin, e.g. https://acme.example.internal:14000 (no trailing slash) */
   baseUrl: string;
   dbUrl: string;
@@ -102,10 +104,19 @@ function settingDefaults(): Record<string, number | boolean> {
   return Object.fromEntries(KEYED_SETTINGS.map((s) => [s.key, s.default]));
 }
 
+/** EDGECA_HOST, EDGECA_PORT, EDGECA_TLS_CERT_FILE, EDGECA_TLS_KEY_FILE */
+export interface EdgeListen {
+  host: string;
+  port: number;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+}
+
 export function defaultEdgeConfig(
   over: Partial<EdgeConfig> & Pick<EdgeConfig, 'baseUrl' | 'dbUrl' | 'signerUrl' | 'relayKeyJwk'>,
 ): EdgeConfig {
   return {
+    listen: { host: '127.0.0.1', port: 14000 },
     ...(settingDefaults() as Pick<EdgeConfig, (typeof KEYED_SETTINGS)[number]['key']>),
     caaIdentities: [],
     profiles: DEFAULT_PROFILES,
@@ -216,6 +227,12 @@ export function edgeConfigFromEnv(env: Record<string, string | undefined>): Edge
     relayKeyJwk,
     signerKeysJwk: signerKeys(get('EDGECA_SIGNER_KEY')),
     caaIdentities: (get('EDGECA_CAA_IDENTITIES') ?? '').split(',').filter(Boolean),
+    listen: {
+      host: get('EDGECA_HOST') ?? '127.0.0.1',
+      port,
+      ...(get('EDGECA_TLS_CERT_FILE') ? { tlsCertFile: get('EDGECA_TLS_CERT_FILE') as string } : {}),
+      ...(get('EDGECA_TLS_KEY_FILE') ? { tlsKeyFile: get('EDGECA_TLS_KEY_FILE') as string } : {}),
+    },
   });
   if (cfg.relayConnectTimeoutMs === 0) throw new Error('EDGECA_RELAY_CONNECT_TIMEOUT_MS must be above 0');
   if (cfg.nonceRejectPercent > 100) throw new Error('EDGECA_NONCE_REJECT_PERCENT must lie between 0 and 100');

@@ -3,15 +3,11 @@
 // *_FILE settings or inline. libSQL through @libsql/client (an embedded file needs FFI; a remote libsql://
 // or https:// URL does not), served by Deno.serve — HTTPS when EDGECA_TLS_CERT_FILE and
 // EDGECA_TLS_KEY_FILE are set (RFC 8555 §6.1), plain HTTP otherwise (behind a TLS terminator, tests).
-import { createClient } from '@libsql/client';
-import { resilientClient } from '../../shared/libsql.ts';
 import { startPurgeTimer } from '../acme/purge-job.ts';
-import { createApp } from '../app.ts';
 import { edgeConfigFromEnv, readFileSettings } from '../config.ts';
 import { startEventLoop } from '../events/loop.ts';
 import { createDenoRuntime, deno, EDGE_ENV_NAMES, prepareDenoDatabaseFile } from '../platform/deno.ts';
-import { createServices } from '../services.ts';
-import { FILE_PRAGMAS } from '../storage/db.ts';
+import { bootEdge, openLibsqlClient } from './boot.ts';
 
 function readEnv(D: ReturnType<typeof deno>): Record<string, string | undefined> {
   try {
@@ -38,30 +34,26 @@ async function main(): Promise<void> {
   const config = edgeConfigFromEnv(env);
   const loose = prepareDenoDatabaseFile(config.dbUrl);
   if (loose) console.error(JSON.stringify({ event: 'database-file-mode', warning: loose }));
-  const client = resilientClient(
-    () =>
-      createClient({ url: config.dbUrl, ...(config.dbAuthToken ? { authToken: config.dbAuthToken } : {}) }),
-    FILE_PRAGMAS,
-  );
+  const client = openLibsqlClient(config);
   const runtime = createDenoRuntime(config.dnsResolver ? { dnsResolver: config.dnsResolver } : {});
-  const services = await createServices({ config, runtime, dbClient: client });
-  const app = createApp(services);
-  // events: expiry watch and webhook deliveries, on a timer (edge/events/loop.ts)
+  const { app, services } = await bootEdge({ config, runtime, db: { client } });
+  // events (expiry watch, webhook deliveries) and the purge of expired rows, on timers
   const stopEvents = startEventLoop(services);
   const stopPurge = startPurgeTimer(services);
 
-  const tls = env.EDGECA_TLS_CERT_FILE && env.EDGECA_TLS_KEY_FILE;
-  const hostname = env.EDGECA_HOST ?? '127.0.0.1';
+  const { tlsCertFile, tlsKeyFile } = config.listen;
+  const tls = tlsCertFile && tlsKeyFile;
+  const hostname = config.listen.host;
   const ctl = new AbortController();
   const server = D.serve(
     {
       hostname,
-      port: Number(env.EDGECA_PORT ?? 14000),
+      port: config.listen.port,
       signal: ctl.signal,
       ...(tls
         ? {
-            cert: D.readTextFileSync(env.EDGECA_TLS_CERT_FILE!),
-            key: D.readTextFileSync(env.EDGECA_TLS_KEY_FILE!),
+            cert: D.readTextFileSync(tlsCertFile),
+            key: D.readTextFileSync(tlsKeyFile),
           }
         : {}),
       onListen: ({ port }) => {

@@ -5,17 +5,13 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { createClient } from '@libsql/client';
-import { resilientClient } from '../../shared/libsql.ts';
 import { startPurgeTimer } from '../acme/purge-job.ts';
-import { createApp } from '../app.ts';
 import { type EdgeConfig, edgeConfigFromEnv, readFileSettings } from '../config.ts';
 import { startEventLoop } from '../events/loop.ts';
 import { createNodeRuntime } from '../platform/node.ts';
 import { prepareDatabaseFile } from '../platform/node-db-file.ts';
 import type { EdgeServices } from '../services.ts';
-import { createServices } from '../services.ts';
-import { FILE_PRAGMAS } from '../storage/db.ts';
+import { bootEdge, openLibsqlClient } from './boot.ts';
 
 export interface NodeEdgeOptions {
   host?: string;
@@ -56,20 +52,15 @@ export async function startNodeEdge(config: EdgeConfig, opts: NodeEdgeOptions = 
   const loose = prepareDatabaseFile(config.dbUrl);
   if (loose)
     (opts.log ?? ((e) => console.error(JSON.stringify(e))))({ event: 'database-file-mode', warning: loose });
-  const client = resilientClient(
-    () =>
-      createClient({ url: config.dbUrl, ...(config.dbAuthToken ? { authToken: config.dbAuthToken } : {}) }),
-    FILE_PRAGMAS,
-  );
+  const client = openLibsqlClient(config);
   const runtime = createNodeRuntime(config.dnsResolver ? { dnsResolver: config.dnsResolver } : {});
-  const services = await createServices({
+  const { services, app } = await bootEdge({
     config,
     runtime,
-    dbClient: client,
+    db: { client },
     ...(opts.log ? { log: opts.log } : {}),
   });
-  const app = createApp(services);
-  // events: expiry watch and webhook deliveries, on a timer (edge/events/loop.ts)
+  // events (expiry watch, webhook deliveries) and the purge of expired rows, on timers
   const stopEvents = startEventLoop(services);
   const stopPurge = startPurgeTimer(services);
   const tls = opts.tlsCertFile && opts.tlsKeyFile;

@@ -11,14 +11,12 @@ import { createClient } from '@libsql/client';
 import type { Hono } from 'hono';
 import { runPurge } from '../acme/purge-job.ts';
 import { runDueRevocations } from '../acme/scheduled-revocation.ts';
-import { createApp } from '../app.ts';
 import { edgeConfigFromEnv } from '../config.ts';
 import type { AppEnv } from '../context.ts';
 import { runEvents } from '../events/delivery.ts';
 import { createWorkersRuntime, DEFAULT_DOH_URL } from '../platform/workers.ts';
-import type { EdgeServices } from '../services.ts';
-import { createServices } from '../services.ts';
 import { type D1Like, openD1Database } from '../storage/db.ts';
+import { type BootedEdge, bootEdge } from './boot.ts';
 
 /** The part of the Workers ExecutionContext used here. */
 export interface ExecutionContextLike {
@@ -31,10 +29,7 @@ export interface WorkersEnv {
 }
 
 const requestCtx = new AsyncLocalStorage<ExecutionContextLike>();
-interface Built {
-  app: Hono<AppEnv>;
-  services: EdgeServices;
-}
+type Built = BootedEdge;
 
 let app: Promise<Built> | undefined;
 
@@ -68,13 +63,11 @@ async function build(env: WorkersEnv): Promise<Built> {
       url: vars.EDGECA_DB_URL,
       ...(config.dbAuthToken ? { authToken: config.dbAuthToken } : {}),
     });
-    const services = await createServices({ config, runtime, dbClient: client });
-    return { app: createApp(services, { publicMetrics: false }), services };
+    return bootEdge({ config, runtime, db: { client }, publicMetrics: false });
   }
   if (!env.DB) throw new Error('no D1 binding "DB" and no EDGECA_DB_URL: the edge has no database');
   const database = await openD1Database(env.DB);
-  const services = await createServices({ config, runtime, database });
-  return { app: createApp(services, { publicMetrics: false }), services };
+  return bootEdge({ config, runtime, db: { database }, publicMetrics: false });
 }
 
 /** The isolate's app and services, built on first use; a failed start is retried next time. */
