@@ -2,7 +2,8 @@
 // which, read from the import specifiers of every source file. Challenge validation and the on-prem
 // frame stand on their own, so the validator is built from them and shared/ alone; test support
 // stays under test/; the benchmark stands on the product and harness/. And the challenge types are
-// listed once, in validation/registry.ts.
+// listed once, in validation/registry.ts. Inside edge/, no two folders import each other, directly
+// or round a loop: each folder (and each file at edge/'s root) is a layer the ones above it use.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -55,6 +56,62 @@ function violations(folders: string[], forbidden: string[], o: { tests: boolean 
   return bad;
 }
 
+/** The unit of edge/ a file belongs to: its folder under edge/, or itself when it sits at edge/'s root. */
+function edgeUnit(file: string): string {
+  const parts = file.split('/');
+  return parts.length > 2 ? `${parts[1]}/` : (parts[1] as string);
+}
+
+/** Unit-to-unit imports inside edge/ (tests left out), each with the file imports that make it. */
+function edgeGraph(): Map<string, Map<string, string[]>> {
+  const graph = new Map<string, Map<string, string[]>>();
+  const specifier = /(?:\bfrom\s+|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]+)\1/g;
+  for (const src of sources('edge')) {
+    if (isTest(src.file)) continue;
+    const from = edgeUnit(src.file);
+    if (!graph.has(from)) graph.set(from, new Map());
+    for (const m of src.text.matchAll(specifier)) {
+      const target = relative(ROOT, resolve(ROOT, dirname(src.file), m[2] as string));
+      if (!target.startsWith('edge/')) continue;
+      const to = edgeUnit(target);
+      if (to === from) continue;
+      const why = graph.get(from)!;
+      why.set(to, [...(why.get(to) ?? []), `${src.file} -> ${target}`]);
+    }
+  }
+  return graph;
+}
+
+/** Strongly connected components of more than one node (Tarjan): each one is an import loop. */
+function cycles(edges: Map<string, Iterable<string>>): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const out: string[][] = [];
+  const visit = (v: string) => {
+    index.set(v, index.size);
+    low.set(v, index.get(v)!);
+    stack.push(v);
+    for (const w of edges.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (stack.includes(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const component: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        component.push(w);
+      } while (w !== v);
+      if (component.length > 1) out.push(component.sort());
+    }
+  };
+  for (const v of edges.keys()) if (!index.has(v)) visit(v);
+  return out;
+}
+
 const PRODUCT = ['edge', 'signer', 'shared', 'validation', 'onprem', 'validator', 'cli', 'bin'];
 
 describe('layout', () => {
@@ -83,6 +140,67 @@ describe('layout', () => {
   test('no product code imports test/; bench/ and harness/ import nothing from test/ at all', () => {
     assert.deepEqual(violations(PRODUCT, ['test', 'bench', 'harness'], { tests: false }), []);
     assert.deepEqual(violations(['bench', 'harness'], ['test'], { tests: true }), []);
+  });
+  test('the loop finder finds loops (a two-folder loop and a three-folder one, not a chain)', () => {
+    const g = (pairs: [string, string][]) => {
+      const m = new Map<string, string[]>();
+      for (const [a, b] of pairs) m.set(a, [...(m.get(a) ?? []), b]);
+      return m;
+    };
+    assert.deepEqual(
+      cycles(
+        g([
+          ['a/', 'b/'],
+          ['b/', 'a/'],
+        ]),
+      ),
+      [['a/', 'b/']],
+    );
+    assert.deepEqual(
+      cycles(
+        g([
+          ['a/', 'b/'],
+          ['b/', 'c/'],
+          ['c/', 'a/'],
+          ['c/', 'd/'],
+        ]),
+      ),
+      [['a/', 'b/', 'c/']],
+    );
+    assert.deepEqual(
+      cycles(
+        g([
+          ['a/', 'b/'],
+          ['b/', 'c/'],
+          ['a/', 'c/'],
+        ]),
+      ),
+      [],
+    );
+  });
+  test('the edge graph is read (routes/ import acme/, the entry points main/ import platform/)', () => {
+    const graph = edgeGraph();
+    assert.ok(graph.get('routes/')?.has('acme/'));
+    assert.ok(graph.get('main/')?.has('platform/'));
+    assert.ok(graph.get('services.ts')?.has('storage/'));
+  });
+  test('no import loop between the folders of edge/ (nor its root files)', () => {
+    const graph = edgeGraph();
+    const loops = cycles(new Map([...graph].map(([k, v]) => [k, v.keys()])));
+    const explained = loops.map((loop) =>
+      [
+        loop.join(' <-> '),
+        ...loop.flatMap((a) =>
+          loop.flatMap((b) => (graph.get(a)?.get(b) ?? []).map((why) => `  ${a} -> ${b}: ${why}`)),
+        ),
+      ].join('\n'),
+    );
+    assert.deepEqual(explained, []);
+  });
+  test('platform/ (the adapters) imports nothing else in edge/: no entry point, app or services', () => {
+    const graph = edgeGraph();
+    const up = [...(graph.get('platform/')?.keys() ?? [])];
+    assert.deepEqual(up, []);
   });
   test('challenge types are listed in validation/ alone', () => {
     const quoted = (t: string) => new RegExp(`['"\`]${t}['"\`]`);
