@@ -1,6 +1,6 @@
 // `edgeca admin webhook ...` and `edgeca admin events`: the request bodies and paths of the events
 // and webhooks admin API (docs/events.md). The signing secret is printed once, by `webhook create`.
-import { EVENT_TYPES } from '../edge/events/catalog.ts';
+import { EVENT_TYPES } from '../edge/storage/event-catalog.ts';
 import { UsageError } from './args.ts';
 
 export interface WebhookOptions {

@@ -99,6 +99,18 @@ export const DEFAULT_PROFILES: Record<string, ProfileConfig> = {
   tlsclient: { description: 'TLS client certificate, 24 hours', validitySeconds: 86_400 },
 };
 
+type KeysOf<T, V> = { [K in keyof T]-?: T[K] extends V ? K : never }[keyof T];
+type KeyedRow = (typeof KEYED_SETTINGS)[number];
+/**
+ * Each keyed row of the settings table (edge/settings.ts, which does not import this file) names an
+ * EdgeConfig field of its own type: a wrong name or type fails the typecheck here.
+ */
+export type SettingKeysCheck = [
+  Extract<KeyedRow, { type: 'int' }>['key'] extends KeysOf<EdgeConfig, number> ? true : never,
+  Extract<KeyedRow, { type: 'bool' }>['key'] extends KeysOf<EdgeConfig, boolean> ? true : never,
+];
+export const SETTING_KEYS_CHECKED: SettingKeysCheck = [true, true];
+
 /** The defaults of the EdgeConfig fields a setting sets directly: the rows' defaults. */
 function settingDefaults(): Record<string, number | boolean> {
   return Object.fromEntries(KEYED_SETTINGS.map((s) => [s.key, s.default]));

@@ -7,7 +7,6 @@ import type { Client } from '@libsql/client';
 import { type EdgeConfig, parseUrlList } from './config.ts';
 import { Linker } from './linker.ts';
 import { collectPeers, createEdgeMetrics, type EdgeMetrics, instrumentSignerClient } from './metrics.ts';
-import { eventMetricsOf } from './observability/event-metrics.ts';
 import type { EdgeRuntime } from './platform/types.ts';
 import { createSignerClient, type SignerClient } from './relay/signer-client.ts';
 import { createValidatorClient, type ValidatorClient } from './relay/validator-client.ts';
@@ -162,8 +161,6 @@ export async function createServices(opts: {
     scheduledRevocation: { lastRun: 0 },
     log,
   };
-  // the events gauges (expiring unreplaced, deliveries by status, CRL nextUpdate) exist from the start
-  eventMetricsOf(svc);
   return svc;
 }
 

@@ -2,15 +2,12 @@
 // environment through, and from which the Deno --allow-env list (edge/platform/env-names.json), the
 // README's settings table (`npm run gen` writes both; a test fails when they differ) and the help of
 // `edgeca edge` are made. A setting added here is documented, allowed on Deno and parsed in one step.
-import type { EdgeConfig } from './config.ts';
 
 export type EdgeRuntimeName = 'node' | 'deno' | 'workers';
 
 const ALL: readonly EdgeRuntimeName[] = ['node', 'deno', 'workers'];
 /** The settings of a process that listens itself (Workers are served by the platform). */
 const SERVERS: readonly EdgeRuntimeName[] = ['node', 'deno'];
-
-type KeysOf<T, V> = { [K in keyof T]-?: T[K] extends V ? K : never }[keyof T];
 
 interface Common {
   name: `EDGECA_${string}`;
@@ -29,14 +26,16 @@ interface Common {
 interface IntSetting extends Common {
   type: 'int';
   default: number;
-  key?: KeysOf<EdgeConfig, number>;
+  /** the EdgeConfig field it sets (edge/config.ts checks each names a field) */
+  key?: string;
 }
 
 /** 1/true/yes/on (any case) is true, anything else set is false. */
 interface BoolSetting extends Common {
   type: 'bool';
   default: boolean;
-  key?: KeysOf<EdgeConfig, boolean>;
+  /** the EdgeConfig field it sets (edge/config.ts checks each names a field) */
+  key?: string;
 }
 
 /** Text, parsed further (URL lists, JWKs, PEM, JSON rules) where edge/config.ts uses it. */

@@ -4,7 +4,6 @@
 // a run of the events machinery now (the cron hook), and the events settings, with their OpenAPI
 // part (WEBHOOK_API, listed in resources.ts).
 import type { Hono } from 'hono';
-import { EVENT_TYPES, type EventType, isEventType } from '../events/catalog.ts';
 import { runEvents } from '../events/delivery.ts';
 import { eventsOf } from '../events/outbox.ts';
 import {
@@ -16,6 +15,7 @@ import {
 import { newWebhookSecret } from '../events/signature.ts';
 import { checkResolvedTarget } from '../events/target-policy.ts';
 import { chartSeries } from '../storage/charts.ts';
+import { EVENT_TYPES, type EventType, isEventType } from '../storage/event-catalog.ts';
 import type { WebhookDeliveryRow, WebhookEndpointRow } from '../storage/events-schema.ts';
 import { newId } from '../storage/ids.ts';
 import {

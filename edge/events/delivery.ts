@@ -7,8 +7,8 @@
 // webhook-id, which receivers de-duplicate on. Nothing here runs inside an ACME request, so a slow
 // or dead receiver never holds up issuance.
 import type { EdgeServices } from '../services.ts';
+import { deliveryBody, type EdgeEvent, type EventType } from '../storage/event-catalog.ts';
 import type { WebhookDeliveryRow, WebhookEndpointRow } from '../storage/events-schema.ts';
-import { deliveryBody, type EdgeEvent, type EventType } from './catalog.ts';
 import { runExpiryWatch } from './expiry-watch.ts';
 import { eventsOf } from './outbox.ts';
 import { type EventSettings, eventSettingsOf } from './settings.ts';

@@ -4,8 +4,8 @@
 // minute — a client hammering a limit, or a signer down for an hour, must not flood the receivers
 // — and a failure to record one never fails the request that noticed it.
 import type { EdgeServices } from '../services.ts';
+import type { EventType } from '../storage/event-catalog.ts';
 import { createEventRepo, type EventRepo } from '../storage/events.ts';
-import type { EventType } from './catalog.ts';
 
 const repos = new WeakMap<EdgeServices, EventRepo>();
 

@@ -5,8 +5,8 @@
 // repeated request writes it once. Events without a state change (signer unreachable, rate limit
 // hit) are recorded on their own.
 import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
-import type { EdgeEvent, EventType } from '../events/catalog.ts';
 import { type Db, rowsAffected } from './db.ts';
+import type { EdgeEvent, EventType } from './event-catalog.ts';
 import {
   type DeliveryStatus,
   events,

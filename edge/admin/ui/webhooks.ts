@@ -5,8 +5,8 @@
 import type { Context, Hono } from 'hono';
 import { html } from 'hono/html';
 import type { AppEnv } from '../../context.ts';
-import { EVENT_TYPES } from '../../events/catalog.ts';
 import type { ChartSeries } from '../../storage/charts.ts';
+import { EVENT_TYPES } from '../../storage/event-catalog.ts';
 import { adminApi, read } from './api.ts';
 import { barList, columnChart } from './charts.ts';
 import { type Flash, type Html, postForm, status, table, when } from './layout.ts';
