@@ -244,6 +244,20 @@ describe('failover between signers', () => {
     assert.equal((await c.sign(fields('o-11'))).status, 'issued');
   });
 
+  test('the only signer closes the connection without an answer (restarted under a kept-alive connection): asked once more, with a fresh jti', async () => {
+    let resets = 1;
+    const restarted = await fake((r) => (resets-- > 0 ? 'reset' : signedAnswer(r, answers.priv, chain)));
+    const { c } = await client([restarted.url]);
+    assert.equal((await c.sign(fields('o-13'))).status, 'issued');
+    assert.equal(restarted.requests.length, 2);
+    assert.notEqual(restarted.requests[0]?.payload.jti, restarted.requests[1]?.payload.jti);
+    // Once, not in a loop: a signer that drops every request is reported unavailable.
+    const dropping = await fake(() => 'reset');
+    const out = await (await client([dropping.url])).c.sign(fields('o-14'));
+    assert.equal(out.status, 'unavailable');
+    assert.equal(dropping.requests.length, 2);
+  });
+
   test('every signer down: unavailable, the detail naming each by index, no URL', async () => {
     const { c } = await client([await closedPort(), await closedPort()]);
     const out = await c.sign(fields('o-12'));

@@ -167,7 +167,13 @@ export async function createSignerClient(opts: SignerClientOptions): Promise<Sig
     const deadline = Date.now() + opts.timeoutMs;
     const order = pool.order();
     const failures: string[] = [];
-    for (const [i, peer] of order.entries()) {
+    // A connection closed without an answer is what a kept-alive connection to a signer that has
+    // just restarted gives: the last signer left is asked once more, on a new connection and with
+    // a fresh jti. Safe because signing and revoking are idempotent at the signer (per order, per
+    // serial); a failover to another signer relies on the same.
+    let resetRetry = true;
+    for (let i = 0; i < order.length; i++) {
+      const peer = order[i] as Peer;
       const left = deadline - Date.now();
       if (left <= 0) break;
       const last = i === order.length - 1;
@@ -178,6 +184,10 @@ export async function createSignerClient(opts: SignerClientOptions): Promise<Sig
       });
       if (got.final) return got;
       failures.push(`signer ${peer.index}: ${got.reason}`);
+      if (last && resetRetry && got.reason === 'connection reset') {
+        resetRetry = false;
+        i--;
+      }
     }
     return { final: false, detail: failures.join('; ') || 'no signer was tried within the relay timeout' };
   }

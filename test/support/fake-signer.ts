@@ -1,7 +1,8 @@
 // A stand-in signer on 127.0.0.1 for tests of the edge's relay client: real HTTP, answers chosen
 // per request by the test. It can sign answers the way the signer does (signAnswer with a key the
 // test holds), forge them, replay them, pass requests through to a real signer and record what it
-// answered, refuse, fail with a 5xx, or accept the connection and never answer (a hung signer).
+// answered, refuse, fail with a 5xx, accept the connection and never answer (a hung signer), or
+// close it without an answer.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import {
@@ -26,8 +27,13 @@ export interface FakeAnswer {
   headers?: Record<string, string>;
 }
 
-/** What to do with one request: answer it, or 'hang' (never answer; the socket stays open). */
-export type FakeHandler = (req: FakeRequest) => Promise<FakeAnswer | 'hang'> | FakeAnswer | 'hang';
+/**
+ * What to do with one request: answer it, 'hang' (never answer; the socket stays open) or 'reset'
+ * (close the connection without an answer, as a signer that restarts under a kept-alive
+ * connection does).
+ */
+type FakeOutcome = FakeAnswer | 'hang' | 'reset';
+export type FakeHandler = (req: FakeRequest) => Promise<FakeOutcome> | FakeOutcome;
 
 export interface FakeSigner {
   url: string;
@@ -62,6 +68,10 @@ export async function startFakeSigner(handle: FakeHandler): Promise<FakeSigner> 
       fake.requests.push(r);
       const a = await fake.handle(r);
       if (a === 'hang') return;
+      if (a === 'reset') {
+        req.socket.destroy();
+        return;
+      }
       res.writeHead(a.status, a.headers ?? {});
       res.end(a.body);
     });
