@@ -85,6 +85,12 @@ describe('checkAddress', () => {
       refusedBy: 'metadata',
     },
     {
+      name: "refuses Azure's host endpoint (WireServer), a public address",
+      ip: '168.63.129.16',
+      policy: ALLOW_ALL,
+      refusedBy: 'metadata',
+    },
+    {
       name: 'refuses the Oracle Cloud metadata address',
       ip: '192.0.0.192',
       policy: ALLOW_ALL,
@@ -122,7 +128,8 @@ describe('checkAddress', () => {
 
 /**
  * IPv6 forms that carry an IPv4 address and reach it (RFC 4291 §2.5.5 mapped and compatible,
- * RFC 6052 NAT64 with the well-known and the local-use prefix, RFC 3056 6to4): each is judged by
+ * RFC 6052 NAT64 with the well-known and the local-use prefix, RFC 3056 6to4, RFC 4380 Teredo):
+ * each is judged by
  * the IPv4 address inside.
  */
 function embedded(): Array<{ name: string; ip: string; policy: AddressPolicy; refusedBy?: string }> {
@@ -131,6 +138,13 @@ function embedded(): Array<{ name: string; ip: string; policy: AddressPolicy; re
     ['IPv4-compatible', '::169.254.169.254', '::127.0.0.1', '::10.0.0.1', '::93.184.216.34'],
     ['NAT64 (64:ff9b::/96)', '64:ff9b::a9fe:a9fe', '64:ff9b::7f00:1', '64:ff9b::a00:1', '64:ff9b::5db8:d822'],
     ['6to4 (2002::/16)', '2002:a9fe:a9fe::', '2002:7f00:1::1', '2002:a00:1::1', '2002:5db8:d822::1'],
+    [
+      'Teredo (2001::/32, client address inverted)',
+      '2001:0:4136:e378:8000:63bf:5601:5601',
+      '2001:0:4136:e378:8000:63bf:80ff:fffe',
+      '2001:0:4136:e378:8000:63bf:f5ff:fffe',
+      '2001:0:4136:e378:8000:63bf:a247:27dd',
+    ],
     [
       'IPv4-mapped Alibaba metadata',
       '::ffff:100.100.100.200',

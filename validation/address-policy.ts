@@ -41,10 +41,18 @@ const RULES: ReadonlyArray<{ rule: Rule; ranges: Cidr[]; describe: string }> = [
   { rule: 'multicast', ranges: cidrs('224.0.0.0/4', 'ff00::/8'), describe: 'a multicast address' },
   { rule: 'reserved', ranges: cidrs('240.0.0.0/4'), describe: 'a reserved or broadcast address' },
   {
-    // AWS, GCP, Azure (169.254.169.254, fd00:ec2::254), Alibaba Cloud (100.100.100.200, inside the
+    // AWS, GCP, Azure (169.254.169.254, fd00:ec2::254), Azure's host endpoint (168.63.129.16: the
+    // WireServer that hands VM agents their configuration, DNS and health probes; a public address
+    // that every Azure VM reaches inside the platform), Alibaba Cloud (100.100.100.200, inside the
     // otherwise private 100.64.0.0/10) and Oracle Cloud (192.0.0.192).
     rule: 'metadata',
-    ranges: cidrs('169.254.169.254/32', 'fd00:ec2::254/128', '100.100.100.200/32', '192.0.0.192/32'),
+    ranges: cidrs(
+      '169.254.169.254/32',
+      'fd00:ec2::254/128',
+      '168.63.129.16/32',
+      '100.100.100.200/32',
+      '192.0.0.192/32',
+    ),
     describe: 'a cloud metadata service address',
   },
   {
@@ -66,11 +74,14 @@ const RULES: ReadonlyArray<{ rule: Rule; ranges: Cidr[]; describe: string }> = [
 
 const NAT64_WELL_KNOWN = cidrs('64:ff9b::/96')[0];
 const SIX_TO_FOUR = cidrs('2002::/16')[0];
+const TEREDO = cidrs('2001::/32')[0];
 
 /**
  * The IPv4 address an IPv6 address reaches, when it carries one: IPv4-mapped and IPv4-compatible
  * (RFC 4291 §2.5.5), NAT64 with the well-known prefix (RFC 6052 §2.1, the last 32 bits) and 6to4
- * (RFC 3056 §2, bits 16–47). 64:ff9b::a9fe:a9fe and 2002:a9fe:a9fe:: both reach 169.254.169.254.
+ * (RFC 3056 §2, bits 16–47), and Teredo (RFC 4380 §4, the client's address in the last 32 bits,
+ * every bit inverted). 64:ff9b::a9fe:a9fe, 2002:a9fe:a9fe:: and 2001:0:4136:e378:8000:63bf:5601:5601
+ * all reach 169.254.169.254.
  */
 function embeddedIpv4(ip: Uint8Array): Uint8Array | null {
   if (ip.length !== 16) return null;
@@ -78,6 +89,7 @@ function embeddedIpv4(ip: Uint8Array): Uint8Array | null {
   if (v4) return v4;
   if (NAT64_WELL_KNOWN && ipInCidr(ip, NAT64_WELL_KNOWN)) return ip.subarray(12);
   if (SIX_TO_FOUR && ipInCidr(ip, SIX_TO_FOUR)) return ip.subarray(2, 6);
+  if (TEREDO && ipInCidr(ip, TEREDO)) return ip.subarray(12).map((b) => b ^ 0xff);
   return null;
 }
 
