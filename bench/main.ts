@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startChallTestSrv } from '../harness/challtestsrv.ts';
+import { stopEveryChild } from '../harness/child.ts';
 import { startHttp01Server } from '../harness/http01.ts';
 import { freePort } from '../harness/ports.ts';
 import { initDev } from '../signer/bootstrap.ts';
@@ -41,6 +42,25 @@ export interface TargetResult {
 }
 
 const argv = process.argv.slice(2);
+const USAGE = `npm run bench [-- --quick | --growth-10m] [--out DIR]
+  (no option)   the full run: issuance at 1, 8 and 32 accounts against Pebble (Node and Deno
+                edges), the signer against the raw HSM, the signer on PostgreSQL, growth to 100k
+                orders; about 10 minutes on 2 cores
+  --quick       a few seconds per level (smoke run)
+  --growth-10m  the growth section alone, up to 10 million seeded orders (gigabytes; long)
+  --out DIR     where the JSON goes (default bench-results/)
+The table goes to stdout; docs/bench.md explains the figures.`;
+if (argv.includes('--help') || argv.includes('-h')) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+const unknown = argv.filter(
+  (a, i) => a.startsWith('-') && !['--quick', '--growth-10m', '--out'].includes(a) && argv[i - 1] !== '--out',
+);
+if (unknown.length > 0) {
+  process.stderr.write(`bench: unknown option ${unknown.join(' ')}\n${USAGE}\n`);
+  process.exit(2);
+}
 const quick = argv.includes('--quick');
 /** `--growth-10m`: the growth section alone, up to 10 million seeded orders (gigabytes; long). */
 const growth10m = argv.includes('--growth-10m');
@@ -82,8 +102,12 @@ async function main(): Promise<number> {
   const cleanups: (() => Promise<void> | void)[] = [() => rmSync(work, { recursive: true, force: true })];
   const stopAll = async () => {
     for (const c of cleanups.splice(0).reverse()) await Promise.resolve(c()).catch(() => {});
+    await stopEveryChild();
   };
+  // Ctrl-C, or `timeout`/a supervisor's SIGTERM: the signers, edges, Pebble and PostgreSQL clusters
+  // started below are stopped and the temp directory removed, not left running.
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  process.once('SIGTERM', () => void stopAll().then(() => process.exit(143)));
   try {
     say(`dev CA in ${work}; load average ${load().join(' ')}`);
     const init = await initDev({ dir: join(work, 'ca'), signerPort: await freePort() });

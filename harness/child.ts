@@ -11,6 +11,17 @@ export interface Child {
   stop(): Promise<void>;
 }
 
+// Every child still running, so that a stopped bench or test run can stop those it had not yet
+// taken note of (one started while the stop was under way included).
+const live = new Set<Child>();
+let closing = false;
+
+/** Stops every child still running, and any started from now on as soon as it starts. */
+export async function stopEveryChild(): Promise<void> {
+  closing = true;
+  await Promise.all([...live].map((c) => c.stop()));
+}
+
 export function spawnChild(
   name: string,
   cmd: string,
@@ -45,7 +56,7 @@ export function spawnChild(
     }
   };
   if (!child.pid) throw new Error(`${name}: could not start ${cmd}`);
-  return {
+  const handle: Child = {
     name,
     pid: child.pid,
     output: () => out,
@@ -58,4 +69,8 @@ export function spawnChild(
       clearTimeout(killer);
     },
   };
+  live.add(handle);
+  void exit.then(() => live.delete(handle));
+  if (closing) void handle.stop();
+  return handle;
 }

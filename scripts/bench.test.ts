@@ -1,9 +1,9 @@
 // Smoke test of `npm run bench -- --quick`: it completes, prints its table and every chain it
 // issued verifies (openssl spot checks included). Never a threshold on any figure: benchmarks are
-// not timed tests.
+// not timed tests. A bench stopped with SIGTERM leaves no process behind.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
@@ -72,3 +72,52 @@ test('npm run bench -- --quick completes and every issued chain verifies', { tim
     rmSync(out, { recursive: true, force: true });
   }
 });
+
+test('a bench stopped with SIGTERM stops every service it started and removes its directory', {
+  timeout: 180_000,
+}, async () => {
+  const out = mkdtempSync(join(tmpdir(), 'edgeca-bench-stop-'));
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'scripts', 'bootstrap.mjs'), 'bench', '--quick', '--out', out],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  let stderr = '';
+  let work = '';
+  try {
+    // The signers are up once the bench says it measures them; then it is stopped.
+    await new Promise<void>((ready, fail) => {
+      const timer = setTimeout(
+        () => fail(new Error(`the bench did not start its signer:\n${stderr}`)),
+        150_000,
+      );
+      child.stderr.on('data', (b: Buffer) => {
+        stderr += b.toString();
+        work = /dev CA in (\S+);/.exec(stderr)?.[1] ?? work;
+        if (work && /\] signer: /.test(stderr)) {
+          clearTimeout(timer);
+          ready();
+        }
+      });
+      void exited.then((code) => fail(new Error(`the bench exited ${code} early:\n${stderr}`)));
+    });
+    assert.ok(running(work).length > 0, 'no service of the bench seen running');
+    child.kill('SIGTERM');
+    assert.equal(await exited, 143);
+    assert.deepEqual(running(work), [], 'processes left running');
+    assert.equal(existsSync(work), false, `${work} left behind`);
+  } finally {
+    child.kill('SIGKILL');
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+/** Command lines of the processes that name `dir` (the bench's services take their config from it). */
+function running(dir: string): string[] {
+  const ps = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+  return ps.split('\n').filter((l) => l.includes(dir) && !l.startsWith('ps '));
+}
