@@ -86,6 +86,8 @@ export interface EdgeConfig {
   certificateRetentionDays: number;
   /** days an admin change-log row is kept */
   changeLogRetentionDays: number;
+  /** days an event (and its webhook deliveries) is kept */
+  eventRetentionDays: number;
   /** Node/Deno: seconds between two purge runs (0: no timer; a Workers cron runs it there) */
   purgeIntervalSeconds: number;
 }

@@ -441,6 +441,16 @@ export const EDGE_SETTINGS = [
     runtimes: ALL,
   },
   {
+    name: 'EDGECA_EVENT_RETENTION_DAYS',
+    type: 'int',
+    default: 30,
+    key: 'eventRetentionDays',
+    shown: '`30`',
+    description: 'days an event and its webhook deliveries are kept (docs/events.md)',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
     name: 'EDGECA_PURGE_INTERVAL_S',
     type: 'int',
     default: 300,

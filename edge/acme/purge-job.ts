@@ -19,6 +19,7 @@ export function retentionPolicy(svc: Pick<EdgeServices, 'config'>): RetentionPol
     expiredDays: svc.config.expiredRetentionDays,
     certificateDays: svc.config.certificateRetentionDays,
     changeLogDays: svc.config.changeLogRetentionDays,
+    eventDays: svc.config.eventRetentionDays,
   };
 }
 

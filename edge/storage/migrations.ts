@@ -179,4 +179,12 @@ export const MIGRATIONS: Migration[] = [
       `ALTER TABLE eab_key_settings ADD COLUMN opt_in_challenges TEXT`,
     ],
   },
+  {
+    id: 10,
+    name: 'webhook deliveries by event, for the purge of old events',
+    statements: [
+      // the primary key leads with endpoint_id: without this, deleting an event's deliveries reads them all
+      `CREATE INDEX IF NOT EXISTS webhook_deliveries_event ON webhook_deliveries (event_seq)`,
+    ],
+  },
 ];

@@ -1,6 +1,7 @@
 // The purge of expired rows on a real libSQL file (the in-process edge's database): what is past
-// its retention goes, with what hangs off it; what is inside it, live or processing stays; each
-// statement deletes at most one batch; a run stops at its time budget and the next goes on.
+// its retention goes, with what hangs off it (an event's webhook deliveries too); what is inside
+// it, live or processing stays; each statement deletes at most one batch; a run stops at its time
+// budget and the next goes on.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type InprocEdge, startInprocEdge } from '../../test/support/edge-app.ts';
@@ -108,6 +109,25 @@ describe('purge of expired rows (libSQL file)', () => {
         at,
         `change-${i}`,
       ]);
+    // events with their webhook deliveries, delivered or not
+    for (const [id, at] of [
+      ['ev-old', NOW - 31 * DAY],
+      ['ev-recent', NOW - 29 * DAY],
+    ] as const) {
+      await exec(`INSERT INTO events (id, type, at, data) VALUES (?, 'certificate.issued', ?, '{}')`, [
+        id,
+        at,
+      ]);
+      for (const [endpoint, status] of [
+        ['wh-1', 'delivered'],
+        ['wh-2', 'pending'],
+      ] as const)
+        await exec(
+          `INSERT INTO webhook_deliveries (endpoint_id, event_seq, event_id, status, next_at, created_at)
+           SELECT ?, seq, id, ?, ?, ? FROM events WHERE id = ?`,
+          [endpoint, status, at, at, id],
+        );
+    }
   });
   after(() => edge.close());
 
@@ -129,6 +149,8 @@ describe('purge of expired rows (libSQL file)', () => {
     assert.deepEqual(await ids(edge, 'nonces', 'value'), ['n-live']);
     assert.deepEqual(await ids(edge, 'rate_buckets', 'key'), ['b-draining']);
     assert.deepEqual(await ids(edge, 'admin_changes', 'target'), ['change-2']);
+    assert.deepEqual(await ids(edge, 'events'), ['ev-recent']);
+    assert.deepEqual(await ids(edge, 'webhook_deliveries', 'event_id'), ['ev-recent', 'ev-recent']);
     assert.deepEqual(run.counts, {
       orders: 4,
       authorizations: 1,
@@ -139,6 +161,8 @@ describe('purge of expired rows (libSQL file)', () => {
       nonces: 1,
       rate_buckets: 1,
       admin_changes: 2,
+      events: 1,
+      webhook_deliveries: 2,
     });
     const replacing = await edge.svc.orders.get('c-recent-order');
     assert.equal(replacing?.replaces, 'certid-c-old', 'the replacing order is untouched');

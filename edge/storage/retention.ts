@@ -17,7 +17,9 @@
 //   (RFC 5280 §3.3 lets a CRL drop an entry only once the certificate expired). The order that
 //   `replaces` a purged certificate keeps its certID text; newOrder then finds no such certificate,
 //   as for any certificate this CA no longer knows;
-// - change-log rows `changeLogDays` after they were written.
+// - change-log rows `changeLogDays` after they were written;
+// - events `eventDays` after they happened, with their webhook deliveries, whatever the
+//   deliveries' state (a receiver that has not taken an event in that long is not going to).
 import { sql } from 'drizzle-orm';
 import { type Db, rowsAffected } from './db.ts';
 
@@ -30,9 +32,16 @@ export interface RetentionPolicy {
   certificateDays: number;
   /** days a change-log row is kept */
   changeLogDays: number;
+  /** days an event, and its webhook deliveries, is kept */
+  eventDays: number;
 }
 
-export const DEFAULT_RETENTION: RetentionPolicy = { expiredDays: 7, certificateDays: 90, changeLogDays: 365 };
+export const DEFAULT_RETENTION: RetentionPolicy = {
+  expiredDays: 7,
+  certificateDays: 90,
+  changeLogDays: 365,
+  eventDays: 30,
+};
 
 /** The kinds of rows purged, each counted on its own (edgeca_purged_rows_total{table}). */
 export type PurgedTable =
@@ -44,7 +53,9 @@ export type PurgedTable =
   | 'preauthorizations'
   | 'certificates'
   | 'renewal_info'
-  | 'admin_changes';
+  | 'admin_changes'
+  | 'events'
+  | 'webhook_deliveries';
 
 export type PurgeCounts = Partial<Record<PurgedTable, number>>;
 
@@ -146,6 +157,22 @@ export function purgeSteps(policy: RetentionPolicy): PurgeStep[] {
             (SELECT id FROM (SELECT id, at FROM admin_changes ORDER BY id LIMIT ${limit}) WHERE at < ${before})`),
         );
         return { counts: { admin_changes: n }, more: n >= limit };
+      },
+    },
+    {
+      name: 'events',
+      async run(db, now, limit) {
+        const before = now - policy.eventDays * DAY_MS;
+        // Events are appended in time order: the oldest `limit` by seq are the candidates, as for
+        // the change log. Their deliveries go in the same batch, found by event_seq (migration 10).
+        const picked = sql`SELECT seq FROM (SELECT seq, at FROM events ORDER BY seq LIMIT ${limit})
+          WHERE at < ${before}`;
+        const [d, e] = await db.batch([
+          db.run(sql`DELETE FROM webhook_deliveries WHERE event_seq IN (${picked})`),
+          db.run(sql`DELETE FROM events WHERE seq IN (${picked})`),
+        ]);
+        const n = rowsAffected(e);
+        return { counts: { webhook_deliveries: rowsAffected(d), events: n }, more: n >= limit };
       },
     },
   ];
