@@ -1,9 +1,19 @@
 // Growth: does the edge slow down as its database fills? Rows are seeded straight into the edge's
 // libSQL file (orders with their authorization, challenge and certificate, spread over 100
 // accounts), then the same closed-loop flows measure newOrder and finalize at each size, and what
-// the database holds: bytes in use, by table, and per real issuance.
+// the database holds: bytes in use, by table, and per real issuance. At the end the edge's purge
+// runs with its clock moved past every retention, to show what the rows cost once purged and how
+// long the purge holds the write lock.
 import { statSync } from 'node:fs';
 import { createClient } from '@libsql/client';
+import { openDatabase } from '../edge/storage/db.ts';
+import {
+  DEFAULT_RETENTION,
+  type PurgeCounts,
+  type PurgedTable,
+  purgeExpired,
+  purgeSteps,
+} from '../edge/storage/retention.ts';
 
 /** Orders per transaction when seeding: big enough to be fast, small enough to keep the WAL at a few hundred MB. */
 const SEED_CHUNK = 250_000;
@@ -105,4 +115,66 @@ export async function dbBytes(file: string, byTable: boolean): Promise<DbBytes> 
   } finally {
     client.close();
   }
+}
+
+export interface PurgeResult {
+  /** how far the purge's clock was moved past the real one, in days */
+  clockDays: number;
+  counts: PurgeCounts;
+  /** purge runs (each bounded to about 2 s, as the edge's timer runs them) and their statements */
+  runs: number;
+  steps: number;
+  seconds: number;
+  /** the longest single step: one statement or batch, the longest the write lock was held */
+  longestStepMs: number;
+  bytesBefore: DbBytes;
+  bytesAfter: DbBytes;
+}
+
+/**
+ * Runs the edge's purge (its default retention, in its bounded batches) on the stopped growth
+ * edge's database with the clock `clockDays` ahead, run after run until nothing is left to purge
+ * (at most `maxRuns`).
+ */
+export async function purgeGrowth(file: string, clockDays: number, maxRuns = 20_000): Promise<PurgeResult> {
+  const bytesBefore = await dbBytes(file, true);
+  const database = await openDatabase(createClient({ url: `file:${file}` }));
+  const now = Date.now() + clockDays * 86_400_000;
+  let longestStepMs = 0;
+  const steps = purgeSteps(DEFAULT_RETENTION).map((s) => ({
+    ...s,
+    run: async (...a: Parameters<typeof s.run>) => {
+      const t0 = performance.now();
+      const r = await s.run(...a);
+      longestStepMs = Math.max(longestStepMs, performance.now() - t0);
+      return r;
+    },
+  }));
+  const counts: PurgeCounts = {};
+  const t0 = Date.now();
+  let runs = 0;
+  let taken = 0;
+  try {
+    for (; runs < maxRuns; ) {
+      const r = await purgeExpired(database.db, steps, { now });
+      runs++;
+      taken += r.steps;
+      for (const [table, n] of Object.entries(r.counts) as [PurgedTable, number][])
+        counts[table] = (counts[table] ?? 0) + n;
+      if (!r.unfinished) break;
+    }
+    await database.client?.execute('PRAGMA wal_checkpoint(TRUNCATE)');
+  } finally {
+    database.close();
+  }
+  return {
+    clockDays,
+    counts,
+    runs,
+    steps: taken,
+    seconds: Math.round((Date.now() - t0) / 100) / 10,
+    longestStepMs: Math.round(longestStepMs * 10) / 10,
+    bytesBefore,
+    bytesAfter: await dbBytes(file, true),
+  };
 }

@@ -2,7 +2,7 @@
 // libSQL file and on PostgreSQL, Pebble, edgeca on Deno) with the edgeca/Pebble ratios; per level
 // the CPU and memory of each server process and the SQL statements per issuance; server CPU per
 // request kind; the signer next to the raw HSM and openssl; growth with the database's bytes.
-import type { DbBytes } from './growth.ts';
+import type { DbBytes, PurgeResult } from './growth.ts';
 import type { LevelResult } from './issuance.ts';
 import type { PerKindResult, SqlPerKind } from './per-kind.ts';
 import type { SignerResults } from './signer.ts';
@@ -33,6 +33,8 @@ export interface BenchResult {
   }[];
   postgresSkipped?: string;
   growth: GrowthStep[];
+  /** the growth database purged with the clock past every retention */
+  purge?: PurgeResult;
 }
 
 function table(head: string[], rows: (string | number)[][]): string {
@@ -362,6 +364,21 @@ function growthSection(r: BenchResult, out: string[]): void {
   }
 }
 
+function purgeSection(r: BenchResult, out: string[]): void {
+  const p = r.purge;
+  const last = r.growth.at(-1);
+  if (!p || !last) return;
+  const orders = last.storedOrders + last.level.issued;
+  const deleted = Object.values(p.counts).reduce((a, n) => a + (n ?? 0), 0);
+  out.push(
+    `\nAfter purging (the growth database, clock ${p.clockDays} days ahead, default retention): ${deleted} rows deleted in ${p.seconds} s (${p.runs} runs of at most 2 s, ${p.steps} statements; longest statement ${f(p.longestStepMs)} ms); in use ${mib(p.bytesBefore.used)} MiB before, ${mib(p.bytesAfter.used)} MiB after: ${f(p.bytesBefore.used / Math.max(1, orders))} bytes per stored order before, ${f(p.bytesAfter.used / Math.max(1, orders))} after. Rows: ${Object.entries(
+      p.counts,
+    )
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')}`,
+  );
+}
+
 export function formatReport(r: BenchResult): string {
   const out: string[] = [];
   out.push(
@@ -376,5 +393,6 @@ export function formatReport(r: BenchResult): string {
   if (r.postgresSkipped) out.push(`\nSigner on PostgreSQL: skipped (${r.postgresSkipped})`);
   if (r.signer) signerSection(r.signer, out);
   growthSection(r, out);
+  purgeSection(r, out);
   return `${out.join('\n')}\n`;
 }

@@ -38,6 +38,7 @@ test('npm run bench -- --quick completes and every issued chain verifies', { tim
       signer: { chainsVerified: { chains: number; failed: number }; httpSignPostgres?: unknown };
       postgresSkipped?: string;
       growth: { bytesAfter: { used: number } }[];
+      purge?: { counts: Record<string, number>; bytesBefore: { used: number }; bytesAfter: { used: number } };
     };
     const pg = 'edgeca (Node, signer on PostgreSQL)';
     assert.deepEqual(
@@ -66,6 +67,8 @@ test('npm run bench -- --quick completes and every issued chain verifies', { tim
         assert.ok(t.perKind, `${t.target}: no CPU per request kind`);
     }
     assert.ok(result.growth.every((g) => g.bytesAfter.used > 0));
+    assert.ok((result.purge?.counts.orders ?? 0) > 0, 'the growth database was purged');
+    assert.ok((result.purge?.bytesAfter.used ?? 0) < (result.purge?.bytesBefore.used ?? 0));
     assert.ok(result.signer.chainsVerified.chains > 0);
     assert.equal(result.signer.chainsVerified.failed, 0);
   } finally {
