@@ -2,6 +2,7 @@
 // input as 400 problems naming the field with nothing changed, and the change log of every step.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { adminCall, adminToken } from '../../test/support/admin-api.ts';
 import { type InprocEdge, startInprocEdge } from '../../test/support/edge-app.ts';
 
 let edge: InprocEdge;
@@ -9,28 +10,9 @@ let write: string;
 let read: string;
 let readId: string;
 
-async function token(scope: 'read' | 'write') {
-  const { admin } = await edge.svc.stores();
-  const t = await admin.newToken(`test-${scope}`, scope);
-  await admin.commit([t.stmt], {
-    tokenId: 'cli',
-    action: 'token.create',
-    target: `token:${t.row.id}`,
-    before: null,
-    after: t.row,
-  });
-  return t;
-}
-
-function call(method: string, path: string, opts: { token?: string; body?: unknown } = {}) {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  return edge.app.request(`https://acme.test:14000/admin${path}`, {
-    method,
-    headers,
-    ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
-  });
-}
+const token = (scope: 'read' | 'write') => adminToken(edge.svc, scope);
+const call = (method: string, path: string, opts: { token?: string; body?: unknown } = {}) =>
+  adminCall(edge, opts.token, method, path, opts.body);
 
 async function problem(res: Response, status: number, field?: string) {
   const text = await res.text();

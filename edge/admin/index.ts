@@ -3,19 +3,15 @@
 // OpenAPI document at /admin/openapi.json needs no token. Wrong tokens are throttled per client
 // address (login-throttle.ts), the same throttle as the web UI's login.
 import { Hono } from 'hono';
-import { METRICS_CONTENT_TYPE } from '../../shared/metrics.ts';
 import type { AppEnv } from '../context.ts';
-import { metricsText } from '../observability/routes.ts';
-import { type AdminEnv, AdminError } from './http.ts';
+import { ADMIN_PREFIX, type AdminEnv, AdminError } from './http.ts';
 import { adminLogin } from './login-throttle.ts';
-import { openApiDocument } from './openapi.ts';
+import { OPENAPI_ROUTE } from './openapi.ts';
 import { ADMIN_RESOURCES } from './resources.ts';
-
-export const ADMIN_PREFIX = '/admin';
 
 export function createAdminApp(): Hono<AdminEnv> {
   const r = new Hono<AdminEnv>();
-  r.get('/openapi.json', (c) => c.json(openApiDocument(c.var.svc.config.baseUrl + ADMIN_PREFIX)));
+  OPENAPI_ROUTE.register(r);
   r.use('*', async (c, next) => {
     const auth = c.req.header('authorization') ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(auth);
@@ -47,11 +43,7 @@ export function createAdminApp(): Hono<AdminEnv> {
     await next();
     c.header('Cache-Control', 'no-store');
   });
-  // The Prometheus text behind a token too (the only way to it on Workers).
-  r.get('/metrics', async (c) =>
-    c.body(await metricsText(c.var.svc), 200, { 'Content-Type': METRICS_CONTENT_TYPE }),
-  );
-  for (const resource of ADMIN_RESOURCES) resource.register(r);
+  for (const resource of ADMIN_RESOURCES) for (const route of resource.routes) route.register(r);
   r.all('*', (c) => {
     throw new AdminError(
       'notFound',

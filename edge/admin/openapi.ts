@@ -1,13 +1,14 @@
-// The admin API's OpenAPI 3.1 document, served at /admin/openapi.json, assembled from the parts
-// each resource's file keeps beside its routes (resources.ts lists them).
-import type { AdminOp } from './http.ts';
+// The admin API's OpenAPI 3.1 document, served at /admin/openapi.json without a token, assembled
+// from the admin resources (resources.ts) and this document's own route: every operation is a
+// route entry (resource.ts), the same entry index.ts registers.
+import { ADMIN_PREFIX } from './http.ts';
+import { type AdminRoute, openApiPath, route } from './resource.ts';
 import { ADMIN_RESOURCES } from './resources.ts';
 
-/** The operations index.ts itself routes (the document, and metrics behind a token). */
-const OWN_OPS: AdminOp[] = [
-  ['get', '/metrics', 'Prometheus metrics of this edge instance (text exposition format)'],
-  ['get', '/openapi.json', 'This document'],
-];
+/** GET /openapi.json: this document (index.ts registers it before the token check). */
+export const OPENAPI_ROUTE: AdminRoute = route('get', '/openapi.json', 'This document', (c) =>
+  c.json(openApiDocument(c.var.svc.config.baseUrl + ADMIN_PREFIX)),
+);
 
 const SCHEMAS = {
   Problem: {
@@ -19,10 +20,8 @@ const SCHEMAS = {
       field: { type: 'string' },
     },
   },
-  ...Object.assign({}, ...ADMIN_RESOURCES.map((res) => res.api.schemas)),
+  ...Object.assign({}, ...ADMIN_RESOURCES.map((res) => res.schemas)),
 };
-
-const OPS: AdminOp[] = [...ADMIN_RESOURCES.flatMap((res) => res.api.ops), ...OWN_OPS];
 
 export function openApiDocument(serverUrl: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -30,7 +29,9 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
     description: 'problem',
     content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
   };
-  for (const [method, path, summary, bodyRef] of OPS) {
+  const routes = [...ADMIN_RESOURCES.flatMap((res) => res.routes), OPENAPI_ROUTE];
+  for (const { method, path: honoPath, summary, body } of routes) {
+    const path = openApiPath(honoPath);
     const params = [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({
       name: m[1],
       in: 'path',
@@ -42,11 +43,11 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
       summary,
       security: [{ bearer: [method === 'get' ? 'read' : 'write'] }],
       ...(params.length ? { parameters: params } : {}),
-      ...(bodyRef
+      ...(body
         ? {
             requestBody: {
               required: true,
-              content: { 'application/json': { schema: { $ref: `#/components/schemas/${bodyRef}` } } },
+              content: { 'application/json': { schema: { $ref: `#/components/schemas/${body}` } } },
             },
           }
         : {}),

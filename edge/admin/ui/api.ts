@@ -4,7 +4,8 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../../context.ts';
 import type { EdgeServices } from '../../services.ts';
-import { ADMIN_PREFIX, createAdminApp } from '../index.ts';
+import { ADMIN_PREFIX } from '../http.ts';
+import { createAdminApp } from '../index.ts';
 
 type Bridge = {
   Bindings: { svc: EdgeServices; rid: string; clientAddress: string };

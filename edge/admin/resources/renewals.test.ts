@@ -4,34 +4,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
-import type { SignerClient } from '../../edge/relay/signer-client.ts';
-import type { Identifier } from '../../shared/problems.ts';
-import { certIdOfPem, newKey, TestAcme } from '../../test/support/acme.ts';
-import { issueLeaf, makeIssuer, storeCert, type TestIssuer } from '../../test/support/ari.ts';
-import { type InprocEdge, startInprocEdge } from '../../test/support/edge-app.ts';
+import type { Identifier } from '../../../shared/problems.ts';
+import { certIdOfPem, newKey, TestAcme } from '../../../test/support/acme.ts';
+import { adminCall, adminToken, revocationSigner } from '../../../test/support/admin-api.ts';
+import { issueLeaf, makeIssuer, storeCert, type TestIssuer } from '../../../test/support/ari.ts';
+import { type InprocEdge, startInprocEdge } from '../../../test/support/edge-app.ts';
 
 const H = 3_600_000;
 let edge: InprocEdge;
 let token: string;
 let client: TestAcme;
-const revoked: { serial: string; reason: number }[] = [];
-
-const signer: SignerClient = {
-  sign: async () => ({ status: 'unavailable', detail: 'not in this test' }),
-  revoke: async (serial, reason) => {
-    revoked.push({ serial, reason });
-    return { status: 'revoked' };
-  },
-  crl: async () => new Uint8Array(),
-};
-
-function call(method: string, path: string, body?: unknown) {
-  return edge.app.request(`https://acme.test:14000/admin${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-}
+const { signer, calls: revoked } = revocationSigner();
+const call = (method: string, path: string, body?: unknown) => adminCall(edge, token, method, path, body);
 
 async function cert(iss: TestIssuer, ids: Identifier[]): Promise<{ pem: string; serial: string }> {
   const pem = await issueLeaf(iss, ids, Date.now() - H, Date.now() + 23 * H);
@@ -46,16 +30,7 @@ describe('admin renew-now', () => {
   let b: TestIssuer;
   before(async () => {
     edge = await startInprocEdge({ signer });
-    const { admin } = await edge.svc.stores();
-    const t = await admin.newToken('renewal-test', 'write');
-    await admin.commit([t.stmt], {
-      tokenId: 'cli',
-      action: 'token.create',
-      target: 't',
-      before: null,
-      after: null,
-    });
-    token = t.token;
+    token = (await adminToken(edge.svc, 'write', 'renewal-test')).token;
     client = await new TestAcme(edge.fetch, edge.directoryUrl, await newKey()).init();
     await client.newAccount();
     [a, b] = [await makeIssuer('A'), await makeIssuer('B')];
