@@ -12,20 +12,10 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair } from 'jose';
 import { defaultEdgeConfig } from '../../edge/config.ts';
 import { type RunningEdge, startNodeEdge } from '../../edge/main/node.ts';
+import { adminToken } from '../support/admin-api.ts';
 import { type InprocEdge, startInprocEdge } from '../support/edge-app.ts';
 
-async function newToken(svc: InprocEdge['svc']): Promise<string> {
-  const { admin } = await svc.stores();
-  const t = await admin.newToken('throttle', 'read');
-  await admin.commit([t.stmt], {
-    tokenId: 'cli',
-    action: 'token.create',
-    target: `token:${t.row.id}`,
-    before: null,
-    after: t.row,
-  });
-  return t.token;
-}
+const newToken = async (svc: InprocEdge['svc']) => (await adminToken(svc, 'read', 'throttle')).token;
 
 describe('admin login throttling in process', () => {
   let edge: InprocEdge;

@@ -15,22 +15,14 @@ import {
 } from '../../edge/policy/engine.ts';
 import { ipv4InIpv6, normalizeIdentifier, parseIp } from '../../shared/identifiers.ts';
 import type { Identifier } from '../../shared/problems.ts';
+import { adminToken } from '../support/admin-api.ts';
 import { anyJson, params, StateGuard, type World, world } from './support.ts';
 
 let w: World;
 let token: string;
 before(async () => {
   w = await world();
-  const { admin } = await w.edge.svc.stores();
-  const t = await admin.newToken('property', 'write');
-  await admin.commit([t.stmt], {
-    tokenId: 'cli',
-    action: 'token.create',
-    target: `token:${t.row.id}`,
-    before: null,
-    after: t.row,
-  });
-  token = t.token;
+  token = (await adminToken(w.edge.svc, 'write', 'property')).token;
 });
 after(() => w.edge.close());
 
