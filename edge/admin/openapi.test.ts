@@ -56,10 +56,14 @@ test('every documented operation is an admin route', () => {
 });
 
 test('a route added to the app beside the resources is reported, whatever its method', () => {
+  const before = new Set(undocumented(createAdminApp()));
   const app = createAdminApp();
   app.get('/undocumented/:id', (c) => c.text('x'));
   app.all('/anything', (c) => c.text('x'));
-  assert.deepEqual(undocumented(app), ['get /undocumented/{id}', 'all /anything']);
+  assert.deepEqual(
+    undocumented(app).filter((op) => !before.has(op)),
+    ['get /undocumented/{id}', 'all /anything'],
+  );
 });
 
 test('the route list is not empty and only documentable methods are routed', () => {
