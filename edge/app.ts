@@ -8,7 +8,6 @@ import { registerAdmin } from './admin/index.ts';
 import { registerAdminUi } from './admin/ui/index.ts';
 import type { AppEnv } from './context.ts';
 import { PATHS } from './linker.ts';
-import { eventMetricsOf } from './observability/event-metrics.ts';
 import { requestObserver } from './observability/request-log.ts';
 import { registerObservability } from './observability/routes.ts';
 import { type ConnectionInfo, clientAddressOf } from './ratelimit/client-address.ts';
@@ -40,8 +39,6 @@ const POST_ONLY = [
 /** publicMetrics: serve /metrics without a token (default; Workers passes false: /admin/metrics only) */
 export function createApp(svc: EdgeServices, opts: { publicMetrics?: boolean } = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  // the events gauges (expiring unreplaced, deliveries by status, CRL nextUpdate) exist from the start
-  eventMetricsOf(svc);
 
   // A request id, one log line and the metrics of every request (edge/observability/).
   app.use('*', requestObserver(svc));

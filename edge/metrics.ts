@@ -1,7 +1,8 @@
 // The edge's metrics, one set per edge (a member of its services, edge/services.ts). Counters move
 // where things happen (requests, validations, orders reaching a final status, relay calls); gauges
-// that describe the shared state (orders by status, certificates, used-nonce table size) are read
-// from the database at scrape time, so every instance reports the same totals for them.
+// that describe the shared state (orders by status, certificates, used-nonce table size, expiring
+// certificates not yet replaced, webhook deliveries) are read from the database at scrape time, so
+// every instance reports the same totals for them.
 import { count, gt, isNotNull, isNull, sql } from 'drizzle-orm';
 import { exportStatementCounts, Registry, secondsSince } from '../shared/metrics.ts';
 import type { PeerSnapshot } from './relay/peers.ts';
@@ -81,6 +82,7 @@ export function createEdgeMetrics(database: Database) {
   // EDGECA_SQL_STATEMENT_METRICS: the storage layer counts; the counter shows its totals.
   const statements = database.statements;
   if (statements) exportStatementCounts(registry, 'edgeca_sql_statements_total', statements);
+  const events = eventGauges(registry, database);
   registry.collect(async () => {
     const db = database.db;
     const byStatus = await db
@@ -107,7 +109,56 @@ export function createEdgeMetrics(database: Database) {
     const [n] = await db.select({ n: count() }).from(nonces);
     m.nonceTable.set({}, n?.n ?? 0);
   });
-  return m;
+  return { ...m, ...events };
+}
+
+/**
+ * The gauges the alert rules in packaging/prometheus/edgeca-alerts.yml read besides the request
+ * counters: certificates the expiry watch reported and that are still live and unreplaced, webhook
+ * deliveries by status (both read at scrape time), and the nextUpdate of the CRLs this edge last
+ * fetched from the signer (set by the CRL route).
+ */
+function eventGauges(registry: Registry, database: Database) {
+  const unreplaced = registry.gauge(
+    'edgeca_certificates_expiring_unreplaced',
+    'Live certificates the expiry watch reported (less than the configured share of their lifetime left) that still have no newer certificate for the same names and account.',
+  );
+  const deliveries = registry.gauge(
+    'edgeca_webhook_deliveries',
+    'Webhook deliveries in the database, by status.',
+    ['status'],
+  );
+  const crlNextUpdate = registry.gauge(
+    'edgeca_crl_next_update_timestamp_seconds',
+    'nextUpdate of the CRL this edge last fetched from the signer, by issuer ("" for the first issuer), as Unix seconds.',
+    ['issuer'],
+  );
+  registry.collect(async () => {
+    const db = database.db;
+    const now = Date.now();
+    const [u] = (await db.all(sql`SELECT count(*) AS n FROM events e
+        JOIN certificates c ON c.id = json_extract(e.data, '$.certificateId')
+      WHERE e.type = 'certificate.expiring' AND c.not_after > ${now} AND c.revoked_at IS NULL
+        AND NOT EXISTS (SELECT 1 FROM certificates n WHERE n.account_id = c.account_id
+          AND n.identifiers = c.identifiers AND n.not_before > c.not_before AND n.revoked_at IS NULL)`)) as {
+      n: number;
+    }[];
+    unreplaced.set({}, Number(u?.n ?? 0));
+    const rows = (await db.all(
+      sql`SELECT status, count(*) AS n FROM webhook_deliveries GROUP BY status`,
+    )) as {
+      status: string;
+      n: number;
+    }[];
+    for (const s of ['pending', 'delivered', 'dead']) deliveries.set({ status: s }, 0);
+    for (const r of rows) deliveries.set({ status: r.status }, Number(r.n));
+  });
+  return {
+    /** RFC 5280 §5.1.2.5 nextUpdate of the CRL of `issuer` ("" for the first), for the stale-CRL alert */
+    crlNextUpdate(issuer: string, at: Date): void {
+      crlNextUpdate.set({ issuer }, Math.floor(at.getTime() / 1000));
+    },
+  };
 }
 
 export type EdgeMetrics = ReturnType<typeof createEdgeMetrics>;

@@ -1,5 +1,5 @@
-// The services of one edge: configuration, runtime adapter, database and its repositories, relay
-// clients, run-time settings stores and metrics — every member built here, once, by
+// The services of one edge: configuration, runtime adapter, database and its repositories (the
+// events outbox among them), relay clients, run-time settings stores and metrics — every member built here, once, by
 // `createServices`, and passed to the app (a typed Hono context variable, edge/context.ts). It sits
 // at the root of edge/ so that every folder taking services imports this file rather than another
 // folder.
@@ -13,6 +13,7 @@ import { createValidatorClient, type ValidatorClient } from './relay/validator-c
 import { type AccountRepo, createAccountRepo, createEabRepo, type EabRepo } from './storage/accounts.ts';
 import { type AdminStore, createAdminStore } from './storage/admin.ts';
 import { type Database, openDatabase } from './storage/db.ts';
+import { createEventRepo, type EventRepo } from './storage/events.ts';
 import { createNonceRepo, type NonceRepo } from './storage/nonces.ts';
 import {
   type CertificateRepo,
@@ -22,6 +23,7 @@ import {
 } from './storage/orders.ts';
 import { type Bucket, createBucket } from './storage/rate-buckets.ts';
 import { createRenewalStore, type RenewalStore } from './storage/renewal.ts';
+import type { PurgeRun } from './storage/retention.ts';
 import { createSettingsStore, type SettingsStore } from './storage/settings.ts';
 
 /** The run-time settings stores: settings (profiles, policies, limits), admin, rate-limit buckets. */
@@ -43,6 +45,8 @@ export interface EdgeServices {
   certificates: CertificateRepo;
   /** renewal information (RFC 9773): window overrides and scheduled revocations */
   renewals: RenewalStore;
+  /** the events outbox and the webhook endpoints and deliveries (edge/events/) */
+  events: EventRepo;
   signer: SignerClient;
   metrics: EdgeMetrics;
   /**
@@ -54,6 +58,8 @@ export interface EdgeServices {
   validator(): Promise<ValidatorClient>;
   /** When this instance last started an opportunistic scheduled-revocation run (ms; 0: never). */
   scheduledRevocation: { lastRun: number };
+  /** This instance's purge run in progress (edge/acme/purge-job.ts), so a slow run and the next tick do not overlap. */
+  purge: { running: Promise<PurgeRun> | undefined };
   log(event: Record<string, unknown>): void;
 }
 
@@ -117,6 +123,7 @@ export async function createServices(opts: {
     orders: createOrderRepo(db),
     certificates: createCertificateRepo(db),
     renewals: createRenewalStore(db),
+    events: createEventRepo(db),
     // Every relay call is timed into edgeca_relay_duration_seconds.
     signer: instrumentSignerClient(signer, metrics),
     metrics,
@@ -159,6 +166,7 @@ export async function createServices(opts: {
       return validator;
     },
     scheduledRevocation: { lastRun: 0 },
+    purge: { running: undefined },
     log,
   };
   return svc;

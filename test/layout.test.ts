@@ -112,6 +112,16 @@ function cycles(edges: Map<string, Iterable<string>>): string[][] {
   return out;
 }
 
+/**
+ * Module-level WeakMaps in `src`, one "file:line" each: a `const`, `let` or `var` at the top of the
+ * module (not indented) whose value is a `new WeakMap`. Such a map hangs values off an object from
+ * outside it; the members of the services belong to the services object itself.
+ */
+function moduleWeakMaps({ file, text }: Source): string[] {
+  const declaration = /^(?:export\s+)?(?:const|let|var)\s[^;]*?=\s*new\s+WeakMap\b/gm;
+  return [...text.matchAll(declaration)].map((m) => `${file}:${text.slice(0, m.index).split('\n').length}`);
+}
+
 const PRODUCT = ['edge', 'signer', 'shared', 'validation', 'onprem', 'validator', 'cli', 'bin'];
 
 describe('layout', () => {
@@ -196,6 +206,23 @@ describe('layout', () => {
       ].join('\n'),
     );
     assert.deepEqual(explained, []);
+  });
+  test('the WeakMap finder finds module-level maps only (not one made inside a function)', () => {
+    const src = (text: string): Source => ({ file: 'x.ts', text });
+    assert.deepEqual(moduleWeakMaps(src('import a from "a";\nconst m = new WeakMap<object, number>();\n')), [
+      'x.ts:2',
+    ]);
+    assert.deepEqual(moduleWeakMaps(src('export let cache: WeakMap<object, string> =\n  new WeakMap();\n')), [
+      'x.ts:1',
+    ]);
+    assert.deepEqual(moduleWeakMaps(src('function f() {\n  const m = new WeakMap();\n  return m;\n}\n')), []);
+    assert.deepEqual(moduleWeakMaps(src('const m = new Map();\n')), []);
+  });
+  test('no module-level WeakMap in edge/ (outside tests): services hold their members', () => {
+    const found = sources('edge')
+      .filter((s) => !isTest(s.file))
+      .flatMap(moduleWeakMaps);
+    assert.deepEqual(found, []);
   });
   test('platform/ (the adapters) imports nothing else in edge/: no entry point, app or services', () => {
     const graph = edgeGraph();

@@ -23,9 +23,6 @@ export function retentionPolicy(svc: Pick<EdgeServices, 'config'>): RetentionPol
   };
 }
 
-/** This instance's run in progress, so a slow run and the next tick do not overlap. */
-const running = new WeakMap<EdgeServices, Promise<PurgeRun>>();
-
 /**
  * One purge run; `extraSteps` purge row kinds kept by other modules (their own retention). A run
  * already in progress on this instance is joined rather than doubled.
@@ -34,7 +31,7 @@ export function runPurge(
   svc: EdgeServices,
   o: PurgeRunOptions & { extraSteps?: PurgeStep[]; trigger?: string } = {},
 ): Promise<PurgeRun> {
-  const current = running.get(svc);
+  const current = svc.purge.running;
   if (current) return current;
   const run = (async () => {
     const steps = [...purgeSteps(retentionPolicy(svc)), ...(o.extraSteps ?? [])];
@@ -50,8 +47,10 @@ export function runPurge(
       ms: r.ms,
     });
     return r;
-  })().finally(() => running.delete(svc));
-  running.set(svc, run);
+  })().finally(() => {
+    if (svc.purge.running === run) svc.purge.running = undefined;
+  });
+  svc.purge.running = run;
   return run;
 }
 

@@ -10,7 +10,6 @@ import type { EdgeServices } from '../services.ts';
 import { deliveryBody, type EdgeEvent, type EventType } from '../storage/event-catalog.ts';
 import type { WebhookDeliveryRow, WebhookEndpointRow } from '../storage/events-schema.ts';
 import { runExpiryWatch } from './expiry-watch.ts';
-import { eventsOf } from './outbox.ts';
 import { type EventSettings, eventSettingsOf } from './settings.ts';
 import { signWebhook } from './signature.ts';
 import { checkResolvedTarget } from './target-policy.ts';
@@ -37,15 +36,15 @@ export async function runEvents(
   const settings = await eventSettingsOf(svc);
   const out: EventRun = { expiring: 0, queued: 0, delivered: 0, retrying: 0, dead: 0 };
   out.expiring = await runExpiryWatch(svc, { now, share: settings.expiryWarnShare });
-  const endpoints = (await eventsOf(svc).listEndpoints()).filter((e) => e.enabled);
+  const endpoints = (await svc.events.listEndpoints()).filter((e) => e.enabled);
   out.queued = await fanOut(svc, endpoints, now);
   const byId = new Map(endpoints.map((e) => [e.id, e]));
-  const due = (await eventsOf(svc).due(now, ATTEMPTS_PER_RUN * 2)).filter((d) => byId.has(d.endpointId));
+  const due = (await svc.events.due(now, ATTEMPTS_PER_RUN * 2)).filter((d) => byId.has(d.endpointId));
   const claimed: WebhookDeliveryRow[] = [];
   for (const d of due.slice(0, ATTEMPTS_PER_RUN)) {
-    if (await eventsOf(svc).claim(d, now, now + settings.timeoutMs * 2 + 5000)) claimed.push(d);
+    if (await svc.events.claim(d, now, now + settings.timeoutMs * 2 + 5000)) claimed.push(d);
   }
-  const events = new Map((await eventsOf(svc).bySeq(claimed.map((d) => d.eventSeq))).map((e) => [e.seq, e]));
+  const events = new Map((await svc.events.bySeq(claimed.map((d) => d.eventSeq))).map((e) => [e.seq, e]));
   const results = await Promise.all(
     claimed.map((d) => {
       const ep = byId.get(d.endpointId);
@@ -61,7 +60,7 @@ export async function runEvents(
 async function fanOut(svc: EdgeServices, endpoints: WebhookEndpointRow[], now: number): Promise<number> {
   if (endpoints.length === 0) return 0;
   const from = Math.min(...endpoints.map((e) => e.cursor));
-  const fresh = await eventsOf(svc).after(from, FANOUT_BATCH);
+  const fresh = await svc.events.after(from, FANOUT_BATCH);
   const last = fresh.at(-1)?.seq;
   if (last === undefined) return 0;
   let queued = 0;
@@ -69,7 +68,7 @@ async function fanOut(svc: EdgeServices, endpoints: WebhookEndpointRow[], now: n
     if (ep.cursor >= last) continue;
     const wanted = new Set(JSON.parse(ep.eventTypes) as EventType[]);
     const picked = fresh.filter((e) => e.seq > ep.cursor && wanted.has(e.type));
-    if (await eventsOf(svc).fanOut(ep.id, ep.cursor, last, picked, now)) queued += picked.length;
+    if (await svc.events.fanOut(ep.id, ep.cursor, last, picked, now)) queued += picked.length;
   }
   return queued;
 }
@@ -123,7 +122,7 @@ async function attempt(
   const now = Date.now();
   const ok = status !== null && status >= 200 && status < 300;
   const result = ok ? 'delivered' : attempts >= settings.maxAttempts ? 'dead' : 'retrying';
-  await eventsOf(svc).finish(
+  await svc.events.finish(
     d,
     {
       status: result === 'retrying' ? 'pending' : result,

@@ -6,7 +6,6 @@ import { after, before, test } from 'node:test';
 import { type InprocEdge, startInprocEdge } from '../../test/support/edge-app.ts';
 import type { CertificateRow } from '../storage/schema.ts';
 import { runExpiryWatch } from './expiry-watch.ts';
-import { eventsOf } from './outbox.ts';
 
 let edge: InprocEdge;
 before(async () => {
@@ -69,7 +68,7 @@ async function issue(
 }
 
 const expiringIds = async () =>
-  (await eventsOf(edge.svc).recent({ limit: 100, type: 'certificate.expiring' })).map(
+  (await edge.svc.events.recent({ limit: 100, type: 'certificate.expiring' })).map(
     (e) => e.data.certificateId,
   );
 
@@ -93,7 +92,7 @@ test('reports an unreplaced certificate past the share once, and none of the oth
   for (const c of [replaced, young, revoked, expired]) assert.ok(!ids.includes(c.id));
   // the next run reports nothing new
   assert.equal(await runExpiryWatch(edge.svc, { now: now + 1000, share: 0.25 }), 0);
-  const [e] = (await eventsOf(edge.svc).recent({ limit: 100, type: 'certificate.expiring' })).filter(
+  const [e] = (await edge.svc.events.recent({ limit: 100, type: 'certificate.expiring' })).filter(
     (x) => x.data.certificateId === lonely.id,
   );
   assert.equal(e?.data.notAfter, new Date(lonely.notAfter).toISOString());

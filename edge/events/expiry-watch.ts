@@ -6,7 +6,6 @@ import { canonicalIdentifiers, identifierKey } from '../../shared/identifiers.ts
 import type { Identifier } from '../../shared/problems.ts';
 import type { EdgeServices } from '../services.ts';
 import type { ExpiringCandidate } from '../storage/events.ts';
-import { eventsOf } from './outbox.ts';
 
 /** The set of names a certificate covers, as one comparable string. */
 export function namesKey(identifiersJson: string): string {
@@ -19,7 +18,7 @@ export async function runExpiryWatch(
   svc: EdgeServices,
   opts: { now: number; share: number; limit?: number },
 ): Promise<number> {
-  const repo = eventsOf(svc);
+  const repo = svc.events;
   const candidates = await repo.expiringCandidates(opts.now, opts.share, opts.limit ?? 200);
   let reported = 0;
   for (const c of candidates) {
@@ -45,6 +44,6 @@ export async function runExpiryWatch(
 
 async function isReplaced(svc: EdgeServices, c: ExpiringCandidate): Promise<boolean> {
   const key = namesKey(c.identifiers);
-  const newer = await eventsOf(svc).newerOfAccount(c.accountId, c.notBefore);
+  const newer = await svc.events.newerOfAccount(c.accountId, c.notBefore);
   return newer.some((n) => n.id !== c.id && namesKey(n.identifiers) === key);
 }

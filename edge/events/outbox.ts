@@ -1,22 +1,9 @@
-// The outbox as the rest of the edge sees it: the events repository of a services object, and the
-// recording of events that have no state change to ride with (a signer or validator that did not
+// The recording of events that have no state change to ride with (a signer or validator that did not
 // answer, a rate limit that refused). Those are recorded at most once per kind and subject per
 // minute — a client hammering a limit, or a signer down for an hour, must not flood the receivers
 // — and a failure to record one never fails the request that noticed it.
 import type { EdgeServices } from '../services.ts';
 import type { EventType } from '../storage/event-catalog.ts';
-import { createEventRepo, type EventRepo } from '../storage/events.ts';
-
-const repos = new WeakMap<EdgeServices, EventRepo>();
-
-export function eventsOf(svc: EdgeServices): EventRepo {
-  let repo = repos.get(svc);
-  if (!repo) {
-    repo = createEventRepo(svc.database.db);
-    repos.set(svc, repo);
-  }
-  return repo;
-}
 
 const MINUTE_MS = 60_000;
 
@@ -31,7 +18,7 @@ export async function recordCondition(
   const minute = Math.floor(now / MINUTE_MS);
   const id = `evt_${type.replace('.', '_')}_${minute}_${subject.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80)}`;
   try {
-    await eventsOf(svc).record({ id, type, at: now, data });
+    await svc.events.record({ id, type, at: now, data });
   } catch (e) {
     svc.log({ event: 'event-record-failed', type, error: String(e) });
   }

@@ -8,7 +8,6 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type InprocEdge, startInprocEdge } from '../../test/support/edge-app.ts';
 import { runEvents } from './delivery.ts';
-import { eventsOf } from './outbox.ts';
 import { verifyWebhook } from './signature.ts';
 
 interface Received {
@@ -76,7 +75,7 @@ async function call(e: InprocEdge, tok: string, method: string, path: string, bo
 
 /** An outbox row as the state changes write them (here through a condition event). */
 async function someEvent(e: InprocEdge, subject: string) {
-  await eventsOf(e.svc).record({
+  await e.svc.events.record({
     id: `evt_test_${subject}`,
     type: 'ratelimit.hit',
     at: Date.now(),
@@ -176,7 +175,7 @@ describe('deliveries', () => {
   });
 
   it('posts each new event once, signed so that a Standard Webhooks receiver verifies it', async () => {
-    await eventsOf(edge.svc).record({ id: 'evt_other', type: 'order.failed', at: Date.now(), data: {} });
+    await edge.svc.events.record({ id: 'evt_other', type: 'order.failed', at: Date.now(), data: {} });
     await someEvent(edge, 'a');
     const run = await runEvents(edge.svc);
     assert.equal(run.delivered, 1, JSON.stringify(run));

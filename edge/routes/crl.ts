@@ -8,7 +8,6 @@ import type { Context, Hono } from 'hono';
 import { AcmeProblem } from '../../shared/problems.ts';
 import type { AppEnv } from '../context.ts';
 import { PATHS } from '../linker.ts';
-import { eventMetricsOf } from '../observability/event-metrics.ts';
 
 /** Longest a cached CRL is served before the signer is asked again. */
 export const CRL_MAX_AGE_S = 60;
@@ -66,7 +65,7 @@ export function registerCrl(app: Hono<AppEnv>): void {
 function noteNextUpdate(c: Context<AppEnv>, issuer: string, der: Uint8Array): void {
   try {
     const next = AsnConvert.parse(der, CertificateList).tbsCertList.nextUpdate?.getTime();
-    if (next) eventMetricsOf(c.var.svc).crlNextUpdate(issuer, next);
+    if (next) c.var.svc.metrics.crlNextUpdate(issuer, next);
   } catch (e) {
     c.var.svc.log({ event: 'crl-parse-failed', error: String(e) });
   }

@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type InprocEdge, startInprocEdge } from '../../test/support/edge-app.ts';
-import { eventsOf } from '../events/outbox.ts';
 import type { CertificateRow, OrderRow } from './schema.ts';
 
 let edge: InprocEdge;
@@ -56,7 +55,7 @@ const cert = (o: OrderRow): CertificateRow => ({
 });
 
 const eventsWithId = async (id: string) =>
-  (await eventsOf(edge.svc).recent({ limit: 500 })).filter((e) => e.id === id);
+  (await edge.svc.events.recent({ limit: 500 })).filter((e) => e.id === id);
 
 test('issuing a certificate records certificate.issued once, however often the completion is repeated', async () => {
   const o = await order();

@@ -1,5 +1,4 @@
 // Admin API: the events outbox, newest first (what webhooks deliver: edge/events/).
-import { eventsOf } from '../../events/outbox.ts';
 import { EVENT_TYPES, isEventType } from '../../storage/event-catalog.ts';
 import { bad, iso } from '../http.ts';
 import { type AdminResource, pageLimit, route } from '../resource.ts';
@@ -14,7 +13,7 @@ export const EVENTS: AdminResource = {
         const type = c.req.query('type');
         if (type !== undefined && !isEventType(type))
           throw bad('type', `must be one of ${EVENT_TYPES.join(', ')}`);
-        const events = await eventsOf(c.var.svc).recent({
+        const events = await c.var.svc.events.recent({
           limit: pageLimit(c, 50, 500),
           ...(type ? { type } : {}),
         });

@@ -3,7 +3,6 @@
 // answer of each, a retry of a dead-lettered delivery, a run of the events machinery now (the cron
 // hook), and the events settings.
 import { runEvents } from '../../events/delivery.ts';
-import { eventsOf } from '../../events/outbox.ts';
 import {
   EVENT_SETTING_BOUNDS,
   type EventSettings,
@@ -47,7 +46,7 @@ export function deliveryView(d: WebhookDeliveryRow) {
 
 async function endpointOr404(c: AdminContext): Promise<WebhookEndpointRow> {
   const id = c.req.param('id') ?? '';
-  return found(await eventsOf(c.var.svc).getEndpoint(id), `webhook "${id}" (GET /admin/webhooks lists them)`);
+  return found(await c.var.svc.events.getEndpoint(id), `webhook "${id}" (GET /admin/webhooks lists them)`);
 }
 
 /** Checks a URL against the target rules now, resolving its name. */
@@ -112,7 +111,7 @@ const WEBHOOK_SCHEMAS = {
 export const WEBHOOKS: AdminResource = {
   routes: [
     route('get', '/webhooks', 'List webhook endpoints (never their secret)', async (c) =>
-      c.json({ webhooks: (await eventsOf(c.var.svc).listEndpoints()).map(endpointView) }),
+      c.json({ webhooks: (await c.var.svc.events.listEndpoints()).map(endpointView) }),
     ),
     route(
       'post',
@@ -127,7 +126,7 @@ export const WEBHOOKS: AdminResource = {
         if (!events) throw bad('events', `is required; ${EVENTS_HELP}`);
         const description = str(o, 'description', 200) ?? '';
         await checkUrl(c, url);
-        const repo = eventsOf(c.var.svc);
+        const repo = c.var.svc.events;
         const id = newId();
         const secret = newWebhookSecret();
         const view = { id, url, description, events, enabled: true };
@@ -152,7 +151,7 @@ export const WEBHOOKS: AdminResource = {
       'Show an endpoint and its latest deliveries with their last answer (?limit=)',
       async (c) => {
         const e = await endpointOr404(c);
-        const deliveries = await eventsOf(c.var.svc).deliveriesOf(e.id, pageLimit(c, 50, 500));
+        const deliveries = await c.var.svc.events.deliveriesOf(e.id, pageLimit(c, 50, 500));
         return c.json({ ...endpointView(e), deliveries: deliveries.map(deliveryView) });
       },
     ),
@@ -179,16 +178,16 @@ export const WEBHOOKS: AdminResource = {
           throw bad('body', 'give at least one of url, events, description, enabled');
         const before = endpointView(e);
         await record(c, 'webhook.update', `webhook:${e.id}`, before, { ...before, ...o }, [
-          eventsOf(c.var.svc).updateEndpoint(e.id, set),
+          c.var.svc.events.updateEndpoint(e.id, set),
         ]);
-        const now = await eventsOf(c.var.svc).getEndpoint(e.id);
+        const now = await c.var.svc.events.getEndpoint(e.id);
         return c.json(now ? endpointView(now) : before);
       },
       'WebhookUpdate',
     ),
     route('delete', '/webhooks/:id', 'Delete an endpoint and its deliveries', async (c) => {
       const e = await endpointOr404(c);
-      const [first, ...rest] = eventsOf(c.var.svc).deleteEndpointStmts(e.id);
+      const [first, ...rest] = c.var.svc.events.deleteEndpointStmts(e.id);
       await record(c, 'webhook.delete', `webhook:${e.id}`, endpointView(e), null, [first!, ...rest]);
       return c.json({ deleted: e.id });
     }),
@@ -199,7 +198,7 @@ export const WEBHOOKS: AdminResource = {
       async (c) => {
         const e = await endpointOr404(c);
         const seq = Number(c.req.param('seq'));
-        const d = (await eventsOf(c.var.svc).deliveriesOf(e.id, 10_000)).find((x) => x.eventSeq === seq);
+        const d = (await c.var.svc.events.deliveriesOf(e.id, 10_000)).find((x) => x.eventSeq === seq);
         if (!d)
           throw new AdminError('notFound', `webhook ${e.id} has no delivery of event #${c.req.param('seq')}`);
         if (d.status !== 'dead')
@@ -208,7 +207,7 @@ export const WEBHOOKS: AdminResource = {
             `the delivery is ${d.status}; only a dead-lettered delivery is retried by hand`,
           );
         await record(c, 'webhook.retry', `webhook:${e.id}`, deliveryView(d), { status: 'pending' }, [
-          eventsOf(c.var.svc).retryStmt(e.id, seq, Date.now()),
+          c.var.svc.events.retryStmt(e.id, seq, Date.now()),
         ]);
         return c.json({ retrying: d.eventId });
       },
