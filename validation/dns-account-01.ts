@@ -7,7 +7,7 @@
 
 import { sha256 } from '../shared/encoding.ts';
 import { AcmeProblem } from '../shared/problems.ts';
-import { checkTxtDigest } from './dns-01.ts';
+import { baseName, checkTxtDigest, forDnsNames, refuseNonDns } from './dns-txt.ts';
 import type { ValidationNet } from './net.ts';
 import { invalid } from './result.ts';
 import type { Challenge, ChallengeInput, ValidationOptions, ValidationResult } from './types.ts';
@@ -15,7 +15,7 @@ import type { Challenge, ChallengeInput, ValidationOptions, ValidationResult } f
 export const dnsAccount01: Challenge<'dns-account-01'> = {
   type: 'dns-account-01',
   // §5.1 registers it for the "dns" identifier type only. Wildcards included, as for dns-01.
-  offeredFor: (id) => id.type === 'dns',
+  offeredFor: forDnsNames,
   validate: validateDnsAccount01,
 };
 
@@ -48,7 +48,7 @@ export async function accountLabel(accountUrl: string): Promise<string> {
 
 /** The name the TXT record must be published at, for an identifier's (base) name. */
 export async function dnsAccount01Name(accountUrl: string, name: string): Promise<string> {
-  return `${await accountLabel(accountUrl)}._acme-challenge.${name.replace(/^\*\./, '')}`;
+  return `${await accountLabel(accountUrl)}._acme-challenge.${baseName(name)}`;
 }
 
 export async function validateDnsAccount01(
@@ -57,12 +57,8 @@ export async function validateDnsAccount01(
   opts: ValidationOptions,
 ): Promise<ValidationResult> {
   const id = input.identifier;
-  if (id.type !== 'dns') {
-    return invalid(
-      new AcmeProblem('rejectedIdentifier', 'dns-account-01 cannot validate an IP address identifier'),
-      id,
-    );
-  }
+  const refused = refuseNonDns('dns-account-01', id);
+  if (refused) return refused;
   if (!input.accountUrl) {
     // A caller's bug, not the client's: the label cannot be derived without the account URL.
     return invalid(
@@ -70,7 +66,7 @@ export async function validateDnsAccount01(
       id,
     );
   }
-  const base = id.value.replace(/^\*\./, '');
+  const base = baseName(id.value);
   const name = await dnsAccount01Name(input.accountUrl, base);
   // §3.4: a failure SHOULD name the account URL the record name was derived from.
   return checkTxtDigest(

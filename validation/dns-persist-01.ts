@@ -18,9 +18,9 @@
 
 import { b64uEncode, sha256, utf8 } from '../shared/encoding.ts';
 import { AcmeProblem } from '../shared/problems.ts';
+import { baseName, forDnsNames, lookupFailure, lookupTxt, refuseNonDns } from './dns-txt.ts';
 import { parseIssueValue } from './issue-value.ts';
-import { DnsError, type ValidationNet } from './net.ts';
-import { Deadline } from './resolve.ts';
+import type { ValidationNet } from './net.ts';
 import { excerpt, invalid, valid } from './result.ts';
 import type {
   Challenge,
@@ -33,14 +33,14 @@ import type {
 export const dnsPersist01: Challenge<'dns-persist-01'> = {
   type: 'dns-persist-01',
   // §8.1 registers it for "dns" identifiers; wildcards included (policy=wildcard decides).
-  offeredFor: (id) => id.type === 'dns',
+  offeredFor: forDnsNames,
   optIn: true,
   validate: validateDnsPersist01,
 };
 
 /** §4: the Validation Domain Name. */
 export function persistRecordName(name: string): string {
-  return `_validation-persist.${name.replace(/^\*\./, '').toLowerCase()}`;
+  return `_validation-persist.${baseName(name).toLowerCase()}`;
 }
 
 /**
@@ -85,7 +85,7 @@ export interface PersistRecordRequest {
 export async function persistRecord(
   r: PersistRecordRequest,
 ): Promise<{ owner: string; value: string; zoneLine: string }> {
-  const base = r.name.replace(/^\*\./, '').toLowerCase();
+  const base = baseName(r.name).toLowerCase();
   const wildcard = r.wildcard || r.name.startsWith('*.');
   const uri =
     r.thumbprint && r.accountHashPrefix
@@ -163,12 +163,8 @@ export async function validateDnsPersist01(
   opts: ValidationOptions,
 ): Promise<ValidationResult> {
   const id = input.identifier;
-  if (id.type !== 'dns') {
-    return invalid(
-      new AcmeProblem('rejectedIdentifier', 'dns-persist-01 cannot validate an IP address identifier'),
-      id,
-    );
-  }
+  const refused = refuseNonDns('dns-persist-01', id);
+  if (refused) return refused;
   const { accountUrl, persist } = input;
   if (!accountUrl || !persist || persist.issuerDomainNames.length === 0) {
     // A caller's bug, not the client's: the edge offers the challenge only with both known.
@@ -180,36 +176,26 @@ export async function validateDnsPersist01(
       id,
     );
   }
-  const base = id.value.replace(/^\*\./, '').toLowerCase();
+  const base = baseName(id.value).toLowerCase();
   const name = persistRecordName(base);
   const thumbprint = input.keyAuthorization.slice(input.keyAuthorization.indexOf('.') + 1);
   const records = [{ hostname: base }];
-  const deadline = new Deadline(opts.timeoutMs);
   const issuers = persist.issuerDomainNames.join(', ');
-  let txts: string[];
-  try {
-    txts = await deadline.race(
-      net.dns.resolveTxt(name),
-      () => new DnsError('TIMEOUT', `DNS lookup of TXT ${name} timed out`),
-    );
-  } catch (err) {
-    if (!(err instanceof DnsError)) throw err;
-    if (err.code === 'NXDOMAIN' || err.code === 'NODATA') {
-      return invalid(
-        new AcmeProblem(
-          'unauthorized',
-          `No TXT record found at ${name}; create one naming ${issuers} and this account`,
-        ),
-        id,
-        records,
-      );
-    }
+  const found = await lookupTxt(net, name, opts.timeoutMs);
+  if (found.status === 'absent') {
     return invalid(
-      new AcmeProblem('dns', `DNS problem: ${err.code} looking up TXT for ${name}`),
+      new AcmeProblem(
+        'unauthorized',
+        `No TXT record found at ${name}; create one naming ${issuers} and this account`,
+      ),
       id,
       records,
     );
   }
+  if (found.status === 'failed') {
+    return invalid(new AcmeProblem('dns', lookupFailure(name, found.code)), id, records);
+  }
+  const { txts } = found;
   const now = Date.now();
   const refusals: Array<Extract<Verdict, { ok: false }> & { text: string }> = [];
   const full = { ...input, accountUrl, persist };
