@@ -7,17 +7,28 @@
 // start sees no file (the stale one is gone first) and then the final one, never anything between.
 // With EDGECA_SIGNERS=1 (the default store) the only signer is still `signer-1`.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { makeCsr } from '../harness/csr.ts';
 import { freePort } from '../harness/ports.ts';
 import { type Http01, startHttp01 } from '../test/conformance/harness.ts';
-import { newKey, TestAcme } from '../test/support/acme.ts';
-import { copyCheckout } from '../test/support/checkout-copy.ts';
+import {
+  DevEdgeClient,
+  metricValue,
+  signAnswered,
+  signUnreachable,
+} from '../test/support/dev-edge-client.ts';
+import { watchFile } from '../test/support/file-watch.ts';
 import { httpsFetch } from '../test/support/https-fetch.ts';
+import {
+  alive,
+  checkoutForStart,
+  npmStart,
+  type Started,
+  stopStart,
+  twoFreePorts,
+  until,
+} from '../test/support/npm-start.ts';
 import { type PgHarness, skipWithoutPostgres, startPostgres } from '../test/support/postgres.ts';
 import { ROOT } from './lib/ensure.ts';
 
@@ -26,229 +37,6 @@ const START_BOUND_MS = 420_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Json = Record<string, unknown>;
-
-/** Two free ports in a row on 127.0.0.1 (signer-1 and signer-2), found within a bounded search. */
-async function twoFreePorts(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const p = await freePort();
-    if (p >= 65535) continue;
-    const ok = await new Promise<boolean>((resolve) => {
-      const srv = createServer();
-      srv.once('error', () => resolve(false));
-      srv.listen(p + 1, '127.0.0.1', () => srv.close(() => resolve(true)));
-    });
-    if (ok) return p;
-  }
-  throw new Error('no two free ports in a row on 127.0.0.1');
-}
-
-/** What a reader of a file saw, in order: no file, a file that does not parse, or JSON. */
-type Seen = { kind: 'absent' } | { kind: 'torn'; text: string } | { kind: 'json'; value: Json; text: string };
-
-/** Reads `file` every few milliseconds until stop(); keeps each change of what it saw. */
-function watchFile(file: string): { seen: Seen[]; stop(): Promise<void> } {
-  const seen: Seen[] = [];
-  let running = true;
-  const loop = (async () => {
-    let last = '\u0000';
-    while (running) {
-      let text: string | undefined;
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch {
-        text = undefined;
-      }
-      const key = text ?? '\u0001absent';
-      if (key !== last) {
-        last = key;
-        if (text === undefined) seen.push({ kind: 'absent' });
-        else {
-          try {
-            seen.push({ kind: 'json', value: JSON.parse(text) as Json, text });
-          } catch {
-            seen.push({ kind: 'torn', text });
-          }
-        }
-      }
-      await sleep(3);
-    }
-  })();
-  return {
-    seen,
-    async stop() {
-      running = false;
-      await loop;
-    },
-  };
-}
-
-interface Started {
-  proc: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-}
-
-/** `npm start` (package.json: node scripts/bootstrap.mjs start) in the copy, with these variables. */
-function npmStart(repo: string, vars: Record<string, string>): Started {
-  const env: NodeJS.ProcessEnv = {};
-  // Only what a shell would hand it: no EDGECA_* of the test's own, no test-runner context.
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!k.startsWith('EDGECA_') && k !== 'NODE_TEST_CONTEXT' && !k.startsWith('NODE_OPTIONS')) env[k] = v;
-  }
-  const proc = spawn(process.execPath, ['scripts/bootstrap.mjs', 'start'], {
-    cwd: repo,
-    env: { ...env, ...vars },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let out = '';
-  const keep = (c: Buffer) => {
-    out = (out + c.toString('utf8')).slice(-60_000);
-  };
-  proc.stdout?.on('data', keep);
-  proc.stderr?.on('data', keep);
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  return { proc, output: () => out, exited };
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** Polls until `f` gives a value (bounded), failing with the supervisor's output. */
-async function until<T>(
-  what: string,
-  s: Started,
-  f: () => T | undefined | Promise<T | undefined>,
-  ms: number,
-) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (s.proc.exitCode !== null)
-      throw new Error(`npm start exited while waiting for ${what}:\n${s.output()}`);
-    await sleep(100);
-  }
-  throw new Error(`${what}: not within ${ms / 1000} s:\n${s.output().slice(-6000)}`);
-}
-
-/** Ctrl-C: SIGINT to the supervisor; then whatever the pid file still names is killed (bounded). */
-async function stopStart(s: Started, pidFile: string): Promise<number | null> {
-  if (s.proc.exitCode === null) s.proc.kill('SIGINT');
-  const code = await Promise.race([s.exited, sleep(60_000).then(() => 'timeout' as const)]);
-  if (code === 'timeout') {
-    s.proc.kill('SIGKILL');
-    try {
-      const rec = JSON.parse(readFileSync(pidFile, 'utf8')) as { services: Record<string, number> };
-      for (const pgid of Object.values(rec.services)) {
-        try {
-          process.kill(-pgid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-    } catch {
-      // no pid file
-    }
-    throw new Error(`npm start did not stop within 60 s of SIGINT:\n${s.output().slice(-4000)}`);
-  }
-  return code;
-}
-
-const metricValue = (text: string, line: RegExp) =>
-  Number(
-    text
-      .split('\n')
-      .find((l) => line.test(l))
-      ?.split(' ')
-      .pop() ?? 0,
-  );
-const signAnswered = (peer: number) =>
-  new RegExp(
-    `^edgeca_relay_attempts_total\\{service="signer",peer="${peer}",op="sign",outcome="answered"\\}`,
-  );
-const signUnreachable = (peer: number) =>
-  new RegExp(
-    `^edgeca_relay_attempts_total\\{service="signer",peer="${peer}",op="sign",outcome="unreachable"\\}`,
-  );
-
-type Order = {
-  status: string;
-  authorizations: string[];
-  finalize: string;
-  certificate?: string;
-  error?: unknown;
-};
-
-/** An ACME client of the dev edge: orders for 127.0.0.1 made ready by http-01, finalized later. */
-class Client {
-  acme!: TestAcme;
-  constructor(
-    private readonly fetch: ReturnType<typeof httpsFetch>,
-    private readonly directoryUrl: string,
-    private readonly http: Http01,
-  ) {}
-  async init(): Promise<this> {
-    this.acme = await new TestAcme(this.fetch, this.directoryUrl, await newKey()).init();
-    const res = await this.acme.newAccount();
-    assert.equal(res.status, 201, await res.text());
-    return this;
-  }
-  /** A new order, validated: ready to finalize. */
-  async readyOrder(): Promise<{ url: string; order: Order }> {
-    const c = this.acme;
-    const res = await c.post(c.dir.newOrder, { identifiers: [{ type: 'ip', value: '127.0.0.1' }] });
-    assert.equal(res.status, 201, await res.clone().text());
-    const url = res.headers.get('location')!;
-    const order = (await res.json()) as Order;
-    for (const a of order.authorizations) {
-      const authz = (await (await c.post(a, '')).json()) as {
-        challenges: { type: string; url: string; token: string }[];
-      };
-      const ch = authz.challenges.find((x) => x.type === 'http-01');
-      assert.ok(ch, 'an http-01 challenge');
-      this.http.answers.set(ch.token, await c.keyAuthorization(ch.token));
-      await c.post(ch.url, {});
-      await c.poll(a, (x: { status: string }) => x.status !== 'pending', { tries: 300 });
-    }
-    return { url, order: await c.poll<Order>(url, (o) => o.status === 'ready', { tries: 300 }) };
-  }
-  /** Finalizes a ready order and returns its certificate chain. */
-  async finalize(ready: { url: string; order: Order }): Promise<string> {
-    const c = this.acme;
-    const fin = await c.post(ready.order.finalize, { csr: (await makeCsr([], { ips: ['127.0.0.1'] })).b64u });
-    assert.equal(fin.status, 200, await fin.clone().text());
-    const done = await c.poll<Order>(ready.url, (o) => o.status === 'valid' || o.status === 'invalid', {
-      tries: 300,
-    });
-    assert.equal(done.status, 'valid', JSON.stringify(done));
-    const chain = await (await c.post(done.certificate!, '')).text();
-    assert.match(chain, /^-----BEGIN CERTIFICATE-----/);
-    return chain;
-  }
-}
-
-/**
- * A copy of the checkout with node_modules linked, as a fresh clone after `npm ci` looks. The
- * copy keeps the files' times: npm start runs `npm ci` when package-lock.json is newer than
- * node_modules, and through the link that would empty the checkout's own node_modules under
- * every other test; so a checkout that needs `npm ci` is refused here instead.
- */
-function checkoutForStart(): string {
-  const lock = statSync(join(ROOT, 'package-lock.json')).mtimeMs;
-  const installed = join(ROOT, 'node_modules', '.package-lock.json');
-  if (!existsSync(installed) || statSync(installed).mtimeMs < lock) {
-    throw new Error('node_modules is older than package-lock.json: run `npm ci` in the checkout first');
-  }
-  const repo = copyCheckout('edgeca-start-');
-  return repo;
-}
 
 const skip = skipWithoutPostgres();
 
@@ -287,7 +75,7 @@ describe('npm start', { skip, timeout: 1_200_000 }, () => {
     let services: Record<string, number>;
     let signerBase: number;
     let fetchEdge: ReturnType<typeof httpsFetch>;
-    let client: Client;
+    let client: DevEdgeClient;
     const passwordFile = () => join(repo, 'db-password');
 
     test('runs two signers on the store, names every process group, writes endpoints.json once, whole', {
@@ -399,7 +187,7 @@ describe('npm start', { skip, timeout: 1_200_000 }, () => {
       }
 
       fetchEdge = httpsFetch(String(endpoints.tlsCaFile));
-      client = await new Client(fetchEdge, String(endpoints.directoryUrl), http).init();
+      client = await new DevEdgeClient(fetchEdge, String(endpoints.directoryUrl), http).init();
       await client.finalize(await client.readyOrder());
     });
 
@@ -528,7 +316,7 @@ describe('npm start', { skip, timeout: 1_200_000 }, () => {
       const cfg = JSON.parse(readFileSync(String(endpoints.signerConfigFile), 'utf8')) as Json;
       assert.equal(cfg.database, 'file:signer.db');
       assert.equal(cfg.databasePasswordFile, undefined);
-      const client = await new Client(
+      const client = await new DevEdgeClient(
         httpsFetch(String(endpoints.tlsCaFile)),
         String(endpoints.directoryUrl),
         http,

@@ -29,256 +29,31 @@
 // The on-prem validator (docs/validator.md) runs beside the signer on EDGECA_VALIDATOR_PORT (14200),
 // resolving through EDGECA_VALIDATOR_DNS_RESOLVER (default: the system resolver); the edge pins its
 // key and routes by EDGECA_VALIDATION_ROUTES (default: tls-alpn-01 on-prem where the edge has no raw TLS).
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+//
+// This file is the order of the start; its parts are in scripts/lib/: start-env.ts (the variables
+// above, checked), dev-ca.ts (signer init --dev), dev-signers.ts (each signer's config), procs.ts
+// (the supervisor and services.pid.json), dev-endpoints.ts (endpoints.json and the ready banner).
+import { readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { build } from './lib/build.ts';
+import { CLI, checkDevFiles, DEV_DIR, initSigner, readJson } from './lib/dev-ca.ts';
+import { type Endpoints, printReady } from './lib/dev-endpoints.ts';
+import { type SignerRun, signerConfigs } from './lib/dev-signers.ts';
 import { edgeLaunch, isRuntime, RUNTIMES } from './lib/edge-runtimes.ts';
 import { ensureDebianPackages, ensureNpmDeps, orExit, ROOT, START_PACKAGES } from './lib/ensure.ts';
 import { createSupervisor, reapStale, type Service, waitHealthy } from './lib/procs.ts';
+import {
+  fail,
+  isLocalPostgres,
+  portFrom,
+  SIGNER_ONLY_ENV,
+  START_ONLY_ENV,
+  signerCount,
+  signerDatabase,
+} from './lib/start-env.ts';
+import { writeWhole } from './lib/write-whole.ts';
 
-const DEV_DIR = join(ROOT, '.edgeca', 'dev');
-
-/** What `edgeca signer init --dev` prints: where the token and the CA it made are. */
-interface DevCa {
-  softhsmConf?: string;
-  pkcs11Module: string;
-  tokenLabel: string;
-  pinFile: string;
-  rootCertFile?: string;
-}
-
-/** The parts of signer.json this script reads or changes; the rest is copied as it is. */
-interface SignerConfig {
-  listen?: { port?: number; tlsCertFile?: string; tlsKeyFile?: string };
-  database?: unknown;
-  databasePasswordFile?: string;
-  [other: string]: unknown;
-}
-
-/** One signer this start runs: its service name, the config it serves and its port. */
-interface SignerRun {
-  name: string;
-  file: string;
-  config: SignerConfig;
-  port: number;
-}
-
-/** .edgeca/dev/endpoints.json: where everything is, for people and outside tools. */
-interface Endpoints {
-  directoryUrl: string;
-  edgeUrl: string;
-  adminUrl: string;
-  edgeRuntime: string;
-  signerUrl: string | undefined;
-  signerUrls: string[];
-  signerConfigFile: string;
-  signerCaFile?: string;
-  signerKeyFile: string;
-  validatorUrl: string | undefined;
-  tlsCaFile: string;
-  issuingRootFile: string;
-  dbUrl?: string | undefined;
-  softhsmConf?: string;
-  pkcs11Module: string;
-  tokenLabel: string;
-  pinFile: string;
-  [extra: string]: unknown;
-}
-const CLI = join(ROOT, 'bin', 'edgeca.mjs');
 const env = process.env;
-
-function fail(message: string): never {
-  process.stderr.write(`[edgeca] ${message}\n`);
-  process.exit(1);
-}
-
-function readJson<T>(file: string): T {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
-  } catch (err) {
-    fail(`cannot read ${relative(ROOT, file)}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
-function portFrom(name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`${name}=${raw} is not a TCP port`);
-  return port;
-}
-
-/** Writes through a temporary file and a rename: a reader sees the old file, no file, or the new one whole. */
-function writeWhole(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-}
-
-/**
- * Runs the signer's dev bootstrap (idempotent: reuses the token, keys and certificates it finds)
- * and returns the paths it prints (softhsmConf, pkcs11Module, tokenLabel, pinFile, rootCertFile...).
- */
-function initSigner(): DevCa {
-  process.stderr.write(
-    '[edgeca] preparing the development CA in .edgeca/dev (SoftHSM token, root, intermediate)\n',
-  );
-  const r = spawnSync(process.execPath, [CLI, 'signer', 'init', '--dev', '--dir', DEV_DIR], {
-    cwd: ROOT,
-    env,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  if (r.status !== 0) fail(`signer init failed (exit ${r.status ?? r.signal})`);
-  try {
-    return JSON.parse(r.stdout) as DevCa;
-  } catch {
-    fail(`signer init printed no JSON: ${r.stdout.slice(0, 200)}`);
-  }
-}
-
-/** Variables for the signers alone: the store's URL and password stay out of the other services. */
-const SIGNER_ONLY_ENV = [
-  'EDGECA_SIGNER_DATABASE_URL',
-  'EDGECA_SIGNER_DATABASE_PASSWORD',
-  'EDGECA_SIGNER_DATABASE_PASSWORD_FILE',
-];
-/** Read by this script only. */
-const START_ONLY_ENV = ['EDGECA_SIGNERS'];
-const MAX_SIGNERS = 16;
-
-/** EDGECA_SIGNERS: how many signer processes share the store and the token (default 1). */
-function signerCount(): number {
-  const raw = env.EDGECA_SIGNERS;
-  if (raw === undefined || raw === '') return 1;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_SIGNERS) {
-    fail(`EDGECA_SIGNERS=${raw}: give a whole number of signers from 1 to ${MAX_SIGNERS}`);
-  }
-  return n;
-}
-
-/**
- * The file the store password is read from, when EDGECA_SIGNER_DATABASE_PASSWORD_FILE names one:
- * its path goes into the signers' configs (databasePasswordFile), the password itself never does.
- */
-function signerPasswordFile(): string | undefined {
-  const file = env.EDGECA_SIGNER_DATABASE_PASSWORD_FILE;
-  if (file === undefined || file === '') return undefined;
-  if (env.EDGECA_SIGNER_DATABASE_PASSWORD) {
-    fail(
-      'both EDGECA_SIGNER_DATABASE_PASSWORD and EDGECA_SIGNER_DATABASE_PASSWORD_FILE are set: keep one of them',
-    );
-  }
-  if (!existsSync(file)) fail(`EDGECA_SIGNER_DATABASE_PASSWORD_FILE=${file}: no such file`);
-  return resolve(file);
-}
-
-/** The signer's store from EDGECA_SIGNER_DATABASE_URL, checked before it is written to a file. */
-function signerDatabase(): string | undefined {
-  const url = env.EDGECA_SIGNER_DATABASE_URL;
-  if (url === undefined || url === '') return undefined;
-  if (/^postgres(ql)?:\/\/[^@/?#]*:[^@/?#]*@/i.test(url) || /[?&]password=/i.test(url)) {
-    fail(
-      'EDGECA_SIGNER_DATABASE_URL contains a password: remove it from the URL and export ' +
-        'EDGECA_SIGNER_DATABASE_PASSWORD instead',
-    );
-  }
-  return url;
-}
-
-/** True for a postgres:// URL whose every host is this machine: the server is then ours to install. */
-function isLocalPostgres(url: string | undefined): boolean {
-  const m = /^postgres(?:ql)?:\/\/(?:[^@/?#]*@)?([^/?#]*)/i.exec(url ?? '');
-  if (!m) return false;
-  return (m[1] ?? '').split(',').every((h) => /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/i.test(h));
-}
-
-/**
- * The config each of `count` signers serves. Signer 1: signer.json itself, or, when
- * EDGECA_SIGNER_PORT asks for another port, EDGECA_SIGNER_DATABASE_URL for another store,
- * EDGECA_SIGNER_DATABASE_PASSWORD_FILE for its password or `tls` for HTTPS with the development
- * relay TLS certificate (signer init --dev makes it; the edge pins its own CA, signer-tls-ca.pem),
- * a copy beside it, signer.start.json (same directory, so its relative paths still resolve), with
- * those. Signer i > 1: signer-i.start.json, the same on the next port up. All share the store (the
- * default libSQL file in WAL mode, or the PostgreSQL URL) and the token.
- */
-function signerConfigs({ tls, count }: { tls: boolean; count: number }): SignerRun[] {
-  const file = join(DEV_DIR, 'signer.json');
-  const config = readJson<SignerConfig>(file);
-  const base = portFrom('EDGECA_SIGNER_PORT', config.listen?.port ?? 14100);
-  if (base + count - 1 > 65535) fail(`EDGECA_SIGNERS=${count} signers do not fit above port ${base}`);
-  const database = signerDatabase() ?? config.database;
-  const passwordFile = signerPasswordFile();
-  const tlsFiles = tls ? { tlsCertFile: 'signer-tls-cert.pem', tlsKeyFile: 'signer-tls-key.pem' } : {};
-  // Copies for more signers than this start runs would only mislead.
-  for (const f of readdirSync(DEV_DIR)) {
-    if (/^signer-\d+\.start\.json$/.test(f)) rmSync(join(DEV_DIR, f), { force: true });
-  }
-  const out: SignerRun[] = [];
-  for (let i = 1; i <= count; i++) {
-    const port = base + i - 1;
-    const unchanged =
-      i === 1 && port === config.listen?.port && database === config.database && !tls && !passwordFile;
-    if (unchanged) {
-      out.push({ name: `signer-${i}`, file, config, port });
-      continue;
-    }
-    const patched: SignerConfig = {
-      ...config,
-      listen: { ...config.listen, port, ...tlsFiles },
-      database,
-      ...(passwordFile ? { databasePasswordFile: passwordFile } : {}),
-    };
-    const copy = join(DEV_DIR, i === 1 ? 'signer.start.json' : `signer-${i}.start.json`);
-    writeWhole(copy, `${JSON.stringify(patched, null, 2)}\n`);
-    out.push({ name: `signer-${i}`, file: copy, config: patched, port });
-  }
-  return out;
-}
-
-function quote(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
-}
-
-function printReady(endpoints: Endpoints, http01Port: number): void {
-  const root = quote(endpoints.tlsCaFile);
-  const dir = endpoints.directoryUrl;
-  const name = env.EDGECA_DEMO_NAME ?? 'app.example.test';
-  const eab = env.EDGECA_EAB_REQUIRED === 'true' || env.EDGECA_EAB_REQUIRED === '1';
-  const lines = [
-    '',
-    'edgeca is running (Ctrl-C stops it)',
-    '',
-    `  ACME directory   ${dir}`,
-    `  trust this root  ${endpoints.tlsCaFile}`,
-    ...endpoints.signerUrls.map(
-      (u, i) => `  signer-${i + 1}${' '.repeat(Math.max(1, 10 - String(i + 1).length))}${u}`,
-    ),
-    `  validator        ${endpoints.validatorUrl}`,
-    `  admin API        ${endpoints.adminUrl}`,
-    `  all of the above ${relative(ROOT, join(DEV_DIR, 'endpoints.json'))}`,
-    '',
-    `certbot (answers http-01 on port ${http01Port}; the edge checks that port, set by EDGECA_HTTP01_PORT):`,
-    `  REQUESTS_CA_BUNDLE=${root} certbot certonly --server ${dir} --non-interactive --agree-tos \\`,
-    `    --register-unsafely-without-email --standalone --http-01-port ${http01Port} \\`,
-    `    --config-dir /tmp/edgeca-certbot --work-dir /tmp/edgeca-certbot --logs-dir /tmp/edgeca-certbot \\`,
-    `    -d ${name}${eab ? ' --eab-kid <kid> --eab-hmac-key <hmac>' : ''}`,
-    '',
-    'lego:',
-    `  LEGO_CA_CERTIFICATES=${root} lego --server ${dir} --accept-tos --email admin@example.test \\`,
-    `    --path /tmp/edgeca-lego --http --http.port :${http01Port} -d ${name}${eab ? ' --eab --kid <kid> --hmac <hmac>' : ''} run`,
-    '',
-    `The name must resolve to this machine for the edge: point it at a test DNS server with`,
-    '  EDGECA_DNS_RESOLVER=127.0.0.1:8053 npm start   (e.g. pebble-challtestsrv, see README "Use with certbot")',
-    '',
-    `External Account Binding${eab ? ' (required: EDGECA_EAB_REQUIRED is set)' : ' (optional; EDGECA_EAB_REQUIRED=true makes it mandatory)'}:`,
-    '  npx edgeca eab create          prints a kid and an HMAC key once (--json for scripts)',
-    '',
-  ];
-  process.stdout.write(`${lines.join('\n')}\n`);
-}
 
 async function main() {
   const database = signerDatabase();
@@ -304,20 +79,7 @@ async function main() {
   rmSync(endpointsFile, { force: true });
 
   const rootFile = join(DEV_DIR, 'root.pem');
-  const devFiles = [
-    'root.pem',
-    'edge-tls-cert.pem',
-    'edge-tls-key.pem',
-    'relay-key.json',
-    'signer.json',
-    'signer-answer-public.json',
-    'signer-tls-ca.pem',
-    'signer-tls-cert.pem',
-    'signer-tls-key.pem',
-  ];
-  for (const f of devFiles) {
-    if (!existsSync(join(DEV_DIR, f))) fail(`signer init did not create .edgeca/dev/${f}`);
-  }
+  checkDevFiles();
   const runtime = env.EDGECA_RUNTIME ?? 'node';
   if (!isRuntime(runtime)) fail(`EDGECA_RUNTIME=${runtime}: choose one of ${RUNTIMES.join(', ')}`);
   // The relay goes over HTTPS with the signer's CA pinned at the edge, where the runtime can pin a

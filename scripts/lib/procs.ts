@@ -1,10 +1,11 @@
 // Child-process supervision for `npm start`: start a service with its output prefixed, poll a
 // health URL with a bound, and stop everything on Ctrl-C or when one service dies.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable, Writable } from 'node:stream';
+import { writeWhole } from './write-whole.ts';
 
 /** Copies a stream to out with `[name] ` before each line. */
 function prefixLines(stream: Readable, out: Writable, name: string): void {
@@ -163,9 +164,7 @@ export function createSupervisor({
   const recordPids = () => {
     if (!pidFile) return;
     const groups = Object.fromEntries(services.filter((s) => s.running).map((s) => [s.name, s.child.pid]));
-    const tmp = `${pidFile}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify({ supervisor: process.pid, services: groups })}\n`);
-    renameSync(tmp, pidFile);
+    writeWhole(pidFile, `${JSON.stringify({ supervisor: process.pid, services: groups })}\n`);
   };
 
   const stopAll = async () => {
