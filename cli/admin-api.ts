@@ -2,11 +2,10 @@
 // EDGECA_ADMIN_* variables, or the endpoints.json `npm start` writes), and one call over HTTP(S)
 // whose failure says what went wrong and how to fix it.
 import { existsSync, readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import type { Conn } from './admin-format.ts';
 import { adminToken } from './admin-token.ts';
 import { UsageError } from './args.ts';
+import { httpRequest } from './http-request.ts';
 
 const ENDPOINTS = '.edgeca/dev/endpoints.json';
 
@@ -44,29 +43,16 @@ export function connection(v: {
 export async function api(conn: Conn, method: string, path: string, body?: unknown): Promise<unknown> {
   const u = new URL(conn.url + path);
   const payload = body === undefined ? undefined : JSON.stringify(body);
-  const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
-      u,
-      {
-        method,
-        headers: {
-          authorization: `Bearer ${conn.token}`,
-          ...(payload ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(conn.ca ? { ca: conn.ca } : {}),
-        timeout: 30_000,
-      },
-      (r) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () =>
-          resolve({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-        );
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timed out after 30 s')));
-    req.on('error', reject);
-    req.end(payload);
+  const res = await httpRequest(u, {
+    method,
+    headers: {
+      authorization: `Bearer ${conn.token}`,
+      ...(payload ? { 'content-type': 'application/json' } : {}),
+    },
+    body: payload,
+    ca: conn.ca,
+    timeoutMs: 30_000,
+    timeoutMessage: 'timed out after 30 s',
   }).catch((e: Error) => {
     throw new AdminApiError(
       `cannot reach ${conn.url}: ${e.message} (is the edge running? check --url / EDGECA_ADMIN_URL and --ca-file)`,

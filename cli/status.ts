@@ -3,10 +3,9 @@
 // counters from /metrics, and the last issuances (through the admin API, with a token). Exit status
 // 0 when everything is ready, 1 otherwise, so it serves as a scripted check too.
 import { existsSync, readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { adminToken } from './admin-token.ts';
 import { parseCommandLine, runCommand, UsageError } from './args.ts';
+import { httpRequest } from './http-request.ts';
 
 const ENDPOINTS = '.edgeca/dev/endpoints.json';
 
@@ -27,34 +26,19 @@ interface Got {
   error?: string;
 }
 
-function get(url: string, o: { ca?: Buffer; token?: string }): Promise<Got> {
-  return new Promise((resolve) => {
-    let u: URL;
-    try {
-      u = new URL(url);
-    } catch {
-      resolve({ status: 0, text: '', error: `not a URL: ${url}` });
-      return;
-    }
-    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
-      u,
-      {
-        headers: o.token ? { authorization: `Bearer ${o.token}` } : {},
-        ...(o.ca ? { ca: o.ca } : {}),
-        timeout: 8000,
-      },
-      (r) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () =>
-          resolve({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-        );
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('no answer within 8 s')));
-    req.on('error', (e) => resolve({ status: 0, text: '', error: e.message }));
-    req.end();
-  });
+async function get(url: string, o: { ca?: Buffer; token?: string }): Promise<Got> {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return { status: 0, text: '', error: `not a URL: ${url}` };
+  }
+  return httpRequest(u, {
+    headers: o.token ? { authorization: `Bearer ${o.token}` } : {},
+    ca: o.ca,
+    timeoutMs: 8000,
+    timeoutMessage: 'no answer within 8 s',
+  }).catch((e: Error) => ({ status: 0, text: '', error: e.message }));
 }
 
 const json = (g: Got): Record<string, unknown> => {
