@@ -7,6 +7,8 @@ import { resilientClient } from '../../shared/libsql.ts';
 import { createApp } from '../app.ts';
 import type { EdgeConfig } from '../config.ts';
 import type { AppEnv } from '../context.ts';
+import { databaseFilePath } from '../platform/db-file.ts';
+import { openFileClient } from '../platform/libsql-file-client.ts';
 import type { EdgeRuntime } from '../platform/types.ts';
 import { createServices, type EdgeServices } from '../services.ts';
 import { type Database, FILE_PRAGMAS } from '../storage/db.ts';
@@ -37,11 +39,21 @@ export async function bootEdge(o: BootOptions): Promise<BootedEdge> {
   return { services, app };
 }
 
-/** The configured libSQL database (embedded file or remote) as Node and Deno open it. */
+/**
+ * The configured libSQL database as Node and Deno open it: an embedded file through the `libsql`
+ * package with its statements prepared once (edge/platform/libsql-file-client.ts), a remote
+ * database (or an in-memory one) through @libsql/client.
+ */
 export function openLibsqlClient(config: EdgeConfig): Client {
+  const file = databaseFilePath(config.dbUrl);
   return resilientClient(
     () =>
-      createClient({ url: config.dbUrl, ...(config.dbAuthToken ? { authToken: config.dbAuthToken } : {}) }),
+      file !== undefined
+        ? openFileClient(file, { pragmas: FILE_PRAGMAS })
+        : createClient({
+            url: config.dbUrl,
+            ...(config.dbAuthToken ? { authToken: config.dbAuthToken } : {}),
+          }),
     FILE_PRAGMAS,
   );
 }

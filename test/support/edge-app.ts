@@ -4,18 +4,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient } from '@libsql/client';
 import type { Hono } from 'hono';
 import { createApp } from '../../edge/app.ts';
 import { defaultEdgeConfig, type EdgeConfig } from '../../edge/config.ts';
 import type { AppEnv } from '../../edge/context.ts';
+import { openLibsqlClient } from '../../edge/main/boot.ts';
 import { createNodeRuntime } from '../../edge/platform/node.ts';
 import type { EdgeRuntime } from '../../edge/platform/types.ts';
 import type { SignerClient } from '../../edge/relay/signer-client.ts';
 import type { EdgeServices } from '../../edge/services.ts';
 import { createServices } from '../../edge/services.ts';
-import { FILE_PRAGMAS } from '../../edge/storage/db.ts';
-import { resilientClient } from '../../shared/libsql.ts';
 import type { FetchLike } from './acme.ts';
 
 export const BASE = 'https://acme.test:14000';
@@ -62,7 +60,8 @@ export async function startInprocEdge(
     allowLoopback: true,
     ...opts.config,
   });
-  const client = resilientClient(() => createClient({ url: dbUrl }), FILE_PRAGMAS);
+  // the client the Node and Deno entry points open (an embedded file: statements prepared once)
+  const client = openLibsqlClient(config);
   const svc = await createServices({
     config,
     runtime: opts.runtime ?? createNodeRuntime(opts.dnsResolver ? { dnsResolver: opts.dnsResolver } : {}),
