@@ -3,7 +3,7 @@
 // HTTP anywhere; created by the runtime adapter) or a Cloudflare D1 binding (Workers). Neither has
 // interactive transactions here: every state change is one guarded statement or one batch.
 import type { Client } from '@libsql/client';
-import { eq, sql } from 'drizzle-orm';
+import { eq, type Placeholder, sql } from 'drizzle-orm';
 import { drizzle as drizzleD1 } from 'drizzle-orm/d1';
 import { drizzle, type LibSQLDatabase } from 'drizzle-orm/libsql';
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
@@ -158,6 +158,31 @@ export function rowBy<Row>(
     .limit(1)
     .prepare();
   return async (value) => (await q.get({ v: value })) as Row | undefined;
+}
+
+/**
+ * A query with an `IN (…)` list prepared once per list length (placeholders `${prefix}0`, `${prefix}1`,
+ * …), up to `max` items; `query` gives undefined for a longer list, which the caller builds per call.
+ */
+export function perListLength<Q>(make: (items: Placeholder<string>[]) => Q, prefix = 'item', max = 8) {
+  const made = new Map<number, Q>();
+  return {
+    query(n: number): Q | undefined {
+      if (n > max) return undefined;
+      let q = made.get(n);
+      if (q === undefined) {
+        q = make(Array.from({ length: n }, (_, i) => sql.placeholder(`${prefix}${i}`)));
+        made.set(n, q);
+      }
+      return q;
+    },
+    /** the placeholder values of `list` */
+    values(list: readonly unknown[]): Record<string, unknown> {
+      const out: Record<string, unknown> = {};
+      for (const [i, v] of list.entries()) out[`${prefix}${i}`] = v;
+      return out;
+    },
+  };
 }
 
 /** Rows changed by one statement's result, whichever driver produced it. */

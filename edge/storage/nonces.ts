@@ -1,7 +1,7 @@
 // Replay nonces (RFC 8555 §6.5) shared by every edge instance through the database.
 // Issuing costs no write: a nonce is expiry ‖ random ‖ HMAC, under a key kept in the database.
-// Using it is one conditional write (INSERT OR IGNORE into the used set): it was fresh iff a row
-// was inserted, wherever it was issued and however many instances race for it.
+// Using it is one conditional write (an insert into the used set that does nothing on conflict): it
+// was fresh iff a row was inserted, wherever it was issued and however many instances race for it.
 import { lt, sql } from 'drizzle-orm';
 import { b64uDecode, b64uEncode, randomToken, timingSafeEqual } from '../../shared/encoding.ts';
 import { HmacSha256 } from '../../shared/hmac-sha256.ts';
@@ -39,6 +39,12 @@ export async function createNonceRepo(
   // WebCrypto job per nonce cost more than the hash.
   const hmac = new HmacSha256(b64uDecode(row.value));
   const mac = (body: Uint8Array) => hmac.mac(body).subarray(0, MAC_LEN);
+  // Prepared once: a POST's one write, on every POST.
+  const markUsed = db
+    .insert(nonces)
+    .values({ value: sql.placeholder('value'), expiresAt: sql.placeholder('expiresAt') })
+    .onConflictDoNothing()
+    .prepare();
   let sincePrune = 0;
   const prune = async () => rowsAffected(await db.delete(nonces).where(lt(nonces.expiresAt, Date.now())));
 
@@ -68,9 +74,7 @@ export async function createNonceRepo(
       const expiresAt = new DataView(body.buffer, body.byteOffset).getFloat64(0);
       if (!(expiresAt > Date.now())) return false;
       if (rejectPercent > 0 && Math.random() * 100 < rejectPercent) return false;
-      const res = await db.run(
-        sql`INSERT OR IGNORE INTO nonces (value, expires_at) VALUES (${nonce}, ${Math.ceil(expiresAt)})`,
-      );
+      const res = await markUsed.run({ value: nonce, expiresAt: Math.ceil(expiresAt) });
       if (++sincePrune >= 500) {
         sincePrune = 0;
         await prune();

@@ -78,6 +78,91 @@ export interface CertificateRepo {
 }
 
 export function createOrderRepo(db: Db): OrderRepo {
+  // The queries of every issuance are prepared once (db.ts: building a query costs more than
+  // running it on an embedded file); values are bound through placeholders.
+  const p = sql.placeholder;
+  const getAuthz = rowBy<AuthzRow>(db, authorizations, authorizations.id);
+  const challengesOf = db
+    .select()
+    .from(challenges)
+    .where(eq(challenges.authzId, p('authzId')))
+    .prepare();
+  const reusableAuthz = db
+    .select()
+    .from(authorizations)
+    .where(
+      and(
+        eq(authorizations.accountId, p('accountId')),
+        eq(authorizations.identifierType, p('type')),
+        eq(authorizations.identifierValue, p('value')),
+        eq(authorizations.wildcard, p('wildcard')),
+        eq(authorizations.status, 'valid'),
+        gt(authorizations.expiresAt, p('validUntil')),
+      ),
+    )
+    .limit(1)
+    .prepare();
+  const openOrders = db
+    .select({ n: sql<number>`count(*)` })
+    .from(orders)
+    .where(
+      and(
+        eq(orders.accountId, p('accountId')),
+        inArray(orders.status, ['pending', 'ready']),
+        gt(orders.expiresAt, p('now')),
+      ),
+    )
+    .prepare();
+  const openAuthzs = db
+    .select({ n: sql<number>`count(*)` })
+    .from(authorizations)
+    .where(
+      and(
+        eq(authorizations.accountId, p('accountId')),
+        eq(authorizations.status, 'pending'),
+        gt(authorizations.expiresAt, p('now')),
+      ),
+    )
+    .prepare();
+  const startChallenge = db
+    .update(challenges)
+    .set({ status: 'processing', attemptAt: sql`${p('now')}` })
+    .where(sql`id = ${p('challengeId')} AND status = 'pending'
+      AND EXISTS (SELECT 1 FROM authorizations WHERE id = ${p('authzId')} AND status = 'pending' AND expires_at > ${p('now')})
+      AND NOT EXISTS (SELECT 1 FROM challenges WHERE authz_id = ${p('authzId')} AND status = 'processing')`)
+    .prepare();
+  const beginFinalize = db
+    .update(orders)
+    .set({ status: 'processing', csr: sql`${p('csr')}`, relayAttemptAt: sql`${p('now')}` })
+    .where(and(eq(orders.id, p('id')), eq(orders.status, 'ready')))
+    .prepare();
+  const claimRelay = db
+    .update(orders)
+    .set({ relayAttemptAt: sql`${p('now')}` })
+    .where(
+      and(
+        eq(orders.id, p('id')),
+        eq(orders.status, 'processing'),
+        or(isNull(orders.relayAttemptAt), lt(orders.relayAttemptAt, p('before'))),
+      ),
+    )
+    .prepare();
+  type Prepared = { run(values: Record<string, unknown>): Promise<unknown> };
+  /** status moves without an outbox row, one prepared statement per (from, to, with error) */
+  const moves = new Map<string, Prepared>();
+  const move = (from: OrderRow['status'][], to: OrderRow['status'], withError: boolean): Prepared => {
+    const key = `${from.join(',')}>${to}${withError ? '+error' : ''}`;
+    let q = moves.get(key);
+    if (!q) {
+      q = db
+        .update(orders)
+        .set({ status: to, ...(withError ? { error: sql`${p('error')}` } : {}) })
+        .where(and(eq(orders.id, p('id')), inArray(orders.status, from)))
+        .prepare();
+      moves.set(key, q);
+    }
+    return q;
+  };
   return {
     create: (bundle) => insertIssuanceBundle(db, bundle),
     get: rowBy<OrderRow>(db, orders, orders.id),
@@ -95,57 +180,32 @@ export function createOrderRepo(db: Db): OrderRepo {
         .orderBy(desc(orders.createdAt))
         .limit(limit);
     },
-    findReusableAuthz: (accountId, type, value, wildcard, validUntil) =>
-      db.query.authorizations.findFirst({
-        where: and(
-          eq(authorizations.accountId, accountId),
-          eq(authorizations.identifierType, type),
-          eq(authorizations.identifierValue, value),
-          eq(authorizations.wildcard, wildcard),
-          eq(authorizations.status, 'valid'),
-          gt(authorizations.expiresAt, validUntil),
-        ),
-      }),
+    findReusableAuthz: async (accountId, type, value, wildcard, validUntil) =>
+      (await reusableAuthz.all({ accountId, type, value, wildcard, validUntil }))[0],
     async countOpen(accountId, now) {
-      const [o] = await db
-        .select({ n: sql<number>`count(*)` })
-        .from(orders)
-        .where(
-          and(
-            eq(orders.accountId, accountId),
-            inArray(orders.status, ['pending', 'ready']),
-            gt(orders.expiresAt, now),
-          ),
-        );
-      const [a] = await db
-        .select({ n: sql<number>`count(*)` })
-        .from(authorizations)
-        .where(
-          and(
-            eq(authorizations.accountId, accountId),
-            eq(authorizations.status, 'pending'),
-            gt(authorizations.expiresAt, now),
-          ),
-        );
+      const [o] = await openOrders.all({ accountId, now });
+      const [a] = await openAuthzs.all({ accountId, now });
       return { orders: Number(o?.n ?? 0), authzs: Number(a?.n ?? 0) };
     },
-    getAuthz: rowBy<AuthzRow>(db, authorizations, authorizations.id),
+    getAuthz,
     async getAuthzs(ids) {
       if (ids.length === 0) return [];
+      // most orders name one identifier: its authorization by the prepared lookup
+      if (ids.length === 1) {
+        const one = await getAuthz(ids[0] as string);
+        return one ? [one] : [];
+      }
       return db.select().from(authorizations).where(inArray(authorizations.id, ids));
     },
-    challengesOf: (authzId) => db.select().from(challenges).where(eq(challenges.authzId, authzId)),
+    challengesOf: (authzId) => challengesOf.all({ authzId }),
     async challengesOfMany(authzIds) {
       if (authzIds.length === 0) return [];
+      if (authzIds.length === 1) return challengesOf.all({ authzId: authzIds[0] });
       return db.select().from(challenges).where(inArray(challenges.authzId, authzIds));
     },
     getChallenge: rowBy<ChallengeRow>(db, challenges, challenges.id),
     async startChallenge(challengeId, authzId, now) {
-      const res = await db.run(sql`UPDATE challenges SET status = 'processing', attempt_at = ${now}
-        WHERE id = ${challengeId} AND status = 'pending'
-          AND EXISTS (SELECT 1 FROM authorizations WHERE id = ${authzId} AND status = 'pending' AND expires_at > ${now})
-          AND NOT EXISTS (SELECT 1 FROM challenges WHERE authz_id = ${authzId} AND status = 'processing')`);
-      return rowsAffected(res) === 1;
+      return rowsAffected(await startChallenge.run({ challengeId, authzId, now })) === 1;
     },
     async claimStaleChallenge(challengeId, staleBefore, now) {
       const res = await db
@@ -188,34 +248,21 @@ export function createOrderRepo(db: Db): OrderRepo {
       return rowsAffected(res) === 1;
     },
     async setOrderStatus(id, from, to, error) {
+      if (to !== 'invalid')
+        return rowsAffected(await move(from, to, error !== undefined).run({ id, error })) === 1;
+      // a failed order and its outbox row in one batch
       const update = db
         .update(orders)
         .set({ status: to, ...(error === undefined ? {} : { error }) })
         .where(and(eq(orders.id, id), inArray(orders.status, from)));
-      if (to !== 'invalid') return rowsAffected(await update) === 1;
-      // a failed order and its outbox row in one batch
       const [res] = await db.batch([update, orderFailedEventStmt(db, id, Date.now())]);
       return rowsAffected(res) === 1;
     },
     async beginFinalize(id, csr, now) {
-      const res = await db
-        .update(orders)
-        .set({ status: 'processing', csr, relayAttemptAt: now })
-        .where(and(eq(orders.id, id), eq(orders.status, 'ready')));
-      return rowsAffected(res) === 1;
+      return rowsAffected(await beginFinalize.run({ id, csr, now })) === 1;
     },
     async claimRelay(id, now, minGapMs) {
-      const res = await db
-        .update(orders)
-        .set({ relayAttemptAt: now })
-        .where(
-          and(
-            eq(orders.id, id),
-            eq(orders.status, 'processing'),
-            or(isNull(orders.relayAttemptAt), lt(orders.relayAttemptAt, now - minGapMs)),
-          ),
-        );
-      return rowsAffected(res) === 1;
+      return rowsAffected(await claimRelay.run({ id, now, before: now - minGapMs })) === 1;
     },
     async completeOrder(id, cert) {
       const [, upd] = await db.batch([
@@ -233,8 +280,8 @@ export function createOrderRepo(db: Db): OrderRepo {
 export function createCertificateRepo(db: Db): CertificateRepo {
   return {
     get: rowBy<CertificateRow>(db, certificates, certificates.id),
-    byOrder: (orderId) => db.query.certificates.findFirst({ where: eq(certificates.orderId, orderId) }),
-    bySerial: (serial) => db.query.certificates.findFirst({ where: eq(certificates.serial, serial) }),
+    byOrder: rowBy<CertificateRow>(db, certificates, certificates.orderId),
+    bySerial: rowBy<CertificateRow>(db, certificates, certificates.serial),
     async markRevoked(id, reason, at) {
       const [res] = await db.batch([
         db

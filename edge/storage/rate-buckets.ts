@@ -4,7 +4,7 @@
 // one guarded upsert: it changed a row iff the request fits, however many instances race.
 import { lt, sql } from 'drizzle-orm';
 import { rateBuckets } from './admin-schema.ts';
-import { type Db, rowsAffected } from './db.ts';
+import { type Db, rowBy, rowsAffected } from './db.ts';
 import type { Limit } from './settings.ts';
 
 export type Take = { ok: true } | { ok: false; retryAfterSeconds: number };
@@ -23,6 +23,18 @@ export interface Bucket {
 const interval = (l: Limit) => Math.max(1, Math.floor((l.windowSeconds * 1000) / Math.max(1, l.count)));
 
 export function createBucket(db: Db): Bucket {
+  // Prepared once: newOrder takes a token on every call. In the upsert, `tat` is the stored row's.
+  const p = sql.placeholder;
+  const takeStmt = db
+    .insert(rateBuckets)
+    .values({ key: p('key'), tat: p('first') })
+    .onConflictDoUpdate({
+      target: rateBuckets.key,
+      set: { tat: sql`max(tat, ${p('now')}) + ${p('t')}` },
+      setWhere: sql`max(tat, ${p('now')}) + ${p('t')} - ${p('now')} <= ${p('window')}`,
+    })
+    .prepare();
+  const bucketOf = rowBy<typeof rateBuckets.$inferSelect>(db, rateBuckets, rateBuckets.key);
   let sincePrune = 0;
   const prune = async (now = Date.now()) =>
     rowsAffected(await db.delete(rateBuckets).where(lt(rateBuckets.tat, now)));
@@ -32,15 +44,13 @@ export function createBucket(db: Db): Bucket {
       if (limit.count <= 0) return { ok: false, retryAfterSeconds: limit.windowSeconds };
       const t = interval(limit);
       const window = limit.windowSeconds * 1000;
-      const res = await db.run(sql`INSERT INTO rate_buckets (key, tat) VALUES (${key}, ${now + t})
-        ON CONFLICT (key) DO UPDATE SET tat = max(tat, ${now}) + ${t}
-        WHERE max(tat, ${now}) + ${t} - ${now} <= ${window}`);
+      const res = await takeStmt.run({ key, first: now + t, now, t, window });
       if (++sincePrune >= 500) {
         sincePrune = 0;
         await prune(now);
       }
       if (rowsAffected(res) === 1) return { ok: true };
-      const [row] = await db.select().from(rateBuckets).where(sql`${rateBuckets.key} = ${key}`);
+      const row = await bucketOf(key);
       const waitMs = row ? row.tat + t - window - now : t;
       return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
     },
@@ -48,7 +58,7 @@ export function createBucket(db: Db): Bucket {
       if (limit.count <= 0) return { ok: false, retryAfterSeconds: limit.windowSeconds };
       const t = interval(limit);
       const window = limit.windowSeconds * 1000;
-      const [row] = await db.select().from(rateBuckets).where(sql`${rateBuckets.key} = ${key}`);
+      const row = await bucketOf(key);
       if (!row || Math.max(row.tat, now) + t - now <= window) return { ok: true };
       return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((row.tat + t - window - now) / 1000)) };
     },

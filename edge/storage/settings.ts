@@ -16,7 +16,7 @@ import {
   rateLimitOverrides,
   rateLimits,
 } from './admin-schema.ts';
-import type { Db } from './db.ts';
+import { type Db, perListLength, rowBy } from './db.ts';
 
 export type Stmt = BatchItem<'sqlite'>;
 
@@ -140,19 +140,43 @@ export function createSettingsStore(db: Db) {
     value.catch(() => cache.delete(key));
     return value;
   };
+  // The reads behind the limits and name policies that every newOrder checks, prepared once (per
+  // number of scopes): the cache above holds each answer for a moment only.
+  const globalLimit = rowBy<typeof rateLimits.$inferSelect>(db, rateLimits, rateLimits.name);
+  const overridesIn = perListLength(
+    (scopes) =>
+      db
+        .select()
+        .from(rateLimitOverrides)
+        .where(
+          and(
+            eq(rateLimitOverrides.name, sql.placeholder('name')),
+            inArray(rateLimitOverrides.scope, scopes),
+          ),
+        )
+        .prepare(),
+    'scope',
+  );
+  const policiesIn = perListLength(
+    (scopes) => db.select().from(namePolicies).where(inArray(namePolicies.scope, scopes)).prepare(),
+    'scope',
+  );
   /** the limit that applies: the first override among `scopes` (narrowest first), else the global one */
   const loadLimit = async (name: LimitName, scopes: string[]): Promise<Limit | undefined> => {
     if (scopes.length > 0) {
-      const rows = await db
-        .select()
-        .from(rateLimitOverrides)
-        .where(and(eq(rateLimitOverrides.name, name), inArray(rateLimitOverrides.scope, scopes)));
+      const prepared = overridesIn.query(scopes.length);
+      const rows = prepared
+        ? await prepared.all({ name, ...overridesIn.values(scopes) })
+        : await db
+            .select()
+            .from(rateLimitOverrides)
+            .where(and(eq(rateLimitOverrides.name, name), inArray(rateLimitOverrides.scope, scopes)));
       for (const s of scopes) {
         const r = rows.find((x) => x.scope === s);
         if (r) return { count: r.count, windowSeconds: r.windowSeconds };
       }
     }
-    const [g] = await db.select().from(rateLimits).where(eq(rateLimits.name, name));
+    const g = await globalLimit(name);
     return g ? { count: g.count, windowSeconds: g.windowSeconds } : undefined;
   };
   /** every statement that changes settings drops this instance's cached reads */
@@ -222,7 +246,10 @@ export function createSettingsStore(db: Db) {
     /** the policies of several scopes in one query, in the order asked */
     policiesOf(scopes: string[]): Promise<{ scope: string; policy: NamePolicy }[]> {
       return memo(`policies:${scopes.join('\n')}`, async () => {
-        const rows = await db.select().from(namePolicies).where(inArray(namePolicies.scope, scopes));
+        const prepared = policiesIn.query(scopes.length);
+        const rows = prepared
+          ? await prepared.all(policiesIn.values(scopes))
+          : await db.select().from(namePolicies).where(inArray(namePolicies.scope, scopes));
         return scopes.flatMap((s) => {
           const r = rows.find((x) => x.scope === s);
           return r ? [{ scope: s, policy: { allow: JSON.parse(r.allow), deny: JSON.parse(r.deny) } }] : [];
