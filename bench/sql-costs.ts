@@ -1,7 +1,9 @@
 // CPU per SQL statement on the edge's embedded libSQL file, by the way it is run: drizzle building
 // the query each time, a drizzle prepared query (rowBy), the raw @libsql/client call (which
-// prepares the statement natively on every execute), the `libsql` driver with the statement
-// prepared once, and the writes an issuance makes (autocommit insert, a 3-statement batch). The
+// prepares the statement natively on every execute), the edge's own file client
+// (edge/platform/libsql-file-client.ts: statements prepared once) under drizzle and alone, the
+// `libsql` driver with the statement prepared once, and the writes an issuance makes (autocommit
+// insert, a 3-statement batch) through both clients. The
 // variants run interleaved, round after round, and the median is kept: on a shared machine the
 // ratios hold even when the absolute figures move.
 //   node --import tsx bench/sql-costs.ts [rounds=9]
@@ -11,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { eq } from 'drizzle-orm';
+import { openFileClient } from '../edge/platform/libsql-file-client.ts';
 import { FILE_PRAGMAS, openDatabase, rowBy } from '../edge/storage/db.ts';
 import { type AccountRow, accounts } from '../edge/storage/schema.ts';
 
@@ -52,6 +55,9 @@ try {
     })),
   );
   const prepared = rowBy<AccountRow>(db, accounts, accounts.id);
+  const fileClient = openFileClient(file, { pragmas: FILE_PRAGMAS });
+  const fileDb = (await openDatabase(fileClient)).db;
+  const filePrepared = rowBy<AccountRow>(fileDb, accounts, accounts.id);
   const require = createRequire(import.meta.url);
   const Database = require('libsql') as new (path: string) => NativeDb;
   const native = new Database(file);
@@ -79,11 +85,40 @@ try {
           args: [ids[i % 1000] as string],
         }),
     ],
+    [
+      'select accounts by id: drizzle, query built per call, edge file client',
+      (i) =>
+        fileDb
+          .select()
+          .from(accounts)
+          .where(eq(accounts.id, ids[i % 1000] as string))
+          .limit(1),
+    ],
+    [
+      'select accounts by id: drizzle prepared (rowBy), edge file client',
+      (i) => filePrepared(ids[i % 1000] as string),
+    ],
+    [
+      'select accounts by id: edge file client execute (statement cached)',
+      (i) =>
+        fileClient.execute({
+          sql: 'SELECT * FROM accounts WHERE id = ? LIMIT 1',
+          args: [ids[i % 1000] as string],
+        }),
+    ],
     ['select accounts by id: libsql driver, statement prepared once', (i) => nativeGet.get(ids[i % 1000])],
     [
       'insert nonces, autocommit: @libsql/client',
       () =>
         client.execute({
+          sql: 'INSERT OR IGNORE INTO nonces (value, expires_at) VALUES (?, ?)',
+          args: [`n-${seq++}`, Date.now() + 3_600_000],
+        }),
+    ],
+    [
+      'insert nonces, autocommit: edge file client',
+      () =>
+        fileClient.execute({
           sql: 'INSERT OR IGNORE INTO nonces (value, expires_at) VALUES (?, ?)',
           args: [`n-${seq++}`, Date.now() + 3_600_000],
         }),
@@ -96,6 +131,17 @@ try {
       'batch of 3 inserts (one transaction): @libsql/client',
       () =>
         client.batch(
+          [0, 1, 2].map(() => ({
+            sql: 'INSERT OR IGNORE INTO nonces (value, expires_at) VALUES (?, ?)',
+            args: [`n-${seq++}`, Date.now() + 3_600_000],
+          })),
+          'write',
+        ),
+    ],
+    [
+      'batch of 3 inserts (one transaction): edge file client',
+      () =>
+        fileClient.batch(
           [0, 1, 2].map(() => ({
             sql: 'INSERT OR IGNORE INTO nonces (value, expires_at) VALUES (?, ?)',
             args: [`n-${seq++}`, Date.now() + 3_600_000],
@@ -125,6 +171,7 @@ try {
         .padStart(7)}  ${name}\n`,
     );
   native.close();
+  fileClient.close();
   client.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });

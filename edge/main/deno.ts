@@ -1,8 +1,9 @@
 // The edge on Deno: `deno run <permissions> edge/main/deno.ts` (docs/runtimes.md spells out
 // the permissions). The same EDGECA_* environment as on Node; keys and the signer CA from their
-// *_FILE settings or inline. libSQL through @libsql/client (an embedded file needs FFI; a remote libsql://
-// or https:// URL does not), served by Deno.serve — HTTPS when EDGECA_TLS_CERT_FILE and
-// EDGECA_TLS_KEY_FILE are set (RFC 8555 §6.1), plain HTTP otherwise (behind a TLS terminator, tests).
+// *_FILE settings or inline. An embedded libSQL file through the `libsql` package (native, so FFI),
+// a remote libsql:// or https:// URL through @libsql/client (boot.ts). Served by Deno.serve — HTTPS
+// when EDGECA_TLS_CERT_FILE and EDGECA_TLS_KEY_FILE are set (RFC 8555 §6.1), plain HTTP otherwise
+// (behind a TLS terminator, tests).
 import { startPurgeTimer } from '../acme/purge-job.ts';
 import { edgeConfigFromEnv, readFileSettings } from '../config.ts';
 import { startEventLoop } from '../events/loop.ts';
