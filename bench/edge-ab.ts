@@ -24,7 +24,10 @@ const opt = (name: string, def: number) =>
 const turns = opt('turns', 4);
 const seconds = opt('seconds', 8);
 const accounts = opt('accounts', 8);
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 const work = mkdtempSync(join(tmpdir(), 'edgeca-ab-'));
 const stops: (() => Promise<void> | void)[] = [() => rmSync(work, { recursive: true, force: true })];
@@ -98,7 +101,9 @@ try {
     }
   const median = (x: number[]) => [...x].sort((a, b) => a - b)[x.length >> 1] ?? 0;
   for (const [name, rs] of results) {
-    const all = rs.map((r) => (r.cpuMsPerIssuanceByRole?.edge?.main ?? 0) + (r.cpuMsPerIssuanceByRole?.edge?.other ?? 0));
+    const all = rs.map(
+      (r) => (r.cpuMsPerIssuanceByRole?.edge?.main ?? 0) + (r.cpuMsPerIssuanceByRole?.edge?.other ?? 0),
+    );
     const main = rs.map((r) => r.cpuMsPerIssuanceByRole?.edge?.main ?? 0);
     process.stdout.write(
       `${name.padEnd(5)} median edge CPU ms/iss: ${median(all).toFixed(1)} (main thread ${median(main).toFixed(1)}); issued ${rs.reduce((s, r) => s + r.issued, 0)}, errors ${rs.reduce((s, r) => s + r.errors, 0)}\n`,
