@@ -1,17 +1,14 @@
 // What every entry point does once it has its runtime's adapter and a way to its database: build
 // the services (edge/services.ts) and the app on them. The entry points (node.ts, deno.ts,
 // workers.ts) differ only in how they read their settings, reach the database and serve.
-import { type Client, createClient } from '@libsql/client';
+import type { Client } from '@libsql/client';
 import type { Hono } from 'hono';
-import { resilientClient } from '../../shared/libsql.ts';
 import { createApp } from '../app.ts';
 import type { EdgeConfig } from '../config.ts';
 import type { AppEnv } from '../context.ts';
-import { databaseFilePath } from '../platform/db-file.ts';
-import { openFileClient } from '../platform/libsql-file-client.ts';
 import type { EdgeRuntime } from '../platform/types.ts';
 import { createServices, type EdgeServices } from '../services.ts';
-import { type Database, FILE_PRAGMAS } from '../storage/db.ts';
+import type { Database } from '../storage/db.ts';
 
 export interface BootOptions {
   config: EdgeConfig;
@@ -37,23 +34,4 @@ export async function bootEdge(o: BootOptions): Promise<BootedEdge> {
   });
   const app = createApp(services, o.publicMetrics === undefined ? {} : { publicMetrics: o.publicMetrics });
   return { services, app };
-}
-
-/**
- * The configured libSQL database as Node and Deno open it: an embedded file through the `libsql`
- * package with its statements prepared once (edge/platform/libsql-file-client.ts), a remote
- * database (or an in-memory one) through @libsql/client.
- */
-export function openLibsqlClient(config: EdgeConfig): Client {
-  const file = databaseFilePath(config.dbUrl);
-  return resilientClient(
-    () =>
-      file !== undefined
-        ? openFileClient(file, { pragmas: FILE_PRAGMAS })
-        : createClient({
-            url: config.dbUrl,
-            ...(config.dbAuthToken ? { authToken: config.dbAuthToken } : {}),
-          }),
-    FILE_PRAGMAS,
-  );
 }

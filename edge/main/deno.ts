@@ -8,7 +8,8 @@ import { startPurgeTimer } from '../acme/purge-job.ts';
 import { edgeConfigFromEnv, readFileSettings } from '../config.ts';
 import { startEventLoop } from '../events/loop.ts';
 import { createDenoRuntime, deno, EDGE_ENV_NAMES, prepareDenoDatabaseFile } from '../platform/deno.ts';
-import { bootEdge, openLibsqlClient } from './boot.ts';
+import { bootEdge } from './boot.ts';
+import { openLibsqlClient } from './libsql.ts';
 
 function readEnv(D: ReturnType<typeof deno>): Record<string, string | undefined> {
   try {

@@ -11,7 +11,8 @@ import { startEventLoop } from '../events/loop.ts';
 import { createNodeRuntime } from '../platform/node.ts';
 import { prepareDatabaseFile } from '../platform/node-db-file.ts';
 import type { EdgeServices } from '../services.ts';
-import { bootEdge, openLibsqlClient } from './boot.ts';
+import { bootEdge } from './boot.ts';
+import { openLibsqlClient } from './libsql.ts';
 
 export interface NodeEdgeOptions {
   host?: string;

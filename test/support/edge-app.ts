@@ -8,7 +8,7 @@ import type { Hono } from 'hono';
 import { createApp } from '../../edge/app.ts';
 import { defaultEdgeConfig, type EdgeConfig } from '../../edge/config.ts';
 import type { AppEnv } from '../../edge/context.ts';
-import { openLibsqlClient } from '../../edge/main/boot.ts';
+import { openLibsqlClient } from '../../edge/main/libsql.ts';
 import { createNodeRuntime } from '../../edge/platform/node.ts';
 import type { EdgeRuntime } from '../../edge/platform/types.ts';
 import type { SignerClient } from '../../edge/relay/signer-client.ts';
