@@ -18,8 +18,21 @@ export interface LocalD1 {
   persistDir: string;
 }
 
-/** The checkout this CLI runs from: its wrangler and wrangler.toml name the D1 binding. */
-const REPO = resolve(import.meta.dirname, '..');
+/**
+ * The checkout this CLI runs from: its wrangler and wrangler.toml name the D1 binding. From source
+ * this file is cli/d1-local.ts, compiled it is dist/cli/d1-local.js: the nearest folder above it
+ * that holds wrangler.toml.
+ */
+export function checkoutRoot(from = import.meta.dirname): string {
+  let dir = resolve(from, '..');
+  for (let i = 0; i < 3; i++) {
+    if (existsSync(join(dir, 'wrangler.toml'))) return dir;
+    dir = resolve(dir, '..');
+  }
+  throw new Error(
+    `the local D1 is reached through the edgeca checkout's wrangler, and no wrangler.toml was found above ${from}; run edgeca from the checkout that runs npm start`,
+  );
+}
 
 /** The local D1 named by .edgeca/dev/endpoints.json when the dev edge runs on workerd, else undefined. */
 export function localD1FromEndpoints(root = process.cwd()): LocalD1 | undefined {
@@ -84,7 +97,8 @@ async function execute(d1: LocalD1, queries: Query[]): Promise<Answer[]> {
   let stdout: string;
   try {
     writeFileSync(file, `${parts.join(';\n')};\n`, { mode: 0o600 });
-    const wrangler = join(REPO, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+    const root = checkoutRoot();
+    const wrangler = join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
     ({ stdout } = await promisify(execFile)(
       process.execPath,
       [
@@ -102,7 +116,7 @@ async function execute(d1: LocalD1, queries: Query[]): Promise<Answer[]> {
         file,
       ],
       {
-        cwd: REPO,
+        cwd: root,
         env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' },
         timeout: 60_000,
         maxBuffer: 64 * 1024 * 1024,
