@@ -2,6 +2,8 @@
 // environment through, and from which the Deno --allow-env list (edge/platform/env-names.json), the
 // README's settings table (`npm run gen` writes both; a test fails when they differ) and the help of
 // `edgeca edge` are made. A setting added here is documented, allowed on Deno and parsed in one step.
+// The row shape and the parser are the on-prem services' too (shared/settings.ts).
+import { envNames, type Setting, settingReader } from '../shared/settings.ts';
 
 export type EdgeRuntimeName = 'node' | 'deno' | 'workers';
 
@@ -9,42 +11,15 @@ const ALL: readonly EdgeRuntimeName[] = ['node', 'deno', 'workers'];
 /** The settings of a process that listens itself (Workers are served by the platform). */
 const SERVERS: readonly EdgeRuntimeName[] = ['node', 'deno'];
 
-interface Common {
-  name: `EDGECA_${string}`;
-  /** what it does, in Markdown (README table); the CLI help shows it as plain text */
-  description: string;
-  /** the default as the README shows it */
-  shown: string;
-  /** a secret: give it as `<NAME>_FILE` (a path the adapter reads) rather than inline */
-  secret: boolean;
-  /** `<NAME>_FILE` names a file holding the value (Node and Deno read it; readFileSettings) */
-  fromFile?: true;
+/** Where a setting applies, and the EdgeConfig field a number or boolean sets directly. */
+interface EdgeExtra {
   runtimes: readonly EdgeRuntimeName[];
-}
-
-/** A non-negative integer; `key` is the EdgeConfig field it sets (and whose default it is). */
-interface IntSetting extends Common {
-  type: 'int';
-  default: number;
-  /** the EdgeConfig field it sets (edge/config.ts checks each names a field) */
+  /** the EdgeConfig field it sets (edge/config.ts checks each names a field of the row's type) */
   key?: string;
 }
 
-/** 1/true/yes/on (any case) is true, anything else set is false. */
-interface BoolSetting extends Common {
-  type: 'bool';
-  default: boolean;
-  /** the EdgeConfig field it sets (edge/config.ts checks each names a field) */
-  key?: string;
-}
-
-/** Text, parsed further (URL lists, JWKs, PEM, JSON rules) where edge/config.ts uses it. */
-interface TextSetting extends Common {
-  type: 'string';
-  default?: string;
-}
-
-export type EdgeSetting = IntSetting | BoolSetting | TextSetting;
+/** A row of the edge's table: the shared shape (shared/settings.ts) and where it applies. */
+export type EdgeSetting = Setting & EdgeExtra;
 
 export const EDGE_SETTINGS = [
   {
@@ -463,59 +438,15 @@ export const EDGE_SETTINGS = [
 ] as const satisfies readonly EdgeSetting[];
 
 export type EdgeSettingName = (typeof EDGE_SETTINGS)[number]['name'];
-type RowOf<N extends EdgeSettingName> = Extract<(typeof EDGE_SETTINGS)[number], { name: N }>;
-/** What readSetting gives for a row: its parsed type, undefined only when unset with no default. */
-export type SettingValue<N extends EdgeSettingName> =
-  RowOf<N> extends { type: 'int' }
-    ? number
-    : RowOf<N> extends { type: 'bool' }
-      ? boolean
-      : RowOf<N> extends { default: string }
-        ? string
-        : string | undefined;
 
 /** The table seen as rows of the general shape (optional fields readable on every row). */
 export const SETTING_ROWS: readonly EdgeSetting[] = EDGE_SETTINGS;
 
-const BY_NAME = new Map<string, EdgeSetting>(SETTING_ROWS.map((s) => [s.name, s]));
-
-export function settingRow(name: EdgeSettingName): EdgeSetting {
-  const row = BY_NAME.get(name);
-  if (!row) throw new Error(`${name} is not an edge setting`);
-  return row;
-}
-
-function int(name: string, v: string | undefined, dflt: number): number {
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${v}"`);
-  return n;
-}
-
-function bool(v: string | undefined, dflt: boolean): boolean {
-  if (v === undefined || v === '') return dflt;
-  return /^(1|true|yes|on)$/i.test(v);
-}
-
 /**
- * One setting from the environment, parsed by its row's type: an unset (or empty) number or
- * boolean is its default; text with a default is the default only when unset; text without one
- * is undefined when unset or empty. A number that is not one throws naming the setting.
+ * One setting from the environment, parsed by its row's type (shared/settings.ts): the only way
+ * edge/config.ts reads one, so a variable that is not a row cannot be read.
  */
-export function readSetting<N extends EdgeSettingName>(
-  env: Record<string, string | undefined>,
-  name: N,
-): SettingValue<N> {
-  const row = settingRow(name);
-  const v = env[name];
-  // The conditional return type cannot be narrowed from the row's runtime type; each branch
-  // returns exactly what SettingValue<N> names for that type.
-  type Out = SettingValue<N>;
-  if (row.type === 'int') return int(name, v, row.default) as Out;
-  if (row.type === 'bool') return bool(v, row.default) as Out;
-  if (row.default !== undefined) return (v ?? row.default) as Out;
-  return (v || undefined) as Out;
-}
+export const readSetting = settingReader(EDGE_SETTINGS);
 
 /** The rows that set an EdgeConfig field directly (numbers, booleans). */
 export const KEYED_SETTINGS = EDGE_SETTINGS.filter(
@@ -530,6 +461,4 @@ export const FILE_SETTINGS: readonly string[] = SETTING_ROWS.filter((s) => s.fro
  * `--allow-env` list (docs/runtimes.md), written to edge/platform/env-names.json for the `deno run`
  * arguments that plain Node builds.
  */
-export const EDGE_ENV_NAMES: readonly string[] = SETTING_ROWS.flatMap((s) =>
-  s.fromFile ? [s.name, `${s.name}_FILE`] : [s.name],
-);
+export const EDGE_ENV_NAMES: readonly string[] = envNames(SETTING_ROWS);

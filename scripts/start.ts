@@ -6,9 +6,10 @@
 // dies (a crash, kill -9) is restarted — at most 10 times a minute (scripts/lib/procs.ts).
 // Run through scripts/bootstrap.mjs (`npm start`), which installs the npm dependencies first.
 //
-// Environment: EDGECA_PORT (edge, default 14000), EDGECA_SIGNER_PORT (default: signer.json's port,
-// 14100), EDGECA_START_TIMEOUT_S (default 60); every other EDGECA_* variable (e.g.
-// EDGECA_DNS_RESOLVER, EDGECA_HTTP01_PORT, EDGECA_EAB_REQUIRED) is passed to the edge unchanged.
+// Environment: the variables this script reads itself are the rows of scripts/lib/start-settings.ts
+// (README.md lists them): EDGECA_PORT (edge, default 14000), EDGECA_SIGNER_PORT (default:
+// signer.json's port, 14100), EDGECA_START_TIMEOUT_S (default 60), ...; every other EDGECA_* variable
+// (e.g. EDGECA_DNS_RESOLVER, EDGECA_HTTP01_PORT, EDGECA_EAB_REQUIRED) is passed to the edge unchanged.
 // EDGECA_RUNTIME=node (default) | deno | workerd runs the same edge on that runtime.
 // EDGECA_SIGNERS=N (default 1) runs N signers, `signer-1`..`signer-N`, on EDGECA_SIGNER_PORT and the
 // ports above it, sharing the store and the token; the edge gets all their URLs (it fails over).
@@ -31,7 +32,7 @@
 // key and routes by EDGECA_VALIDATION_ROUTES (default: tls-alpn-01 on-prem where the edge has no raw TLS).
 //
 // This file is the order of the start; its parts are in scripts/lib/: start-env.ts (the variables
-// above, checked), dev-ca.ts (signer init --dev), dev-signers.ts (each signer's config), procs.ts
+// above, read through their table start-settings.ts), dev-ca.ts (signer init --dev), dev-signers.ts (each signer's config), procs.ts
 // (the supervisor and services.pid.json), dev-endpoints.ts (endpoints.json and the ready banner).
 import { readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -43,14 +44,14 @@ import { edgeLaunch, isRuntime, RUNTIMES } from './lib/edge-runtimes.ts';
 import { ensureDebianPackages, ensureNpmDeps, orExit, ROOT, START_PACKAGES } from './lib/ensure.ts';
 import { createSupervisor, reapStale, type Service, waitHealthy } from './lib/procs.ts';
 import {
+  edgeSetting,
   fail,
   isLocalPostgres,
-  portFrom,
-  SIGNER_ONLY_ENV,
-  START_ONLY_ENV,
   signerCount,
   signerDatabase,
+  startSetting,
 } from './lib/start-env.ts';
+import { NOT_FOR_OTHERS } from './lib/start-settings.ts';
 import { writeWhole } from './lib/write-whole.ts';
 
 const env = process.env;
@@ -80,7 +81,7 @@ async function main() {
 
   const rootFile = join(DEV_DIR, 'root.pem');
   checkDevFiles();
-  const runtime = env.EDGECA_RUNTIME ?? 'node';
+  const runtime = startSetting('EDGECA_RUNTIME');
   if (!isRuntime(runtime)) fail(`EDGECA_RUNTIME=${runtime}: choose one of ${RUNTIMES.join(', ')}`);
   // The relay goes over HTTPS with the signer's CA pinned at the edge, where the runtime can pin a
   // CA (Node, Deno); a Worker's fetch cannot (docs/runtimes.md), so under workerd it stays HTTP.
@@ -93,12 +94,13 @@ async function main() {
   const signerCaFile = join(DEV_DIR, 'signer-tls-ca.pem');
   const signerKeyFile = join(DEV_DIR, 'signer-answer-public.json');
 
-  const edgePort = portFrom('EDGECA_PORT', 14000);
-  const http01Port = portFrom('EDGECA_HTTP01_PORT', 80);
-  const baseUrl = (env.EDGECA_BASE_URL ?? `https://127.0.0.1:${edgePort}`).replace(/\/+$/, '');
-  const othersEnv = Object.fromEntries(
-    Object.entries(env).filter(([k]) => !SIGNER_ONLY_ENV.includes(k) && !START_ONLY_ENV.includes(k)),
-  );
+  const edgePort = startSetting('EDGECA_PORT');
+  const http01Port = edgeSetting('EDGECA_HTTP01_PORT');
+  // The edge takes any non-negative number here; the validator this script starts needs a port.
+  if (http01Port < 1 || http01Port > 65_535)
+    fail(`EDGECA_HTTP01_PORT must be a TCP port (1 to 65535) under npm start, got "${http01Port}"`);
+  const baseUrl = (edgeSetting('EDGECA_BASE_URL') ?? `https://127.0.0.1:${edgePort}`).replace(/\/+$/, '');
+  const othersEnv = Object.fromEntries(Object.entries(env).filter(([k]) => !NOT_FOR_OTHERS.includes(k)));
   // Dev defaults; anything the caller exported wins (EDGECA_DNS_RESOLVER, EDGECA_HTTP01_PORT, ...).
   const edgeEnv: Record<string, string> = {
     EDGECA_HOST: '127.0.0.1',
@@ -143,7 +145,7 @@ async function main() {
   };
 
   const softhsm = hsm.softhsmConf ? { SOFTHSM2_CONF: hsm.softhsmConf } : {};
-  const timeoutMs = Number(env.EDGECA_START_TIMEOUT_S ?? 60) * 1000;
+  const timeoutMs = startSetting('EDGECA_START_TIMEOUT_S') * 1000;
   // Each signer is a service of its own (its own process group, restarted on its own). The first
   // brings the store's schema up to date; the others then start together.
   const startSigner = (s: SignerRun, i: number) =>
@@ -161,7 +163,7 @@ async function main() {
 
   // The validator: its edge keys, ceiling and key come from signer.json. Dev only: it may dial
   // loopback (dev names resolve to 127.0.0.1) and the http-01 port the edge uses.
-  const validatorPort = portFrom('EDGECA_VALIDATOR_PORT', 14200);
+  const validatorPort = startSetting('EDGECA_VALIDATOR_PORT');
   const validatorUrl = `http://127.0.0.1:${validatorPort}`;
   const validatorArgs = [
     CLI,
@@ -174,11 +176,11 @@ async function main() {
   ];
   validatorArgs.push('--database', `file:${join(DEV_DIR, 'validator.db')}`, '--test-allow-loopback');
   if (http01Port !== 80) validatorArgs.push('--test-http01-port', String(http01Port));
-  if (env.EDGECA_VALIDATOR_DNS_RESOLVER)
-    validatorArgs.push('--dns-resolver', env.EDGECA_VALIDATOR_DNS_RESOLVER);
+  const validatorResolver = startSetting('EDGECA_VALIDATOR_DNS_RESOLVER');
+  if (validatorResolver) validatorArgs.push('--dns-resolver', validatorResolver);
   const validatorProc = sup.launch('validator', validatorArgs, { cwd: ROOT, env: othersEnv });
   await healthy(`${validatorUrl}/v1/health`, validatorProc, timeoutMs);
-  if (!env.EDGECA_VALIDATOR_URL) {
+  if (!edgeSetting('EDGECA_VALIDATOR_URL')) {
     const { d: _d, ...validatorPublicJwk } = readJson<Record<string, unknown>>(
       join(DEV_DIR, 'validator-key.json'),
     );
@@ -199,7 +201,7 @@ async function main() {
     // local DNS-over-HTTPS bridge; a DoH URL is used as it is.
     const resolver = edgeEnv.EDGECA_DNS_RESOLVER;
     if (resolver && !/^https?:\/\//i.test(resolver)) {
-      const dohPort = portFrom('EDGECA_DOH_BRIDGE_PORT', edgePort + 4);
+      const dohPort = startSetting('EDGECA_DOH_BRIDGE_PORT') ?? edgePort + 4;
       const bridgeArgs = [CLI, 'dev', 'doh-bridge', '--upstream', resolver, '--port', String(dohPort)];
       sup.launch('doh-bridge', bridgeArgs, { cwd: ROOT, env: othersEnv });
       edgeEnv.EDGECA_DNS_RESOLVER = `http://127.0.0.1:${dohPort}/dns-query`;

@@ -2,6 +2,7 @@
 // lifecycle (rotate, import-cert, issuers, crl, audit-verify) is in lifecycle-cli.ts. The PIN comes
 // from the config (pinCredential/pinFile/pinEnv), never from argv.
 import { parseCommandLine, runCommand } from '../cli/args.ts';
+import { settingsHelp } from '../shared/settings-docs.ts';
 import {
   type Command,
   configOpt,
@@ -14,6 +15,7 @@ import {
 } from './cli-common.ts';
 import { LIFECYCLE_COMMANDS } from './lifecycle-cli.ts';
 import { startSigner } from './server.ts';
+import { SIGNER_SETTING_ROWS } from './settings.ts';
 
 const MODES = ['root-and-intermediate', 'intermediate-csr'] as const;
 
@@ -128,7 +130,10 @@ const COMMANDS: Record<string, Command> = {
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(13)} ${c.summary}`);
-  return `usage: edgeca signer <command> [options]   (--help after a command for its options)\n${lines.join('\n')}\n`;
+  return (
+    `usage: edgeca signer <command> [options]   (--help after a command for its options)\n${lines.join('\n')}\n` +
+    `Settings come from the config file (README.md, Configure) and from the environment:\n${settingsHelp(SIGNER_SETTING_ROWS)}\n`
+  );
 }
 
 export async function main(args: string[]): Promise<number> {

@@ -29,11 +29,9 @@ import { StorePurger } from './service/retention.ts';
 import { SignerService } from './service/service.ts';
 import { certToolsFor, issuerId, openHsm } from './service/tools.ts';
 import type { CertTools } from './service/types.ts';
+import { readSignerSetting } from './settings.ts';
 import { openConfiguredStore } from './store/configured.ts';
 import { issuerFacts, sameKey } from './x509/common.ts';
-
-/** Counts the store's SQL statements by kind into /metrics when true (benchmarks, diagnosis). */
-export const SQL_METRICS_ENV = 'EDGECA_SQL_STATEMENT_METRICS';
 
 export type StartSignerOptions = ({ configFile: string } | { config: SignerConfig; baseDir: string }) & {
   /** tests: a software CaSigner / certificate tools instead of the HSM and signer/x509 */
@@ -116,7 +114,7 @@ export async function startSigner(opts: StartSignerOptions): Promise<RunningSign
 
   const firstIssuer = issuerId(issuerDer);
   // EDGECA_SQL_STATEMENT_METRICS=true: every store statement counted by kind (off: not wrapped at all).
-  const statements = /^(1|true|yes|on)$/i.test(process.env[SQL_METRICS_ENV] ?? '')
+  const statements = readSignerSetting(process.env, 'EDGECA_SQL_STATEMENT_METRICS')
     ? new StatementCounts()
     : undefined;
   const store = await openConfiguredStore(config, baseDir, {

@@ -3,6 +3,7 @@
 import { join, relative } from 'node:path';
 import { DEV_DIR } from './dev-ca.ts';
 import { ROOT } from './ensure.ts';
+import { edgeSetting, startSetting } from './start-env.ts';
 
 /** .edgeca/dev/endpoints.json: where everything is, for people and outside tools. */
 export interface Endpoints {
@@ -34,9 +35,8 @@ function quote(s: string): string {
 export function printReady(endpoints: Endpoints, http01Port: number): void {
   const root = quote(endpoints.tlsCaFile);
   const dir = endpoints.directoryUrl;
-  const env = process.env;
-  const name = env.EDGECA_DEMO_NAME ?? 'app.example.test';
-  const eab = env.EDGECA_EAB_REQUIRED === 'true' || env.EDGECA_EAB_REQUIRED === '1';
+  const name = startSetting('EDGECA_DEMO_NAME');
+  const eab = edgeSetting('EDGECA_EAB_REQUIRED');
   const lines = [
     '',
     'edgeca is running (Ctrl-C stops it)',

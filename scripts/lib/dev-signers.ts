@@ -3,7 +3,7 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEV_DIR, readJson } from './dev-ca.ts';
-import { fail, portFrom, signerDatabase, signerPasswordFile } from './start-env.ts';
+import { fail, signerDatabase, signerPasswordFile, startSetting } from './start-env.ts';
 import { writeWhole } from './write-whole.ts';
 
 /** The parts of signer.json this script reads or changes; the rest is copied as it is. */
@@ -34,7 +34,7 @@ export interface SignerRun {
 export function signerConfigs({ tls, count }: { tls: boolean; count: number }): SignerRun[] {
   const file = join(DEV_DIR, 'signer.json');
   const config = readJson<SignerConfig>(file);
-  const base = portFrom('EDGECA_SIGNER_PORT', config.listen?.port ?? 14100);
+  const base = startSetting('EDGECA_SIGNER_PORT') ?? config.listen?.port ?? 14100;
   if (base + count - 1 > 65535) fail(`EDGECA_SIGNERS=${count} signers do not fit above port ${base}`);
   const database = signerDatabase() ?? config.database;
   const passwordFile = signerPasswordFile();

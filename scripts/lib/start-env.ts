@@ -1,8 +1,11 @@
 // What `npm start` reads from its environment besides what it hands the edge: ports, how many
-// signers, the signers' store and its password. A bad value stops the start with one line saying
+// signers, the signers' store and its password, each a row of start-settings.ts read through it
+// (and the edge's own variables it looks at through edge/settings.ts). A bad value stops the start with one line saying
 // what to fix (`fail`), before anything is installed or started.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { type EdgeSettingName, readSetting } from '../../edge/settings.ts';
+import { readStartSetting, type StartSettingName } from './start-settings.ts';
 
 const env = process.env;
 
@@ -12,44 +15,35 @@ export function fail(message: string): never {
   process.exit(1);
 }
 
-/** A TCP port from `name`, or `fallback` when it is not set. */
-export function portFrom(name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`${name}=${raw} is not a TCP port`);
-  return port;
+/** One of npm start's own variables (start-settings.ts, its table); a bad value stops the start. */
+export function startSetting<N extends StartSettingName>(name: N) {
+  try {
+    return readStartSetting(env, name);
+  } catch (e) {
+    fail((e as Error).message);
+  }
 }
 
-/** Variables for the signers alone: the store's URL and password stay out of the other services. */
-export const SIGNER_ONLY_ENV = [
-  'EDGECA_SIGNER_DATABASE_URL',
-  'EDGECA_SIGNER_DATABASE_PASSWORD',
-  'EDGECA_SIGNER_DATABASE_PASSWORD_FILE',
-];
-/** Read by this script only. */
-export const START_ONLY_ENV = ['EDGECA_SIGNERS'];
-const MAX_SIGNERS = 16;
+/** One of the edge's variables (edge/settings.ts) that npm start looks at too. */
+export function edgeSetting<N extends EdgeSettingName>(name: N) {
+  try {
+    return readSetting(env, name);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+}
 
 /** EDGECA_SIGNERS: how many signer processes share the store and the token (default 1). */
-export function signerCount(): number {
-  const raw = env.EDGECA_SIGNERS;
-  if (raw === undefined || raw === '') return 1;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_SIGNERS) {
-    fail(`EDGECA_SIGNERS=${raw}: give a whole number of signers from 1 to ${MAX_SIGNERS}`);
-  }
-  return n;
-}
+export const signerCount = (): number => startSetting('EDGECA_SIGNERS');
 
 /**
  * The file the store password is read from, when EDGECA_SIGNER_DATABASE_PASSWORD_FILE names one:
  * its path goes into the signers' configs (databasePasswordFile), the password itself never does.
  */
 export function signerPasswordFile(): string | undefined {
-  const file = env.EDGECA_SIGNER_DATABASE_PASSWORD_FILE;
-  if (file === undefined || file === '') return undefined;
-  if (env.EDGECA_SIGNER_DATABASE_PASSWORD) {
+  const file = startSetting('EDGECA_SIGNER_DATABASE_PASSWORD_FILE');
+  if (file === undefined) return undefined;
+  if (startSetting('EDGECA_SIGNER_DATABASE_PASSWORD')) {
     fail(
       'both EDGECA_SIGNER_DATABASE_PASSWORD and EDGECA_SIGNER_DATABASE_PASSWORD_FILE are set: keep one of them',
     );
@@ -60,8 +54,8 @@ export function signerPasswordFile(): string | undefined {
 
 /** The signer's store from EDGECA_SIGNER_DATABASE_URL, checked before it is written to a file. */
 export function signerDatabase(): string | undefined {
-  const url = env.EDGECA_SIGNER_DATABASE_URL;
-  if (url === undefined || url === '') return undefined;
+  const url = startSetting('EDGECA_SIGNER_DATABASE_URL');
+  if (url === undefined) return undefined;
   if (/^postgres(ql)?:\/\/[^@/?#]*:[^@/?#]*@/i.test(url) || /[?&]password=/i.test(url)) {
     fail(
       'EDGECA_SIGNER_DATABASE_URL contains a password: remove it from the URL and export ' +

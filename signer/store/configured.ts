@@ -8,10 +8,11 @@ import { isAbsolute, resolve } from 'node:path';
 import { databaseUrl } from '../../onprem/config.ts';
 import type { SignerConfig } from '../config.ts';
 import { readCredential } from '../credentials.ts';
+import { readSignerSetting, type SignerSettingName } from '../settings.ts';
 import { isPostgresUrl, parsePostgresUrl } from './postgres-url.ts';
 import { type OpenOptions, SignerStore } from './store.ts';
 
-export const PASSWORD_ENV = 'EDGECA_SIGNER_DATABASE_PASSWORD';
+export const PASSWORD_ENV = 'EDGECA_SIGNER_DATABASE_PASSWORD' satisfies SignerSettingName;
 
 /**
  * The PostgreSQL password: the file named by databasePasswordFile, or EDGECA_SIGNER_DATABASE_PASSWORD,
@@ -23,7 +24,7 @@ export function databasePassword(
   baseDir: string,
   env: NodeJS.ProcessEnv = process.env,
 ): string | undefined {
-  const fromEnv = env[PASSWORD_ENV];
+  const fromEnv = readSignerSetting(env, PASSWORD_ENV);
   const file = config.databasePasswordFile;
   const credential = config.databasePasswordCredential;
   if (credential !== undefined) {

@@ -53,3 +53,40 @@ test("every EDGECA_* variable edge/ reads is in the edge's settings table", () =
   const missing = [...used.keys()].filter((n) => !list.has(n));
   assert.deepEqual(missing, []);
 });
+
+// The on-prem services and `npm start` read their EDGECA_* variables through their tables' readers
+// (signer/settings.ts, scripts/lib/start-settings.ts; the validator reads none): a read straight from
+// the environment, by name or by a constant holding one, is a setting the table does not know.
+const DIRECT_READ = /\benv(?:\.EDGECA_|\[\s*['"`]EDGECA_|\[\s*[A-Z][A-Z0-9_]*\s*\])/g;
+// `npm test`'s own knobs (scripts/test.ts, EDGECA_TEST_*) have no table yet: README, Tests, lists them.
+const READ_THROUGH_TABLES = [
+  ...['signer', 'onprem', 'validator'].flatMap((d) => sourceFiles(join(ROOT, d))),
+  ...[
+    'scripts/start.ts',
+    'scripts/lib/start-env.ts',
+    'scripts/lib/dev-ca.ts',
+    'scripts/lib/dev-signers.ts',
+    'scripts/lib/dev-endpoints.ts',
+    'scripts/lib/edge-runtimes.ts',
+    'scripts/lib/procs.ts',
+  ].map((f) => join(ROOT, f)),
+];
+
+test('signer/, onprem/, validator/ and npm start read no EDGECA_* variable past their tables', () => {
+  const found: string[] = [];
+  for (const f of READ_THROUGH_TABLES) {
+    const lines = readFileSync(f, 'utf8').split('\n');
+    lines.forEach((line, i) => {
+      if (line.match(DIRECT_READ)) found.push(`${relative(ROOT, f)}:${i + 1}: ${line.trim()}`);
+    });
+  }
+  assert.deepEqual(found, []);
+});
+
+test('the direct-read check sees reads by name and by constant, not writes to a child environment', () => {
+  const hits = (src: string) => [...src.matchAll(DIRECT_READ)].length;
+  assert.equal(hits('const v = process.env.EDGECA_X;'), 1);
+  assert.equal(hits("const v = env['EDGECA_X'];"), 1);
+  assert.equal(hits('const v = env[PASSWORD_ENV];'), 1);
+  assert.equal(hits('edgeEnv.EDGECA_X = "1"; readSetting(env, "EDGECA_X")'), 0);
+});
