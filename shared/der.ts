@@ -207,6 +207,18 @@ export function oidText(bytes: Uint8Array): string {
   return arcs.join('.');
 }
 
+/** An OBJECT IDENTIFIER's DER, tag and length included, from its dotted text (X.690 §8.19). */
+export function oidDer(dotted: string): Bytes {
+  const [first = 0, second = 0, ...rest] = dotted.split('.').map(Number);
+  const octets: number[] = [];
+  for (const arc of [first * 40 + second, ...rest]) {
+    const base128 = [arc & 0x7f];
+    for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128)) base128.unshift((v & 0x7f) | 0x80);
+    octets.push(...base128);
+  }
+  return tlv(TAG.OID, Uint8Array.from(octets));
+}
+
 /** Splits a SubjectPublicKeyInfo DER (RFC 5280 §4.1.2.7) without a full ASN.1 parse. Throws on malformed input. */
 export function spkiParts(spki: Uint8Array): SpkiParts {
   const outer = readTlv(spki);

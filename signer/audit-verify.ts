@@ -11,6 +11,7 @@ import { issuerIdOf } from './service/issuers.ts';
 import { type Checkpoint, checkpointMessage } from './store/checkpoints.ts';
 import type { SignerStore } from './store/store.ts';
 import { chainsToRoots } from './x509/anchor.ts';
+import { caKeyTypeOfSpki, caSignatureHash } from './x509/common.ts';
 
 export interface AuditReport {
   ok: boolean;
@@ -52,9 +53,10 @@ export function anchoredIssuers(
   return out;
 }
 
-/** The hash an issuer's key signs with (CaSigner: SHA-384 for P-384, SHA-256 otherwise). */
+/** The hash an issuer's key signs with: its key type's (shared/key-types.ts), else SHA-256. */
 function hashOf(cert: X509Certificate): 'sha256' | 'sha384' {
-  return cert.publicKey.asymmetricKeyDetails?.namedCurve === 'secp384r1' ? 'sha384' : 'sha256';
+  const type = caKeyTypeOfSpki(new Uint8Array(cert.publicKey.export({ type: 'spki', format: 'der' })));
+  return type ? caSignatureHash(type) : 'sha256';
 }
 
 export function checkpointSignatureValid(cp: Checkpoint, cert: X509Certificate): boolean {

@@ -2,7 +2,10 @@
 // In production the key lives in an HSM (signer/hsm/); the builder never sees key material,
 // only this interface, so it can be unit-tested with a WebCrypto key and proved against SoftHSM.
 
-export type CaKeyType = 'EC-P256' | 'EC-P384' | 'RSA-3072' | 'RSA-4096';
+import type { CaKeyType } from '../shared/key-types.ts';
+
+/** The key types a CA key may have: the `ca` rows of shared/key-types.ts. */
+export type { CaKeyType };
 
 export interface CaSigner {
   readonly keyType: CaKeyType;

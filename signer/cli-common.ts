@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from '../cli/args.ts';
 import { configPath } from '../onprem/config.ts';
 import { pemToDers } from '../shared/encoding.ts';
-import type { CaKeyType } from './ca-signer.ts';
+import { CA_KEY_TYPES, type CaKeyType, isCaKeyType } from '../shared/key-types.ts';
 import type { HsmToken } from './hsm/token.ts';
 import { loadSignerConfig } from './server.ts';
 import { issuerId, readPin } from './service/tools.ts';
@@ -20,7 +20,8 @@ export interface Command {
   run(v: Values): Promise<number>;
 }
 
-export const KEY_TYPES: readonly CaKeyType[] = ['EC-P256', 'EC-P384', 'RSA-3072', 'RSA-4096'];
+/** What --key-type takes: the CA key types (shared/key-types.ts), as usage text. */
+export const KEY_TYPE_CHOICES = CA_KEY_TYPES.join('|');
 export const help = { type: 'boolean', short: 'h' } as const;
 export const configOpt = { type: 'string', short: 'c' } as const;
 
@@ -37,9 +38,8 @@ export function need(v: Values, name: string): string {
 export function keyType(v: Values): CaKeyType | undefined {
   const k = v['key-type'];
   if (k === undefined) return undefined;
-  if (!KEY_TYPES.includes(k as CaKeyType))
-    throw new UsageError(`--key-type must be one of ${KEY_TYPES.join(', ')}`);
-  return k as CaKeyType;
+  if (!isCaKeyType(k)) throw new UsageError(`--key-type must be one of ${CA_KEY_TYPES.join(', ')}`);
+  return k;
 }
 
 /** Opens the token named by the config (PIN from pinFile/pinEnv); the caller closes it. */

@@ -7,6 +7,7 @@ import {
   type Command,
   configOpt,
   help,
+  KEY_TYPE_CHOICES,
   keyType,
   need,
   openConfiguredToken,
@@ -23,7 +24,7 @@ const COMMANDS: Record<string, Command> = {
   init: {
     summary: 'create the dev environment, or the CA key and certificate(s) in the token',
     usage:
-      'init --dev [--dir .edgeca/dev] [--key-type EC-P256|EC-P384|RSA-3072|RSA-4096]\n' +
+      `init --dev [--dir .edgeca/dev] [--key-type ${KEY_TYPE_CHOICES}]\n` +
       '  init --config signer.json [--key-type ...] [--mode root-and-intermediate|intermediate-csr]',
     options: {
       dev: { type: 'boolean' },

@@ -12,6 +12,7 @@ import {
   type Command,
   configOpt,
   help,
+  KEY_TYPE_CHOICES,
   keyType,
   need,
   openConfiguredToken,
@@ -51,7 +52,7 @@ export const LIFECYCLE_COMMANDS: Record<string, Command> = {
     summary:
       'make a new intermediate key in the token: a CSR for the offline root, or signed by the root in the token',
     usage:
-      'rotate --config signer.json [--key-type EC-P256|EC-P384|RSA-3072|RSA-4096] [--mode intermediate-csr|online-root]\n' +
+      `rotate --config signer.json [--key-type ${KEY_TYPE_CHOICES}] [--mode intermediate-csr|online-root]\n` +
       '  [--label L] [--subject DN] [--crl-url URL] [--name-constraints] [--root root.pem] [--replaces ID ...]',
     options: {
       config: configOpt,

@@ -1,12 +1,15 @@
 // The files made from one source each (`npm run gen` writes them; test/docs/generated.test.ts
-// fails when a committed one differs): the Deno edge's --allow-env list from edge/settings.ts, and
-// the settings tables in README.md, each from its service's table (edge/settings.ts,
-// signer/settings.ts, scripts/lib/start-settings.ts). Each output path and marker is named once, here.
+// fails when a committed one differs): the Deno edge's --allow-env list from edge/settings.ts, the
+// settings tables in README.md, each from its service's table (edge/settings.ts, signer/settings.ts,
+// scripts/lib/start-settings.ts), and docs/hsm.md's CA key types from shared/key-types.ts. Each
+// output path and marker is named once, here.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EDGE_ENV_NAMES, SETTING_ROWS } from '../../edge/settings.ts';
 import { settingsMarkdownTable } from '../../edge/settings-docs.ts';
+import { CA_KEY_TYPES } from '../../shared/key-types.ts';
 import { settingsMarkdownTable as tableOf } from '../../shared/settings-docs.ts';
+import { caKeyTypesMarkdownTable } from '../../signer/key-types-docs.ts';
 import { SIGNER_SETTING_ROWS } from '../../signer/settings.ts';
 import { START_SETTING_ROWS } from './start-settings.ts';
 
@@ -63,6 +66,7 @@ export const SECTIONS: readonly GeneratedSection[] = [
     START_SETTING_ROWS.map((s) => s.name),
     () => tableOf(START_SETTING_ROWS),
   ),
+  section('CA key types', 'shared/key-types.ts', 'docs/hsm.md', CA_KEY_TYPES, caKeyTypesMarkdownTable),
 ];
 
 /** The edge's section: its markers are the ones the README has always had. */

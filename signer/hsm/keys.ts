@@ -6,16 +6,11 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import type * as graphene from 'graphene-pk11';
 import pkcs11js from 'pkcs11js';
-import { content, OID, readTlv, seq, TAG, unsignedInteger } from '../../shared/der.ts';
+import { content, OID, oidDer, readTlv, seq, TAG, unsignedInteger } from '../../shared/der.ts';
 import { toHex } from '../../shared/encoding.ts';
-import type { CaKeyType } from '../ca-signer.ts';
+import { type CaKeyType, ecRowOfCurveOid, keyTypeRow } from '../../shared/key-types.ts';
 import { caKeyTypeOfSpki, spkiParts } from '../x509/common.ts';
-
-/** DER ECParameters (namedCurve OID) for each EC CA key type. */
-const EC_PARAMS: Partial<Record<CaKeyType, Buffer>> = {
-  'EC-P256': Buffer.from('06082a8648ce3d030107', 'hex'),
-  'EC-P384': Buffer.from('06052b81040022', 'hex'),
-};
+import { keyGenMechanism } from './mechanisms.ts';
 
 export function keyGenTemplates(
   label: string,
@@ -42,20 +37,23 @@ export function keyGenTemplates(
     class: pkcs11js.CKO_PUBLIC_KEY,
     private: false,
   };
-  const ecParams = EC_PARAMS[type];
-  if (ecParams) {
+  const row = keyTypeRow(type);
+  const mechanism = keyGenMechanism(type);
+  if (row.family === 'EC') {
+    // CKA_EC_PARAMS: DER ECParameters, the namedCurve OID (RFC 5480 §2.1.1).
+    const paramsEC = Buffer.from(oidDer(row.curveOid));
     return {
-      mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN,
-      publicTemplate: { ...publicTemplate, keyType: pkcs11js.CKK_EC, paramsEC: ecParams },
+      mechanism,
+      publicTemplate: { ...publicTemplate, keyType: pkcs11js.CKK_EC, paramsEC },
       privateTemplate: { ...privateTemplate, keyType: pkcs11js.CKK_EC },
     };
   }
   return {
-    mechanism: pkcs11js.CKM_RSA_PKCS_KEY_PAIR_GEN,
+    mechanism,
     publicTemplate: {
       ...publicTemplate,
       keyType: pkcs11js.CKK_RSA,
-      modulusBits: type === 'RSA-3072' ? 3072 : 4096,
+      modulusBits: row.bits,
       publicExponent: Buffer.from([1, 0, 1]),
     },
     privateTemplate: { ...privateTemplate, keyType: pkcs11js.CKK_RSA },
@@ -216,13 +214,14 @@ export function describePrivateKey(
     sign: bool(raw.get(ATTRS.sign)),
   };
   const parts = spkiParts(spki);
-  if (parts.curve === OID.p256) info.curve = 'P-256';
-  else if (parts.curve === OID.p384) info.curve = 'P-384';
-  else if (parts.curve) info.curve = parts.curve;
+  if (parts.curve) info.curve = ecRowOfCurveOid(parts.curve)?.curve ?? parts.curve;
   if (parts.modulusBits) info.modulusBits = parts.modulusBits;
   info.caKeyType = caKeyTypeOfSpki(spki);
   return info;
 }
 
-/** The Ecdsa-Sig-Value size of one component for an EC CA key type. */
-export const EC_FIELD_BYTES: Partial<Record<CaKeyType, number>> = { 'EC-P256': 32, 'EC-P384': 48 };
+/** The size of one Ecdsa-Sig-Value component for an EC CA key type (its curve's bytes); undefined for RSA. */
+export function ecFieldBytes(type: CaKeyType): number | undefined {
+  const row = keyTypeRow(type);
+  return row.family === 'EC' ? Math.ceil(row.bits / 8) : undefined;
+}

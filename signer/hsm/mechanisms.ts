@@ -2,28 +2,27 @@
 // token's C_GetMechanismList at start-up (and before generating), so a module that lacks one is a
 // configuration error naming the mechanism, not a failure at the first certificate.
 import pkcs11js from 'pkcs11js';
-import type { CaKeyType } from '../ca-signer.ts';
+import { type CaKeyType, keyTypeRow } from '../../shared/key-types.ts';
 import { HsmConfigError } from './module.ts';
 
+/** A mechanism by its CKM_ name, as the key type's row names it (shared/key-types.ts). */
+function ckm(name: string): number {
+  const m = (pkcs11js as unknown as Record<string, unknown>)[name];
+  if (typeof m !== 'number') throw new TypeError(`pkcs11js has no mechanism ${name}`);
+  return m;
+}
+
 /**
- * The signing mechanism per CA key type. EC: the digest is taken here and signed with plain
- * CKM_ECDSA, which every EC-capable token has (the hashing variants are optional). RSA:
- * CKM_SHA256_RSA_PKCS, PKCS#1 v1.5 with SHA-256 hashed in the token.
+ * The signing mechanism of a CA key type, its row's pkcs11.sign: for EC the digest is taken here
+ * and signed with plain CKM_ECDSA; for RSA, CKM_SHA256_RSA_PKCS hashes in the token.
  */
 export function signMechanism(type: CaKeyType): number {
-  return type.startsWith('EC') ? pkcs11js.CKM_ECDSA : pkcs11js.CKM_SHA256_RSA_PKCS;
+  return ckm(keyTypeRow(type).pkcs11.sign);
 }
 
 export function keyGenMechanism(type: CaKeyType): number {
-  return type.startsWith('EC') ? pkcs11js.CKM_EC_KEY_PAIR_GEN : pkcs11js.CKM_RSA_PKCS_KEY_PAIR_GEN;
+  return ckm(keyTypeRow(type).pkcs11.keyGen);
 }
-
-const KEY_BITS: Record<CaKeyType, number> = {
-  'EC-P256': 256,
-  'EC-P384': 384,
-  'RSA-3072': 3072,
-  'RSA-4096': 4096,
-};
 
 const NAMES = new Map<number, string>();
 for (const [k, v] of Object.entries(pkcs11js)) {
@@ -83,11 +82,11 @@ export class Mechanisms {
     }
     // PKCS#11 gives RSA sizes in bits; EC sizes in bits for most tokens, in bytes for a few, so an
     // EC range is only held against the curve when it is plainly in bits.
-    const bits = KEY_BITS[type];
-    const inBits = type.startsWith('RSA') || info.maxKeySize >= 128;
+    const { bits, family } = keyTypeRow(type);
+    const inBits = family === 'RSA' || info.maxKeySize >= 128;
     if (inBits && info.maxKeySize > 0 && (bits < info.minKeySize || bits > info.maxKeySize)) {
       throw new HsmConfigError(
-        `${this.where} generates ${type.startsWith('RSA') ? 'RSA' : 'EC'} keys of ${info.minKeySize} to ` +
+        `${this.where} generates ${family} keys of ${info.minKeySize} to ` +
           `${info.maxKeySize} bits, not ${bits} (${type}): choose another key type (--key-type / ca.keyType)`,
       );
     }

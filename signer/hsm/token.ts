@@ -11,13 +11,14 @@ import { isAbsolute, resolve } from 'node:path';
 import * as graphene from 'graphene-pk11';
 import pkcs11js from 'pkcs11js';
 import { ecdsaRawToDer } from '../../shared/der.ts';
+import { CA_KEY_TYPES } from '../../shared/key-types.ts';
 import { type CaKeyType, type CaSigner, HsmUnavailableError } from '../ca-signer.ts';
 import type { SignerConfig } from '../config.ts';
-import { caKeyTypeOfSpki } from '../x509/common.ts';
+import { caKeyTypeOfSpki, caSignatureHash } from '../x509/common.ts';
 import {
   describeObjects,
   describePrivateKey,
-  EC_FIELD_BYTES,
+  ecFieldBytes,
   keyGenTemplates,
   rawAttributes,
   spkiFromAttributes,
@@ -446,7 +447,7 @@ class Pkcs11Token implements HsmToken {
     const keyType = caKeyTypeOfSpki(spki);
     if (!keyType) {
       throw new HsmConfigError(
-        `the key labelled "${keyLabel}" in ${where} is not an EC P-256/P-384 or RSA 3072/4096 key` +
+        `the key labelled "${keyLabel}" in ${where} is of none of the CA key types ${CA_KEY_TYPES.join(', ')}` +
           (expected ? ` (ca.keyType is ${expected})` : ''),
       );
     }
@@ -460,10 +461,10 @@ class Pkcs11Token implements HsmToken {
       throw new HsmConfigError(`the key labelled "${keyLabel}" in ${where} may not sign (CKA_SIGN is false)`);
     }
     this.mechanisms?.requireSign(keyType, keyLabel);
-    const ecSize = EC_FIELD_BYTES[keyType];
+    const ecSize = ecFieldBytes(keyType);
     const lib = this.mod.lib;
     const mechanism: pkcs11js.Mechanism = { mechanism: signMechanism(keyType) };
-    const hash = keyType === 'EC-P384' ? 'sha384' : 'sha256';
+    const hash = caSignatureHash(keyType);
     return {
       keyType,
       spki,

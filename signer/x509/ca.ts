@@ -19,6 +19,7 @@ import {
   SubjectPublicKeyInfo,
 } from '@peculiar/asn1-x509';
 import { Name } from '@peculiar/x509';
+import { CA_KEY_TYPES } from '../../shared/key-types.ts';
 import type { CaSigner } from '../ca-signer.ts';
 import {
   type Bytes,
@@ -79,7 +80,7 @@ export async function buildCaCertificate(p: CaCertificateParams): Promise<Bytes>
     throw new TypeError('a self-signed certificate must be signed by its own key');
   }
   if (!caKeyTypeOfSpki(p.subjectSpki))
-    throw new TypeError('the CA key is not EC P-256/P-384 or RSA 3072/4096');
+    throw new TypeError(`the CA key is of none of the CA key types ${CA_KEY_TYPES.join(', ')}`);
   const extensions = [
     extension(
       id_ce_basicConstraints,

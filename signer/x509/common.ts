@@ -19,24 +19,27 @@ import {
   unsignedInteger,
   whole,
 } from '../../shared/der.ts';
-import type { CaKeyType } from '../ca-signer.ts';
+import { type CaKeyType, caKeyTypeOfSpkiParts, keyTypeRow } from '../../shared/key-types.ts';
 
 export { type Bytes, OID, spkiParts };
 
 export const der = (value: unknown): Bytes => new Uint8Array(AsnConvert.serialize(value));
 
-/** X.509 signatureAlgorithm for a CA key: ECDSA with SHA-256 (P-256) / SHA-384 (P-384), RSA PKCS#1 v1.5 with SHA-256. */
+/**
+ * X.509 signatureAlgorithm for a CA key, its row's signatureOid (shared/key-types.ts): ECDSA with
+ * SHA-256 (P-256) / SHA-384 (P-384), RSA PKCS#1 v1.5 with SHA-256.
+ */
 export function signatureAlgorithm(keyType: CaKeyType): Bytes {
-  switch (keyType) {
-    case 'EC-P256':
-      return der(new AlgorithmIdentifier({ algorithm: OID.ecdsaWithSha256 }));
-    case 'EC-P384':
-      return der(new AlgorithmIdentifier({ algorithm: OID.ecdsaWithSha384 }));
-    case 'RSA-3072':
-    case 'RSA-4096':
-      // RFC 4055 §5: the parameters of sha256WithRSAEncryption are NULL.
-      return der(new AlgorithmIdentifier({ algorithm: OID.sha256WithRsa, parameters: null }));
-  }
+  const row = keyTypeRow(keyType);
+  // RFC 4055 §5: the parameters of sha256WithRSAEncryption are NULL; RFC 5758 §3.2: ECDSA's are absent.
+  if (row.family === 'RSA')
+    return der(new AlgorithmIdentifier({ algorithm: row.signatureOid, parameters: null }));
+  return der(new AlgorithmIdentifier({ algorithm: row.signatureOid }));
+}
+
+/** The digest a CA key of this type signs with, as node:crypto names it (its row's hash). */
+export function caSignatureHash(keyType: CaKeyType): 'sha256' | 'sha384' {
+  return keyTypeRow(keyType).hash === 'SHA-384' ? 'sha384' : 'sha256';
 }
 
 /** One Extension DER (RFC 5280 §4.1): `critical` is omitted when false (DER DEFAULT). */
@@ -46,13 +49,7 @@ export function extension(extnID: string, critical: boolean, valueDer: Uint8Arra
 
 /** The CA key type a SubjectPublicKeyInfo holds, or undefined when it is none the CA supports. */
 export function caKeyTypeOfSpki(spki: Uint8Array): CaKeyType | undefined {
-  const p = spkiParts(spki);
-  if (p.algorithm === OID.ecPublicKey)
-    return p.curve === OID.p256 ? 'EC-P256' : p.curve === OID.p384 ? 'EC-P384' : undefined;
-  if (p.algorithm === OID.rsaEncryption) {
-    return p.modulusBits === 3072 ? 'RSA-3072' : p.modulusBits === 4096 ? 'RSA-4096' : undefined;
-  }
-  return undefined;
+  return caKeyTypeOfSpkiParts(spkiParts(spki));
 }
 
 /** RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING value. */

@@ -24,6 +24,7 @@ import {
 } from '@peculiar/asn1-x509';
 import { concat, octetString, seq, TAG, tlv } from '../../shared/der.ts';
 import { parseIp } from '../../shared/identifiers.ts';
+import { keyTypeRow, spkiFitsKeyType } from '../../shared/key-types.ts';
 import type { Identifier } from '../../shared/problems.ts';
 import type { CaKeyType } from '../ca-signer.ts';
 import type { Eku, LeafKeyType } from '../config.ts';
@@ -157,19 +158,11 @@ export function createLeafBuilder(issuer: LeafIssuer): LeafBuilder {
       );
     }
     const spki = spkiParts(p.spki); // throws on a malformed key
-    const isRsa = spki.algorithm === OID.rsaEncryption;
-    const family = isRsa
-      ? 'RSA'
-      : spki.algorithm !== OID.ecPublicKey
-        ? undefined
-        : spki.curve === OID.p256
-          ? 'EC-P256'
-          : spki.curve === OID.p384
-            ? 'EC-P384'
-            : undefined;
-    if (!family || !p.leafKeyType.startsWith(family)) {
+    if (!spkiFitsKeyType(p.leafKeyType, spki)) {
       throw new TypeError(`leaf key type ${p.leafKeyType} does not match the SubjectPublicKeyInfo`);
     }
+    // RFC 5280 §4.2.1.3: an RSA key may encipher keys (TLS 1.2 RSA key exchange); an EC key only signs.
+    const isRsa = keyTypeRow(p.leafKeyType).family === 'RSA';
     const names: Uint8Array[] = [];
     for (const id of p.identifiers) {
       if (id.type === 'dns') {

@@ -37,21 +37,21 @@ function inCopy(f: (dir: string) => void): void {
   }
 }
 
-test('the README holds the edge, signer and npm start tables, each listing every row', () => {
+test('the README holds the edge, signer and npm start tables and docs/hsm.md the CA key types, each listing every row', () => {
   assert.deepEqual(
     SECTIONS.map((s) => s.what),
-    ['edge settings', 'signer environment settings', 'npm start settings'],
+    ['edge settings', 'signer environment settings', 'npm start settings', 'CA key types'],
   );
-  const readme = readFileSync(join(ROOT, README_PATH), 'utf8');
   for (const s of SECTIONS) {
-    const inner = readme.slice(readme.indexOf(s.begin), readme.indexOf(s.end));
+    const text = readFileSync(join(ROOT, s.path), 'utf8');
+    const inner = text.slice(text.indexOf(s.begin), text.indexOf(s.end));
     assert.ok(s.names.length > 0, s.what);
     for (const name of s.names) assert.ok(inner.includes(`\`${name}\``), `${name} in the ${s.what}`);
   }
 });
 
 for (const s of SECTIONS) {
-  test(`a README whose ${s.what} table lacks a setting is reported stale`, () => {
+  test(`a ${s.path} whose ${s.what} table lacks a row is reported stale`, () => {
     inCopy((dir) => {
       const file = join(dir, s.path);
       const text = readFileSync(file, 'utf8');

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ecdsaDerToRaw } from '../../shared/der.ts';
+import { keyTypeRow } from '../../shared/key-types.ts';
 import type { CaSigner } from '../../signer/ca-signer.ts';
 import { HsmUnavailableError } from '../../signer/ca-signer.ts';
 import {
@@ -33,18 +34,18 @@ export interface TokenSource {
 }
 
 export async function verifies(signer: CaSigner, data: Uint8Array, sig: Uint8Array): Promise<boolean> {
-  const ec = signer.keyType.startsWith('EC');
-  const alg = ec
-    ? { name: 'ECDSA', namedCurve: signer.keyType === 'EC-P256' ? 'P-256' : 'P-384' }
-    : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+  const row = keyTypeRow(signer.keyType);
+  const alg =
+    row.family === 'EC'
+      ? { name: 'ECDSA', namedCurve: row.curve }
+      : { name: 'RSASSA-PKCS1-v1_5', hash: row.hash };
   const key = await crypto.subtle.importKey('spki', signer.spki as BufferSource, alg, false, ['verify']);
-  if (!ec) return crypto.subtle.verify('RSASSA-PKCS1-v1_5', key, sig as BufferSource, data as BufferSource);
-  const size = signer.keyType === 'EC-P256' ? 32 : 48;
-  const hash = signer.keyType === 'EC-P256' ? 'SHA-256' : 'SHA-384';
+  if (row.family === 'RSA')
+    return crypto.subtle.verify('RSASSA-PKCS1-v1_5', key, sig as BufferSource, data as BufferSource);
   return crypto.subtle.verify(
-    { name: 'ECDSA', hash },
+    { name: 'ECDSA', hash: row.hash },
     key,
-    ecdsaDerToRaw(sig, size) as BufferSource,
+    ecdsaDerToRaw(sig, Math.ceil(row.bits / 8)) as BufferSource,
     data as BufferSource,
   );
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as graphene from 'graphene-pk11';
 import pkcs11js from 'pkcs11js';
-import type { CaKeyType } from '../../signer/ca-signer.ts';
+import { CA_KEY_TYPES, type CaKeyType } from '../../shared/key-types.ts';
 import { createSoftHsmToken } from '../../signer/hsm/softhsm.ts';
 
 /** Initialised tokens (same PINs) in one PKCS#11 module, for tests. */
@@ -49,7 +49,8 @@ export async function makeTempTokens(labels: string[], prefix = 'edgeca-hsm-'): 
     settings: { softhsmConf: made.conf },
     pin,
     soPin,
-    keyTypes: ['EC-P256', 'EC-P384', 'RSA-3072'],
+    // every CA key type (shared/key-types.ts): one added there is generated and signed with here
+    keyTypes: [...CA_KEY_TYPES],
     secretRefusal: 'CKR_ATTRIBUTE_SENSITIVE',
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type * as x509 from '@peculiar/x509';
 import type { Bytes } from '../../shared/der.ts';
+import { keyTypeRow } from '../../shared/key-types.ts';
 import type { CaKeyType, CaSigner } from '../../signer/ca-signer.ts';
 import type { LeafKeyType } from '../../signer/config.ts';
 import { buildCaCertificate } from '../../signer/x509/ca.ts';
@@ -36,18 +37,10 @@ export const DAY = 86_400_000;
 export const now = new Date(Math.floor(Date.now() / 1000) * 1000);
 
 export async function leafKey(type: LeafKeyType): Promise<Bytes> {
-  const alg =
-    type === 'EC-P256'
-      ? { name: 'ECDSA', namedCurve: 'P-256' }
-      : type === 'EC-P384'
-        ? { name: 'ECDSA', namedCurve: 'P-384' }
-        : {
-            name: 'RSASSA-PKCS1-v1_5',
-            modulusLength: Number(type.slice(4)),
-            publicExponent: Uint8Array.of(1, 0, 1),
-            hash: 'SHA-256',
-          };
-  const pair = (await crypto.subtle.generateKey(alg, false, ['sign', 'verify'])) as CryptoKeyPair;
+  const pair = (await crypto.subtle.generateKey(webCryptoParams(type).generate, false, [
+    'sign',
+    'verify',
+  ])) as CryptoKeyPair;
   return new Uint8Array(await crypto.subtle.exportKey('spki', pair.publicKey));
 }
 
@@ -97,9 +90,8 @@ export async function verifiesWith(
   keyType: CaKeyType,
 ): Promise<boolean> {
   const params = webCryptoParams(keyType);
-  const importAlg = keyType.startsWith('EC')
-    ? params.generate
-    : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+  const importAlg =
+    keyTypeRow(keyType).family === 'EC' ? params.generate : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
   const key = await crypto.subtle.importKey('spki', signer.spki as BufferSource, importAlg, true, ['verify']);
   return cert.verify({ publicKey: key, signatureOnly: true });
 }
