@@ -82,3 +82,16 @@ test('signer cli audit-verify exits 1 on an edited row', async () => {
   c.close();
   assert.equal(await main(['audit-verify', '--config', configFile, '--allow-unsigned']), 1);
 });
+
+test('signer cli --help lists every environment setting and init --help every CA key type', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { SIGNER_SETTING_ROWS } = await import('./settings.ts');
+  const { CA_KEY_TYPES } = await import('../shared/key-types.ts');
+  const cli = new URL('../bin/edgeca.mjs', import.meta.url).pathname;
+  const help = (args: string[]) =>
+    spawnSync(process.execPath, [cli, 'signer', ...args], { encoding: 'utf8' }).stdout;
+  const top = help(['--help']);
+  for (const s of SIGNER_SETTING_ROWS) assert.match(top, new RegExp(`^  ${s.name} `, 'm'));
+  const init = help(['init', '--help']);
+  assert.ok(init.includes(`--key-type ${CA_KEY_TYPES.join('|')}]`), init);
+});
