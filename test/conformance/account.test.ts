@@ -1,105 +1,24 @@
-// Bad account requests: newAccount (RFC 8555 §7.3), external account binding (§7.3.4), account
-// update and deactivation (§7.3.2, §7.3.6), key rollover (§7.3.5). Nothing may change on any of them.
+// Bad account requests: newAccount (RFC 8555 §7.3), account update and deactivation (§7.3.2,
+// §7.3.6), and other spellings of one key. Nothing may change on any of them. External account
+// binding is in account-eab.test.ts, key rollover in key-change.test.ts.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { exportJWK, FlattenedSign, generateKeyPair } from 'jose';
-import { b64uDecode, b64uEncode } from '../../shared/encoding.ts';
-import { type AcmeKey, newKey, TestAcme } from '../support/acme.ts';
+import { exportJWK, generateKeyPair } from 'jose';
+import { signJws } from '../../harness/acme-jws.ts';
+import { type AcmeKey, newKey } from '../support/acme.ts';
 import { type InprocEdge, startInprocEdge } from '../support/edge-app.ts';
 import {
-  account,
-  type BadRequest,
-  newOrder,
-  postOk,
-  postRaw,
-  rsaKey,
-  runTable,
-  signDirect,
-} from './harness.ts';
-
-interface World {
-  edge: InprocEdge;
-  /** an edge with eabRequired: true */
-  eabEdge: InprocEdge;
-  a: TestAcme;
-  b: TestAcme;
-  /** an account deactivated in setup, and an order it made before */
-  dead: TestAcme;
-  deadOrder: string;
-  hmac: string;
-}
-
-const EAB_KID = 'kid-free';
-const EAB_BOUND = 'kid-bound';
-
-async function setup(): Promise<World> {
-  const edge = await startInprocEdge();
-  const eabEdge = await startInprocEdge({ config: { eabRequired: true } });
-  const hmac = b64uEncode(crypto.getRandomValues(new Uint8Array(32)));
-  for (const e of [edge, eabEdge]) {
-    await e.svc.eab.create({ kid: EAB_KID, hmacKey: hmac, name: 'free key' });
-    await e.svc.eab.create({ kid: EAB_BOUND, hmacKey: hmac, name: 'bound key' });
-  }
-  const boundOwner = await new TestAcme(eabEdge.fetch, eabEdge.directoryUrl, await newKey()).init();
-  const res = await boundOwner.newAccount({
-    termsOfServiceAgreed: true,
-    externalAccountBinding: await boundOwner.eab(EAB_BOUND, hmac),
-  });
-  assert.equal(res.status, 201, await res.text());
-  const a = await account(edge, await newKey('ES256'));
-  const b = await account(edge, await newKey('ES256'));
-  const dead = await account(edge, await newKey('ES256'));
-  const deadOrder = (await newOrder(dead, [{ type: 'dns', value: 'dead.example.test' }])).url;
-  await postOk(dead, dead.kid ?? '', { status: 'deactivated' });
-  return { edge, eabEdge, a, b, dead, deadOrder, hmac };
-}
-
-/** A client with a fresh key and no account, on the given edge. */
-async function stranger(edge: InprocEdge, key?: AcmeKey): Promise<TestAcme> {
-  return new TestAcme(edge.fetch, edge.directoryUrl, key ?? (await newKey())).init();
-}
-
-const newAccountWith =
-  (edge: (w: World) => InprocEdge, payload: (w: World, s: TestAcme) => Promise<unknown>) =>
-  async (w: World): Promise<Response> => {
-    const s = await stranger(edge(w));
-    return s.post(s.dir.newAccount, await payload(w, s), { useJwk: true });
-  };
-
-const main = (w: World) => w.edge;
-const eabEdge = (w: World) => w.eabEdge;
-
-/** An EAB JWS with the header fields given (MAC by `hmac`), over `payload`. */
-async function eabJws(hmac: string, header: Record<string, unknown>, payload: unknown) {
-  const { b64uDecode } = await import('../../shared/encoding.ts');
-  return new FlattenedSign(new TextEncoder().encode(JSON.stringify(payload)))
-    .setProtectedHeader(header as { alg: string })
-    .sign(b64uDecode(hmac));
-}
-
-/** keyChange by account A whose inner JWS is built by `inner` from a fresh new key. */
-function keyChange(
-  inner: (w: World, k: AcmeKey) => Promise<unknown>,
-  newKeyOf: () => Promise<AcmeKey> = () => newKey(),
-) {
-  return async (w: World): Promise<Response> => w.a.post(w.a.dir.keyChange, await inner(w, await newKeyOf()));
-}
-
-async function innerJws(
-  k: AcmeKey,
-  header: Record<string, unknown>,
-  payload: unknown,
-  signWith: CryptoKey = k.privateKey,
-) {
-  return new FlattenedSign(new TextEncoder().encode(JSON.stringify(payload)))
-    .setProtectedHeader(header as { alg: string })
-    .sign(signWith);
-}
-
-const rollover = (w: World, k: AcmeKey) => ({
-  hdr: { alg: k.alg, jwk: k.jwk, url: w.a.dir.keyChange },
-  body: { account: w.a.kid, oldKey: w.a.key.jwk },
-});
+  flipUnusedBit,
+  innerJws,
+  leadingZero,
+  main,
+  newAccountWith,
+  respelled,
+  setup,
+  stranger,
+  type World,
+} from './account-world.ts';
+import { account, type BadRequest, postRaw, rsaKey, runTable } from './harness.ts';
 
 const cases: BadRequest<World>[] = [
   // newAccount payload and contacts (RFC 8555 §7.3)
@@ -231,11 +150,8 @@ const cases: BadRequest<World>[] = [
       const key = await rsaKey(1024);
       const s = await stranger(w.edge, key);
       const hdr = { alg: 'RS256', jwk: key.jwk, nonce: await s.nonce(), url: s.dir.newAccount };
-      return postRaw(
-        s,
-        s.dir.newAccount,
-        JSON.stringify(await signDirect(hdr, { termsOfServiceAgreed: true }, key)),
-      );
+      const jws = await signJws(hdr, { termsOfServiceAgreed: true }, key.privateKey);
+      return postRaw(s, s.dir.newAccount, JSON.stringify(jws));
     },
   },
   {
@@ -253,106 +169,6 @@ const cases: BadRequest<World>[] = [
       });
       return s.post(s.dir.newAccount, { termsOfServiceAgreed: true }, { useJwk: true });
     },
-  },
-  // external account binding (RFC 8555 §7.3.4)
-  {
-    name: 'rejects newAccount without EAB when EAB is required with externalAccountRequired',
-    status: 400,
-    type: 'externalAccountRequired',
-    edge: eabEdge,
-    send: newAccountWith(eabEdge, async () => ({ termsOfServiceAgreed: true })),
-  },
-  {
-    name: 'rejects an EAB whose MAC does not verify with unauthorized',
-    status: 403,
-    type: 'unauthorized',
-    edge: eabEdge,
-    send: newAccountWith(eabEdge, async (_w, s) => ({
-      termsOfServiceAgreed: true,
-      externalAccountBinding: await s.eab(EAB_KID, b64uEncode(crypto.getRandomValues(new Uint8Array(32)))),
-    })),
-  },
-  {
-    name: 'rejects an EAB with an unknown key id with unauthorized',
-    status: 403,
-    type: 'unauthorized',
-    edge: eabEdge,
-    send: newAccountWith(eabEdge, async (w, s) => ({
-      termsOfServiceAgreed: true,
-      externalAccountBinding: await s.eab('kid-unknown', w.hmac),
-    })),
-  },
-  {
-    name: 'rejects an EAB key already bound to another account with unauthorized',
-    status: 403,
-    type: 'unauthorized',
-    edge: eabEdge,
-    send: newAccountWith(eabEdge, async (w, s) => ({
-      termsOfServiceAgreed: true,
-      externalAccountBinding: await s.eab(EAB_BOUND, w.hmac),
-    })),
-  },
-  {
-    name: 'rejects an EAB over another key than the account key with unauthorized',
-    status: 403,
-    type: 'unauthorized',
-    edge: eabEdge,
-    send: newAccountWith(eabEdge, async (w, s) => ({
-      termsOfServiceAgreed: true,
-      externalAccountBinding: await eabJws(
-        w.hmac,
-        { alg: 'HS256', kid: EAB_KID, url: s.dir.newAccount },
-        (await newKey()).jwk,
-      ),
-    })),
-  },
-  {
-    name: 'rejects an EAB addressed to another URL with unauthorized',
-    status: 403,
-    type: 'unauthorized',
-    edge: eabEdge,
-    send: newAccountWith(eabEdge, async (w, s) => ({
-      termsOfServiceAgreed: true,
-      externalAccountBinding: await s.eab(EAB_KID, w.hmac, s.dir.newOrder),
-    })),
-  },
-  {
-    name: 'rejects an EAB carrying a nonce as malformed',
-    status: 400,
-    type: 'malformed',
-    edge: eabEdge,
-    send: newAccountWith(eabEdge, async (w, s) => ({
-      termsOfServiceAgreed: true,
-      externalAccountBinding: await eabJws(
-        w.hmac,
-        { alg: 'HS256', kid: EAB_KID, url: s.dir.newAccount, nonce: await s.nonce() },
-        s.key.jwk,
-      ),
-    })),
-  },
-  {
-    name: 'rejects an EAB signed with a public-key algorithm with badSignatureAlgorithm',
-    status: 400,
-    type: 'badSignatureAlgorithm',
-    edge: eabEdge,
-    send: newAccountWith(eabEdge, async (_w, s) => ({
-      termsOfServiceAgreed: true,
-      externalAccountBinding: await innerJws(
-        s.key,
-        { alg: 'ES256', kid: EAB_KID, url: s.dir.newAccount },
-        s.key.jwk,
-      ),
-    })),
-  },
-  {
-    name: 'rejects an EAB that is not a JWS as malformed',
-    status: 400,
-    type: 'malformed',
-    edge: eabEdge,
-    send: newAccountWith(eabEdge, async () => ({
-      termsOfServiceAgreed: true,
-      externalAccountBinding: 'hmac',
-    })),
   },
   // account update (RFC 8555 §7.3.2, §7.3.6)
   {
@@ -430,106 +246,6 @@ const cases: BadRequest<World>[] = [
       send,
     }),
   ),
-  // key rollover (RFC 8555 §7.3.5)
-  {
-    name: 'rejects a keyChange whose oldKey is an array as malformed',
-    status: 400,
-    type: 'malformed',
-    detail: /oldKey/,
-    send: keyChange(async (w, k) => {
-      const r = rollover(w, k);
-      return innerJws(k, r.hdr, { ...r.body, oldKey: [w.a.key.jwk] });
-    }),
-  },
-  {
-    name: 'rejects a keyChange whose payload is not a JWS as malformed',
-    status: 400,
-    type: 'malformed',
-    send: keyChange(async (w) => ({ account: w.a.kid, oldKey: w.a.key.jwk })),
-  },
-  {
-    name: 'rejects a keyChange whose inner JWS has no jwk as malformed',
-    status: 400,
-    type: 'malformed',
-    send: keyChange(async (w, k) => {
-      const r = rollover(w, k);
-      return innerJws(k, { alg: k.alg, kid: w.a.kid, url: w.a.dir.keyChange }, r.body);
-    }),
-  },
-  {
-    name: 'rejects a keyChange whose inner url differs from the outer as malformed',
-    status: 400,
-    type: 'malformed',
-    send: keyChange(async (w, k) => {
-      const r = rollover(w, k);
-      return innerJws(k, { ...r.hdr, url: w.a.dir.newAccount }, r.body);
-    }),
-  },
-  {
-    name: 'rejects a keyChange whose inner signature does not verify as malformed',
-    status: 400,
-    type: 'malformed',
-    send: keyChange(async (w, k) => {
-      const r = rollover(w, k);
-      return innerJws(k, r.hdr, r.body, (await newKey()).privateKey);
-    }),
-  },
-  {
-    name: 'rejects a keyChange whose inner JWS uses alg HS256 with badSignatureAlgorithm',
-    status: 400,
-    type: 'badSignatureAlgorithm',
-    algorithms: true,
-    send: keyChange(async (w, k) => {
-      const r = rollover(w, k);
-      return new FlattenedSign(new TextEncoder().encode(JSON.stringify(r.body)))
-        .setProtectedHeader({ ...r.hdr, alg: 'HS256' })
-        .sign(new Uint8Array(32));
-    }),
-  },
-  {
-    name: 'rejects a keyChange to an RSA-1024 key with badPublicKey',
-    status: 400,
-    type: 'badPublicKey',
-    detail: /1024/,
-    send: keyChange(
-      async (w, k) => {
-        const r = rollover(w, k);
-        return signDirect({ ...r.hdr, alg: 'RS256' }, r.body, k);
-      },
-      () => rsaKey(1024),
-    ),
-  },
-  {
-    name: 'rejects a keyChange naming another account as malformed',
-    status: 400,
-    type: 'malformed',
-    send: keyChange(async (w, k) => {
-      const r = rollover(w, k);
-      return innerJws(k, r.hdr, { ...r.body, account: w.b.kid });
-    }),
-  },
-  {
-    name: "rejects a keyChange whose oldKey is not the account's key with unauthorized",
-    status: 403,
-    type: 'unauthorized',
-    send: keyChange(async (w, k) => {
-      const r = rollover(w, k);
-      return innerJws(k, r.hdr, { ...r.body, oldKey: (await newKey()).jwk });
-    }),
-  },
-  {
-    name: "rejects a keyChange to another account's key with 409 and that account's Location",
-    status: 409,
-    type: 'malformed',
-    send: keyChange(
-      async (w, k) => {
-        const r = rollover(w, k);
-        return innerJws(k, { ...r.hdr, jwk: w.b.key.jwk }, r.body, w.b.key.privateKey);
-      },
-      async () => newKey(),
-    ),
-    check: (_doc, res, w) => assert.equal(res.headers.get('location'), w.b.kid),
-  },
   // one key, one thumbprint (RFC 7638 §3.2: members are canonical; RFC 7518 §6.2.1.2: fixed-size
   // coordinates): another spelling of account A's key must not open a second account or move one
   {
@@ -567,18 +283,6 @@ const cases: BadRequest<World>[] = [
     },
   },
 ];
-
-const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-/** The same 32 octets with the lowest of the two unused trailing bits set. */
-const flipUnusedBit = (v: string) => v.slice(0, -1) + B64URL[B64URL.indexOf(v.slice(-1)) ^ 1];
-const leadingZero = (v: string) => b64uEncode(new Uint8Array([0, ...b64uDecode(v)]));
-
-/** A client holding `key`'s private key whose jwk spells some members differently. */
-function respelled(edge: InprocEdge, key: AcmeKey, change: Record<string, (v: string) => string>) {
-  const jwk = { ...key.jwk } as Record<string, unknown>;
-  for (const [k, f] of Object.entries(change)) jwk[k] = f(String(jwk[k]));
-  return stranger(edge, { ...key, jwk: jwk as AcmeKey['jwk'] });
-}
 
 runTable(
   'accounts',

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { exportJWK, FlattenedSign } from 'jose';
+import { exportJWK } from 'jose';
 import type { SignerClient } from '../../edge/relay/signer-client.ts';
 import { b64uEncode } from '../../shared/encoding.ts';
 import { ACME_ERROR_PREFIX, type Identifier } from '../../shared/problems.ts';
-import { type AcmeKey, type SignOpts, TestAcme } from '../support/acme.ts';
+import { type AcmeKey, TestAcme } from '../support/acme.ts';
 import type { InprocEdge } from '../support/edge-app.ts';
 
 export const utf8 = new TextEncoder();
@@ -141,18 +141,6 @@ export function postRaw(
   return acme.fetch(url, { method: 'POST', headers, body });
 }
 
-/** A flattened JWS over arbitrary payload bytes, with TestAcme's header rules (signature valid). */
-export async function signBytes(acme: TestAcme, url: string, payload: Uint8Array, o: SignOpts = {}) {
-  const key = o.key ?? acme.key;
-  const header: Record<string, unknown> = { alg: o.alg ?? key.alg, url: o.url ?? url, ...o.extraHeader };
-  const nonce = o.nonce === undefined ? await acme.nonce() : o.nonce;
-  if (nonce !== null) header.nonce = nonce;
-  const kid = o.kid === undefined ? acme.kid : o.kid;
-  if (o.useJwk || !kid) header.jwk = key.jwk;
-  else header.kid = kid;
-  return new FlattenedSign(payload).setProtectedHeader(header as { alg: string }).sign(key.privateKey);
-}
-
 /** A JWS body whose parts the test spells out; the signature is junk unless given. */
 export function craftedJws(parts: { protected?: unknown; payload?: unknown; signature?: unknown }): string {
   return JSON.stringify({ signature: b64uEncode(new Uint8Array(64)), payload: '', ...parts });
@@ -170,16 +158,6 @@ export async function rsaKey(modulusLength: number): Promise<AcmeKey> {
     ['sign', 'verify'],
   )) as CryptoKeyPair;
   return { alg: 'RS256', privateKey, jwk: await exportJWK(publicKey) };
-}
-
-/** A flattened JWS signed with WebCrypto directly (RS256 or ES256), whatever the key size. */
-export async function signDirect(header: Record<string, unknown>, payload: unknown, key: AcmeKey) {
-  const prot = b64uJson(header);
-  const pay = b64uJson(payload);
-  const alg =
-    key.alg === 'RS256' ? { name: 'RSASSA-PKCS1-v1_5' } : { name: 'ECDSA', hash: 'SHA-256' as const };
-  const sig = await crypto.subtle.sign(alg, key.privateKey, utf8.encode(`${prot}.${pay}`));
-  return { protected: prot, payload: pay, signature: b64uEncode(new Uint8Array(sig)) };
 }
 
 export async function account(edge: InprocEdge, key: AcmeKey, payload?: Record<string, unknown>) {

@@ -14,7 +14,6 @@ import {
   postOk,
   postRaw,
   runTable,
-  signBytes,
   utf8,
 } from './harness.ts';
 
@@ -56,8 +55,7 @@ const goodHeader = async (w: World) => ({
 
 /** A properly signed JWS to newOrder, with one part then replaced. */
 async function tampered(w: World, part: 'protected' | 'payload' | 'signature', value: string) {
-  const jws = await signBytes(w.a, w.a.dir.newOrder, utf8.encode(JSON.stringify(ORDER)));
-  return postRaw(w.a, w.a.dir.newOrder, JSON.stringify({ ...jws, [part]: value }));
+  return w.a.post(w.a.dir.newOrder, ORDER, { tamper: { [part]: value } });
 }
 
 const mal = (name: string, send: (w: World) => Promise<Response>): BadRequest<World> => ({
@@ -81,7 +79,7 @@ const cases: BadRequest<World>[] = [
   mal('rejects a JSON array body as malformed', (w) => postRaw(w.a, w.a.dir.newOrder, '[]')),
   mal('rejects an empty body as malformed', (w) => postRaw(w.a, w.a.dir.newOrder, '')),
   mal('rejects the general JWS serialization as malformed', async (w) => {
-    const jws = await signBytes(w.a, w.a.dir.newOrder, utf8.encode(JSON.stringify(ORDER)));
+    const jws = await w.a.signed(w.a.dir.newOrder, ORDER);
     const general = {
       payload: jws.payload,
       signatures: [{ protected: jws.protected, signature: jws.signature }],
@@ -89,26 +87,18 @@ const cases: BadRequest<World>[] = [
     return postRaw(w.a, w.a.dir.newOrder, JSON.stringify(general));
   }),
   mal('rejects a JWS with an unprotected header as malformed', async (w) => {
-    const jws = await signBytes(w.a, w.a.dir.newOrder, utf8.encode(JSON.stringify(ORDER)));
+    const jws = await w.a.signed(w.a.dir.newOrder, ORDER);
     return postRaw(w.a, w.a.dir.newOrder, JSON.stringify({ ...jws, header: { kid: w.a.kid } }));
   }),
   mal('rejects a JWS without "signature" as malformed', async (w) => {
-    const { signature: _, ...rest } = await signBytes(
-      w.a,
-      w.a.dir.newOrder,
-      utf8.encode(JSON.stringify(ORDER)),
-    );
+    const { signature: _, ...rest } = await w.a.signed(w.a.dir.newOrder, ORDER);
     return postRaw(w.a, w.a.dir.newOrder, JSON.stringify(rest));
   }),
   mal('rejects a JWS without "protected" as malformed', async (w) =>
     postRaw(w.a, w.a.dir.newOrder, JSON.stringify({ payload: b64uJson(ORDER), signature: 'AAAA' })),
   ),
   mal('rejects a JWS without "payload" as malformed', async (w) => {
-    const { payload: _, ...rest } = await signBytes(
-      w.a,
-      w.a.dir.newOrder,
-      utf8.encode(JSON.stringify(ORDER)),
-    );
+    const { payload: _, ...rest } = await w.a.signed(w.a.dir.newOrder, ORDER);
     return postRaw(w.a, w.a.dir.newOrder, JSON.stringify(rest));
   }),
   mal('rejects a JWS whose "protected" is not a string as malformed', async (w) =>
@@ -156,7 +146,7 @@ const cases: BadRequest<World>[] = [
   }),
   // signature and algorithm (RFC 8555 §6.2)
   mal('rejects a JWS whose signature does not verify as malformed', async (w) => {
-    const other = await signBytes(w.a, w.a.dir.newOrder, utf8.encode('{}'));
+    const other = await w.a.signed(w.a.dir.newOrder, {});
     return tampered(w, 'signature', other.signature);
   }),
   mal('rejects a JWS whose payload was changed after signing as malformed', (w) =>
@@ -321,17 +311,13 @@ const cases: BadRequest<World>[] = [
   },
   // payloads that are not what the resource takes
   mal('rejects a signed payload that is not JSON as malformed', async (w) =>
-    postRaw(
-      w.a,
-      w.a.dir.newOrder,
-      JSON.stringify(await signBytes(w.a, w.a.dir.newOrder, utf8.encode('{oops'))),
-    ),
+    postRaw(w.a, w.a.dir.newOrder, JSON.stringify(await w.a.signed(w.a.dir.newOrder, utf8.encode('{oops')))),
   ),
   mal('rejects a signed payload that is not UTF-8 as malformed', async (w) =>
     postRaw(
       w.a,
       w.a.dir.newOrder,
-      JSON.stringify(await signBytes(w.a, w.a.dir.newOrder, new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]))),
+      JSON.stringify(await w.a.signed(w.a.dir.newOrder, new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]))),
     ),
   ),
   mal('rejects a newOrder payload that is a JSON array as malformed', (w) =>

@@ -1,15 +1,15 @@
 // The project's own small ACME test client: every request hand-built, so tests can send exactly
 // the bad request they mean (wrong alg, stale nonce, foreign url, ...). Works over any fetch-like
 // function: the app's in-process `app.request`, or real HTTPS.
-import { exportJWK, FlattenedSign, generateKeyPair, type JWK } from 'jose';
+import { exportJWK, generateKeyPair } from 'jose';
 import { buildCertId, certIdOf } from '../../edge/acme/ari.ts';
+import { acmeJws, type FlattenedJws, type JwsKey, signJws } from '../../harness/acme-jws.ts';
+import { b64uDecode } from '../../shared/encoding.ts';
 
 export type FetchLike = (url: string, init?: RequestInit) => Promise<Response>;
 
-export interface AcmeKey {
+export interface AcmeKey extends JwsKey {
   alg: 'ES256' | 'ES384' | 'RS256' | 'EdDSA';
-  privateKey: CryptoKey;
-  jwk: JWK;
 }
 
 export async function newKey(alg: AcmeKey['alg'] = 'ES256'): Promise<AcmeKey> {
@@ -56,6 +56,8 @@ export interface SignOpts {
   contentType?: string;
   /** raw payload string (already base64url) */
   rawPayload?: string;
+  /** parts of the signed JWS replaced after signing (hostile-input tests) */
+  tamper?: Partial<FlattenedJws>;
 }
 
 export class TestAcme {
@@ -79,19 +81,26 @@ export class TestAcme {
     return n;
   }
 
-  async jws(url: string, payload: unknown, o: SignOpts = {}): Promise<string> {
-    const key = o.key ?? this.key;
-    const header: Record<string, unknown> = { alg: o.alg ?? key.alg, url: o.url ?? url, ...o.extraHeader };
+  /** The flattened JWS of a request to `url` (payload '' is POST-as-GET; bytes go as they are). */
+  async signed(url: string, payload: unknown, o: SignOpts = {}): Promise<FlattenedJws> {
     const nonce = o.nonce === undefined ? await this.nonce() : o.nonce;
-    if (nonce !== null) header.nonce = nonce;
     const kid = o.kid === undefined ? this.kid : o.kid;
-    if (o.useJwk || !kid) header.jwk = key.jwk;
-    else header.kid = kid;
-    const bytes = payload === '' ? new Uint8Array() : new TextEncoder().encode(JSON.stringify(payload));
-    const signer = new FlattenedSign(bytes).setProtectedHeader(header as { alg: string });
-    const jws = await signer.sign(key.privateKey);
-    if (o.rawPayload !== undefined) jws.payload = o.rawPayload;
-    return JSON.stringify(jws);
+    return acmeJws(
+      {
+        key: o.key ?? this.key,
+        url: o.url ?? url,
+        ...(nonce !== null ? { nonce } : {}),
+        ...(o.useJwk || !kid ? {} : { kid }),
+        ...(o.alg ? { alg: o.alg } : {}),
+        ...(o.extraHeader ? { extraHeader: o.extraHeader } : {}),
+        tamper: { ...(o.rawPayload !== undefined ? { payload: o.rawPayload } : {}), ...o.tamper },
+      },
+      payload,
+    );
+  }
+
+  async jws(url: string, payload: unknown, o: SignOpts = {}): Promise<string> {
+    return JSON.stringify(await this.signed(url, payload, o));
   }
 
   /** A signed POST; payload '' is POST-as-GET. */
@@ -160,10 +169,7 @@ export class TestAcme {
   }
 
   /** EAB JWS (RFC 8555 §7.3.4) binding this client's key to an EAB kid. */
-  async eab(kid: string, hmacKeyB64u: string, url = this.dir.newAccount): Promise<unknown> {
-    const { b64uDecode } = await import('../../shared/encoding.ts');
-    return new FlattenedSign(new TextEncoder().encode(JSON.stringify(this.key.jwk)))
-      .setProtectedHeader({ alg: 'HS256', kid, url })
-      .sign(b64uDecode(hmacKeyB64u));
+  async eab(kid: string, hmacKeyB64u: string, url = this.dir.newAccount): Promise<FlattenedJws> {
+    return signJws({ alg: 'HS256', kid, url }, this.key.jwk, b64uDecode(hmacKeyB64u));
   }
 }
