@@ -3,7 +3,8 @@
 // P-256 CSR, poll, download) over keep-alive HTTPS. Nonces from responses are reused, as real
 // clients do; every request's latency is recorded under its kind.
 import { Agent, request } from 'node:https';
-import { calculateJwkThumbprint, exportJWK, FlattenedSign, generateKeyPair, type JWK } from 'jose';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
+import { acmeJws, type JwsKey } from '../harness/acme-jws.ts';
 import { makeCsr } from '../harness/csr.ts';
 import type { Http01Server } from '../harness/http01.ts';
 
@@ -88,7 +89,7 @@ export class BenchAccount {
   private constructor(
     private readonly http: Http,
     private readonly dir: Directory,
-    private readonly key: { privateKey: CryptoKey; jwk: JWK },
+    private readonly key: JwsKey,
     /** where request latencies go (switched after set-up so account creation is not measured) */
     public lat: Latencies,
   ) {}
@@ -103,7 +104,7 @@ export class BenchAccount {
     const acct = new BenchAccount(
       http,
       JSON.parse(dirReply.body) as Directory,
-      { privateKey: privateKey as CryptoKey, jwk: await exportJWK(publicKey) },
+      { alg: 'ES256', privateKey: privateKey as CryptoKey, jwk: await exportJWK(publicKey) },
       lat,
     );
     acct.thumbprint = await calculateJwkThumbprint(acct.key.jwk, 'sha256');
@@ -140,14 +141,9 @@ export class BenchAccount {
   async post(kind: Kind, url: string, payload: unknown, useJwk = false): Promise<Reply> {
     for (let attempt = 0; ; attempt++) {
       if (!this.nonce) await this.freshNonce();
-      const protectedHeader: Record<string, unknown> = { alg: 'ES256', url, nonce: this.nonce };
+      const nonce = this.nonce;
       this.nonce = undefined;
-      if (useJwk || !this.kid) protectedHeader.jwk = this.key.jwk;
-      else protectedHeader.kid = this.kid;
-      const bytes = payload === '' ? new Uint8Array() : new TextEncoder().encode(JSON.stringify(payload));
-      const jws = await new FlattenedSign(bytes)
-        .setProtectedHeader(protectedHeader as { alg: string })
-        .sign(this.key.privateKey);
+      const jws = await acmeJws({ key: this.key, url, nonce, kid: useJwk ? undefined : this.kid }, payload);
       const res = await this.timed(kind, url, 'POST', JSON.stringify(jws));
       if (res.status === 400 && attempt === 0 && res.body.includes('badNonce')) continue;
       return res;

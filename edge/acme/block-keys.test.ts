@@ -9,7 +9,7 @@
 // real one is in test/integration/incident.test.ts).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { exportJWK, FlattenedSign } from 'jose';
+import { exportJWK } from 'jose';
 import type { SignerClient } from '../../edge/relay/signer-client.ts';
 import { b64uEncode, pemToDers, toHex } from '../../shared/encoding.ts';
 import type { Identifier } from '../../shared/problems.ts';
@@ -357,13 +357,7 @@ describe('blocking a key deactivates the accounts using it', () => {
     const next = await ecKeys();
     const to = await acmeKeyOf(next);
     // RFC 8555 §7.3.5: the inner JWS by the new key over {account, oldKey}
-    const url = acme.dir.keyChange;
-    const inner = await new FlattenedSign(
-      new TextEncoder().encode(JSON.stringify({ account: acme.kid, oldKey: acme.key.jwk })),
-    )
-      .setProtectedHeader({ alg: to.alg, jwk: to.jwk, url })
-      .sign(to.privateKey);
-    const res = await acme.post(url, inner);
+    const res = await acme.post(acme.dir.keyChange, await acme.keyChangeInner(to));
     acme.key = to;
     assert.equal(res.status, 200, await res.text());
     assert.equal((await edge.svc.accounts.get(id))?.keyDigest, await jwkDigest(to.jwk));

@@ -5,7 +5,6 @@
 // of the first row is blocked the way a subscriber reports it: revokeCert signed by the certificate's
 // own key. Nothing may change on any refusal.
 import assert from 'node:assert/strict';
-import { FlattenedSign } from 'jose';
 import { blockKeys } from '../../edge/acme/block-keys.ts';
 import { jwkDigest } from '../../edge/acme/compromised-keys.ts';
 import { b64uEncode } from '../../shared/encoding.ts';
@@ -99,13 +98,7 @@ async function setup(): Promise<World> {
 
 /** keyChange of account A to `to`: inner JWS by the new key over {account, oldKey} (RFC 8555 §7.3.5). */
 async function keyChangeTo(w: World, to: AcmeKey): Promise<Response> {
-  const url = w.a.dir.keyChange;
-  const inner = await new FlattenedSign(
-    new TextEncoder().encode(JSON.stringify({ account: w.a.kid, oldKey: w.a.key.jwk })),
-  )
-    .setProtectedHeader({ alg: to.alg, jwk: to.jwk, url })
-    .sign(to.privateKey);
-  return w.a.post(url, inner);
+  return w.a.post(w.a.dir.keyChange, await w.a.keyChangeInner(to));
 }
 
 async function newAccountWith(

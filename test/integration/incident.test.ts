@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { exportJWK, FlattenedSign } from 'jose';
+import { exportJWK } from 'jose';
 import { makeCsr } from '../../harness/csr.ts';
 import { b64uDecode, b64uEncode, pemToDers, toHex } from '../../shared/encoding.ts';
 import { type AcmeKey, TestAcme } from '../support/acme.ts';
@@ -250,13 +250,11 @@ describe('incident response: bulk revocation and compromised keys', { timeout: 6
     const key = await acmeKeyOf(sharedKey);
     const stranger = await new TestAcme(rig.fetch, sys.directoryUrl, key).init();
     await expectProblem(await stranger.newAccount(), 'badPublicKey', /reported compromised/);
-    const url = b.dir.keyChange;
-    const inner = await new FlattenedSign(
-      new TextEncoder().encode(JSON.stringify({ account: b.kid, oldKey: b.key.jwk })),
-    )
-      .setProtectedHeader({ alg: 'ES256', jwk: key.jwk, url })
-      .sign(key.privateKey);
-    await expectProblem(await b.post(url, inner), 'badPublicKey', /reported compromised/);
+    await expectProblem(
+      await b.post(b.dir.keyChange, await b.keyChangeInner(key)),
+      'badPublicKey',
+      /reported compromised/,
+    );
     const { order } = await rig.readyOrder(b, `again${SUFFIX}`);
     const csr = await makeCsr([`again${SUFFIX}`], { key: sharedKey });
     await expectProblem(await b.post(order.finalize, { csr: csr.b64u }), 'badCSR', /reported compromised/);

@@ -206,14 +206,7 @@ export function acmeFlowSuite(
     step('rolls the account key over: the new key works, the old one is refused', async () => {
       const oldKey = c.key;
       const next = await newKey();
-      const inner = JSON.parse(
-        await c.jws(
-          c.dir.keyChange,
-          { account: c.kid, oldKey: oldKey.jwk },
-          { key: next, useJwk: true, nonce: null },
-        ),
-      );
-      const res = await c.post(c.dir.keyChange, inner);
+      const res = await c.post(c.dir.keyChange, await c.keyChangeInner(next));
       assert.equal(res.status, 200, await res.clone().text());
       c.key = next;
       assert.equal((await c.post(c.kid!, '')).status, 200);

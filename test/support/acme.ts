@@ -168,6 +168,11 @@ export class TestAcme {
     return end <= now || start + Math.random() * (end - start) <= now;
   }
 
+  /** The inner JWS of a rollover to `next` (RFC 8555 §7.3.5): by the new key over {account, oldKey}. */
+  keyChangeInner(next: JwsKey): Promise<FlattenedJws> {
+    return acmeJws({ key: next, url: this.dir.keyChange }, { account: this.kid, oldKey: this.key.jwk });
+  }
+
   /** EAB JWS (RFC 8555 §7.3.4) binding this client's key to an EAB kid. */
   async eab(kid: string, hmacKeyB64u: string, url = this.dir.newAccount): Promise<FlattenedJws> {
     return signJws({ alg: 'HS256', kid, url }, this.key.jwk, b64uDecode(hmacKeyB64u));
