@@ -90,7 +90,11 @@ export function httpAnswers(
     status = 200,
     fetch: f = fetch,
     init,
-  }: { status?: number; fetch?: typeof fetch; init?: RequestInit } = {},
+  }: {
+    status?: number;
+    fetch?: (url: string, init?: RequestInit) => Promise<Response>;
+    init?: RequestInit;
+  } = {},
 ): (signal: AbortSignal) => Promise<Response | NotYet> {
   return async (signal) => {
     const res = await f(url, { ...init, signal });

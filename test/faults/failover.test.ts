@@ -16,6 +16,7 @@ import { loadEdgeConfigFromEnv, type RunningEdge, startNodeEdge } from '../../ed
 import { makeCsr } from '../../harness/csr.ts';
 import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
 import { freePort } from '../../harness/ports.ts';
+import { httpAnswers, waitFor } from '../../harness/wait.ts';
 import { type DevInit, initDev } from '../../signer/bootstrap.ts';
 import { newKey, TestAcme } from '../support/acme.ts';
 import { startFakeSigner } from '../support/fake-signer.ts';
@@ -75,16 +76,12 @@ function signerProc(index: number, port: number): SignerProc {
       };
       proc.stdout?.on('data', keep);
       proc.stderr?.on('data', keep);
-      for (let i = 0; i < 300; i++) {
-        if (proc.exitCode !== null) throw new Error(`signer ${index} exited:\n${s.tail.join('\n')}`);
-        try {
-          if ((await fetch(`${s.url}/v1/health`)).status === 200) return;
-        } catch {
-          // not listening yet
-        }
-        await sleep(50);
-      }
-      throw new Error(`signer ${index} not healthy after 15 s:\n${s.tail.join('\n')}`);
+      await waitFor(`signer ${index} healthy`, httpAnswers(`${s.url}/v1/health`), {
+        timeoutMs: 15_000,
+        intervalMs: 50,
+        giveUp: () => (proc.exitCode !== null ? `signer ${index} exited` : undefined),
+        context: () => s.tail.join('\n'),
+      }).then((r) => r.body?.cancel());
     },
     async stop() {
       const proc = s.proc;

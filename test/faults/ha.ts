@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { createClient } from '@libsql/client';
 import * as x509 from '@peculiar/x509';
 import { type Child, spawnChild } from '../../harness/child.ts';
+import { httpAnswers, waitFor } from '../../harness/wait.ts';
 import { b64uEncode, pemToDers } from '../../shared/encoding.ts';
 import type { CrashClient, Issued } from './client.ts';
 
@@ -59,21 +60,21 @@ export function service(spec: ServiceSpec): Service {
         env: { ...spec.env, NODE_TEST_CONTEXT: '' },
       });
       child = c;
-      const deadline = Date.now() + bound;
-      while (Date.now() < deadline) {
-        if (c.exited()) throw new Error(`${spec.name} exited while starting:\n${c.output().slice(-4000)}`);
-        const ok = await spec.fetch(spec.healthUrl).then(
-          async (r) => {
-            await r.arrayBuffer();
-            return r.status === 200;
+      try {
+        const res = await waitFor(
+          `${spec.name} healthy at ${spec.healthUrl}`,
+          httpAnswers(spec.healthUrl, { fetch: spec.fetch }),
+          {
+            timeoutMs: bound,
+            giveUp: () => (c.exited() ? `${spec.name} exited while starting` : undefined),
+            context: () => c.output().slice(-4000),
           },
-          () => false,
         );
-        if (ok) return;
-        await sleep(100);
+        await res.body?.cancel();
+      } catch (e) {
+        await c.stop();
+        throw e;
       }
-      await c.stop();
-      throw new Error(`${spec.name} not healthy within ${bound / 1000} s:\n${c.output().slice(-4000)}`);
     },
     async kill9() {
       const c = child;

@@ -8,6 +8,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../harness/ports.ts';
+import { httpAnswers, waitFor } from '../../harness/wait.ts';
 import { type DevInit, initDev } from '../../signer/bootstrap.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -77,15 +78,9 @@ export async function startRig(o: RigOptions = {}): Promise<Rig> {
     signer: [CLI, 'signer', 'serve', '--config', init.signerConfigFile],
     edge: [CLI, 'edge', 'serve'],
   };
-  const health = async (which: Which): Promise<boolean> => {
-    const { httpsFetch } = await import('../support/https-fetch.ts');
-    const url = which === 'signer' ? `${signerUrl}/v1/health` : `${edgeUrl}/directory`;
-    try {
-      return (await httpsFetch(init.rootCertFile)(url)).status === 200;
-    } catch {
-      return false;
-    }
-  };
+  const { httpsFetch } = await import('../support/https-fetch.ts');
+  const healthUrl = (which: Which) =>
+    which === 'signer' ? `${signerUrl}/v1/health` : `${edgeUrl}/directory`;
 
   const rig: Rig = {
     dir,
@@ -117,12 +112,17 @@ export async function startRig(o: RigOptions = {}): Promise<Rig> {
         child.gone = true;
       });
       children[which] = child;
-      for (let i = 0; i < 300; i++) {
-        if (child.gone) throw new Error(`${which} exited while starting:\n${rig.tail(which)}`);
-        if (await health(which)) return;
-        await sleep(50);
-      }
-      throw new Error(`${which} not healthy after 15 s:\n${rig.tail(which)}`);
+      const url = healthUrl(which);
+      await waitFor(
+        `${which} healthy at ${url}`,
+        httpAnswers(url, { fetch: httpsFetch(init.rootCertFile) }),
+        {
+          timeoutMs: 15_000,
+          intervalMs: 50,
+          giveUp: () => (child.gone ? `${which} exited while starting` : undefined),
+          context: () => rig.tail(which),
+        },
+      );
     },
     async kill(which) {
       const child = children[which];

@@ -11,13 +11,15 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Child, spawnChild } from '../../harness/child.ts';
+import type { Child } from '../../harness/child.ts';
 import { freePort } from '../../harness/ports.ts';
+import { NotYet, waitFor } from '../../harness/wait.ts';
 import { b64uEncode } from '../../shared/encoding.ts';
 import { importRelayPrivateKey, type RelayKey, signRelay } from '../../shared/relay.ts';
 import type { DevInit } from '../../signer/bootstrap.ts';
 import type { SignerConfig } from '../../signer/config.ts';
 import { type PgHarness, skipWithoutPostgres, startPostgres } from '../support/postgres.ts';
+import { serveSigner } from '../support/signer-serve.ts';
 import { makeCsr } from '../support/signer-service.ts';
 import { runTool, splitPemChain, verifyChain } from '../support/tools.ts';
 
@@ -25,7 +27,6 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 const CLI = join(ROOT, 'bin', 'edgeca.mjs');
 const DB = { name: 'edgeca', user: 'edgeca_signer', password: 'rotation-test-password' };
 const skip = skipWithoutPostgres();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('rotation by a third process under two running signers on PostgreSQL', { skip }, () => {
   let pg: PgHarness;
@@ -65,29 +66,10 @@ describe('rotation by a third process under two running signers on PostgreSQL', 
     }
     for (const which of ['a', 'b'] as const) {
       const s = signers[which];
-      const child = spawnChild(
-        `signer-${which}`,
-        process.execPath,
-        [CLI, 'signer', 'serve', '--config', s.config],
-        {
-          cwd: ROOT,
-          env: {
-            ...(init.softhsmConf ? { SOFTHSM2_CONF: init.softhsmConf } : {}),
-            EDGECA_SIGNER_DATABASE_PASSWORD: DB.password,
-          },
-        },
-      );
-      s.child = child;
-      let up = false;
-      for (let i = 0; i < 300 && !up; i++) {
-        if (child.exited()) throw new Error(`signer ${which} exited:\n${child.output()}`);
-        up = await fetch(`${s.url}/v1/health`).then(
-          (r) => r.status === 200,
-          () => false,
-        );
-        if (!up) await sleep(100);
-      }
-      if (!up) throw new Error(`signer ${which} not healthy after 30 s:\n${child.output()}`);
+      s.child = await serveSigner(`signer ${which}`, s.config, s.url, {
+        ...(init.softhsmConf ? { SOFTHSM2_CONF: init.softhsmConf } : {}),
+        EDGECA_SIGNER_DATABASE_PASSWORD: DB.password,
+      });
     }
   });
 
@@ -167,14 +149,18 @@ describe('rotation by a third process under two running signers on PostgreSQL', 
     // A reads the store hourly: until it is told, it keeps the first issuer.
     assert.equal(issuerOf(await sign('a')).fingerprint256, issuerOf(firstChain).fingerprint256);
     process.kill(signers.a.child?.pid as number, 'SIGHUP');
-    const follows = async (which: 'a' | 'b') => {
-      for (let i = 0; i < 150; i++) {
-        const chain = await sign(which);
-        if (issuerOf(chain).fingerprint256 !== issuerOf(firstChain).fingerprint256) return chain;
-        await sleep(100);
-      }
-      throw new Error(`signer ${which} still signs with the first issuer after 15 s`);
-    };
+    const follows = (which: 'a' | 'b') =>
+      waitFor(
+        `signer ${which} signing with the new issuer`,
+        async () => {
+          const chain = await sign(which);
+          const fp = issuerOf(chain).fingerprint256;
+          return fp !== issuerOf(firstChain).fingerprint256
+            ? chain
+            : new NotYet(`still the first issuer (${fp})`);
+        },
+        { timeoutMs: 15_000 },
+      );
     const [atA, atB] = [await follows('a'), await follows('b')];
     for (const chain of [atA, atB]) await verifyChain(chain, init.rootCertFile);
     assert.equal(issuerOf(atA).fingerprint256, issuerOf(atB).fingerprint256, 'the same new issuer');

@@ -10,8 +10,9 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Child, spawnChild } from '../../harness/child.ts';
+import type { Child } from '../../harness/child.ts';
 import { freePort } from '../../harness/ports.ts';
+import { httpAnswers, waitFor } from '../../harness/wait.ts';
 import { postgresBinDir } from '../../scripts/lib/ensure.ts';
 import { b64uEncode, fromHex, pemToDers } from '../../shared/encoding.ts';
 import { importRelayPrivateKey, type RelayKey, type SignRequest, signRelay } from '../../shared/relay.ts';
@@ -21,6 +22,7 @@ import type { SignerConfig } from '../../signer/config.ts';
 import { type RunningSigner, startSigner } from '../../signer/server.ts';
 import { issuerId, loadCertTools } from '../../signer/service/tools.ts';
 import { type PgHarness, skipWithoutPostgres, startPostgres } from '../support/postgres.ts';
+import { serveSigner } from '../support/signer-serve.ts';
 import { makeCsr, softCa, softTools, testConfig, writeAnswerKey } from '../support/signer-service.ts';
 import { runTool, verifyChain } from '../support/tools.ts';
 
@@ -47,26 +49,10 @@ describe('two signers on one PostgreSQL store and one HSM token', { skip }, () =
   /** Starts signer `which` as a child process and waits until it answers /v1/health. */
   async function start(which: 'a' | 'b'): Promise<void> {
     const s = signers[which];
-    const child = spawnChild(
-      `signer-${which}`,
-      process.execPath,
-      [CLI, 'signer', 'serve', '--config', s.config],
-      {
-        cwd: ROOT,
-        env: { ...(init.softhsmConf ? { SOFTHSM2_CONF: init.softhsmConf } : {}), ...s.env },
-      },
-    );
-    s.child = child;
-    for (let i = 0; i < 300; i++) {
-      if (child.exited()) throw new Error(`signer ${which} exited while starting:\n${child.output()}`);
-      const ok = await fetch(`${s.url}/v1/health`).then(
-        (r) => r.status === 200,
-        () => false,
-      );
-      if (ok) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`signer ${which} not healthy after 30 s:\n${child.output()}`);
+    s.child = await serveSigner(`signer ${which}`, s.config, s.url, {
+      ...(init.softhsmConf ? { SOFTHSM2_CONF: init.softhsmConf } : {}),
+      ...s.env,
+    });
   }
 
   before(async () => {
@@ -390,12 +376,10 @@ describe('two signers on one PostgreSQL store and one HSM token', { skip }, () =
 
   async function outageOver(body: Awaited<ReturnType<typeof signBody>>): Promise<void> {
     for (const which of ['a', 'b'] as const) {
-      let ready = false;
-      for (let i = 0; i < 100 && !ready; i++) {
-        ready = (await fetch(`${signers[which].url}/ready`)).status === 200;
-        if (!ready) await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.ok(ready, `signer ${which} is ready again`);
+      const url = `${signers[which].url}/ready`;
+      await waitFor(`signer ${which} ready again`, httpAnswers(url), { timeoutMs: 10_000 }).then((r) =>
+        r.body?.cancel(),
+      );
     }
     const retry = await post('a', '/v1/sign', body);
     assert.equal(retry.status, 200);

@@ -20,7 +20,7 @@ import { type DevInit, initDev } from '../../signer/bootstrap.ts';
 import type { SignerConfig } from '../../signer/config.ts';
 import { newKey, TestAcme } from '../support/acme.ts';
 import { httpsFetch } from '../support/https-fetch.ts';
-import { assertOneLineError, serveUntilExit } from '../support/signer-serve.ts';
+import { assertOneLineError, serveUntilExit, signerHealthy } from '../support/signer-serve.ts';
 import { makeCsr as makeRelayCsr } from '../support/signer-service.ts';
 import { type System, startSystem } from '../support/system.ts';
 import { verifyChain } from '../support/tools.ts';
@@ -113,19 +113,6 @@ async function relaySign(s: SecondSigner, orderId = `tpm-order-${++orders}`): Pr
   });
 }
 
-async function waitHealthy(child: Child, url: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (child.exited()) throw new Error(`the second signer exited:\n${child.output()}`);
-    const ok = await fetch(`${url}/v1/health`, { signal: AbortSignal.timeout(2000) })
-      .then((r) => r.ok)
-      .catch(() => false);
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`the second signer did not become healthy:\n${child.output()}`);
-}
-
 describe('TPM 2.0 (swtpm, tpm2-abrmd) as the signer HSM', { timeout: 240_000 }, () => {
   before(async () => {
     tpm = await makeTpmTokens([ISSUER_A, ISSUER_B], { abrmd: true });
@@ -212,7 +199,7 @@ describe('TPM 2.0 (swtpm, tpm2-abrmd) as the signer HSM', { timeout: 240_000 }, 
       dir,
       relayKey: await importRelayPrivateKey(JSON.parse(readFileSync(init.relayKeyFile, 'utf8'))),
     };
-    await waitHealthy(child, url);
+    await signerHealthy(child, url);
     const s = second;
     // Both issuers at once: the edge's signer (this process) and the second one (its own process).
     const [fromA, ...fromB] = await Promise.all([

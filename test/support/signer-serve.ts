@@ -1,12 +1,45 @@
-// `edgeca signer serve` as a child process that is expected to stop at start-up, and the shape
-// every start-up error must have: exit 1, one line on stderr naming the cause, no stack trace.
+// `edgeca signer serve` as a child process: one that serves (started and awaited until healthy),
+// one that is expected to stop at start-up, and the shape every start-up error must have: exit 1,
+// one line on stderr naming the cause, no stack trace.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { type Child, spawnChild } from '../../harness/child.ts';
+import { httpAnswers, waitFor } from '../../harness/wait.ts';
 
 const run = promisify(execFile);
 const CLI = resolve(import.meta.dirname, '../../bin/edgeca.mjs');
+
+/** Waits (bounded) until the signer `child` answers 200 at `${url}/v1/health`; fails at once if it exits. */
+export async function signerHealthy(child: Child, url: string, timeoutMs = 60_000): Promise<void> {
+  const res = await waitFor(`${child.name} healthy at ${url}/v1/health`, httpAnswers(`${url}/v1/health`), {
+    timeoutMs,
+    giveUp: () => (child.exited() ? `${child.name} exited while starting` : undefined),
+    context: () => child.output().slice(-6000),
+  });
+  await res.body?.cancel();
+}
+
+/** Starts `edgeca signer serve --config configFile` as `name`, listening at `url`; resolves once healthy. */
+export async function serveSigner(
+  name: string,
+  configFile: string,
+  url: string,
+  env: Record<string, string> = {},
+): Promise<Child> {
+  const child = spawnChild(name, process.execPath, [CLI, 'signer', 'serve', '--config', configFile], {
+    cwd: resolve(import.meta.dirname, '../..'),
+    env: { NODE_TEST_CONTEXT: '', ...env },
+  });
+  try {
+    await signerHealthy(child, url);
+  } catch (e) {
+    await child.stop();
+    throw e;
+  }
+  return child;
+}
 
 export interface ServeResult {
   code: number;
