@@ -10,31 +10,35 @@ const CLK_TCK = 100;
 export { type Child, spawnChild } from '../harness/child.ts';
 
 import type { Child } from '../harness/child.ts';
+import { NotYet, waitFor } from '../harness/wait.ts';
 
-/** Polls `url` (HTTPS trusting `ca`) until it answers 2xx; throws with the child's output otherwise. */
+/** Waits (bounded) until `url` (HTTPS trusting `ca`) answers 2xx; throws with the child's output otherwise. */
 export async function waitReady(child: Child, url: string, ca: Buffer, timeoutMs = 60_000): Promise<void> {
-  const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    if (child.exited())
-      throw new Error(`${child.name} exited during start-up:\n${child.output().slice(-3000)}`);
-    const status = await new Promise<number>((resolve) => {
-      const u = new URL(url);
-      const req = (u.protocol === 'https:' ? httpsRequest : requestHttp)(
-        u,
-        { method: 'GET', ca, timeout: 2000 },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on('timeout', () => req.destroy());
-      req.on('error', () => resolve(0));
-      req.end();
-    });
-    if (status >= 200 && status < 300) return;
-    await sleep(200);
-  }
-  throw new Error(`${child.name} did not answer ${url} in ${timeoutMs} ms:\n${child.output().slice(-3000)}`);
+  await waitFor(
+    `${child.name} answering ${url}`,
+    () =>
+      new Promise<true | NotYet>((resolve, reject) => {
+        const u = new URL(url);
+        const req = (u.protocol === 'https:' ? httpsRequest : requestHttp)(
+          u,
+          { method: 'GET', ca, timeout: 2000 },
+          (res) => {
+            res.resume();
+            const status = res.statusCode ?? 0;
+            res.on('end', () => resolve(status >= 200 && status < 300 ? true : new NotYet(`HTTP ${status}`)));
+          },
+        );
+        req.on('timeout', () => req.destroy(new Error('no answer within 2 s')));
+        req.on('error', reject);
+        req.end();
+      }),
+    {
+      timeoutMs,
+      intervalMs: 200,
+      giveUp: () => (child.exited() ? `${child.name} exited during start-up` : undefined),
+      context: () => child.output().slice(-3000),
+    },
+  );
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -6,6 +6,7 @@ import { Resolver } from 'node:dns/promises';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { freePort } from './ports.ts';
+import { waitFor } from './wait.ts';
 
 export interface ChallTestSrv {
   /** "127.0.0.1:PORT": give it to createNodeRuntime({ dnsResolver }) */
@@ -35,7 +36,6 @@ export function findChallTestSrv(
 }
 
 const fqdn = (host: string) => (host.endsWith('.') ? host : `${host}.`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startChallTestSrv(): Promise<ChallTestSrv> {
   const bin = findChallTestSrv();
@@ -95,24 +95,27 @@ export async function startChallTestSrv(): Promise<ChallTestSrv> {
   // Wait (bounded) until both the management API and the DNS server answer.
   const resolver = new Resolver({ timeout: 200, tries: 1 });
   resolver.setServers([dnsAddress]);
-  const started = Date.now();
-  for (;;) {
-    if (exited) throw new Error(`pebble-challtestsrv exited during start-up: ${output.trim()}`);
-    if (Date.now() - started > START_TIMEOUT_MS) {
-      await close();
-      throw new Error(`pebble-challtestsrv did not answer within ${START_TIMEOUT_MS} ms: ${output.trim()}`);
-    }
-    try {
-      const res = await fetch(`${managementUrl}/clear-a`, {
-        method: 'POST',
-        body: JSON.stringify({ host: 'startup-probe.test.' }),
-      });
-      await res.arrayBuffer();
-      await resolver.resolve4('startup-probe.test');
-      break;
-    } catch {
-      await sleep(50);
-    }
+  try {
+    await waitFor(
+      `pebble-challtestsrv answering at ${managementUrl} and ${dnsAddress}`,
+      async () => {
+        const res = await fetch(`${managementUrl}/clear-a`, {
+          method: 'POST',
+          body: JSON.stringify({ host: 'startup-probe.test.' }),
+        });
+        await res.arrayBuffer();
+        return resolver.resolve4('startup-probe.test');
+      },
+      {
+        timeoutMs: START_TIMEOUT_MS,
+        intervalMs: 50,
+        giveUp: () => (exited ? 'pebble-challtestsrv exited during start-up' : undefined),
+        context: () => output.trim(),
+      },
+    );
+  } catch (e) {
+    await close();
+    throw e;
   }
 
   return {

@@ -2,16 +2,14 @@
 // edge over HTTPS, pebble-challtestsrv as DNS). Covers what the Debian clients cannot: IP
 // identifiers (RFC 8738) and full control of EAB. Every chain is verified with openssl.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import acme from 'acme-client';
 import { type ChallTestSrv, startChallTestSrv } from '../../harness/challtestsrv.ts';
 import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
 import { freePort } from '../../harness/ports.ts';
-import { type System, startSystem } from '../support/system.ts';
+import { createEab, type System, startSystem } from '../support/system.ts';
 import { verifyChain } from '../support/tools.ts';
 
 let sys: System;
@@ -19,18 +17,6 @@ let dns: ChallTestSrv;
 let http01: Http01Server;
 
 acme.setLogger(() => {});
-
-async function createEab(): Promise<{ kid: string; hmacKey: string }> {
-  const { stdout } = await promisify(execFile)(process.execPath, [
-    'bin/edgeca.mjs',
-    'eab',
-    'create',
-    '--json',
-    '--db',
-    sys.dbUrl,
-  ]);
-  return JSON.parse(stdout);
-}
 
 async function client(opts: { eab?: { kid: string; hmacKey: string } } = {}) {
   return new acme.Client({
@@ -132,7 +118,7 @@ describe('acme-client against edgeca', { timeout: 240_000 }, () => {
   });
 
   test('binds an account with EAB and refuses a second binding of the same key', async () => {
-    const eab = await createEab();
+    const eab = await createEab(sys);
     const chain = await issue(await client({ eab }), ['eab.edgeca.test']);
     await verifyChain(chain, sys.caFile);
     const second = await client({ eab });

@@ -2,16 +2,14 @@
 // certificate, renewal, revocation, dns-01 through manual hooks, and EAB. certbot 2.x refuses IP
 // identifiers, so those are covered by the acme-client suite. Chains are verified with openssl.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { type ChallTestSrv, startChallTestSrv } from '../../harness/challtestsrv.ts';
 import { freePort } from '../../harness/ports.ts';
-import { type System, startSystem } from '../support/system.ts';
+import { createEab, type System, startSystem } from '../support/system.ts';
 import { requireTool, runTool, verifyChain } from '../support/tools.ts';
 
 let sys: System;
@@ -143,15 +141,7 @@ if (!res.ok) process.exit(1);
   });
 
   test('registers with EAB and gets a certificate', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [
-      'bin/edgeca.mjs',
-      'eab',
-      'create',
-      '--json',
-      '--db',
-      sys.dbUrl,
-    ]);
-    const { kid, hmacKey } = JSON.parse(stdout) as { kid: string; hmacKey: string };
+    const { kid, hmacKey } = await createEab(sys);
     const eabWork = mkdtempSync(join(tmpdir(), 'edgeca-certbot-eab-'));
     const prev = work;
     work = eabWork;

@@ -5,38 +5,26 @@
 // certificate; the chain verifies to edgeca's root with openssl and its lifetime is the profile's.
 // ARI (MDRenewViaARI, on by default) is in play only at renewal, which this test does not wait for.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
-import { type ChallTestSrv, startChallTestSrv } from '../../harness/challtestsrv.ts';
-import { freePort } from '../../harness/ports.ts';
-import { type System, startSystem } from '../support/system.ts';
-import { findTool, verifyChain } from '../support/tools.ts';
-import { getServed, pollUntil, type ServerProcess, startServer } from '../support/web-server.ts';
+import { waitFor } from '../../harness/wait.ts';
+import { findTool } from '../support/tools.ts';
+import {
+  expectServedByEdgeca,
+  type ServerProcess,
+  startServer,
+  startWebServerRig,
+  type WebServerRig,
+} from '../support/web-server.ts';
 
 const NAME = 'apache.edgeca.test';
 const MODULES = '/usr/lib/apache2/modules';
-let sys: System;
-let dns: ChallTestSrv;
-let work: string;
+let rig: WebServerRig | undefined;
 let apache: ServerProcess | undefined;
-let httpsPort: number;
 
 const errorLog = () =>
-  work && existsSync(join(work, 'error.log')) ? readFileSync(join(work, 'error.log'), 'utf8') : '';
+  rig && existsSync(join(rig.work, 'error.log')) ? readFileSync(join(rig.work, 'error.log'), 'utf8') : '';
 
 describe('Apache mod_md against edgeca', { timeout: 300_000 }, () => {
   before(async () => {
@@ -48,20 +36,8 @@ describe('Apache mod_md against edgeca', { timeout: 300_000 }, () => {
     ] as const) {
       if (!existsSync(file)) throw new Error(`${file} is missing: install the Debian package "${pkg}"`);
     }
-    dns = await startChallTestSrv();
-    const httpPort = await freePort();
-    httpsPort = await freePort();
-    sys = await startSystem({ dnsResolver: dns.dnsAddress, http01Port: httpPort, eabRequired: true });
-    const { stdout } = await promisify(execFile)(process.execPath, [
-      'bin/edgeca.mjs',
-      'eab',
-      'create',
-      '--json',
-      '--db',
-      sys.dbUrl,
-    ]);
-    const eab = JSON.parse(stdout) as { kid: string; hmacKey: string };
-    work = mkdtempSync(join(tmpdir(), 'edgeca-mod-md-'));
+    rig = await startWebServerRig('mod-md');
+    const { sys, eab, work, httpPort, httpsPort } = rig;
     // Apache's children (www-data when started as root) read the challenge files in the store.
     chmodSync(work, 0o755);
     mkdirSync(join(work, 'htdocs'));
@@ -121,40 +97,34 @@ MDomain ${NAME}
     });
   });
   after(async () => {
-    await apache?.stop();
-    await sys?.stop();
-    await dns?.close();
-    if (work) rmSync(work, { recursive: true, force: true });
+    await rig?.close(apache);
   });
 
   test('gets a certificate with the tlsserver profile and serves it after a graceful restart', async () => {
+    assert.ok(rig);
     const context = () => `${errorLog().slice(-8000)}\n${apache?.output().slice(-2000) ?? ''}`;
     // mod_md obtains the certificate in the background and stages it for the next (graceful) restart.
-    await pollUntil(
+    await waitFor(
       'mod_md staged a certificate',
-      async () => {
-        if (apache?.exited()) throw new Error('apache2 exited');
-        return /activated on next \(graceful\) server restart|has been setup and changes will be activated/.test(
+      () =>
+        /activated on next \(graceful\) server restart|has been setup and changes will be activated/.test(
           errorLog(),
         )
           ? true
-          : undefined;
+          : undefined,
+      {
+        timeoutMs: 120_000,
+        intervalMs: 1000,
+        giveUp: () => (apache?.exited() ? 'apache2 exited' : undefined),
+        context,
       },
-      { timeoutMs: 120_000, gapMs: 1000, context },
     );
-    const pid = Number(readFileSync(join(work, 'httpd.pid'), 'utf8').trim());
+    const pid = Number(readFileSync(join(rig.work, 'httpd.pid'), 'utf8').trim());
     process.kill(pid, 'SIGUSR1'); // apachectl graceful
-    const ca = readFileSync(sys.caFile);
-    const served = await pollUntil(
-      `Apache served https://${NAME} with an edgeca certificate`,
-      () => getServed(NAME, httpsPort, ca),
-      { timeoutMs: 60_000, context },
-    );
-    assert.equal(served.status, 200);
-    assert.equal(served.body, 'served by apache');
-    await verifyChain(served.chainPem, sys.caFile, { purpose: 'sslserver' });
-    const leaf = new X509Certificate(served.chainPem);
-    assert.match(leaf.subjectAltName ?? '', new RegExp(`DNS:${NAME.replaceAll('.', '\\.')}`));
+    const leaf = await expectServedByEdgeca(rig, apache, NAME, 'served by apache', {
+      timeoutMs: 60_000,
+      context,
+    });
     const days = (Date.parse(leaf.validTo) - Date.parse(leaf.validFrom)) / 86_400_000;
     assert.ok(
       Math.abs(days - 7) < 0.1,

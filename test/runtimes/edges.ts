@@ -14,6 +14,7 @@ import { type Child, spawnChild } from '../../harness/child.ts';
 import { denoRunArgs } from '../../harness/deno-run.ts';
 import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
 import { freePort } from '../../harness/ports.ts';
+import { httpAnswers, waitFor } from '../../harness/wait.ts';
 import {
   WRANGLER_OFFLINE_ENV,
   wranglerDevArgs,
@@ -66,30 +67,24 @@ export async function execLibsql(dbUrl: string, sql: string): Promise<void> {
   }
 }
 
-/** Polls `url` until it answers 200 or the child exits or the time is up. */
+/** Waits (bounded) until `url` answers 200; the child's exit ends the wait, which stops it on failure. */
 async function waitReady(
   what: string,
   url: string,
   proc: Child,
   fetchFn: (u: string) => Promise<Response>,
 ): Promise<void> {
-  const started = Date.now();
-  for (;;) {
-    if (proc.exited()) throw new Error(`${what} exited during start-up:\n${proc.output().slice(-4000)}`);
-    if (Date.now() - started > START_TIMEOUT_MS) {
-      await proc.stop();
-      throw new Error(
-        `${what} did not answer ${url} within ${START_TIMEOUT_MS} ms:\n${proc.output().slice(-4000)}`,
-      );
-    }
-    try {
-      const res = await fetchFn(url);
-      await res.arrayBuffer();
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
+  try {
+    const res = await waitFor(`${what} answering ${url}`, httpAnswers(url, { fetch: fetchFn }), {
+      timeoutMs: START_TIMEOUT_MS,
+      intervalMs: 250,
+      giveUp: () => (proc.exited() ? `${what} exited during start-up` : undefined),
+      context: () => proc.output().slice(-4000),
+    });
+    await res.body?.cancel();
+  } catch (e) {
+    await proc.stop();
+    throw e;
   }
 }
 

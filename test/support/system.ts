@@ -11,10 +11,12 @@
 //
 // SoftHSM reads SOFTHSM2_CONF once, when the PKCS#11 module is initialised: one system per test
 // process (node's runner gives each test file its own process). stop() removes the temp directory.
+import { execFile } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { loadEdgeConfigFromEnv, startNodeEdge } from '../../edge/main/node.ts';
 import { freePort } from '../../harness/ports.ts';
 import { type DevInit, type GivenToken, initDev } from '../../signer/bootstrap.ts';
@@ -158,6 +160,21 @@ async function startEdgeWith(env: Record<string, string>, log: Log): Promise<Run
     ...(env.EDGECA_TLS_KEY_FILE ? { tlsKeyFile: env.EDGECA_TLS_KEY_FILE } : {}),
     log,
   });
+}
+
+const CLI = join(import.meta.dirname, '../../bin/edgeca.mjs');
+
+/** A new EAB key in the system's edge database, made by the CLI as an operator makes one. */
+export async function createEab(sys: Pick<System, 'dbUrl'>): Promise<{ kid: string; hmacKey: string }> {
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    CLI,
+    'eab',
+    'create',
+    '--json',
+    '--db',
+    sys.dbUrl,
+  ]);
+  return JSON.parse(stdout) as { kid: string; hmacKey: string };
 }
 
 export async function startSystem(opts: SystemOptions = {}): Promise<System> {

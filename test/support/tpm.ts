@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../harness/ports.ts';
+import { waitFor } from '../../harness/wait.ts';
 import type { TestTokens } from './hsm-tokens.ts';
 
 const run = promisify(execFile);
@@ -46,7 +47,6 @@ function bin(name: string): string {
 
 const START_TIMEOUT_MS = 10_000;
 const TOOL_TIMEOUT_MS = 30_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface Tpm {
   dir: string;
@@ -130,13 +130,12 @@ async function stopDaemon(d: Daemon): Promise<void> {
 }
 
 async function until(what: string, d: Daemon, ready: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (d.done()) throw new Error(`${d.name} exited while starting: ${d.output().trim() || 'no output'}`);
-    if (await ready()) return;
-    await sleep(50);
-  }
-  throw new Error(`${what} not ready within ${START_TIMEOUT_MS} ms: ${d.output().trim() || 'no output'}`);
+  await waitFor(`${what} ready`, async () => ((await ready()) ? true : undefined), {
+    timeoutMs: START_TIMEOUT_MS,
+    intervalMs: 50,
+    giveUp: () => (d.done() ? `${d.name} exited while starting` : undefined),
+    context: () => d.output().trim() || 'no output',
+  });
 }
 
 function portFree(port: number): Promise<boolean> {
@@ -245,17 +244,14 @@ export async function startTpm(opts: { abrmd?: boolean } = {}): Promise<Tpm> {
         { DBUS_SESSION_BUS_ADDRESS: bus },
       );
       daemons.push(abrmd);
+      // a failed tpm2_getrandom throws; waitFor keeps its message as the last error
       await until('tpm2-abrmd', abrmd, async () => {
-        try {
-          await run('tpm2_getrandom', ['4'], {
-            env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: bus, TPM2TOOLS_TCTI: tcti },
-            timeout: 2000,
-            encoding: 'buffer',
-          });
-          return true;
-        } catch {
-          return false;
-        }
+        await run('tpm2_getrandom', ['4'], {
+          env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: bus, TPM2TOOLS_TCTI: tcti },
+          timeout: 2000,
+          encoding: 'buffer',
+        });
+        return true;
       });
     }
     env.TPM2_PKCS11_TCTI = tcti;

@@ -1,8 +1,20 @@
 // For tests of web servers that get their certificates from edgeca themselves (Caddy, Apache
-// mod_md): one HTTPS request to a name served on 127.0.0.1, and the certificate chain it presented.
+// mod_md): the system they run against (mock DNS, EAB required, an EAB key, the server's two ports,
+// a work folder), the server as a child process, one HTTPS request to a name served on 127.0.0.1
+// with the certificate chain it presented, and the check that what it serves is edgeca's.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
+import { type ChallTestSrv, startChallTestSrv } from '../../harness/challtestsrv.ts';
+import { freePort } from '../../harness/ports.ts';
+import { waitFor } from '../../harness/wait.ts';
+import { createEab, type System, startSystem } from './system.ts';
+import { verifyChain } from './tools.ts';
 
 export interface Served {
   status: number;
@@ -45,33 +57,6 @@ export function getServed(name: string, port: number, ca: Buffer): Promise<Serve
   });
 }
 
-/**
- * Polls `check` (bounded by `timeoutMs`) until it returns a value; the last error is in the
- * failure message, with `context()` (e.g. the server's log).
- */
-export async function pollUntil<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  {
-    timeoutMs = 120_000,
-    gapMs = 500,
-    context = (): string => '',
-  }: { timeoutMs?: number; gapMs?: number; context?: () => string } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, gapMs));
-  }
-  throw new Error(`${what} within ${timeoutMs} ms; last error: ${String(last)}\n${context()}`);
-}
-
 export interface ServerProcess {
   output(): string;
   exited(): boolean;
@@ -108,4 +93,84 @@ export function startServer(cmd: string, args: string[], env: Record<string, str
       clearTimeout(killer);
     },
   };
+}
+
+/** The system a web server under test gets its certificate from, and the server's own ports. */
+export interface WebServerRig {
+  sys: System;
+  dns: ChallTestSrv;
+  eab: { kid: string; hmacKey: string };
+  /** where the server answers http-01 (the edge dials it there) */
+  httpPort: number;
+  /** where the server serves HTTPS */
+  httpsPort: number;
+  /** a folder of the test's own, removed by close() */
+  work: string;
+  /** stops the server (if given), the system and the mock DNS; removes the work folder */
+  close(server?: ServerProcess): Promise<void>;
+}
+
+/**
+ * The mock DNS, the whole system with EAB required and one EAB key. `tlsAlpnOnHttps`: the edge
+ * dials tls-alpn-01 at the server's HTTPS port too (in production both are 80 and 443).
+ */
+export async function startWebServerRig(
+  name: string,
+  o: { tlsAlpnOnHttps?: boolean } = {},
+): Promise<WebServerRig> {
+  const dns = await startChallTestSrv();
+  const httpPort = await freePort();
+  const httpsPort = await freePort();
+  const sys = await startSystem({
+    dnsResolver: dns.dnsAddress,
+    http01Port: httpPort,
+    eabRequired: true,
+    ...(o.tlsAlpnOnHttps ? { env: { EDGECA_TLSALPN01_PORT: String(httpsPort) } } : {}),
+  });
+  const work = mkdtempSync(join(tmpdir(), `edgeca-${name}-`));
+  return {
+    sys,
+    dns,
+    eab: await createEab(sys),
+    httpPort,
+    httpsPort,
+    work,
+    async close(server) {
+      await server?.stop();
+      await sys.stop();
+      await dns.close();
+      rmSync(work, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Waits (bounded) until `server` serves https://`name` on the rig's HTTPS port, then checks that
+ * it serves `body` with a chain that verifies to edgeca's root (openssl, sslserver) and names
+ * `name`. Returns the leaf.
+ */
+export async function expectServedByEdgeca(
+  rig: WebServerRig,
+  server: ServerProcess | undefined,
+  name: string,
+  body: string,
+  o: { timeoutMs: number; context?: () => string },
+): Promise<X509Certificate> {
+  const ca = readFileSync(rig.sys.caFile);
+  const served = await waitFor(
+    `${name} served over HTTPS with an edgeca certificate`,
+    () => getServed(name, rig.httpsPort, ca),
+    {
+      timeoutMs: o.timeoutMs,
+      intervalMs: 500,
+      giveUp: () => (server?.exited() ? 'the server exited' : undefined),
+      context: o.context ?? (() => server?.output().slice(-6000) ?? ''),
+    },
+  );
+  assert.equal(served.status, 200);
+  assert.equal(served.body, body);
+  await verifyChain(served.chainPem, rig.sys.caFile, { purpose: 'sslserver' });
+  const leaf = new X509Certificate(served.chainPem);
+  assert.match(leaf.subjectAltName ?? '', new RegExp(`DNS:${name.replaceAll('.', '\\.')}`));
+  return leaf;
 }
