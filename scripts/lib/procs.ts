@@ -5,6 +5,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable, Writable } from 'node:stream';
+import { NotYet, waitFor } from '../../harness/wait.ts';
 import { writeWhole } from './write-whole.ts';
 
 /** Copies a stream to out with `[name] ` before each line. */
@@ -123,20 +124,23 @@ export async function waitHealthy(
     intervalMs = 250,
   }: { caFile?: string; timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<string | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer yet';
-  while (Date.now() < deadline) {
-    if (!service.running) return `${service.name} exited before it became healthy`;
-    try {
-      const status = await getStatus(url, { caFile });
-      if (status === 200) return undefined;
-      last = `HTTP ${status}`;
-    } catch (err) {
-      last = err instanceof Error ? err.message : String(err);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
+  try {
+    await waitFor(
+      `${service.name} healthy at ${url}`,
+      async () => {
+        const status = await getStatus(url, { caFile });
+        return status === 200 ? true : new NotYet(`HTTP ${status}`);
+      },
+      {
+        timeoutMs,
+        intervalMs,
+        giveUp: () => (service.running ? undefined : `${service.name} exited before it became healthy`),
+      },
+    );
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
   }
-  return `${service.name} not healthy at ${url} after ${Math.round(timeoutMs / 1000)} s (last: ${last})`;
 }
 
 const RESTART_LIMIT = 10;

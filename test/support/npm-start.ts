@@ -7,6 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from '../../harness/ports.ts';
+import { waitFor } from '../../harness/wait.ts';
 import { ROOT } from '../../scripts/lib/ensure.ts';
 import { copyCheckout } from './checkout-copy.ts';
 
@@ -65,22 +66,18 @@ export const alive = (pid: number) => {
   }
 };
 
-/** Polls until `f` gives a value (bounded), failing with the supervisor's output. */
-export async function until<T>(
+/** Waits (bounded) until `f` gives a value, failing with the supervisor's output. */
+export function until<T>(
   what: string,
   s: Started,
   f: () => T | undefined | Promise<T | undefined>,
   ms: number,
 ) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (s.proc.exitCode !== null)
-      throw new Error(`npm start exited while waiting for ${what}:\n${s.output()}`);
-    await sleep(100);
-  }
-  throw new Error(`${what}: not within ${ms / 1000} s:\n${s.output().slice(-6000)}`);
+  return waitFor(what, f, {
+    timeoutMs: ms,
+    giveUp: () => (s.proc.exitCode !== null ? 'npm start exited' : undefined),
+    context: () => s.output().slice(-6000),
+  });
 }
 
 /** Ctrl-C: SIGINT to the supervisor; then whatever the pid file still names is killed (bounded). */
