@@ -7,7 +7,7 @@
 // (test/integration/rotation.test.ts) does the same with the key in SoftHSM.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { pemToDers } from '../shared/encoding.ts';
+import { auditEvents, rootOf, withIssuer } from '../test/support/audit-store.ts';
 import { type SoftCa, softCa, testConfig } from '../test/support/signer-service.ts';
 import { storeEngines } from '../test/support/store-engines.ts';
 import { verifyAudit } from './audit-verify.ts';
@@ -16,26 +16,6 @@ import { issuerIdOf } from './service/issuers.ts';
 import { auditRowHash, GENESIS_HASH } from './store/audit.ts';
 import { CHECKPOINT_DOMAIN, checkpointMessage } from './store/checkpoints.ts';
 import { type Engine, intOf } from './store/sql.ts';
-import type { SignerStore } from './store/store.ts';
-
-const rootOf = (ca: SoftCa) => pemToDers(ca.rootPem)[0] as Uint8Array;
-
-async function withIssuer(store: SignerStore, ca: SoftCa): Promise<{ id: string; signer: SoftCa['signer'] }> {
-  const id = issuerIdOf(ca.issuerDer);
-  await store.issuers.register(
-    {
-      id,
-      keyLabel: 'soft',
-      keyType: 'EC-P256',
-      state: 'active',
-      certDer: ca.issuerDer,
-      chainPem: '',
-      crlUrl: null,
-    },
-    { id },
-  );
-  return { id, signer: ca.signer };
-}
 
 /** What an attacker with write access does: edit row `seq`, recompute every hash after it and the head. */
 async function rewriteFrom(raw: Engine, seq: number, details: string): Promise<void> {
@@ -64,10 +44,6 @@ async function rewriteFrom(raw: Engine, seq: number, details: string): Promise<v
   await raw.run('UPDATE audit_head SET hash = ? WHERE id = 1', [prev]);
 }
 
-const events = async (store: SignerStore, n: number, tag: string) => {
-  for (let i = 0; i < n; i++) await store.auditEvent('refuse', { tag, i });
-};
-
 for (const engine of storeEngines('edgeca-audit-verify-')) {
   describe(`signed audit checkpoints on ${engine.name}`, { skip: engine.skip }, () => {
     let ca: SoftCa;
@@ -77,9 +53,9 @@ for (const engine of storeEngines('edgeca-audit-verify-')) {
       const f = await engine.fresh();
       const store = await f.open();
       const issuer = await withIssuer(store, ca);
-      await events(store, 5, 'before');
+      await auditEvents(store, 5, 'before');
       const cp = await writeCheckpoint(store, issuer);
-      await events(store, 5, 'after');
+      await auditEvents(store, 5, 'after');
       return { f, store, issuer, cpSeq: cp?.seq ?? -1, raw: await f.raw() };
     }
 
@@ -134,7 +110,7 @@ for (const engine of storeEngines('edgeca-audit-verify-')) {
     test('issuers of two roots on one store: their checkpoints verify with both roots in the bundle, not with one', async () => {
       const { store } = await setUp();
       const second = await softCa();
-      await events(store, 1, 'second');
+      await auditEvents(store, 1, 'second');
       await writeCheckpoint(store, await withIssuer(store, second));
       const one = await verifyAudit(store, { roots: [rootOf(ca)] });
       assert.equal(one.ok, false);
@@ -169,7 +145,7 @@ for (const engine of storeEngines('edgeca-audit-verify-')) {
     test('purged up to a checkpoint, the rest verifies from it; an edit after it is still found', async () => {
       const { store, raw, cpSeq } = await setUp();
       assert.equal(await store.checkpoints.purgeThrough(cpSeq), 6);
-      await events(store, 2, 'later');
+      await auditEvents(store, 2, 'later');
       const r = await verifyAudit(store, { roots: [rootOf(ca)] });
       assert.equal(r.ok, true, r.reason);
       assert.equal(r.anchoredAt, cpSeq);
@@ -202,9 +178,9 @@ for (const engine of storeEngines('edgeca-audit-verify-')) {
         log: () => {},
       });
       assert.equal((await writer.maybeWrite('start', true))?.seq, 1, 'at start');
-      await events(store, 2, 'x');
+      await auditEvents(store, 2, 'x');
       assert.equal(await writer.maybeWrite('interval'), undefined, '2 rows, within the interval');
-      await events(store, 1, 'x');
+      await auditEvents(store, 1, 'x');
       const byRows = await writer.maybeWrite('interval');
       assert.equal(byRows?.seq, 4, '3 rows');
       assert.equal(await writer.maybeWrite('interval'), undefined, 'nothing new, not yet due');
@@ -222,7 +198,7 @@ for (const engine of storeEngines('edgeca-audit-verify-')) {
       ca ??= await softCa();
       const store = await (await engine.fresh()).open();
       const issuer = await withIssuer(store, ca);
-      await events(store, 3, 'x');
+      await auditEvents(store, 3, 'x');
       assert.match((await verifyAudit(store, { roots: [rootOf(ca)] })).reason ?? '', /no signed checkpoint/);
       assert.equal((await verifyAudit(store, { allowUnsigned: true })).unsigned, true);
       assert.match((await verifyAudit(store, {})).reason ?? '', /no root certificate/);

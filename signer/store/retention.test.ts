@@ -6,21 +6,18 @@
 // an issuer's key, stops the audit purge and leaves the evidence in place.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { pemToDers } from '../../shared/encoding.ts';
 import { StatementCounts } from '../../shared/sql-statements.ts';
+import { auditEvents, rootOf, withIssuer } from '../../test/support/audit-store.ts';
 import { type SoftCa, softCa } from '../../test/support/signer-service.ts';
 import { storeEngines } from '../../test/support/store-engines.ts';
 import { verifyAudit } from '../audit-verify.ts';
 import { writeCheckpoint } from '../service/checkpoints.ts';
-import { issuerIdOf } from '../service/issuers.ts';
 import { StorePurger } from '../service/retention.ts';
 import { auditRowHash } from './audit.ts';
 import { intOf, LONG_WORK_MS } from './sql.ts';
 import type { NewIntent, SignerStore } from './store.ts';
 
 const DAY = 86_400_000;
-const rootOf = (ca: SoftCa) => pemToDers(ca.rootPem)[0] as Uint8Array;
-
 function intent(orderId: string, notAfter: number): NewIntent {
   return {
     orderId,
@@ -44,27 +41,6 @@ async function issued(store: SignerStore, orderId: string, notAfter: number, rev
     assert.ok(await store.markRevoked(serial, 1, new Date(notAfter - DAY / 2), { serial }));
   }
 }
-
-async function withIssuer(store: SignerStore, ca: SoftCa) {
-  const id = issuerIdOf(ca.issuerDer);
-  await store.issuers.register(
-    {
-      id,
-      keyLabel: 'soft',
-      keyType: 'EC-P256',
-      state: 'active',
-      certDer: ca.issuerDer,
-      chainPem: '',
-      crlUrl: null,
-    },
-    { id },
-  );
-  return { id, signer: ca.signer };
-}
-
-const events = async (store: SignerStore, n: number, tag: string) => {
-  for (let i = 0; i < n; i++) await store.auditEvent('refuse', { tag, i });
-};
 
 for (const engine of storeEngines('edgeca-signer-retention-')) {
   describe(`purge of the signer's store on ${engine.name}`, { skip: engine.skip }, () => {
@@ -141,11 +117,11 @@ for (const engine of storeEngines('edgeca-signer-retention-')) {
       const f = await engine.fresh();
       const store = await f.open(o);
       const issuer = await withIssuer(store, ca);
-      await events(store, 5, 'a');
+      await auditEvents(store, 5, 'a');
       await writeCheckpoint(store, issuer);
-      await events(store, 5, 'b');
+      await auditEvents(store, 5, 'b');
       await writeCheckpoint(store, issuer);
-      await events(store, 3, 'c');
+      await auditEvents(store, 3, 'c');
       return { store, issuer, raw: await f.raw() };
     }
 
