@@ -3,6 +3,7 @@
 // revoked or still young certificate is not reported.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { seedCertificate } from '../../test/support/certificate-rows.ts';
 import { type InprocEdge, startInprocEdge } from '../../test/support/edge-app.ts';
 import type { CertificateRow } from '../storage/schema.ts';
 import { runExpiryWatch } from './expiry-watch.ts';
@@ -18,53 +19,14 @@ const now = Date.now();
 let n = 0;
 
 /** A certificate issued through the order repository, as finalize stores it. */
-async function issue(
+function issue(
   names: string[],
   notBefore: number,
   lifetime: number,
-  account = 'acct-1',
+  accountId = 'acct-1',
 ): Promise<CertificateRow> {
   n++;
-  const identifiers = JSON.stringify(names.map((value) => ({ type: 'dns', value })));
-  const orderId = `o${n}`;
-  await edge.svc.orders.create({
-    order: {
-      id: orderId,
-      accountId: account,
-      status: 'processing',
-      identifiers,
-      authzIds: '[]',
-      profile: 'default',
-      notBefore: null,
-      notAfter: null,
-      expiresAt: now + HOUR,
-      error: null,
-      csr: 'csr',
-      certificateId: null,
-      replaces: null,
-      relayAttemptAt: now,
-      createdAt: now,
-    },
-    authzs: [],
-    challenges: [],
-    marks: [],
-  });
-  const cert: CertificateRow = {
-    id: `c${n}`,
-    orderId,
-    accountId: account,
-    serial: `5e${n}`,
-    chainPem: 'pem',
-    spkiSha256: 'k',
-    identifiers,
-    notBefore,
-    notAfter: notBefore + lifetime,
-    revokedAt: null,
-    revocationReason: null,
-    createdAt: notBefore,
-  };
-  await edge.svc.orders.completeOrder(orderId, cert);
-  return cert;
+  return seedCertificate(edge, { id: `c${n}`, names, notBefore, notAfter: notBefore + lifetime, accountId });
 }
 
 const expiringIds = async () =>

@@ -14,8 +14,8 @@ import { serve } from '@hono/node-server';
 import type { Page } from 'playwright-core';
 import { runEvents } from '../../edge/events/delivery.ts';
 import { verifyWebhook } from '../../edge/events/signature.ts';
-import type { CertificateRow } from '../../edge/storage/schema.ts';
 import { freePort } from '../../harness/ports.ts';
+import { seedCertificate } from '../support/certificate-rows.ts';
 import { type InprocEdge, startInprocEdge } from '../support/edge-app.ts';
 import { type Chromium, launchChromium, shot } from './chromium.ts';
 
@@ -30,48 +30,17 @@ let receiverUrl = '';
 const received: { id: string; type: string; verified: boolean }[] = [];
 let secret = '';
 
-async function issue(name: string, ageHours: number, lifetimeHours: number, replaces: string | null = null) {
-  const id = `${name}-${ageHours}`;
-  const identifiers = JSON.stringify([{ type: 'dns', value: name }]);
-  const now = Date.now();
-  await edge.svc.orders.create({
-    order: {
-      id: `o-${id}`,
-      accountId: 'acct-ui',
-      status: 'processing',
-      identifiers,
-      authzIds: '[]',
-      profile: 'default',
-      notBefore: null,
-      notAfter: null,
-      expiresAt: now + HOUR,
-      error: null,
-      csr: 'csr',
-      certificateId: null,
-      replaces,
-      relayAttemptAt: now,
-      createdAt: now,
-    },
-    authzs: [],
-    challenges: [],
-    marks: [],
-  });
-  const cert: CertificateRow = {
-    id: `c-${id}`,
-    orderId: `o-${id}`,
+function issue(name: string, ageHours: number, lifetimeHours: number, replaces: string | null = null) {
+  const notBefore = Date.now() - ageHours * HOUR;
+  return seedCertificate(edge, {
+    id: `c-${name}-${ageHours}`,
+    names: [name],
+    notBefore,
+    notAfter: notBefore + lifetimeHours * HOUR,
     accountId: 'acct-ui',
     serial: randomBytes(16).toString('hex'),
-    chainPem: 'pem',
-    spkiSha256: 'k',
-    identifiers,
-    notBefore: now - ageHours * HOUR,
-    notAfter: now - ageHours * HOUR + lifetimeHours * HOUR,
-    revokedAt: null,
-    revocationReason: null,
-    createdAt: now - ageHours * HOUR,
-  };
-  assert.ok(await edge.svc.orders.completeOrder(cert.orderId, cert));
-  return cert;
+    replaces,
+  });
 }
 
 async function logIn(page: Page) {
