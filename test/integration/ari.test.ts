@@ -9,52 +9,18 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { makeCsr } from '../../harness/csr.ts';
 import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
 import { freePort } from '../../harness/ports.ts';
+import { NotYet, waitFor } from '../../harness/wait.ts';
 import { certIdOfPem, newKey, TestAcme } from '../support/acme.ts';
 import { httpsFetch } from '../support/https-fetch.ts';
+import { issueOverHttp01 } from '../support/issuance.ts';
 import { type System, startSystem } from '../support/system.ts';
 import { verifyChain } from '../support/tools.ts';
 
 const run = promisify(execFile);
 let sys: System;
 let http01: Http01Server;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-type Order = {
-  status: string;
-  authorizations: string[];
-  finalize: string;
-  certificate?: string;
-  error?: unknown;
-};
-
-/** newOrder → http-01 (when needed) → finalize → the PEM chain. */
-async function issue(c: TestAcme, extra: Record<string, unknown> = {}): Promise<string> {
-  const res = await c.post(c.dir.newOrder, { identifiers: [{ type: 'ip', value: '127.0.0.1' }], ...extra });
-  assert.equal(res.status, 201, await res.clone().text());
-  const url = res.headers.get('location')!;
-  const order = (await res.json()) as Order;
-  for (const a of order.authorizations) {
-    const authz = (await (await c.post(a, '')).json()) as {
-      status: string;
-      challenges: { type: string; url: string; token: string }[];
-    };
-    if (authz.status === 'valid') continue;
-    const ch = authz.challenges.find((x) => x.type === 'http-01')!;
-    http01.set(ch.token, await c.keyAuthorization(ch.token));
-    await c.post(ch.url, {});
-    await c.poll(a, (x) => x.status !== 'pending');
-  }
-  await c.poll<Order>(url, (o) => o.status === 'ready');
-  const csr = await makeCsr([], { ips: ['127.0.0.1'] });
-  assert.equal((await c.post(order.finalize, { csr: csr.b64u })).status, 200);
-  const done = await c.poll<Order>(url, (o) => o.status === 'valid' || o.status === 'invalid');
-  assert.equal(done.status, 'valid', JSON.stringify(done.error));
-  return (await c.post(done.certificate!, '')).text();
-}
 
 async function cli(...args: string[]): Promise<string> {
   const { stdout, stderr } = await run(process.execPath, ['bin/edgeca.mjs', 'admin', ...args], {
@@ -89,7 +55,7 @@ describe('ARI: renew now, renewal with replaces, scheduled revocation, CRL', { t
     const fetch = httpsFetch(sys.caFile);
     const c = await new TestAcme(fetch, sys.directoryUrl, await newKey()).init();
     assert.equal((await c.newAccount()).status, 201);
-    const old = await issue(c);
+    const old = await issueOverHttp01(c, http01);
     await verifyChain(old, sys.caFile);
     const text = await opensslText(old);
     const nb = Date.parse(/Not Before: (.+)/.exec(text)![1]!);
@@ -116,33 +82,38 @@ describe('ARI: renew now, renewal with replaces, scheduled revocation, CRL', { t
 
     const next = await c.renewalInfo(old);
     assert.equal(TestAcme.shouldRenew(next), true, 'one poll after renew-now the client renews');
-    const renewed = await issue(c, { replaces: certIdOfPem(old) });
+    const renewed = await issueOverHttp01(c, http01, { extra: { replaces: certIdOfPem(old) } });
     await verifyChain(renewed, sys.caFile);
     assert.notEqual(certIdOfPem(renewed), certIdOfPem(old));
     assert.equal(TestAcme.shouldRenew(await c.renewalInfo(renewed)), false, 'the new certificate is not due');
 
     // The client keeps polling renewalInfo; the polls carry out the revocation that fell due.
-    let shown: { override: { revokedByScheduleAt: string | null } } | undefined;
-    for (let i = 0; i < 60; i++) {
-      await c.renewalInfo(renewed);
-      shown = JSON.parse(await cli('renewals', 'show', oldSerial, ...conn));
-      if (shown?.override.revokedByScheduleAt) break;
-      await sleep(250);
-    }
-    assert.ok(shown?.override.revokedByScheduleAt, 'revoked on schedule');
+    await waitFor(
+      'the old certificate revoked on schedule',
+      async () => {
+        await c.renewalInfo(renewed);
+        const shown = JSON.parse(await cli('renewals', 'show', oldSerial, ...conn)) as {
+          override: { revokedByScheduleAt: string | null };
+        };
+        return shown.override.revokedByScheduleAt ?? new NotYet(JSON.stringify(shown.override));
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
 
     // The edge serves the signer's CRL (cached at most 60 s): the old serial is in it, reason superseded.
-    let crlText = '';
-    for (let i = 0; i < 15; i++) {
-      const res = await fetch(`${sys.edgeUrl}/crl`);
-      assert.equal(res.status, 200);
-      assert.equal(res.headers.get('content-type'), 'application/pkix-crl');
-      const f = join(sys.dir, 'edge.crl');
-      writeFileSync(f, new Uint8Array(await res.arrayBuffer()));
-      crlText = (await run('openssl', ['crl', '-inform', 'DER', '-in', f, '-noout', '-text'])).stdout;
-      if (crlText.includes(oldSerial.toUpperCase())) break;
-      await sleep(5000);
-    }
+    const crlText = await waitFor(
+      `the edge's CRL listing ${oldSerial}`,
+      async () => {
+        const res = await fetch(`${sys.edgeUrl}/crl`);
+        assert.equal(res.status, 200);
+        assert.equal(res.headers.get('content-type'), 'application/pkix-crl');
+        const f = join(sys.dir, 'edge.crl');
+        writeFileSync(f, new Uint8Array(await res.arrayBuffer()));
+        const text = (await run('openssl', ['crl', '-inform', 'DER', '-in', f, '-noout', '-text'])).stdout;
+        return text.includes(oldSerial.toUpperCase()) ? text : new NotYet('not in the CRL yet');
+      },
+      { timeoutMs: 90_000, intervalMs: 5000 },
+    );
     assert.match(crlText, new RegExp(`Serial Number: ${oldSerial.toUpperCase()}`));
     assert.match(crlText, /Superseded/);
     // the edge recorded the revocation at the signer's time: the CRL's revocation date

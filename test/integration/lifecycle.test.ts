@@ -9,36 +9,12 @@ import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
 import { freePort } from '../../harness/ports.ts';
 import { newKey, TestAcme } from '../support/acme.ts';
 import { httpsFetch } from '../support/https-fetch.ts';
+import { type OrderDoc, readyOrder } from '../support/issuance.ts';
 import { type System, startSystem } from '../support/system.ts';
 import { verifyChain } from '../support/tools.ts';
 
 let sys: System;
 let http01: Http01Server;
-
-type Order = {
-  status: string;
-  authorizations: string[];
-  finalize: string;
-  certificate?: string;
-  error?: unknown;
-};
-
-async function readyOrder(c: TestAcme, ip = '127.0.0.1'): Promise<{ order: Order; url: string }> {
-  const res = await c.post(c.dir.newOrder, { identifiers: [{ type: 'ip', value: ip }] });
-  assert.equal(res.status, 201);
-  const url = res.headers.get('location')!;
-  const order = (await res.json()) as Order;
-  for (const a of order.authorizations) {
-    const authz = (await (await c.post(a, '')).json()) as {
-      challenges: { type: string; url: string; token: string }[];
-    };
-    const ch = authz.challenges.find((x) => x.type === 'http-01')!;
-    http01.set(ch.token, await c.keyAuthorization(ch.token));
-    assert.equal((await c.post(ch.url, {})).status, 200);
-    await c.poll(a, (x) => x.status !== 'pending');
-  }
-  return { order: await c.poll<Order>(url, (o) => o.status === 'ready'), url };
-}
 
 describe('issuance lifecycle over HTTPS', { timeout: 180_000 }, () => {
   before(async () => {
@@ -54,13 +30,13 @@ describe('issuance lifecycle over HTTPS', { timeout: 180_000 }, () => {
   test('an edge restart mid-flow loses nothing: nonce, account, order and authorization survive', async () => {
     const c = await new TestAcme(httpsFetch(sys.caFile), sys.directoryUrl, await newKey()).init();
     assert.equal((await c.newAccount()).status, 201);
-    const { order, url } = await readyOrder(c);
+    const { order, url } = await readyOrder(c, http01);
     const nonce = await c.nonce();
     await sys.restartEdge();
     const csr = await makeCsr([], { ips: ['127.0.0.1'] });
     const res = await c.post(order.finalize, { csr: csr.b64u }, { nonce });
     assert.equal(res.status, 200, await res.clone().text());
-    const done = await c.poll<Order>(url, (o) => o.status === 'valid' || o.status === 'invalid');
+    const done = await c.poll<OrderDoc>(url, (o) => o.status === 'valid' || o.status === 'invalid');
     assert.equal(done.status, 'valid', JSON.stringify(done.error));
     const cert = await c.post(done.certificate!, '');
     assert.equal(cert.headers.get('content-type'), 'application/pem-certificate-chain');
@@ -70,21 +46,21 @@ describe('issuance lifecycle over HTTPS', { timeout: 180_000 }, () => {
   test('a signer away at finalize leaves the order processing; it completes once the signer is back', async () => {
     const c = await new TestAcme(httpsFetch(sys.caFile), sys.directoryUrl, await newKey()).init();
     await c.newAccount();
-    const { order, url } = await readyOrder(c);
+    const { order, url } = await readyOrder(c, http01);
     await sys.stopSigner();
     try {
       const res = await c.post(order.finalize, { csr: (await makeCsr([], { ips: ['127.0.0.1'] })).b64u });
       assert.equal(res.status, 200);
-      assert.equal(((await res.json()) as Order).status, 'processing');
+      assert.equal(((await res.json()) as OrderDoc).status, 'processing');
       assert.ok(res.headers.get('retry-after'), 'a processing order carries Retry-After');
     } finally {
       await sys.startSigner();
     }
     await new Promise((r) => setTimeout(r, 3100));
-    const done = await c.poll<Order>(url, (o) => o.status !== 'processing');
+    const done = await c.poll<OrderDoc>(url, (o) => o.status !== 'processing');
     assert.equal(done.status, 'valid', JSON.stringify(done.error));
     const first = await (await c.post(done.certificate!, '')).text();
-    const again = await c.poll<Order>(url, (o) => o.status === 'valid');
+    const again = await c.poll<OrderDoc>(url, (o) => o.status === 'valid');
     assert.equal(await (await c.post(again.certificate!, '')).text(), first, 'one certificate per order');
     await verifyChain(first, sys.caFile);
   });

@@ -13,50 +13,17 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { AuthorityKeyIdentifierExtension, X509Certificate as PeculiarCert } from '@peculiar/x509';
-import { makeCsr } from '../../harness/csr.ts';
 import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
 import { freePort } from '../../harness/ports.ts';
 import { certIdOfPem, newKey, TestAcme } from '../support/acme.ts';
 import { httpsFetch } from '../support/https-fetch.ts';
+import { issueOverHttp01 } from '../support/issuance.ts';
 import { type System, startSystem } from '../support/system.ts';
 import { runTool, splitPemChain, verifyChain } from '../support/tools.ts';
 
 const run = promisify(execFile);
 let sys: System;
 let http01: Http01Server;
-
-type Order = {
-  status: string;
-  authorizations: string[];
-  finalize: string;
-  certificate?: string;
-  error?: unknown;
-};
-
-async function issue(c: TestAcme, extra: Record<string, unknown> = {}): Promise<string> {
-  const res = await c.post(c.dir.newOrder, { identifiers: [{ type: 'ip', value: '127.0.0.1' }], ...extra });
-  assert.equal(res.status, 201, await res.clone().text());
-  const url = res.headers.get('location') as string;
-  const order = (await res.json()) as Order;
-  for (const a of order.authorizations) {
-    const authz = (await (await c.post(a, '')).json()) as {
-      status: string;
-      challenges: { type: string; url: string; token: string }[];
-    };
-    if (authz.status === 'valid') continue;
-    const ch = authz.challenges.find((x) => x.type === 'http-01');
-    if (!ch) throw new Error('no http-01 challenge');
-    http01.set(ch.token, await c.keyAuthorization(ch.token));
-    await c.post(ch.url, {});
-    await c.poll(a, (x) => x.status !== 'pending');
-  }
-  await c.poll<Order>(url, (o) => o.status === 'ready');
-  const csr = await makeCsr([], { ips: ['127.0.0.1'] });
-  assert.equal((await c.post(order.finalize, { csr: csr.b64u })).status, 200);
-  const done = await c.poll<Order>(url, (o) => o.status === 'valid' || o.status === 'invalid');
-  assert.equal(done.status, 'valid', JSON.stringify(done.error));
-  return (await c.post(done.certificate as string, '')).text();
-}
 
 /** The CLI's environment: the admin token goes in a file it names, never on a command line. */
 const cliEnv: Record<string, string> = {};
@@ -90,7 +57,7 @@ describe('renew-now --issuer moves certificates to the new issuer after a rotati
     const fetch = httpsFetch(sys.caFile);
     const c = await new TestAcme(fetch, sys.directoryUrl, await newKey()).init();
     assert.equal((await c.newAccount()).status, 201);
-    const old = await issue(c);
+    const old = await issueOverHttp01(c, http01);
     await verifyChain(old, sys.caFile);
 
     const rotated = JSON.parse(
@@ -124,7 +91,7 @@ describe('renew-now --issuer moves certificates to the new issuer after a rotati
       'the edge shows the certificate issuer',
     );
     // One more certificate, from the new issuer, before the move: renew-now must leave it alone.
-    const fresh = await issue(c);
+    const fresh = await issueOverHttp01(c, http01);
     assert.equal(keyIdOf(fresh), newKeyId);
 
     const moved = JSON.parse(await cli('admin', 'renew-now', '--issuer', oldKeyId, ...conn)) as {
@@ -147,7 +114,7 @@ describe('renew-now --issuer moves certificates to the new issuer after a rotati
       'the new issuer certificate is not due',
     );
 
-    const renewed = await issue(c, { replaces: certIdOfPem(old) });
+    const renewed = await issueOverHttp01(c, http01, { extra: { replaces: certIdOfPem(old) } });
     await verifyChain(renewed, sys.caFile);
     assert.equal(keyIdOf(renewed), newKeyId, 'the renewal comes from the new issuer');
 

@@ -6,12 +6,10 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as x509 from '@peculiar/x509';
-import { makeCsr } from '../../harness/csr.ts';
 import { newKey, TestAcme } from './acme.ts';
 import { httpsFetch } from './https-fetch.ts';
+import { csrFor, finalizeAndDownload, type OrderDoc, readyOrder } from './issuance.ts';
 import type { System } from './system.ts';
-
-type Order = { status: string; finalize: string; certificate?: string; error?: unknown };
 
 /** A write token made by the CLI straight in the edge database, as an operator's first one is. */
 export async function cliWriteToken(sys: System): Promise<string> {
@@ -76,23 +74,15 @@ export class IncidentRig {
     return c;
   }
 
-  async readyOrder(c: TestAcme, name: string): Promise<{ url: string; order: Order }> {
-    const res = await c.post(c.dir.newOrder, { identifiers: [{ type: 'dns', value: name }] });
-    assert.equal(res.status, 201, await res.clone().text());
-    const url = res.headers.get('location')!;
-    const order = await c.poll<Order>(url, (o) => o.status === 'ready');
-    return { url, order };
+  /** newOrder for a pre-authorized `name`, polled until ready (no challenge to answer). */
+  readyOrder(c: TestAcme, name: string): Promise<{ url: string; order: OrderDoc }> {
+    return readyOrder(c, undefined, [{ type: 'dns', value: name }]);
   }
 
   /** newOrder (pre-authorized) → finalize with a CSR for `keys` (or a fresh key) → serial and chain. */
   async issue(c: TestAcme, name: string, keys?: CryptoKeyPair): Promise<{ serial: string; pem: string }> {
-    const { url, order } = await this.readyOrder(c, name);
-    const csr = await makeCsr([name], keys ? { key: keys } : {});
-    const fin = await c.post(order.finalize, { csr: csr.b64u });
-    assert.equal(fin.status, 200, await fin.clone().text());
-    const done = await c.poll<Order>(url, (o) => o.status === 'valid' || o.status === 'invalid');
-    assert.equal(done.status, 'valid', JSON.stringify(done.error));
-    const pem = await (await c.post(done.certificate!, '')).text();
+    const ids = [{ type: 'dns' as const, value: name }];
+    const pem = await finalizeAndDownload(c, await this.readyOrder(c, name), await csrFor(ids, keys));
     const stored = (
       await this.adminOk<{ certificates: { serial: string }[] }>('GET', `/certificates?identifier=${name}`)
     ).certificates;
