@@ -9,30 +9,19 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
-import { freePort } from '../../harness/ports.ts';
+import type { Http01Server } from '../../harness/http01.ts';
 import { NotYet, waitFor } from '../../harness/wait.ts';
 import { certIdOfPem, newKey, TestAcme } from '../support/acme.ts';
 import { httpsFetch } from '../support/https-fetch.ts';
-import { issueOverHttp01 } from '../support/issuance.ts';
-import { type System, startSystem } from '../support/system.ts';
+import { issueOverHttp01, startSystemWithHttp01 } from '../support/issuance.ts';
+import { OperatorCli } from '../support/operator-cli.ts';
+import type { System } from '../support/system.ts';
 import { verifyChain } from '../support/tools.ts';
 
 const run = promisify(execFile);
 let sys: System;
 let http01: Http01Server;
-
-async function cli(...args: string[]): Promise<string> {
-  const { stdout, stderr } = await run(process.execPath, ['bin/edgeca.mjs', 'admin', ...args], {
-    timeout: 60_000,
-    env: { ...process.env, ...cliEnv },
-  });
-  assert.doesNotMatch(stderr, /--token puts the admin token on the command line/);
-  return stdout;
-}
-
-/** The CLI's environment: the admin token goes in a file it names, never on a command line. */
-const cliEnv: Record<string, string> = {};
+let rig: Awaited<ReturnType<typeof startSystemWithHttp01>> | undefined;
 
 async function opensslText(pem: string): Promise<string> {
   const f = join(sys.dir, `c-${Date.now()}.pem`);
@@ -42,17 +31,14 @@ async function opensslText(pem: string): Promise<string> {
 
 describe('ARI: renew now, renewal with replaces, scheduled revocation, CRL', { timeout: 240_000 }, () => {
   before(async () => {
-    const port = await freePort();
-    http01 = await startHttp01Server(port);
-    sys = await startSystem({ http01Port: port });
+    rig = await startSystemWithHttp01();
+    ({ sys, http01 } = rig);
   });
-  after(async () => {
-    await sys?.stop();
-    await http01?.close();
-  });
+  after(() => rig?.stop());
 
   test('an operator renews a name pattern now; the client renews within one poll; the old certificate lands in the CRL', async () => {
     const fetch = httpsFetch(sys.caFile);
+    const operator = new OperatorCli(sys);
     const c = await new TestAcme(fetch, sys.directoryUrl, await newKey()).init();
     assert.equal((await c.newAccount()).status, 201);
     const old = await issueOverHttp01(c, http01);
@@ -68,15 +54,10 @@ describe('ARI: renew now, renewal with replaces, scheduled revocation, CRL', { t
     assert.equal(TestAcme.shouldRenew(first), false, 'a fresh certificate is not due');
     assert.equal(first.retryAfter, 3600);
 
-    const tok = JSON.parse(
-      await cli('token', 'create', '--scope', 'write', '--db', sys.dbUrl, '--json'),
-    ).token;
-    const tokenFile = join(sys.dir, 'admin-token');
-    writeFileSync(tokenFile, tok, { mode: 0o600 });
-    cliEnv.EDGECA_ADMIN_TOKEN_FILE = tokenFile;
+    await operator.login();
     const conn = ['--url', `${sys.edgeUrl}/admin`, '--ca-file', sys.caFile, '--json'];
     const moved = JSON.parse(
-      await cli('renew-now', '--pattern', '127.0.0.0/8', '--revoke-when-replaced', ...conn),
+      await operator.admin('renew-now', '--pattern', '127.0.0.0/8', '--revoke-when-replaced', ...conn),
     );
     assert.equal(moved.count, 1);
 
@@ -92,7 +73,7 @@ describe('ARI: renew now, renewal with replaces, scheduled revocation, CRL', { t
       'the old certificate revoked on schedule',
       async () => {
         await c.renewalInfo(renewed);
-        const shown = JSON.parse(await cli('renewals', 'show', oldSerial, ...conn)) as {
+        const shown = JSON.parse(await operator.admin('renewals', 'show', oldSerial, ...conn)) as {
           override: { revokedByScheduleAt: string | null };
         };
         return shown.override.revokedByScheduleAt ?? new NotYet(JSON.stringify(shown.override));
@@ -119,7 +100,7 @@ describe('ARI: renew now, renewal with replaces, scheduled revocation, CRL', { t
     // the edge recorded the revocation at the signer's time: the CRL's revocation date
     const entry = crlText.slice(crlText.indexOf(`Serial Number: ${oldSerial.toUpperCase()}`));
     const inCrl = Date.parse(/Revocation Date: (.+)/.exec(entry)![1]!.trim());
-    const stored = JSON.parse(await cli('cert', 'list', '--serial', oldSerial, ...conn)) as {
+    const stored = JSON.parse(await operator.admin('cert', 'list', '--serial', oldSerial, ...conn)) as {
       certificates: { revokedAt: string }[];
     };
     assert.equal(stored.certificates[0]?.revokedAt, new Date(inCrl).toISOString());

@@ -5,8 +5,6 @@
 // certificates for a name validated at the edge and for an internal name validated on-prem.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { type ChallTestSrv, startChallTestSrv } from '../../harness/challtestsrv.ts';
@@ -15,23 +13,15 @@ import { dns01TxtValue } from '../../validation/dns-01.ts';
 import { dnsAccount01Name } from '../../validation/dns-account-01.ts';
 import { newKey, TestAcme } from '../support/acme.ts';
 import { httpsFetch } from '../support/https-fetch.ts';
+import { OperatorCli } from '../support/operator-cli.ts';
 import { type System, startSystem } from '../support/system.ts';
 import { verifyChain } from '../support/tools.ts';
 
-const run = promisify(execFile);
+const _run = promisify(execFile);
 let sys: System;
 let edgeDns: ChallTestSrv;
 let internalDns: ChallTestSrv;
-const cliEnv: Record<string, string> = {};
-
-async function cli(...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, ['bin/edgeca.mjs', 'admin', ...args], {
-    timeout: 60_000,
-    env: { ...process.env, ...cliEnv },
-  });
-  return stdout;
-}
-
+let operator: OperatorCli;
 type Order = {
   status: string;
   authorizations: string[];
@@ -86,14 +76,8 @@ describe('dns-account-01 and dns-persist-01 through the whole system', { timeout
         EDGECA_CAA_IDENTITIES: 'ca.corp.internal',
       },
     });
-    const tok = JSON.parse(
-      await cli('token', 'create', '--scope', 'write', '--db', sys.dbUrl, '--json'),
-    ).token;
-    const tokenFile = join(sys.dir, 'admin-token');
-    writeFileSync(tokenFile, tok, { mode: 0o600 });
-    cliEnv.EDGECA_ADMIN_TOKEN_FILE = tokenFile;
-    cliEnv.EDGECA_ADMIN_URL = `${sys.edgeUrl}/admin`;
-    cliEnv.EDGECA_ADMIN_CA_FILE = sys.caFile;
+    operator = new OperatorCli(sys, 60_000);
+    await operator.login();
   });
   after(async () => {
     await sys?.stop();
@@ -130,7 +114,7 @@ describe('dns-account-01 and dns-persist-01 through the whole system', { timeout
       false,
     );
     const set = JSON.parse(
-      await cli('profile', 'set', 'default', '--opt-in-challenges', 'dns-persist-01', '--json'),
+      await operator.admin('profile', 'set', 'default', '--opt-in-challenges', 'dns-persist-01', '--json'),
     );
     assert.deepEqual(set.optInChallenges, ['dns-persist-01']);
   });
@@ -144,7 +128,7 @@ describe('dns-account-01 and dns-persist-01 through the whole system', { timeout
       assert.equal((await c.newAccount()).status, 201);
       const accountId = (c.kid as string).split('/').at(-1) as string;
       const rec = JSON.parse(
-        await cli('dns-persist-record', '--account', accountId, '--name', name, '--json'),
+        await operator.admin('dns-persist-record', '--account', accountId, '--name', name, '--json'),
       ) as {
         owner: string;
         value: string;

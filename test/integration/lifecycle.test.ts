@@ -5,27 +5,23 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { makeCsr } from '../../harness/csr.ts';
-import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
-import { freePort } from '../../harness/ports.ts';
+import type { Http01Server } from '../../harness/http01.ts';
 import { newKey, TestAcme } from '../support/acme.ts';
 import { httpsFetch } from '../support/https-fetch.ts';
-import { type OrderDoc, readyOrder } from '../support/issuance.ts';
-import { type System, startSystem } from '../support/system.ts';
+import { type OrderDoc, readyOrder, startSystemWithHttp01 } from '../support/issuance.ts';
+import type { System } from '../support/system.ts';
 import { verifyChain } from '../support/tools.ts';
 
 let sys: System;
 let http01: Http01Server;
+let rig: Awaited<ReturnType<typeof startSystemWithHttp01>> | undefined;
 
 describe('issuance lifecycle over HTTPS', { timeout: 180_000 }, () => {
   before(async () => {
-    const port = await freePort();
-    http01 = await startHttp01Server(port);
-    sys = await startSystem({ http01Port: port });
+    rig = await startSystemWithHttp01();
+    ({ sys, http01 } = rig);
   });
-  after(async () => {
-    await sys?.stop();
-    await http01?.close();
-  });
+  after(() => rig?.stop());
 
   test('an edge restart mid-flow loses nothing: nonce, account, order and authorization survive', async () => {
     const c = await new TestAcme(httpsFetch(sys.caFile), sys.directoryUrl, await newKey()).init();

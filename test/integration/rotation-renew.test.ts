@@ -13,28 +13,19 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { AuthorityKeyIdentifierExtension, X509Certificate as PeculiarCert } from '@peculiar/x509';
-import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
-import { freePort } from '../../harness/ports.ts';
+import type { Http01Server } from '../../harness/http01.ts';
 import { certIdOfPem, newKey, TestAcme } from '../support/acme.ts';
 import { httpsFetch } from '../support/https-fetch.ts';
-import { issueOverHttp01 } from '../support/issuance.ts';
-import { type System, startSystem } from '../support/system.ts';
+import { issueOverHttp01, startSystemWithHttp01 } from '../support/issuance.ts';
+import { OperatorCli } from '../support/operator-cli.ts';
+import type { System } from '../support/system.ts';
 import { runTool, splitPemChain, verifyChain } from '../support/tools.ts';
 
-const run = promisify(execFile);
+const _run = promisify(execFile);
 let sys: System;
 let http01: Http01Server;
+let rig: Awaited<ReturnType<typeof startSystemWithHttp01>> | undefined;
 
-/** The CLI's environment: the admin token goes in a file it names, never on a command line. */
-const cliEnv: Record<string, string> = {};
-async function cli(...args: string[]): Promise<string> {
-  const { stdout, stderr } = await run(process.execPath, ['bin/edgeca.mjs', ...args], {
-    timeout: 120_000,
-    env: { ...process.env, ...cliEnv },
-  });
-  assert.doesNotMatch(stderr, /--token puts the admin token on the command line/);
-  return stdout;
-}
 /** The leaf's Authority Key Identifier: its issuer's key id, hex. */
 const keyIdOf = (pem: string) =>
   new PeculiarCert(splitPemChain(pem)[0] as string).getExtension(AuthorityKeyIdentifierExtension)?.keyId ??
@@ -44,29 +35,28 @@ describe('renew-now --issuer moves certificates to the new issuer after a rotati
   timeout: 300_000,
 }, () => {
   before(async () => {
-    const port = await freePort();
-    http01 = await startHttp01Server(port);
-    sys = await startSystem({ http01Port: port });
+    rig = await startSystemWithHttp01();
+    ({ sys, http01 } = rig);
   });
-  after(async () => {
-    await sys?.stop();
-    await http01?.close();
-  });
+  after(() => rig?.stop());
 
   test('rotate, follow, renew-now --issuer <old>, the ARI client renews from the new issuer', async () => {
     const fetch = httpsFetch(sys.caFile);
+    const operator = new OperatorCli(sys);
     const c = await new TestAcme(fetch, sys.directoryUrl, await newKey()).init();
     assert.equal((await c.newAccount()).status, 201);
     const old = await issueOverHttp01(c, http01);
     await verifyChain(old, sys.caFile);
 
     const rotated = JSON.parse(
-      await cli('signer', 'rotate', '--config', sys.init.signerConfigFile, '--mode', 'online-root'),
+      await operator.run('signer', 'rotate', '--config', sys.init.signerConfigFile, '--mode', 'online-root'),
     ) as { id: string; retired: string[] };
     assert.equal(rotated.retired.length, 1);
     const [oldId] = rotated.retired as [string];
     await sys.reloadSigner();
-    const issuers = JSON.parse(await cli('signer', 'issuers', '--config', sys.init.signerConfigFile)) as {
+    const issuers = JSON.parse(
+      await operator.run('signer', 'issuers', '--config', sys.init.signerConfigFile),
+    ) as {
       id: string;
       keyId: string;
       state: string;
@@ -75,14 +65,9 @@ describe('renew-now --issuer moves certificates to the new issuer after a rotati
     const newKeyId = issuers.find((i) => i.id === rotated.id)?.keyId ?? '';
     assert.equal(keyIdOf(old), oldKeyId);
 
-    const tok = JSON.parse(
-      await cli('admin', 'token', 'create', '--scope', 'write', '--db', sys.dbUrl, '--json'),
-    ).token;
-    const tokenFile = join(sys.dir, 'admin-token');
-    writeFileSync(tokenFile, tok, { mode: 0o600 });
-    cliEnv.EDGECA_ADMIN_TOKEN_FILE = tokenFile;
+    await operator.login();
     const conn = ['--url', `${sys.edgeUrl}/admin`, '--ca-file', sys.caFile, '--json'];
-    const listed = JSON.parse(await cli('admin', 'cert', 'list', ...conn)) as {
+    const listed = JSON.parse(await operator.admin('cert', 'list', ...conn)) as {
       certificates: { serial: string; issuer: string }[];
     };
     assert.deepEqual(
@@ -94,7 +79,7 @@ describe('renew-now --issuer moves certificates to the new issuer after a rotati
     const fresh = await issueOverHttp01(c, http01);
     assert.equal(keyIdOf(fresh), newKeyId);
 
-    const moved = JSON.parse(await cli('admin', 'renew-now', '--issuer', oldKeyId, ...conn)) as {
+    const moved = JSON.parse(await operator.admin('renew-now', '--issuer', oldKeyId, ...conn)) as {
       count: number;
       certificates: { serial: string }[];
     };

@@ -1,12 +1,15 @@
 // One issuance over the ACME API with the project's own client, as the system tests run it: newOrder,
 // each pending authorization answered over http-01 (or none, for pre-authorized names), the order
 // polled until ready, finalize with a fresh CSR for its identifiers, the order polled until valid,
-// the chain downloaded. Every poll is TestAcme.poll's, bounded.
+// the chain downloaded. Every poll is TestAcme.poll's, bounded. And the system they run against,
+// with an http-01 responder on the port the edge dials.
 import assert from 'node:assert/strict';
 import { makeCsr } from '../../harness/csr.ts';
-import type { Http01Server } from '../../harness/http01.ts';
+import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
+import { freePort } from '../../harness/ports.ts';
 import type { Identifier } from '../../shared/problems.ts';
 import type { TestAcme } from './acme.ts';
+import { type System, type SystemOptions, startSystem } from './system.ts';
 
 export interface OrderDoc {
   status: string;
@@ -81,4 +84,26 @@ export async function issueOverHttp01(
 ): Promise<string> {
   const ready = await readyOrder(c, http01, identifiers, extra);
   return finalizeAndDownload(c, ready, await csrFor(identifiers));
+}
+
+/** The whole system (startSystem) with an http-01 responder on the port the edge dials. */
+export async function startSystemWithHttp01(
+  opts: Omit<SystemOptions, 'http01Port'> = {},
+): Promise<{ sys: System; http01: Http01Server; stop(): Promise<void> }> {
+  const port = await freePort();
+  const http01 = await startHttp01Server(port);
+  try {
+    const sys = await startSystem({ ...opts, http01Port: port });
+    return {
+      sys,
+      http01,
+      async stop() {
+        await sys.stop();
+        await http01.close();
+      },
+    };
+  } catch (e) {
+    await http01.close();
+    throw e;
+  }
 }
