@@ -7,42 +7,14 @@
 // (test/integration/rotation.test.ts) does the same with the key in SoftHSM.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { auditEvents, rootOf, withIssuer } from '../test/support/audit-store.ts';
+import { auditEvents, rewriteFrom, rootOf, withIssuer } from '../test/support/audit-store.ts';
 import { type SoftCa, softCa, testConfig } from '../test/support/signer-service.ts';
 import { storeEngines } from '../test/support/store-engines.ts';
 import { verifyAudit } from './audit-verify.ts';
 import { CheckpointWriter, writeCheckpoint } from './service/checkpoints.ts';
 import { issuerIdOf } from './service/issuers.ts';
-import { auditRowHash, GENESIS_HASH } from './store/audit.ts';
+import { GENESIS_HASH } from './store/audit.ts';
 import { CHECKPOINT_DOMAIN, checkpointMessage } from './store/checkpoints.ts';
-import { type Engine, intOf } from './store/sql.ts';
-
-/** What an attacker with write access does: edit row `seq`, recompute every hash after it and the head. */
-async function rewriteFrom(raw: Engine, seq: number, details: string): Promise<void> {
-  const [before] = await raw.all<{ hash: string }>('SELECT hash FROM audit_log WHERE seq = ?', [seq - 1]);
-  let prev = before?.hash ?? GENESIS_HASH;
-  const rows = await raw.all<{ seq: unknown; time: unknown; event: string; details: string }>(
-    'SELECT seq, time, event, details FROM audit_log WHERE seq >= ? ORDER BY seq',
-    [seq],
-  );
-  for (const r of rows) {
-    const row = {
-      seq: intOf(r.seq),
-      time: intOf(r.time),
-      event: r.event,
-      details: intOf(r.seq) === seq ? details : r.details,
-    };
-    const hash = auditRowHash(prev, row);
-    await raw.run('UPDATE audit_log SET details = ?, prev_hash = ?, hash = ? WHERE seq = ?', [
-      row.details,
-      prev,
-      hash,
-      row.seq,
-    ]);
-    prev = hash;
-  }
-  await raw.run('UPDATE audit_head SET hash = ? WHERE id = 1', [prev]);
-}
 
 for (const engine of storeEngines('edgeca-audit-verify-')) {
   describe(`signed audit checkpoints on ${engine.name}`, { skip: engine.skip }, () => {

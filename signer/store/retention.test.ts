@@ -7,13 +7,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { StatementCounts } from '../../shared/sql-statements.ts';
-import { auditEvents, rootOf, withIssuer } from '../../test/support/audit-store.ts';
+import { auditEvents, rewriteFrom, rootOf, withIssuer } from '../../test/support/audit-store.ts';
 import { type SoftCa, softCa } from '../../test/support/signer-service.ts';
 import { storeEngines } from '../../test/support/store-engines.ts';
 import { verifyAudit } from '../audit-verify.ts';
 import { writeCheckpoint } from '../service/checkpoints.ts';
 import { StorePurger } from '../service/retention.ts';
-import { auditRowHash } from './audit.ts';
 import { intOf, LONG_WORK_MS } from './sql.ts';
 import type { NewIntent, SignerStore } from './store.ts';
 
@@ -166,28 +165,8 @@ for (const engine of storeEngines('edgeca-signer-retention-')) {
       // rewritten with every later hash recomputed, behind a checkpoint signed before the rewrite
       await raw.run(`UPDATE audit_log SET details = ? WHERE seq = 13`, [JSON.stringify({ tag: 'c', i: 1 })]);
       await writeCheckpoint(store, issuer);
-      const rows = await raw.all<{ seq: unknown; time: unknown; event: string; details: string }>(
-        'SELECT seq, time, event, details FROM audit_log WHERE seq >= 12 ORDER BY seq',
-      );
       const [anchor] = await raw.all<{ hash: string }>('SELECT hash FROM audit_checkpoint WHERE seq = 11');
-      let prev = anchor?.hash ?? '';
-      for (const r of rows) {
-        const row = {
-          seq: intOf(r.seq),
-          time: intOf(r.time),
-          event: r.event,
-          details: intOf(r.seq) === 12 ? '{}' : r.details,
-        };
-        const hash = await auditRowHash(prev, row);
-        await raw.run('UPDATE audit_log SET details = ?, prev_hash = ?, hash = ? WHERE seq = ?', [
-          row.details,
-          prev,
-          hash,
-          row.seq,
-        ]);
-        prev = hash;
-      }
-      await raw.run('UPDATE audit_head SET hash = ? WHERE id = 1', [prev]);
+      await rewriteFrom(raw, 12, '{}', anchor?.hash ?? '');
       const rewritten = await verifyAudit(store, { roots: [rootOf(ca)] });
       assert.equal(rewritten.ok, false);
       assert.match(rewritten.reason ?? '', /rows 12 to 14 were rewritten/);

@@ -8,17 +8,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { requireTool } from '../support/tools.ts';
-import {
-  expectServedByEdgeca,
-  type ServerProcess,
-  startServer,
-  startWebServerRig,
-  type WebServerRig,
-} from '../support/web-server.ts';
+import { expectServedByEdgeca, startWebServerRig, type WebServerRig } from '../support/web-server.ts';
 
 const NAME = 'caddy.edgeca.test';
 let rig: WebServerRig | undefined;
-let caddy: ServerProcess | undefined;
 
 describe('Caddy against edgeca', { timeout: 300_000 }, () => {
   before(async () => {
@@ -51,7 +44,7 @@ ${NAME} {
 }
 `,
     );
-    caddy = startServer(bin, ['run', '--config', caddyfile, '--adapter', 'caddyfile'], {
+    rig.serve(bin, ['run', '--config', caddyfile, '--adapter', 'caddyfile'], {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: work,
       XDG_CONFIG_HOME: join(work, 'config'),
@@ -59,12 +52,12 @@ ${NAME} {
     });
   });
   after(async () => {
-    await rig?.close(caddy);
+    await rig?.close();
   });
 
   test('gets a certificate from edgeca and serves HTTPS with it; the chain verifies to the root', async () => {
     assert.ok(rig);
-    await expectServedByEdgeca(rig, caddy, NAME, 'served by caddy', { timeoutMs: 180_000 });
-    assert.match(caddy?.output() ?? '', /certificate obtained successfully/);
+    await expectServedByEdgeca(rig, NAME, 'served by caddy', { timeoutMs: 180_000 });
+    assert.match(rig.server?.output() ?? '', /certificate obtained successfully/);
   });
 });

@@ -10,18 +10,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '../../harness/wait.ts';
 import { findTool } from '../support/tools.ts';
-import {
-  expectServedByEdgeca,
-  type ServerProcess,
-  startServer,
-  startWebServerRig,
-  type WebServerRig,
-} from '../support/web-server.ts';
+import { expectServedByEdgeca, startWebServerRig, type WebServerRig } from '../support/web-server.ts';
 
 const NAME = 'apache.edgeca.test';
 const MODULES = '/usr/lib/apache2/modules';
 let rig: WebServerRig | undefined;
-let apache: ServerProcess | undefined;
 
 const errorLog = () =>
   rig && existsSync(join(rig.work, 'error.log')) ? readFileSync(join(rig.work, 'error.log'), 'utf8') : '';
@@ -91,18 +84,18 @@ MDomain ${NAME}
 </VirtualHost>
 `,
     );
-    apache = startServer(httpd, ['-f', conf, '-DFOREGROUND'], {
+    rig.serve(httpd, ['-f', conf, '-DFOREGROUND'], {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: work,
     });
   });
   after(async () => {
-    await rig?.close(apache);
+    await rig?.close();
   });
 
   test('gets a certificate with the tlsserver profile and serves it after a graceful restart', async () => {
     assert.ok(rig);
-    const context = () => `${errorLog().slice(-8000)}\n${apache?.output().slice(-2000) ?? ''}`;
+    const context = () => `${errorLog().slice(-8000)}\n${rig?.server?.output().slice(-2000) ?? ''}`;
     // mod_md obtains the certificate in the background and stages it for the next (graceful) restart.
     await waitFor(
       'mod_md staged a certificate',
@@ -115,13 +108,13 @@ MDomain ${NAME}
       {
         timeoutMs: 120_000,
         intervalMs: 1000,
-        giveUp: () => (apache?.exited() ? 'apache2 exited' : undefined),
+        giveUp: () => (rig?.server?.exited() ? 'apache2 exited' : undefined),
         context,
       },
     );
     const pid = Number(readFileSync(join(rig.work, 'httpd.pid'), 'utf8').trim());
     process.kill(pid, 'SIGUSR1'); // apachectl graceful
-    const leaf = await expectServedByEdgeca(rig, apache, NAME, 'served by apache', {
+    const leaf = await expectServedByEdgeca(rig, NAME, 'served by apache', {
       timeoutMs: 60_000,
       context,
     });

@@ -106,8 +106,12 @@ export interface WebServerRig {
   httpsPort: number;
   /** a folder of the test's own, removed by close() */
   work: string;
-  /** stops the server (if given), the system and the mock DNS; removes the work folder */
-  close(server?: ServerProcess): Promise<void>;
+  /** the web server, once serve() started it */
+  server?: ServerProcess;
+  /** starts the web server under test (startServer) as this rig's server */
+  serve(cmd: string, args: string[], env: Record<string, string>): ServerProcess;
+  /** stops the server, the system and the mock DNS; removes the work folder */
+  close(): Promise<void>;
 }
 
 /**
@@ -128,30 +132,34 @@ export async function startWebServerRig(
     ...(o.tlsAlpnOnHttps ? { env: { EDGECA_TLSALPN01_PORT: String(httpsPort) } } : {}),
   });
   const work = mkdtempSync(join(tmpdir(), `edgeca-${name}-`));
-  return {
+  const rig: WebServerRig = {
     sys,
     dns,
     eab: await createEab(sys),
     httpPort,
     httpsPort,
     work,
-    async close(server) {
-      await server?.stop();
+    serve(cmd, args, env) {
+      rig.server = startServer(cmd, args, env);
+      return rig.server;
+    },
+    async close() {
+      await rig.server?.stop();
       await sys.stop();
       await dns.close();
       rmSync(work, { recursive: true, force: true });
     },
   };
+  return rig;
 }
 
 /**
- * Waits (bounded) until `server` serves https://`name` on the rig's HTTPS port, then checks that
+ * Waits (bounded) until the rig's server serves https://`name` on the rig's HTTPS port, then checks that
  * it serves `body` with a chain that verifies to edgeca's root (openssl, sslserver) and names
  * `name`. Returns the leaf.
  */
 export async function expectServedByEdgeca(
   rig: WebServerRig,
-  server: ServerProcess | undefined,
   name: string,
   body: string,
   o: { timeoutMs: number; context?: () => string },
@@ -163,8 +171,8 @@ export async function expectServedByEdgeca(
     {
       timeoutMs: o.timeoutMs,
       intervalMs: 500,
-      giveUp: () => (server?.exited() ? 'the server exited' : undefined),
-      context: o.context ?? (() => server?.output().slice(-6000) ?? ''),
+      giveUp: () => (rig.server?.exited() ? 'the server exited' : undefined),
+      context: o.context ?? (() => rig.server?.output().slice(-6000) ?? ''),
     },
   );
   assert.equal(served.status, 200);
