@@ -11,6 +11,7 @@ import {
   innerJws,
   newAccountWith,
   setup,
+  teardown,
   type World,
 } from './account-world.ts';
 import { type BadRequest, runTable } from './harness.ts';
@@ -118,12 +119,4 @@ const cases: BadRequest<World>[] = [
   },
 ];
 
-runTable(
-  'external account binding',
-  setup,
-  (w) => {
-    w.edge.close();
-    w.eabEdge.close();
-  },
-  cases,
-);
+runTable('external account binding', setup, teardown, cases);

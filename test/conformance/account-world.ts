@@ -23,6 +23,12 @@ export interface World {
 export const EAB_KID = 'kid-free';
 export const EAB_BOUND = 'kid-bound';
 
+/** Closes both edges of the world. */
+export function teardown(w: World): void {
+  w.edge.close();
+  w.eabEdge.close();
+}
+
 export async function setup(): Promise<World> {
   const edge = await startInprocEdge();
   const eabEdge = await startInprocEdge({ config: { eabRequired: true } });

@@ -16,6 +16,7 @@ import {
   respelled,
   setup,
   stranger,
+  teardown,
   type World,
 } from './account-world.ts';
 import { account, type BadRequest, postRaw, rsaKey, runTable } from './harness.ts';
@@ -284,15 +285,7 @@ const cases: BadRequest<World>[] = [
   },
 ];
 
-runTable(
-  'accounts',
-  setup,
-  (w) => {
-    w.edge.close();
-    w.eabEdge.close();
-  },
-  cases,
-);
+runTable('accounts', setup, teardown, cases);
 
 describe('an RSA key whose modulus has a leading zero octet is the same key', () => {
   let edge: InprocEdge;

@@ -2,7 +2,7 @@
 // algorithm, for another account or to a key already in use. Nothing may change on any of them.
 import assert from 'node:assert/strict';
 import { newKey } from '../support/acme.ts';
-import { innerJws, keyChange, rollover, setup, type World } from './account-world.ts';
+import { innerJws, keyChange, rollover, setup, teardown, type World } from './account-world.ts';
 import { type BadRequest, rsaKey, runTable } from './harness.ts';
 
 const cases: BadRequest<World>[] = [
@@ -106,12 +106,4 @@ const cases: BadRequest<World>[] = [
   },
 ];
 
-runTable(
-  'key rollover',
-  setup,
-  (w) => {
-    w.edge.close();
-    w.eabEdge.close();
-  },
-  cases,
-);
+runTable('key rollover', setup, teardown, cases);
