@@ -11,27 +11,24 @@
 // Screenshots: test-artifacts/browser/events-system-*.png.
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import * as x509 from '@peculiar/x509';
 import type { Page } from 'playwright-core';
-import { verifyWebhook } from '../../edge/events/signature.ts';
 import { EVENT_TYPES } from '../../edge/storage/event-catalog.ts';
 import { makeCsr } from '../../harness/csr.ts';
+import { NotYet, waitFor } from '../../harness/wait.ts';
 import { certIdOfPem, type TestAcme } from '../support/acme.ts';
 import { cliWriteToken, IncidentRig } from '../support/incident.ts';
 import { type System, startSystem } from '../support/system.ts';
+import { type Delivery, startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 import { type Chromium, launchChromium, shot } from './chromium.ts';
 
 type Order = { status: string; finalize: string; certificate?: string; error?: unknown };
-type Delivery = { id: string; type: string; verified: boolean; data: Record<string, unknown> };
 
 let sys: System;
 let rig: IncidentRig;
 let chrome: Chromium;
-let receiver: Server;
-let receiverUrl = '';
+let receiver: WebhookReceiver | undefined;
 let secret = '';
 const received: Delivery[] = [];
 
@@ -76,36 +73,13 @@ const ofType = (type: string) => received.filter((r) => r.type === type);
 
 describe('events and webhooks over the whole system, seen in Chromium', { timeout: 300_000 }, () => {
   before(async () => {
-    receiver = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => {
-        body += c.toString('utf8');
-      });
-      req.on('end', async () => {
-        const id = String(req.headers['webhook-id']);
-        const verified = await verifyWebhook(
-          secret,
-          {
-            id,
-            timestamp: String(req.headers['webhook-timestamp']),
-            signature: String(req.headers['webhook-signature']),
-          },
-          body,
-        );
-        const doc = JSON.parse(body) as { type: string; data: Record<string, unknown> };
-        received.push({ id, type: doc.type, verified, data: doc.data });
-        res.writeHead(verified ? 204 : 401).end();
-      });
-    });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/edgeca`;
+    receiver = await startWebhookReceiver(() => secret, received);
     sys = await startSystem({ env: { EDGECA_WEBHOOK_TEST_TARGETS: 'true' } });
     rig = new IncidentRig(sys, await cliWriteToken(sys));
     chrome = await launchChromium();
   });
   after(async () => {
     await chrome?.close();
-    receiver?.closeAllConnections();
     receiver?.close();
     await sys?.stop();
   });
@@ -133,7 +107,7 @@ describe('events and webhooks over the whole system, seen in Chromium', { timeou
     const page = await ctx.newPage();
     await logIn(page, rig.token);
     await page.goto(`${sys.edgeUrl}/admin/ui/webhooks`);
-    await page.fill('input[name=url]', receiverUrl);
+    await page.fill('input[name=url]', receiver?.url ?? '');
     for (const t of EVENT_TYPES) await page.check(`input[name="event.${t}"]`);
     await page.click('form.stack button[type=submit]');
     secret = ((await page.textContent('[data-field=webhook-secret]')) ?? '').trim();
@@ -157,12 +131,16 @@ describe('events and webhooks over the whole system, seen in Chromium', { timeou
 
     // The edge's own loop runs every second; /admin/webhooks/run makes it prompt. Bounded: 90 s.
     const want = ['certificate.issued', 'certificate.renewed', 'certificate.revoked', 'certificate.expiring'];
-    const deadline = Date.now() + 90_000;
-    for (let i = 0; i < 90 && Date.now() < deadline; i++) {
-      if (want.every((t) => ofType(t).length > 0) && ofType('certificate.issued').length >= 2) break;
-      await rig.adminOk('POST', '/webhooks/run');
-      await new Promise((r) => setTimeout(r, 1000));
-    }
+    const seen = () => want.every((t) => ofType(t).length > 0) && ofType('certificate.issued').length >= 2;
+    await waitFor(
+      'the receiver got every kind of event',
+      async () => {
+        if (seen()) return true;
+        await rig.adminOk('POST', '/webhooks/run');
+        return seen() ? true : new NotYet(`got ${JSON.stringify(received.map((r) => r.type))}`);
+      },
+      { timeoutMs: 90_000, intervalMs: 1000 },
+    );
     const summary = JSON.stringify(received.map((r) => [r.type, r.data.serial, r.verified]));
     assert.ok(received.length > 0, 'the receiver got deliveries');
     assert.ok(

@@ -7,16 +7,14 @@
 // trends-*.png.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { serve } from '@hono/node-server';
 import type { Page } from 'playwright-core';
 import { runEvents } from '../../edge/events/delivery.ts';
-import { verifyWebhook } from '../../edge/events/signature.ts';
 import { freePort } from '../../harness/ports.ts';
 import { seedCertificate } from '../support/certificate-rows.ts';
 import { type InprocEdge, startInprocEdge } from '../support/edge-app.ts';
+import { type Delivery, startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 import { type Chromium, launchChromium, shot } from './chromium.ts';
 
 const HOUR = 3_600_000;
@@ -25,9 +23,8 @@ let server: ReturnType<typeof serve>;
 let base = '';
 let chrome: Chromium;
 let token = '';
-let receiver: Server;
-let receiverUrl = '';
-const received: { id: string; type: string; verified: boolean }[] = [];
+let receiver: WebhookReceiver | undefined;
+const received: Delivery[] = [];
 let secret = '';
 
 function issue(name: string, ageHours: number, lifetimeHours: number, replaces: string | null = null) {
@@ -52,27 +49,7 @@ async function logIn(page: Page) {
 
 describe('webhooks and charts in Chromium', { timeout: 180_000 }, () => {
   before(async () => {
-    receiver = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => {
-        body += c.toString('utf8');
-      });
-      req.on('end', async () => {
-        const verified = await verifyWebhook(
-          secret,
-          {
-            id: String(req.headers['webhook-id']),
-            timestamp: String(req.headers['webhook-timestamp']),
-            signature: String(req.headers['webhook-signature']),
-          },
-          body,
-        );
-        received.push({ id: String(req.headers['webhook-id']), type: JSON.parse(body).type, verified });
-        res.writeHead(verified ? 204 : 401).end();
-      });
-    });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/edgeca`;
+    receiver = await startWebhookReceiver(() => secret, received);
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     edge = await startInprocEdge({ config: { baseUrl: base, webhookTestTargets: true } });
@@ -92,7 +69,6 @@ describe('webhooks and charts in Chromium', { timeout: 180_000 }, () => {
   after(async () => {
     await chrome?.close();
     server?.close();
-    receiver?.closeAllConnections();
     receiver?.close();
     edge?.close();
   });
@@ -107,7 +83,7 @@ describe('webhooks and charts in Chromium', { timeout: 180_000 }, () => {
     await page.check('input[name="event.certificate.issued"]');
     await page.click('form.stack button[type=submit]');
     assert.match((await page.textContent('.flash.err')) ?? '', /metadata/);
-    await page.fill('input[name=url]', receiverUrl);
+    await page.fill('input[name=url]', receiver?.url ?? '');
     for (const t of [
       'certificate.issued',
       'certificate.renewed',

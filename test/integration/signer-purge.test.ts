@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from '@libsql/client';
+import { waitFor } from '../../harness/wait.ts';
 import { databaseUrl } from '../../onprem/config.ts';
 import { loadSignerConfig } from '../../signer/server.ts';
 import { type System, startSystem } from '../support/system.ts';
@@ -36,9 +37,11 @@ describe('edgeca signer purge, then audit-verify (SoftHSM)', { timeout: 180_000 
       // the signer signed a checkpoint when it started; wait until its time lies in the past
       const checkpoint = async () =>
         Number((await db.execute('SELECT MAX(seq) AS s FROM audit_checkpoint')).rows[0]?.s ?? 0);
-      for (let i = 0; i < 40 && (await checkpoint()) === 0; i++) await new Promise((r) => setTimeout(r, 250));
-      const cpSeq = await checkpoint();
-      assert.ok(cpSeq > 0, 'the signer signed a checkpoint at start');
+      const cpSeq = await waitFor(
+        'the checkpoint the signer signs at start',
+        async () => (await checkpoint()) || undefined,
+        { timeoutMs: 10_000, intervalMs: 250 },
+      );
       await new Promise((r) => setTimeout(r, 50));
       const before = cli('audit-verify', '--config', s.init.signerConfigFile);
       assert.equal(before.status, 0, `audit-verify before: ${before.stdout} ${before.stderr}`);
