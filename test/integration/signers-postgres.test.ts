@@ -14,16 +14,17 @@ import type { Child } from '../../harness/child.ts';
 import { freePort } from '../../harness/ports.ts';
 import { httpAnswers, waitFor } from '../../harness/wait.ts';
 import { postgresBinDir } from '../../scripts/lib/ensure.ts';
-import { b64uEncode, fromHex, pemToDers } from '../../shared/encoding.ts';
-import { importRelayPrivateKey, type RelayKey, type SignRequest, signRelay } from '../../shared/relay.ts';
+import { fromHex, pemToDers } from '../../shared/encoding.ts';
+import { importRelayPrivateKey, type RelayKey, signRelay } from '../../shared/relay.ts';
 import type { DevInit } from '../../signer/bootstrap.ts';
 import { HsmUnavailableError } from '../../signer/ca-signer.ts';
 import type { SignerConfig } from '../../signer/config.ts';
 import { type RunningSigner, startSigner } from '../../signer/server.ts';
 import { issuerId, loadCertTools } from '../../signer/service/tools.ts';
 import { type PgHarness, skipWithoutPostgres, startPostgres } from '../support/postgres.ts';
+import { fetchSignerCrl, listed, revokeBody, serialOf, signBody } from '../support/signer-relay.ts';
 import { serveSigner } from '../support/signer-serve.ts';
-import { makeCsr, softCa, softTools, testConfig, writeAnswerKey } from '../support/signer-service.ts';
+import { softCa, softTools, testConfig, writeAnswerKey } from '../support/signer-service.ts';
 import { runTool, verifyChain } from '../support/tools.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -88,71 +89,13 @@ describe('two signers on one PostgreSQL store and one HSM token', { skip }, () =
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  let orders = 0;
-  async function signBody(name = 'ha.example.test'): Promise<Omit<SignRequest, 'jti' | 'iat' | 'exp'>> {
-    const now = Date.now();
-    return {
-      op: 'sign',
-      orderId: `ha-order-${++orders}`,
-      accountId: 'acct-1',
-      profile: 'default',
-      csr: b64uEncode(await makeCsr({ dns: [name] })),
-      identifiers: [{ type: 'dns', value: name }],
-      notBefore: new Date(now).toISOString(),
-      notAfter: new Date(now + 86_400_000).toISOString(),
-    };
-  }
-
   const postJws = (url: string, path: string, jws: string) =>
     fetch(`${url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/jose' }, body: jws });
   /** A fresh relay request (new jti) to one signer. */
   const post = async (which: 'a' | 'b', path: string, body: Parameters<typeof signRelay>[0]) =>
     postJws(signers[which].url, path, await signRelay(body, relayKey));
-  const revokeBody = (serial: string, reason = 1) => ({ op: 'revoke' as const, serial, reason });
 
-  async function serialOf(chainPem: string): Promise<string> {
-    const r = await runTool('openssl', ['x509', '-noout', '-serial'], { input: chainPem });
-    // openssl prints every octet (even length), as the store and the relay want it, in capitals.
-    return (r.stdout.trim().split('=')[1] ?? '').toLowerCase();
-  }
-
-  async function crlText(der: ArrayBuffer): Promise<string> {
-    const file = join(dir, `crl-${Date.now()}.der`);
-    writeFileSync(file, Buffer.from(der));
-    const r = await runTool('openssl', [
-      'crl',
-      '-inform',
-      'DER',
-      '-in',
-      file,
-      '-noout',
-      '-text',
-      '-CAfile',
-      init.issuerCertFile,
-    ]);
-    assert.equal(r.code, 0, r.stderr);
-    return r.stdout;
-  }
-
-  /** openssl prints a CRL number that fits a long in decimal, a larger one in hex with colons. */
-  function crlNumber(text: string): bigint {
-    const v = /CRL Number:\s*([0-9A-Fa-f:x]+)/.exec(text)?.[1];
-    if (!v) throw new Error(`no CRL number in:\n${text}`);
-    return v.includes(':') || v.startsWith('0x')
-      ? BigInt(`0x${v.replace(/^0x/, '').replaceAll(':', '')}`)
-      : BigInt(v);
-  }
-
-  async function fetchCrl(which: 'a' | 'b'): Promise<{ der: ArrayBuffer; number: bigint; text: string }> {
-    const res = await fetch(`${signers[which].url}/v1/crl`);
-    assert.equal(res.status, 200);
-    const der = await res.arrayBuffer();
-    const text = await crlText(der);
-    return { der, number: crlNumber(text), text };
-  }
-
-  /** A CRL entry for `serial` in `openssl crl -text` output, however many leading zeros it prints. */
-  const listed = (serial: string) => new RegExp(`Serial Number: 0*${serial.replace(/^0+/, '')}\\b`, 'i');
+  const fetchCrl = (which: 'a' | 'b') => fetchSignerCrl(signers[which].url, dir, init.issuerCertFile);
 
   const sql = (q: string) => pg.primary.psql(q, DB.name);
 
