@@ -11,9 +11,9 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { Http01Server } from '../../harness/http01.ts';
 import { NotYet, waitFor } from '../../harness/wait.ts';
-import { certIdOfPem, newKey, TestAcme } from '../support/acme.ts';
+import { certIdOfPem, TestAcme } from '../support/acme.ts';
 import { httpsFetch } from '../support/https-fetch.ts';
-import { issueOverHttp01, startSystemWithHttp01 } from '../support/issuance.ts';
+import { accountOn, issueOverHttp01, startSystemWithHttp01 } from '../support/issuance.ts';
 import { OperatorCli } from '../support/operator-cli.ts';
 import type { System } from '../support/system.ts';
 import { verifyChain } from '../support/tools.ts';
@@ -38,9 +38,8 @@ describe('ARI: renew now, renewal with replaces, scheduled revocation, CRL', { t
 
   test('an operator renews a name pattern now; the client renews within one poll; the old certificate lands in the CRL', async () => {
     const fetch = httpsFetch(sys.caFile);
+    const c = await accountOn(sys);
     const operator = new OperatorCli(sys);
-    const c = await new TestAcme(fetch, sys.directoryUrl, await newKey()).init();
-    assert.equal((await c.newAccount()).status, 201);
     const old = await issueOverHttp01(c, http01);
     await verifyChain(old, sys.caFile);
     const text = await opensslText(old);

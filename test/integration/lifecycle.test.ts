@@ -6,9 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { makeCsr } from '../../harness/csr.ts';
 import type { Http01Server } from '../../harness/http01.ts';
-import { newKey, TestAcme } from '../support/acme.ts';
-import { httpsFetch } from '../support/https-fetch.ts';
-import { type OrderDoc, readyOrder, startSystemWithHttp01 } from '../support/issuance.ts';
+import { accountOn, type OrderDoc, readyOrder, startSystemWithHttp01 } from '../support/issuance.ts';
 import type { System } from '../support/system.ts';
 import { verifyChain } from '../support/tools.ts';
 
@@ -24,8 +22,7 @@ describe('issuance lifecycle over HTTPS', { timeout: 180_000 }, () => {
   after(() => rig?.stop());
 
   test('an edge restart mid-flow loses nothing: nonce, account, order and authorization survive', async () => {
-    const c = await new TestAcme(httpsFetch(sys.caFile), sys.directoryUrl, await newKey()).init();
-    assert.equal((await c.newAccount()).status, 201);
+    const c = await accountOn(sys);
     const { order, url } = await readyOrder(c, http01);
     const nonce = await c.nonce();
     await sys.restartEdge();
@@ -40,8 +37,7 @@ describe('issuance lifecycle over HTTPS', { timeout: 180_000 }, () => {
   });
 
   test('a signer away at finalize leaves the order processing; it completes once the signer is back', async () => {
-    const c = await new TestAcme(httpsFetch(sys.caFile), sys.directoryUrl, await newKey()).init();
-    await c.newAccount();
+    const c = await accountOn(sys);
     const { order, url } = await readyOrder(c, http01);
     await sys.stopSigner();
     try {

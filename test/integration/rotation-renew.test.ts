@@ -14,9 +14,9 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { AuthorityKeyIdentifierExtension, X509Certificate as PeculiarCert } from '@peculiar/x509';
 import type { Http01Server } from '../../harness/http01.ts';
-import { certIdOfPem, newKey, TestAcme } from '../support/acme.ts';
+import { certIdOfPem, TestAcme } from '../support/acme.ts';
 import { httpsFetch } from '../support/https-fetch.ts';
-import { issueOverHttp01, startSystemWithHttp01 } from '../support/issuance.ts';
+import { accountOn, issueOverHttp01, startSystemWithHttp01 } from '../support/issuance.ts';
 import { OperatorCli } from '../support/operator-cli.ts';
 import type { System } from '../support/system.ts';
 import { runTool, splitPemChain, verifyChain } from '../support/tools.ts';
@@ -42,9 +42,8 @@ describe('renew-now --issuer moves certificates to the new issuer after a rotati
 
   test('rotate, follow, renew-now --issuer <old>, the ARI client renews from the new issuer', async () => {
     const fetch = httpsFetch(sys.caFile);
+    const c = await accountOn(sys);
     const operator = new OperatorCli(sys);
-    const c = await new TestAcme(fetch, sys.directoryUrl, await newKey()).init();
-    assert.equal((await c.newAccount()).status, 201);
     const old = await issueOverHttp01(c, http01);
     await verifyChain(old, sys.caFile);
 

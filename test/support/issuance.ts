@@ -8,7 +8,8 @@ import { makeCsr } from '../../harness/csr.ts';
 import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
 import { freePort } from '../../harness/ports.ts';
 import type { Identifier } from '../../shared/problems.ts';
-import type { TestAcme } from './acme.ts';
+import { newKey, TestAcme } from './acme.ts';
+import { httpsFetch } from './https-fetch.ts';
 import { type System, type SystemOptions, startSystem } from './system.ts';
 
 export interface OrderDoc {
@@ -106,4 +107,12 @@ export async function startSystemWithHttp01(
     await http01.close();
     throw e;
   }
+}
+
+/** A client of the system's edge over HTTPS with a new account (a fresh ES256 key). */
+export async function accountOn(sys: Pick<System, 'caFile' | 'directoryUrl'>): Promise<TestAcme> {
+  const c = await new TestAcme(httpsFetch(sys.caFile), sys.directoryUrl, await newKey()).init();
+  const res = await c.newAccount();
+  assert.equal(res.status, 201, await res.text());
+  return c;
 }
