@@ -53,6 +53,17 @@ describe('waitFor', () => {
     assert.ok(Date.now() - t0 < 30_000, 'the wait ended');
   });
 
+  test('a check cut off at the deadline keeps the answer before it in the error', async () => {
+    let n = 0;
+    const err = await waitFor(
+      'the slowing thing',
+      () => (++n === 1 ? new NotYet('HTTP 503') : new Promise<never>(() => {})),
+      { timeoutMs: 200, intervalMs: 10 },
+    ).catch((e: unknown) => e);
+    assert.ok(err instanceof WaitTimeout);
+    assert.match(err.message, /last: HTTP 503; the next check did not answer before the deadline\)$/);
+  });
+
   test('gives up at once when giveUp names a reason, with the context', async () => {
     let n = 0;
     const err = await waitFor('the child', () => new NotYet(`still starting (${++n})`), {

@@ -62,16 +62,19 @@ export async function waitFor<T>(
     asked++;
     const stop = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const CUT_OFF = new NotYet('the check did not answer before the deadline');
     const cutOff = new Promise<NotYet>((resolve) => {
       timer = setTimeout(() => {
         stop.abort(new Error(`the check did not answer within the ${o.timeoutMs} ms`));
-        resolve(new NotYet('the check did not answer before the deadline'));
+        resolve(CUT_OFF);
       }, left);
     });
     try {
       const v = await Promise.race([Promise.resolve().then(() => check(stop.signal)), cutOff]);
       if (v !== undefined && !(v instanceof NotYet)) return v as Exclude<T, undefined | NotYet>;
-      last = v instanceof NotYet ? v.reason : 'not ready';
+      // A check cut off at the deadline says less than the answer before it: keep that one.
+      if (v === CUT_OFF && asked > 1) last = `${last}; the next check did not answer before the deadline`;
+      else last = v instanceof NotYet ? v.reason : 'not ready';
     } catch (e) {
       last = describe(e);
     } finally {

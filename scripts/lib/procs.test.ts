@@ -33,7 +33,7 @@ test('waitHealthy: nothing once the URL answers 200; else a reason naming the se
     const slow = await waitHealthy(url, running, { timeoutMs: 2000, intervalMs: 20 });
     assert.match(
       slow ?? '',
-      /^signer-1 healthy at http:\/\/127\.0\.0\.1:\d+\/health: not ready .*last: HTTP 503\)$/,
+      /^signer-1 healthy at http:\/\/127\.0\.0\.1:\d+\/health: not ready .*last: HTTP 503\b/,
     );
     const gone = await waitHealthy(url, { name: 'edge', running: false }, { timeoutMs: 5000 });
     assert.match(gone ?? '', /edge exited before it became healthy/);
