@@ -21,6 +21,7 @@ import { type DevInit, initDev } from '../../signer/bootstrap.ts';
 import { newKey, TestAcme } from '../support/acme.ts';
 import { startFakeSigner } from '../support/fake-signer.ts';
 import { httpsFetch } from '../support/https-fetch.ts';
+import { readyOrder } from '../support/issuance.ts';
 import { sleep } from './rig.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -151,21 +152,7 @@ interface Edge {
 /** An order for 127.0.0.1 made ready through http-01, then finalized: the finalize answer. */
 async function finalize(e: Edge): Promise<{ url: string; order: Order }> {
   const c = e.acme;
-  const res = await c.post(c.dir.newOrder, { identifiers: [{ type: 'ip', value: '127.0.0.1' }] });
-  assert.equal(res.status, 201, await res.clone().text());
-  const url = res.headers.get('location')!;
-  const order = (await res.json()) as Order;
-  for (const a of order.authorizations) {
-    const authz = (await (await c.post(a, '')).json()) as {
-      challenges: { type: string; url: string; token: string }[];
-    };
-    const ch = authz.challenges.find((x) => x.type === 'http-01');
-    if (!ch) continue;
-    http01.set(ch.token, await c.keyAuthorization(ch.token));
-    await c.post(ch.url, {});
-    await c.poll(a, (x: { status: string }) => x.status !== 'pending');
-  }
-  await c.poll<Order>(url, (o) => o.status === 'ready');
+  const { url, order } = await readyOrder(c, http01);
   const fin = await c.post(order.finalize, { csr: (await makeCsr([], { ips: ['127.0.0.1'] })).b64u });
   assert.equal(fin.status, 200, await fin.clone().text());
   return { url, order: (await fin.json()) as Order };

@@ -24,13 +24,15 @@ export const LOOPBACK: Identifier[] = [{ type: 'ip', value: '127.0.0.1' }];
 
 /**
  * newOrder for `identifiers` (with `extra` order fields, e.g. `replaces`), its pending
- * authorizations answered over `http01` (none may be pending without one), then polled until ready.
+ * authorizations answered over `http01` (none may be pending without one), then polled until ready
+ * (`poll.tries` reads at most, as TestAcme.poll).
  */
 export async function readyOrder(
   c: TestAcme,
   http01: Pick<Http01Server, 'set'> | undefined,
   identifiers: Identifier[] = LOOPBACK,
   extra: Record<string, unknown> = {},
+  poll: { tries?: number } = {},
 ): Promise<{ order: OrderDoc; url: string }> {
   const res = await c.post(c.dir.newOrder, { identifiers, ...extra });
   assert.equal(res.status, 201, await res.clone().text());
@@ -48,9 +50,9 @@ export async function readyOrder(
     http01.set(ch.token, await c.keyAuthorization(ch.token));
     const answered = await c.post(ch.url, {});
     assert.equal(answered.status, 200, await answered.clone().text());
-    await c.poll(a, (x) => x.status !== 'pending');
+    await c.poll(a, (x) => x.status !== 'pending', poll);
   }
-  return { order: await c.poll<OrderDoc>(url, (o) => o.status === 'ready'), url };
+  return { order: await c.poll<OrderDoc>(url, (o) => o.status === 'ready', poll), url };
 }
 
 /** A CSR (base64url DER) for exactly the order's identifiers, with a fresh key or `keys`. */
@@ -65,10 +67,11 @@ export async function finalizeAndDownload(
   c: TestAcme,
   ready: { order: OrderDoc; url: string },
   csr: string,
+  poll: { tries?: number } = {},
 ): Promise<string> {
   const fin = await c.post(ready.order.finalize, { csr });
   assert.equal(fin.status, 200, await fin.clone().text());
-  const done = await c.poll<OrderDoc>(ready.url, (o) => o.status === 'valid' || o.status === 'invalid');
+  const done = await c.poll<OrderDoc>(ready.url, (o) => o.status === 'valid' || o.status === 'invalid', poll);
   assert.equal(done.status, 'valid', JSON.stringify(done.error));
   assert.ok(done.certificate, 'a valid order names its certificate');
   return (await c.post(done.certificate, '')).text();
