@@ -34,10 +34,24 @@ export interface ParsedCsr {
   otherSans: string[];
 }
 
-interface SigAlg {
+export interface SigAlg {
   family: 'EC' | 'RSA' | 'Ed25519';
   hash?: 'SHA-256' | 'SHA-384' | 'SHA-512';
 }
+
+/**
+ * A runtime's own check of the CSR's self-signature (the signer passes node:crypto's, synchronous,
+ * where WebCrypto imports the key and verifies in two queued jobs): true when `signature` by the
+ * key `spki` verifies over `signed` with `alg`. An ECDSA signature is given as r||s, as WebCrypto
+ * takes it (parseCsr reads the CSR's DER Ecdsa-Sig-Value once, the same way for both checks).
+ * parseCsr has already checked that the key's family is the algorithm's.
+ */
+export type CsrSignatureCheck = (
+  spki: Uint8Array,
+  alg: SigAlg,
+  signed: Uint8Array,
+  signature: Uint8Array,
+) => boolean;
 
 const SIGNATURE_ALGORITHMS: Record<string, SigAlg> = {
   [OID.ecdsaWithSha256]: { family: 'EC', hash: 'SHA-256' },
@@ -57,7 +71,7 @@ const CURVES: Record<string, { name: 'P-256' | 'P-384' | 'P-521'; size: number }
 
 const bad = (detail: string): AcmeProblem => new AcmeProblem('badCSR', detail);
 
-export async function parseCsr(der: Uint8Array): Promise<ParsedCsr> {
+export async function parseCsr(der: Uint8Array, o: { verify?: CsrSignatureCheck } = {}): Promise<ParsedCsr> {
   // The raw CertificationRequestInfo bytes are what was signed: take them from the input itself.
   let info: Uint8Array;
   let sigAlgOid: string;
@@ -109,7 +123,7 @@ export async function parseCsr(der: Uint8Array): Promise<ParsedCsr> {
     identifiers,
     ...(commonName === undefined ? {} : { commonName }),
     requestsCa,
-    signatureValid: await verifySignature(spki, key, sigAlgOid, info, signature),
+    signatureValid: await verifySignature(spki, key, sigAlgOid, info, signature, o.verify),
     signatureAlgorithm: sigAlgOid,
     otherSans,
   };
@@ -251,10 +265,16 @@ async function verifySignature(
   sigAlgOid: string,
   signed: Uint8Array,
   signature: Uint8Array,
+  check?: CsrSignatureCheck,
 ): Promise<boolean> {
   const alg = SIGNATURE_ALGORITHMS[sigAlgOid];
   if (!alg || alg.family !== key.family) return false;
+  if (alg.family === 'EC' && !key.curve) return false;
   try {
+    if (check) {
+      const sig = alg.family === 'EC' && key.curve ? ecdsaDerToRaw(signature, key.curve.size) : signature;
+      return check(spki, alg, signed, sig);
+    }
     if (alg.family === 'EC' && key.curve) {
       const pub = await crypto.subtle.importKey(
         'spki',

@@ -126,12 +126,31 @@ export async function answerBodyHash(body: Uint8Array): Promise<string> {
   return b64uEncode(await sha256(body));
 }
 
-/** Signs an answer (compact JWS by the signer's answer key). */
-export async function signAnswer(answer: Omit<RelayAnswer, 'v' | 'iat'>, key: RelayKey): Promise<string> {
+/**
+ * A runtime's own signature primitive for relay JWSs (the signer passes node:crypto's, which signs
+ * and verifies synchronously where WebCrypto queues a job per call). Signatures are the JWS ones
+ * (RFC 7518 §3.4: ES256 is r||s, 64 octets; RFC 8037: EdDSA is the raw Ed25519 signature).
+ */
+export interface RelayCrypto {
+  /** true when `signature` is the pinned key's signature over `signingInput` */
+  verify(key: RelayKey, signingInput: Uint8Array, signature: Uint8Array): boolean;
+  /** the signature over `signingInput` by the private key */
+  sign(key: RelayKey, signingInput: Uint8Array): Uint8Array;
+}
+
+/** Signs an answer (compact JWS by the signer's answer key); with `crypto`, by that primitive. */
+export async function signAnswer(
+  answer: Omit<RelayAnswer, 'v' | 'iat'>,
+  key: RelayKey,
+  crypto?: RelayCrypto,
+): Promise<string> {
   const claims: RelayAnswer = { v: RELAY_VERSION, ...answer, iat: Math.floor(Date.now() / 1000) };
-  return new CompactSign(utf8.encode(JSON.stringify(claims)))
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'edgeca-relay-answer+jws' })
-    .sign(key.key);
+  const header = { alg: key.alg, kid: key.kid, typ: 'edgeca-relay-answer+jws' };
+  const payload = utf8.encode(JSON.stringify(claims));
+  if (!crypto) return new CompactSign(payload).setProtectedHeader(header).sign(key.key);
+  // RFC 7515 §7.1: BASE64URL(header) '.' BASE64URL(payload) '.' BASE64URL(signature).
+  const input = `${b64uEncode(utf8.encode(JSON.stringify(header)))}.${b64uEncode(payload)}`;
+  return `${input}.${b64uEncode(crypto.sign(key, utf8.encode(input)))}`;
 }
 
 export interface RelayKey {
@@ -189,6 +208,8 @@ export interface VerifyOptions {
   /** pinned public keys by kid */
   keys: ReadonlyMap<string, RelayKey>;
   now?: number;
+  /** checks the signature with this primitive instead of jose's (WebCrypto) */
+  crypto?: RelayCrypto;
 }
 
 /**
@@ -204,7 +225,7 @@ export async function verifyRelay<T extends RelayRequest | ValidateAnswer | Rela
   if (typeof jws !== 'string' || jws.length > 256 * 1024 || jws.split('.').length !== 3) {
     throw new AcmeProblem('malformed', 'relay request must be a compact JWS');
   }
-  let header: { alg?: unknown; kid?: unknown };
+  let header: { alg?: unknown; kid?: unknown; [k: string]: unknown };
   try {
     header = JSON.parse(utf8.decode(b64uDecodeLoose(jws.split('.')[0] ?? '')));
   } catch {
@@ -221,8 +242,9 @@ export async function verifyRelay<T extends RelayRequest | ValidateAnswer | Rela
   }
   let payloadBytes: Uint8Array;
   try {
-    const res = await compactVerify(jws, pinned.key, { algorithms: [pinned.alg] });
-    payloadBytes = res.payload;
+    payloadBytes = opts.crypto
+      ? verifiedPayload(jws, header, pinned, opts.crypto)
+      : (await compactVerify(jws, pinned.key, { algorithms: [pinned.alg] })).payload;
   } catch {
     throw new AcmeProblem('unauthorized', 'relay JWS signature does not verify');
   }
@@ -254,6 +276,27 @@ export async function verifyRelay<T extends RelayRequest | ValidateAnswer | Rela
     }
   }
   return { payload: payload as unknown as T, kid: header.kid };
+}
+
+const B64U = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * The payload of a compact JWS whose signature `crypto` verifies with the pinned key; throws
+ * otherwise. Refuses what jose would refuse of a relay JWS: a `crit` or `b64` header parameter
+ * (RFC 7515 §4.1.11, RFC 7797: no extension is understood here) and parts that are not base64url.
+ */
+function verifiedPayload(
+  jws: string,
+  header: Record<string, unknown>,
+  pinned: RelayKey,
+  crypto: RelayCrypto,
+): Uint8Array {
+  if (header.crit !== undefined || header.b64 !== undefined) throw new Error('unsupported header');
+  const [h = '', p = '', sig = ''] = jws.split('.');
+  if (!B64U.test(h) || !B64U.test(p) || !B64U.test(sig)) throw new Error('not base64url');
+  if (!crypto.verify(pinned, utf8.encode(`${h}.${p}`), b64uDecodeLoose(sig)))
+    throw new Error('bad signature');
+  return b64uDecodeLoose(p);
 }
 
 function b64uDecodeLoose(s: string): Uint8Array {

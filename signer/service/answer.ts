@@ -6,16 +6,17 @@
 // authentication gets no signed answer: its jti may be anyone's, and signing it would hand a
 // stranger a valid refusal for a request of the edge's.
 
+import { createHash } from 'node:crypto';
 import { problemResponse } from '../../onprem/http.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
 import {
   type AnswerOp,
-  answerBodyHash,
   RELAY_ANSWER_HEADER,
   type RelayAnswer,
   type RelayKey,
   signAnswer,
 } from '../../shared/relay.ts';
+import { nodeRelayCrypto } from '../relay-crypto.ts';
 import type { RequestLog } from './types.ts';
 
 /**
@@ -45,12 +46,14 @@ export async function answered(
       op: answerOp,
       jti: log.jti,
       status: res.status,
-      bodySha256: await answerBodyHash(body),
+      // as shared/relay.ts answerBodyHash, without a WebCrypto job
+      bodySha256: createHash('sha256').update(body).digest('base64url'),
       ...(log.orderId !== undefined ? { orderId: log.orderId } : {}),
       ...(log.serial !== undefined ? { serial: log.serial } : {}),
       ...result,
     },
     key,
+    nodeRelayCrypto,
   );
   const headers = new Headers(res.headers);
   headers.set(RELAY_ANSWER_HEADER, jws);

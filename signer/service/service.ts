@@ -19,6 +19,7 @@ import { HsmUnavailableError } from '../ca-signer.ts';
 import { checkCeiling } from '../ceiling.ts';
 import type { SignerConfig } from '../config.ts';
 import { sha256Hex } from '../digest.ts';
+import { nodeRelayCrypto } from '../relay-crypto.ts';
 import type { IssuanceRow, NewIntent, SignerStore } from '../store/store.ts';
 import { CrlIssuer } from './crl.ts';
 import type { IssuerRegistry, LoadedIssuer } from './issuers.ts';
@@ -425,7 +426,7 @@ export class SignerService {
   ): Promise<T> {
     let payload: T;
     try {
-      payload = (await verifyRelay<T>(jws, { op, keys: this.o.edgeKeys })).payload;
+      payload = (await verifyRelay<T>(jws, { op, keys: this.o.edgeKeys, crypto: nodeRelayCrypto })).payload;
     } catch (e) {
       if (e instanceof AcmeProblem) {
         await this.o.store.auditEvent('refuse', {

@@ -6,6 +6,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { CaKeyType, CaSigner } from '../ca-signer.ts';
 import type { SignerConfig } from '../config.ts';
 import { readCredential } from '../credentials.ts';
+import { nodeCsrSignatureCheck } from '../csr-crypto.ts';
 import { issuerIdOf } from './issuers.ts';
 import type { CertTools } from './types.ts';
 
@@ -103,7 +104,7 @@ export async function certToolsFor(issuer: {
     ...(issuer.caIssuersUrl ? { caIssuersUrl: issuer.caIssuersUrl } : {}),
   });
   return {
-    parseCsr: (der) => csr.parseCsr(der),
+    parseCsr: (der) => csr.parseCsr(der, { verify: nodeCsrSignatureCheck }),
     leafBuilder: builder,
     randomSerial: leaf.randomSerial,
     buildCrl: crl.buildCrl,
