@@ -9,7 +9,9 @@ import {
   importRelayPrivateKey,
   importRelayPublicKey,
   type RelayAlg,
+  type RelayAnswer,
   type RelayKey,
+  type RevokeRequest,
   signAnswer,
   signRelay,
   verifyRelay,
@@ -32,7 +34,7 @@ async function both(jws: string, pub: RelayKey): Promise<[string, string]> {
   const keysByKid = new Map([[pub.kid, pub]]);
   const one = async (withNode: boolean) => {
     try {
-      const { payload } = await verifyRelay<{ jti: string } & typeof revoke>(jws, {
+      const { payload } = await verifyRelay<RevokeRequest>(jws, {
         op: 'revoke',
         keys: keysByKid,
         ...(withNode ? { crypto: nodeRelayCrypto } : {}),
@@ -96,7 +98,7 @@ describe('node:crypto relay primitive', () => {
       const { priv, pub } = await keys(alg);
       const answer = { op: 'sign-answer' as const, jti: 'j'.repeat(20), status: 200, bodySha256: 'x' };
       const jws = await signAnswer(answer, priv, nodeRelayCrypto);
-      const { payload } = await verifyRelay<{ jti: string; status: number }>(jws, {
+      const { payload } = await verifyRelay<RelayAnswer>(jws, {
         op: 'sign-answer',
         keys: new Map([[pub.kid, pub]]),
       });
