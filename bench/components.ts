@@ -244,13 +244,15 @@ interface WindowSource {
       cpuMsPerIssuanceByRole?: Record<string, { main: number }>;
     }[];
   }[];
-  signer?: {
-    httpSign: {
-      count: number;
-      windowUs?: [number, number];
-      cpuMsPerOpByRole: Record<string, { main: number }>;
-    };
-  };
+  signer?: { httpSign: SignWindow };
+  /** bench/signer-only.ts's JSON holds the signer's results at the top */
+  httpSign?: SignWindow;
+}
+
+interface SignWindow {
+  count: number;
+  windowUs?: [number, number];
+  cpuMsPerOpByRole: Record<string, { main: number }>;
 }
 
 /**
@@ -264,7 +266,7 @@ export function windowOf(
 ): { windowUs: [number, number]; mainMs: number; ops: number } {
   const r = JSON.parse(readFileSync(json, 'utf8')) as WindowSource;
   if (part === 'sign') {
-    const h = r.signer?.httpSign;
+    const h = r.signer?.httpSign ?? r.httpSign;
     if (!h?.windowUs) throw new Error(`${json} has no POST /v1/sign window`);
     return { windowUs: h.windowUs, mainMs: h.cpuMsPerOpByRole.signer?.main ?? 0, ops: h.count };
   }

@@ -1,14 +1,15 @@
 // The signer part of the bench alone, for profiling the signer in this process:
-//   node --cpu-prof --cpu-prof-dir=prof --import tsx bench/signer-only.ts [count] [--postgres]
+//   node --cpu-prof --cpu-prof-dir=prof --import tsx bench/signer-only.ts [count] [--postgres] [--http-only]
 // then `node --import tsx bench/cpuprofile.ts prof/*.cpuprofile` (or bench/components.ts).
-// `--postgres` also measures POST /v1/sign on a signer whose store is a throwaway PostgreSQL.
+// `--postgres` also measures POST /v1/sign on a signer whose store is a throwaway PostgreSQL;
+// `--http-only` measures POST /v1/sign alone (BENCH_SIGNER_NODE_ARGS="--cpu-prof ..." profiles it).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../harness/ports.ts';
 import { initDev } from '../signer/bootstrap.ts';
 import { type BenchPostgres, startBenchPostgres } from './postgres.ts';
-import { benchSigner } from './signer.ts';
+import { benchSigner, benchSignerHttp } from './signer.ts';
 import { type SignerProc, startSignerProc } from './targets.ts';
 
 const count = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 2000);
@@ -26,7 +27,8 @@ try {
       pg = await startBenchPostgres();
       pgSigner = await startSignerProc(common, nodeArgs, { url: pg.url, postmasterPid: pg.pid });
     }
-    const r = await benchSigner(init, signer, {
+    const run = process.argv.includes('--http-only') ? benchSignerHttp : benchSigner;
+    const r = await run(init, signer, {
       count,
       concurrency: 8,
       workDir: work,

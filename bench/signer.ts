@@ -222,25 +222,73 @@ function post(agent: Agent, url: string, body: string): Promise<{ status: number
 export async function benchSigner(
   init: DevInit,
   signerProc: SignerProc,
-  o: {
-    count: number;
-    concurrency: number;
-    workDir: string;
-    opensslSeconds: number;
-    /** a second signer process whose store is PostgreSQL */
-    postgresSigner?: SignerProc;
-    tlsCa: Buffer;
-  },
+  o: SignerBenchOptions,
 ): Promise<SignerResults> {
+  const { relayKey, csr, chains } = await benchInputs(init);
+  const inProcess = await benchInProcess(init, o, relayKey, csr, chains);
+  return { ...inProcess, ...(await benchHttp(init, signerProc, o, { relayKey, csr, chains })) };
+}
+
+/** POST /v1/sign alone (no openssl speed, raw HSM or in-process measures): for profiling the signer. */
+export async function benchSignerHttp(
+  init: DevInit,
+  signerProc: SignerProc,
+  o: SignerBenchOptions,
+): Promise<Pick<SignerResults, 'httpSign' | 'httpSignPostgres' | 'chainsVerified'>> {
+  return benchHttp(init, signerProc, o, await benchInputs(init));
+}
+
+export interface SignerBenchOptions {
+  count: number;
+  concurrency: number;
+  workDir: string;
+  opensslSeconds: number;
+  /** a second signer process whose store is PostgreSQL */
+  postgresSigner?: SignerProc;
+  tlsCa: Buffer;
+}
+
+interface BenchInputs {
+  relayKey: RelayKey;
+  csr: { der: Uint8Array; b64u: string };
+  /** chains issued, verified at the end */
+  chains: string[];
+}
+
+async function benchInputs(init: DevInit): Promise<BenchInputs> {
+  const relayKey = await importRelayPrivateKey(JSON.parse(readFileSync(init.relayKeyFile, 'utf8')));
+  return { relayKey, csr: await makeCsr(['bench.internal.test']), chains: [] };
+}
+
+async function benchHttp(
+  init: DevInit,
+  signerProc: SignerProc,
+  o: SignerBenchOptions,
+  { relayKey, csr, chains }: BenchInputs,
+): Promise<Pick<SignerResults, 'httpSign' | 'httpSignPostgres' | 'chainsVerified'>> {
+  // Through HTTP to the real `edgeca signer serve` process (its store a libSQL file), then to the
+  // one whose store is PostgreSQL when there is one.
+  const httpSign = await httpSignRate(signerProc, relayKey, csr.b64u, o, 'http', chains);
+  const httpSignPostgres = o.postgresSigner
+    ? await httpSignRate(o.postgresSigner, relayKey, csr.b64u, o, 'http-pg', chains)
+    : undefined;
+  const check = verifyChains(chains, readFileSync(init.rootCertFile, 'utf8'), 3);
+  return { httpSign, ...(httpSignPostgres ? { httpSignPostgres } : {}), chainsVerified: check };
+}
+
+/** openssl speed, raw HSM signatures, the builder + HSM and the whole service, in this process. */
+async function benchInProcess(
+  init: DevInit,
+  o: { count: number; concurrency: number; workDir: string; opensslSeconds: number },
+  relayKey: RelayKey,
+  csr: { der: Uint8Array; b64u: string },
+  chains: string[],
+): Promise<Omit<SignerResults, 'httpSign' | 'httpSignPostgres' | 'chainsVerified'>> {
   const opensslEcdsaP256SignPerSecond = opensslSpeed(o.opensslSeconds);
   const { config, baseDir } = loadSignerConfig(init.signerConfigFile);
   const [issuerDer] = pemToDers(readFileSync(init.issuerCertFile, 'utf8'));
   if (!issuerDer) throw new Error(`no certificate in ${init.issuerCertFile}`);
-  const rootPem = readFileSync(init.rootCertFile, 'utf8');
-  const relayKey = await importRelayPrivateKey(JSON.parse(readFileSync(init.relayKeyFile, 'utf8')));
-  const csr = await makeCsr(['bench.internal.test']);
   const tbsSample = new Uint8Array(300).fill(7);
-  const chains: string[] = [];
 
   // Raw signatures and the builder: the HSM opened in this process, as the signer opens it.
   const hsm = await openHsm(config, baseDir);
@@ -297,22 +345,11 @@ export async function benchSigner(
     await inProc.close();
   }
 
-  // Through HTTP to the real `edgeca signer serve` process (its store a libSQL file), then to the
-  // one whose store is PostgreSQL when there is one.
-  const httpSign = await httpSignRate(signerProc, relayKey, csr.b64u, o, 'http', chains);
-  const httpSignPostgres = o.postgresSigner
-    ? await httpSignRate(o.postgresSigner, relayKey, csr.b64u, o, 'http-pg', chains)
-    : undefined;
-
-  const check = verifyChains(chains, rootPem, 3);
   return {
     opensslEcdsaP256SignPerSecond,
     hsmOneInFlight,
     hsmPool,
     inProcessBuilderHsm,
     inProcessService,
-    httpSign,
-    ...(httpSignPostgres ? { httpSignPostgres } : {}),
-    chainsVerified: check,
   };
 }

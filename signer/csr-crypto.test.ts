@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as x509 from '@peculiar/x509';
 import { parseCsr } from '../shared/csr.ts';
-import { bitString, children, content, readTlv, seq, TAG, tlv, whole } from '../shared/der.ts';
+import { bitString, children, content, readTlv, seq, spkiParts, TAG, tlv, whole } from '../shared/der.ts';
 import { nodeCsrSignatureCheck } from './csr-crypto.ts';
 
 async function makeCsr(
@@ -46,6 +46,16 @@ async function both(der: Uint8Array): Promise<[boolean, boolean]> {
 }
 
 describe('node:crypto CSR signature check', () => {
+  test('a CSR whose EC point is not on its curve is refused by both', async () => {
+    const der = await makeCsr({ name: 'ECDSA', namedCurve: 'P-256' }, { name: 'ECDSA', hash: 'SHA-256' });
+    const point = spkiParts((await parseCsr(der)).spki).publicKey;
+    const at = Buffer.from(der).indexOf(Buffer.from(point));
+    assert.ok(at > 0);
+    const off = der.slice();
+    off[at + 64] = (off[at + 64] as number) ^ 0x01; // the last octet of y
+    assert.deepEqual(await both(off), [false, false]);
+  });
+
   for (const [name, gen, sign] of kinds) {
     test(`${name}: a good CSR verifies, a tampered signature or body does not`, async () => {
       const der = await makeCsr(gen, sign);
