@@ -7,7 +7,18 @@
 import { CertificationRequest } from '@peculiar/asn1-csr';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { BasicConstraints, Extensions } from '@peculiar/asn1-x509';
-import { children, content, ecdsaDerToRaw, OID, oidText, readTlv, spkiParts, TAG, whole } from './der.ts';
+import {
+  children,
+  content,
+  ecdsaDerToRaw,
+  OID,
+  oidText,
+  readTlv,
+  spkiParts,
+  TAG,
+  type Tlv,
+  whole,
+} from './der.ts';
 import { canonicalIdentifiers, formatIp, normalizeIdentifier } from './identifiers.ts';
 import { ecLeafKeyType, type LeafKeyType, rsaLeafKeyType } from './key-types.ts';
 import { AcmeProblem, type Identifier } from './problems.ts';
@@ -71,19 +82,30 @@ const CURVES: Record<string, { name: 'P-256' | 'P-384' | 'P-521'; size: number }
 
 const bad = (detail: string): AcmeProblem => new AcmeProblem('badCSR', detail);
 
-export async function parseCsr(der: Uint8Array, o: { verify?: CsrSignatureCheck } = {}): Promise<ParsedCsr> {
+export interface ParseCsrOptions {
+  /** the runtime's own signature check (default: WebCrypto) */
+  verify?: CsrSignatureCheck;
+  /** false: always read through the ASN.1 object model (tests compare it with the direct read) */
+  plain?: boolean;
+}
+
+export async function parseCsr(der: Uint8Array, o: ParseCsrOptions = {}): Promise<ParsedCsr> {
   // The raw CertificationRequestInfo bytes are what was signed: take them from the input itself.
   let info: Uint8Array;
   let sigAlgOid: string;
   let signature: Uint8Array;
   let spki: Uint8Array;
-  let csr: CertificationRequest;
+  let csr: CertificationRequest | undefined;
+  let facts: RequestFacts | undefined;
+  let infoTlv: Tlv;
   try {
     const outer = readTlv(der);
     if (outer.tag !== TAG.SEQUENCE || outer.end !== der.length) throw new Error('not a single DER SEQUENCE');
-    const [infoTlv, algTlv, sigTlv] = children(der, outer);
-    if (!infoTlv || !algTlv || !sigTlv || sigTlv.tag !== TAG.BIT_STRING)
+    const top = children(der, outer);
+    const [infoAt, algTlv, sigTlv] = top;
+    if (!infoAt || !algTlv || !sigTlv || sigTlv.tag !== TAG.BIT_STRING)
       throw new Error('not a CertificationRequest');
+    infoTlv = infoAt;
     info = whole(der, infoTlv);
     const spkiTlv = children(der, infoTlv)[2];
     if (!spkiTlv) throw new Error('CertificationRequestInfo has no subjectPKInfo');
@@ -94,12 +116,13 @@ export async function parseCsr(der: Uint8Array, o: { verify?: CsrSignatureCheck 
     const bits = content(der, sigTlv);
     if (bits[0] !== 0) throw new Error('signature BIT STRING has unused bits');
     signature = bits.subarray(1);
-    csr = AsnConvert.parse(der, CertificationRequest);
+    facts = top.length === 3 && o.plain !== false ? plainFactsOrNone(der, infoTlv, algTlv) : undefined;
+    if (!facts) csr = AsnConvert.parse(der, CertificationRequest);
   } catch (e) {
     throw bad(`the CSR is not a DER PKCS#10 CertificationRequest (${(e as Error).message})`);
   }
-  const cri = csr.certificationRequestInfo;
-  if (cri.version !== 0) throw bad(`CSR version ${cri.version} is not v1 (0)`);
+  if (csr && csr.certificationRequestInfo.version !== 0)
+    throw bad(`CSR version ${csr.certificationRequestInfo.version} is not v1 (0)`);
 
   let key: ReturnType<typeof describeKey>;
   try {
@@ -107,15 +130,10 @@ export async function parseCsr(der: Uint8Array, o: { verify?: CsrSignatureCheck 
   } catch (e) {
     throw bad(`the CSR public key cannot be decoded (${(e as Error).message})`);
   }
+  if (!facts) facts = requestFacts(csr as CertificationRequest);
 
-  let commonName: string | undefined;
-  for (const rdn of cri.subject) {
-    for (const atv of rdn) {
-      if (atv.type === OID.commonName && commonName === undefined) commonName = atv.value.toString();
-    }
-  }
-
-  const { identifiers, otherSans, requestsCa } = readExtensionRequest(csr);
+  const { commonName } = facts;
+  const { identifiers, otherSans, requestsCa } = readExtensionRequest(facts);
   return {
     spki,
     keyType: key.keyType,
@@ -157,14 +175,27 @@ function describeKey(spki: Uint8Array): KeyFacts {
   return { keyType: 'unsupported', description: `key algorithm ${p.algorithm}` };
 }
 
-function readExtensionRequest(csr: CertificationRequest): {
-  identifiers: Identifier[];
-  otherSans: string[];
-  requestsCa: boolean;
-} {
-  const attrs = (csr.certificationRequestInfo.attributes ?? []).filter(
-    (a) => a.type === OID.extensionRequest,
-  );
+/**
+ * What parseCsr reads of a CertificationRequestInfo besides its key: the first subject CN and the
+ * extensionRequest attribute, or the reason it refuses them (`problem`, thrown after the key is
+ * described, as before).
+ */
+interface RequestFacts {
+  commonName?: string;
+  /** the extensionRequest's extensions, as (extnID, extnValue contents) */
+  extensions: { extnID: string; value: Uint8Array }[];
+}
+
+/** The facts through @peculiar/asn1-csr's object model: any CSR it can parse. */
+function requestFacts(csr: CertificationRequest): RequestFacts {
+  const cri = csr.certificationRequestInfo;
+  let commonName: string | undefined;
+  for (const rdn of cri.subject) {
+    for (const atv of rdn) {
+      if (atv.type === OID.commonName && commonName === undefined) commonName = atv.value.toString();
+    }
+  }
+  const attrs = (cri.attributes ?? []).filter((a) => a.type === OID.extensionRequest);
   if (attrs.length > 1) throw bad('the CSR has more than one extensionRequest attribute');
   const values = attrs[0]?.values ?? [];
   if (values.length > 1) throw bad('the CSR extensionRequest attribute has more than one value');
@@ -176,6 +207,140 @@ function readExtensionRequest(csr: CertificationRequest): {
       throw bad(`the CSR extensionRequest cannot be decoded (${(e as Error).message})`);
     }
   }
+  return {
+    ...(commonName === undefined ? {} : { commonName }),
+    extensions: exts.map((e) => ({ extnID: e.extnID, value: new Uint8Array(e.extnValue.buffer) })),
+  };
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The same facts read straight from the DER, for a CSR of the plain shape clients send: version 0,
+ * a subject of UTF8String/PrintableString/IA5String values, an attributes [0] set, at most one
+ * extensionRequest with one value, extensions of (OID, [BOOLEAN], OCTET STRING), no extension twice.
+ * Anything else returns undefined and goes through the object model (requestFacts), which then
+ * answers exactly as it always has: this path only skips building objects for a CSR that model
+ * reads the same way (a CN value is a DirectoryString or IA5String it turns into the same text).
+ */
+function plainFactsOrNone(der: Uint8Array, infoTlv: Tlv, algTlv: Tlv): RequestFacts | undefined {
+  try {
+    return plainRequestFacts(der, infoTlv, algTlv);
+  } catch {
+    return undefined; // malformed: the object model refuses it, with the message it always gave
+  }
+}
+
+function plainRequestFacts(der: Uint8Array, infoTlv: Tlv, algTlv: Tlv): RequestFacts | undefined {
+  if (infoTlv.tag !== TAG.SEQUENCE || algTlv.tag !== TAG.SEQUENCE) return undefined;
+  if (!plainAlgorithm(der, algTlv)) return undefined;
+  const [version, subject, spkiTlv, attributes, ...more] = children(der, infoTlv);
+  if (!version || !subject || !spkiTlv || !attributes || more.length > 0) return undefined;
+  if (
+    version.tag !== TAG.INTEGER ||
+    version.end - version.contentStart !== 1 ||
+    der[version.contentStart] !== 0
+  )
+    return undefined;
+  if (subject.tag !== TAG.SEQUENCE || spkiTlv.tag !== TAG.SEQUENCE || attributes.tag !== 0xa0)
+    return undefined;
+  const [keyAlg, keyBits, ...keyRest] = children(der, spkiTlv);
+  if (!keyAlg || keyBits?.tag !== TAG.BIT_STRING || keyRest.length > 0 || !plainAlgorithm(der, keyAlg))
+    return undefined;
+  if (keyBits.end === keyBits.contentStart || der[keyBits.contentStart] !== 0) return undefined;
+
+  let commonName: string | undefined;
+  for (const rdn of children(der, subject)) {
+    if (rdn.tag !== TAG.SET) return undefined;
+    const atvs = children(der, rdn);
+    if (atvs.length === 0) return undefined;
+    for (const atv of atvs) {
+      if (atv.tag !== TAG.SEQUENCE) return undefined;
+      const [type, value, ...rest] = children(der, atv);
+      if (!type || !value || rest.length > 0 || !plainOid(der, type)) return undefined;
+      const text = plainString(der, value);
+      if (text === undefined) return undefined;
+      if (commonName === undefined && oidText(content(der, type)) === OID.commonName) commonName = text;
+    }
+  }
+
+  let requested: Tlv | undefined;
+  for (const attr of children(der, attributes)) {
+    if (attr.tag !== TAG.SEQUENCE) return undefined;
+    const [type, values, ...rest] = children(der, attr);
+    if (!type || !values || rest.length > 0 || !plainOid(der, type) || values.tag !== TAG.SET)
+      return undefined;
+    // Another attribute (challengePassword, say) is rare: the object model reads its values.
+    if (oidText(content(der, type)) !== OID.extensionRequest) return undefined;
+    const vs = children(der, values);
+    if (requested || vs.length !== 1 || vs[0]?.tag !== TAG.SEQUENCE) return undefined;
+    requested = vs[0];
+  }
+
+  const extensions: RequestFacts['extensions'] = [];
+  const seen = new Set<string>();
+  for (const ext of requested ? children(der, requested) : []) {
+    if (ext.tag !== TAG.SEQUENCE) return undefined;
+    const parts = children(der, ext);
+    const [id, second, third, ...rest] = parts;
+    if (!id || !second || rest.length > 0 || !plainOid(der, id)) return undefined;
+    const critical = third ? second : undefined;
+    const value = third ?? second;
+    if (critical && (critical.tag !== TAG.BOOLEAN || critical.end - critical.contentStart !== 1))
+      return undefined;
+    if (value.tag !== TAG.OCTET_STRING) return undefined;
+    const extnID = oidText(content(der, id));
+    if (seen.has(extnID)) return undefined;
+    seen.add(extnID);
+    extensions.push({ extnID, value: content(der, value) });
+  }
+  return { ...(commonName === undefined ? {} : { commonName }), extensions };
+}
+
+/** An AlgorithmIdentifier of an OID and no parameters, NULL or an OID (a named curve). */
+function plainAlgorithm(der: Uint8Array, t: Tlv): boolean {
+  if (t.tag !== TAG.SEQUENCE) return false;
+  const [oid, params, ...rest] = children(der, t);
+  if (!oid || !plainOid(der, oid) || rest.length > 0) return false;
+  return (
+    params === undefined ||
+    plainOid(der, params) ||
+    (params.tag === TAG.NULL && params.end === params.contentStart)
+  );
+}
+
+/** An OBJECT IDENTIFIER in minimal base-128: no subidentifier starts with 0x80 or runs off the end. */
+function plainOid(der: Uint8Array, t: Tlv): boolean {
+  if (t.tag !== TAG.OID || t.end === t.contentStart) return false;
+  if ((der[t.end - 1] as number) & 0x80) return false;
+  for (let i = t.contentStart; i < t.end; i++) {
+    const starts = i === t.contentStart || !((der[i - 1] as number) & 0x80);
+    if (starts && der[i] === 0x80) return false;
+  }
+  return true;
+}
+
+/** The text of a UTF8String, PrintableString or IA5String value; undefined for anything else. */
+function plainString(der: Uint8Array, t: Tlv): string | undefined {
+  const bytes = content(der, t);
+  if (t.tag === TAG.UTF8_STRING) {
+    try {
+      return STRICT_UTF8.decode(bytes);
+    } catch {
+      return undefined;
+    }
+  }
+  if (t.tag !== 0x13 && t.tag !== 0x16) return undefined; // PrintableString, IA5String
+  for (const b of bytes) if (b > 0x7e || b < 0x20) return undefined;
+  return latin1(bytes);
+}
+
+function readExtensionRequest(facts: RequestFacts): {
+  identifiers: Identifier[];
+  otherSans: string[];
+  requestsCa: boolean;
+} {
+  const exts = facts.extensions;
   const seen = new Set<string>();
   for (const e of exts) {
     if (seen.has(e.extnID)) throw bad(`the CSR requests extension ${e.extnID} twice`);
@@ -185,13 +350,13 @@ function readExtensionRequest(csr: CertificationRequest): {
   let requestsCa = false;
   if (bc) {
     try {
-      requestsCa = AsnConvert.parse(bc.extnValue, BasicConstraints).cA === true;
+      requestsCa = AsnConvert.parse(bc.value, BasicConstraints).cA === true;
     } catch {
       throw bad('the CSR basicConstraints extension cannot be decoded');
     }
   }
   const san = exts.find((e) => e.extnID === OID.subjectAltName);
-  const found = san ? readSan(new Uint8Array(san.extnValue.buffer)) : { ids: [], other: [] };
+  const found = san ? readSan(san.value) : { ids: [], other: [] };
   return { identifiers: canonicalIdentifiers(found.ids), otherSans: found.other, requestsCa };
 }
 
