@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { configPath, readConfigJson } from '../onprem/config.ts';
 import { listen } from '../onprem/http.ts';
+import { type LineLog, lineLog } from '../onprem/line-log.ts';
 import { derToPem, pemToDers } from '../shared/encoding.ts';
 import { exportStatementCounts } from '../shared/metrics.ts';
 import { importRelayPrivateKey, importRelayPublicKey, type RelayKey } from '../shared/relay.ts';
@@ -90,8 +91,8 @@ function readPem(file: string, what: string): Uint8Array[] {
 
 export async function startSigner(opts: StartSignerOptions): Promise<RunningSigner> {
   const { config, baseDir } = 'configFile' in opts ? loadSignerConfig(opts.configFile) : opts;
-  const log =
-    opts.deps?.log ?? ((line: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(line)}\n`));
+  const stdoutLog = opts.deps?.log ? undefined : lineLog();
+  const log = opts.deps?.log ?? (stdoutLog as LineLog);
   const issuerFile = configPath(baseDir, config.ca.issuerCertFile);
   const [issuerDer] = readPem(issuerFile, 'issuer certificate (ca.issuerCertFile)');
   if (!issuerDer) throw new Error('unreachable: no issuer certificate');
@@ -232,6 +233,7 @@ export async function startSigner(opts: StartSignerOptions): Promise<RunningSign
         closing ??= (async () => {
           await server.close();
           for (const c of cleanups) await c();
+          stdoutLog?.close();
         })();
         return closing;
       },
