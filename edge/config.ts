@@ -48,6 +48,8 @@ export interface EdgeConfig {
   caaIdentities: string[];
   profiles: Record<string, ProfileConfig>;
   defaultProfile: string;
+  /** seconds an account read by `kid` is reused by this process (edge/storage/account-cache.ts) */
+  accountCacheSeconds: number;
   /** how long a nonce stays usable */
   nonceLifetimeSeconds: number;
   orderLifetimeSeconds: number;

@@ -10,6 +10,7 @@ import { collectPeers, createEdgeMetrics, type EdgeMetrics, instrumentSignerClie
 import type { EdgeRuntime } from './platform/types.ts';
 import { createSignerClient, type SignerClient } from './relay/signer-client.ts';
 import { createValidatorClient, type ValidatorClient } from './relay/validator-client.ts';
+import { type AccountCache, createAccountCache } from './storage/account-cache.ts';
 import { type AccountRepo, createAccountRepo, createEabRepo, type EabRepo } from './storage/accounts.ts';
 import { type AdminStore, createAdminStore } from './storage/admin.ts';
 import { type Database, openDatabase } from './storage/db.ts';
@@ -40,6 +41,11 @@ export interface EdgeServices {
   linker: Linker;
   nonces: NonceRepo;
   accounts: AccountRepo;
+  /**
+   * Accounts read by `kid`, reused for EDGECA_ACCOUNT_CACHE_S by this process; whoever changes an
+   * account's status or key forgets it here (edge/storage/account-cache.ts).
+   */
+  accountCache: AccountCache;
   eab: EabRepo;
   orders: OrderRepo;
   certificates: CertificateRepo;
@@ -119,6 +125,7 @@ export async function createServices(opts: {
     linker: new Linker(config.baseUrl),
     nonces,
     accounts: createAccountRepo(db),
+    accountCache: createAccountCache({ ttlMs: config.accountCacheSeconds * 1000 }),
     eab: createEabRepo(db),
     orders: createOrderRepo(db),
     certificates: createCertificateRepo(db),

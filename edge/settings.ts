@@ -267,6 +267,16 @@ export const EDGE_SETTINGS = [
     runtimes: ALL,
   },
   {
+    name: 'EDGECA_ACCOUNT_CACHE_S',
+    type: 'int',
+    default: 3,
+    key: 'accountCacheSeconds',
+    shown: '`3`',
+    description: 'seconds an edge process reuses an account it read (`0`: never; docs/architecture.md)',
+    secret: false,
+    runtimes: ALL,
+  },
+  {
     name: 'EDGECA_NONCE_LIFETIME_S',
     type: 'int',
     default: 3600,

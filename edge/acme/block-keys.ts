@@ -87,6 +87,7 @@ export async function blockKeys(
   const head = [...store.block(rows), ...(by.also ?? [])];
   const results = await svc.database.db.batch([...head, ...deactivation.stmts] as [Stmt, ...Stmt[]]);
   const deactivatedAccounts = idsOf(results, head.length, deactivation.returning);
+  for (const id of deactivatedAccounts) svc.accountCache.forget(id);
   if (deactivatedAccounts.length > 0)
     svc.log({ event: 'accounts-deactivated', because: 'key-compromise', accounts: deactivatedAccounts });
   return { deactivatedAccounts, accountsUnchecked: older.left };
@@ -110,6 +111,7 @@ export async function checkAccountKeyDigest(svc: EdgeServices, account: AccountR
     // a concurrent request of the same account may have deactivated it first: refused all the same
     store.blockOf(keyDigest),
   ]);
+  svc.accountCache.forget(account.id);
   if (idsOf(results, 1, deactivation.returning).length > 0)
     svc.log({ event: 'accounts-deactivated', because: 'key-compromise', accounts: [account.id] });
   if (((results[results.length - 1] ?? []) as unknown[]).length > 0)

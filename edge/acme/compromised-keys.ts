@@ -168,16 +168,6 @@ export async function refuseBlockedAccountKey(svc: EdgeServices, jwk: JWK): Prom
   return digest;
 }
 
-/** finalize (RFC 8555 §7.4): a CSR for a blocked key is badCSR (§6.7: "The CSR is unacceptable"). */
-export async function refuseBlockedCsrKey(svc: EdgeServices, csrDer: Uint8Array): Promise<void> {
-  const row = await blockedKeyStore(svc).get(await spkiDigest((await parseCsr(csrDer)).spki));
-  if (row)
-    throw new AcmeProblem(
-      'badCSR',
-      `the CSR's public key cannot be certified: it was ${reported(row)}; generate a new key and CSR`,
-    );
-}
-
 /** The block row for the key of a certificate revoked with reason keyCompromise. */
 export async function compromisedCertificateKey(
   chainPem: string,

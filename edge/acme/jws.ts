@@ -7,6 +7,8 @@ import { calculateJwkThumbprint, flattenedVerify, importJWK, type JWK } from 'jo
 import { b64uDecode, b64uEncode, utf8 } from '../../shared/encoding.ts';
 import { AcmeProblem } from '../../shared/problems.ts';
 import type { AppEnv, ProtectedHeader } from '../context.ts';
+import type { EdgeServices } from '../services.ts';
+import type { AccountRow } from '../storage/schema.ts';
 import { checkAccountKeyDigest, inactiveAccountProblem } from './block-keys.ts';
 
 export const JWS_ALGORITHMS = ['ES256', 'ES384', 'RS256', 'EdDSA'] as const;
@@ -243,8 +245,17 @@ export async function thumbprintOf(jwk: JWK): Promise<string> {
   }
 }
 
-/** The JWS middleware for one route. `postAsGet` requires an empty payload (RFC 8555 §6.3). */
-export function acmeJws(mode: KeyMode, opts: { postAsGet?: boolean } = {}): MiddlewareHandler<AppEnv> {
+/**
+ * The JWS middleware for one route. `postAsGet` requires an empty payload (RFC 8555 §6.3).
+ * `cachedAccount` lets a `kid` request use the account as this process read it up to
+ * EDGECA_ACCOUNT_CACHE_S ago (edge/storage/account-cache.ts): for the requests of an issuance,
+ * whose only step that makes something lasting, finalize, re-checks the account in its own write.
+ * Without it the account is read afresh, as the requests that change the account or revoke must.
+ */
+export function acmeJws(
+  mode: KeyMode,
+  opts: { postAsGet?: boolean; cachedAccount?: boolean } = {},
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const svc = c.var.svc;
     const ctype = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
@@ -279,7 +290,7 @@ export function acmeJws(mode: KeyMode, opts: { postAsGet?: boolean } = {}): Midd
     let account: VerifiedAccount;
     if (hdr.kid !== undefined) {
       const id = svc.linker.accountIdFromKid(hdr.kid);
-      const row = id ? await svc.accounts.get(id) : undefined;
+      const row = id ? await accountById(svc, id, opts.cachedAccount === true) : undefined;
       if (!row) throw new AcmeProblem('accountDoesNotExist', `no account at ${JSON.stringify(hdr.kid)}`);
       // RFC 8555 §7.3.6: a request from a deactivated account MUST get 401 unauthorized (a revoked
       // account is as unusable); other `unauthorized` refusals keep 403.
@@ -324,7 +335,22 @@ export function acmeJws(mode: KeyMode, opts: { postAsGet?: boolean } = {}): Midd
   };
 }
 
-type VerifiedAccount = import('../storage/schema.ts').AccountRow | undefined;
+type VerifiedAccount = AccountRow | undefined;
+
+/**
+ * The account by id: from this process's cache when the route allows it and the entry is fresh,
+ * else read, and kept for the next request when it is valid (the cache keeps nothing else).
+ */
+async function accountById(svc: EdgeServices, id: string, cached: boolean): Promise<AccountRow | undefined> {
+  if (cached) {
+    const hit = svc.accountCache.get(id);
+    if (hit) return hit;
+  }
+  const mark = svc.accountCache.mark();
+  const row = await svc.accounts.get(id);
+  if (row) svc.accountCache.put(row, mark);
+  return row;
+}
 
 async function readBody(req: Request, max: number): Promise<string> {
   const len = Number(req.headers.get('content-length') ?? '0');

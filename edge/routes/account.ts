@@ -164,6 +164,8 @@ export function registerAccount(app: Hono<AppEnv>): void {
     } else if (p.contact !== undefined) {
       await svc.accounts.updateContact(account.id, parseContacts(p.contact));
     }
+    // RFC 8555 §7.3.6: the account's next request on this edge is refused, not served from the cache
+    svc.accountCache.forget(account.id);
     const fresh = (await svc.accounts.get(account.id)) ?? account;
     return json(c, accountToWire(fresh, svc.linker), 200, svc.linker.account(account.id));
   });

@@ -13,7 +13,7 @@ import type { AppEnv } from '../context.ts';
 import { PATHS } from '../linker.ts';
 
 export function registerAuthz(app: Hono<AppEnv>): void {
-  app.post(PATHS.newAuthz, acmeJws('kid', { postAsGet: false }), async (c) => {
+  app.post(PATHS.newAuthz, acmeJws('kid', { postAsGet: false, cachedAccount: true }), async (c) => {
     const { svc, jws } = c.var;
     const made = await newPreAuthorization(svc, requireAccount(c), jws.payload);
     return json(
@@ -28,14 +28,14 @@ export function registerAuthz(app: Hono<AppEnv>): void {
     throw new AcmeProblem('methodNotAllowed', `${c.req.method} is not allowed here: newAuthz takes a POST`);
   });
 
-  app.post(PATHS.authz, acmeJws('kid'), async (c) => {
+  app.post(PATHS.authz, acmeJws('kid', { cachedAccount: true }), async (c) => {
     const { svc, jws } = c.var;
     const { authz, challenges } = await readAuthz(svc, requireAccount(c), c.req.param('id'), jws.payload);
     if (challenges.some((ch) => ch.status === 'processing')) c.header('Retry-After', '1');
     return json(c, authzToWire(authz, challenges, svc.linker, Date.now(), issuerDomainNames(svc.config)));
   });
 
-  app.post(PATHS.challenge, acmeJws('kid'), async (c) => {
+  app.post(PATHS.challenge, acmeJws('kid', { cachedAccount: true }), async (c) => {
     const { svc, jws } = c.var;
     const account = requireAccount(c);
     const { authz, challenge } = await ownedChallenge(svc, account, c.req.param('id'));

@@ -16,7 +16,7 @@ import { revocationTime } from '../relay/signer-client.ts';
 const ALLOWED_REASONS = new Set([0, 1, 3, 4, 5, 9]);
 
 export function registerCertificate(app: Hono<AppEnv>): void {
-  app.post(PATHS.certificate, acmeJws('kid', { postAsGet: true }), async (c) => {
+  app.post(PATHS.certificate, acmeJws('kid', { postAsGet: true, cachedAccount: true }), async (c) => {
     const { svc } = c.var;
     const account = requireAccount(c);
     const cert = await svc.certificates.get(c.req.param('id'));

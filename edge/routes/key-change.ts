@@ -70,6 +70,8 @@ export function registerKeyChange(app: Hono<AppEnv>): void {
         status: 409,
       });
     }
+    // RFC 8555 §7.3.5: the old key is refused by this edge's next request, not served from the cache
+    svc.accountCache.forget(account.id);
     const fresh = (await svc.accounts.get(account.id)) ?? account;
     return json(c, accountToWire(fresh, svc.linker), 200, svc.linker.account(account.id));
   });

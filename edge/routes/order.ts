@@ -13,7 +13,7 @@ import { PATHS } from '../linker.ts';
 const PROCESSING_RETRY_AFTER_S = '2';
 
 export function registerOrder(app: Hono<AppEnv>): void {
-  app.post(PATHS.newOrder, acmeJws('kid', { postAsGet: false }), async (c) => {
+  app.post(PATHS.newOrder, acmeJws('kid', { postAsGet: false, cachedAccount: true }), async (c) => {
     const { svc, jws } = c.var;
     const account = requireAccount(c);
     const req = parseNewOrder(jws.payload, svc, Date.now());
@@ -27,14 +27,14 @@ export function registerOrder(app: Hono<AppEnv>): void {
     return json(c, orderToWire(order, svc.linker), 201, svc.linker.order(order.id));
   });
 
-  app.post(PATHS.order, acmeJws('kid', { postAsGet: true }), async (c) => {
+  app.post(PATHS.order, acmeJws('kid', { postAsGet: true, cachedAccount: true }), async (c) => {
     const { svc } = c.var;
     const order = await readOrder(svc, requireAccount(c), c.req.param('id'));
     if (order.status === 'processing') c.header('Retry-After', PROCESSING_RETRY_AFTER_S);
     return json(c, orderToWire(order, svc.linker));
   });
 
-  app.post(PATHS.finalize, acmeJws('kid', { postAsGet: false }), async (c) => {
+  app.post(PATHS.finalize, acmeJws('kid', { postAsGet: false, cachedAccount: true }), async (c) => {
     const { svc, jws } = c.var;
     const id = c.req.param('id');
     const after = await finalizeOrder(svc, requireAccount(c), id, jws.payload, jws.jwk, c.var.requestId);

@@ -60,8 +60,10 @@ const eventsWithId = async (id: string) =>
 test('issuing a certificate records certificate.issued once, however often the completion is repeated', async () => {
   const o = await order();
   const c = cert(o);
-  assert.equal(await edge.svc.orders.completeOrder(o.id, c), true);
-  assert.equal(await edge.svc.orders.completeOrder(o.id, c), false);
+  const valid = await edge.svc.orders.completeOrder(o.id, c);
+  assert.equal(valid?.status, 'valid');
+  assert.equal(valid?.certificateId, c.id);
+  assert.equal(await edge.svc.orders.completeOrder(o.id, c), undefined);
   const got = await eventsWithId(`evt_cert_${c.id}`);
   assert.equal(got.length, 1);
   assert.equal(got[0]?.type, 'certificate.issued');
@@ -82,7 +84,7 @@ test('a renewal records certificate.renewed with the certificate it replaces', a
 test('a completion that loses its guard (order not processing) records nothing', async () => {
   const o = await order({ status: 'ready' });
   const c = cert(o);
-  assert.equal(await edge.svc.orders.completeOrder(o.id, c), false);
+  assert.equal(await edge.svc.orders.completeOrder(o.id, c), undefined);
   assert.deepEqual(await eventsWithId(`evt_cert_${c.id}`), []);
 });
 
@@ -101,10 +103,9 @@ test('revoking records certificate.revoked with the reason, once', async () => {
 test('an order turned invalid records order.failed with its problem document', async () => {
   const o = await order({ status: 'pending' });
   const problem = { type: 'urn:ietf:params:acme:error:unauthorized', detail: 'no', status: 403 };
-  assert.equal(
-    await edge.svc.orders.setOrderStatus(o.id, ['pending'], 'invalid', JSON.stringify(problem)),
-    true,
-  );
+  const failed = await edge.svc.orders.setOrderStatus(o.id, ['pending'], 'invalid', JSON.stringify(problem));
+  assert.equal(failed?.status, 'invalid');
+  assert.deepEqual(JSON.parse(failed?.error ?? 'null'), problem);
   const [e] = await eventsWithId(`evt_ofail_${o.id}`);
   assert.equal(e?.type, 'order.failed');
   assert.deepEqual(e?.data.problem, problem);

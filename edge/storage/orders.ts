@@ -55,19 +55,45 @@ export interface OrderRepo {
     now: number,
   ): Promise<boolean>;
   deactivateAuthz(id: string): Promise<boolean>;
-  /** pending → ready / invalid, as derived from the authorizations */
+  /**
+   * pending → ready / invalid, as derived from the authorizations; the row as it now stands when
+   * this call moved it, undefined when the order was no longer in one of `from`
+   */
   setOrderStatus(
     id: string,
     from: OrderRow['status'][],
     to: OrderRow['status'],
     error?: string,
-  ): Promise<boolean>;
-  /** ready → processing, with the CSR recorded */
-  beginFinalize(id: string, csr: string, now: number): Promise<boolean>;
+  ): Promise<OrderRow | undefined>;
+  /**
+   * ready → processing, with the CSR recorded; the processing row, or undefined when a guard did
+   * not hold (see FinalizeGuard)
+   */
+  beginFinalize(id: string, csr: string, now: number, guard: FinalizeGuard): Promise<OrderRow | undefined>;
   /** claims the right to (re)try the relay for a processing order */
   claimRelay(id: string, now: number, minGapMs: number): Promise<boolean>;
-  /** processing → valid with the certificate, in one batch */
-  completeOrder(id: string, cert: CertificateRow): Promise<boolean>;
+  /**
+   * processing → valid with the certificate, in one batch; the valid row when this call moved it,
+   * undefined when the order was no longer processing
+   */
+  completeOrder(id: string, cert: CertificateRow): Promise<OrderRow | undefined>;
+}
+
+/**
+ * What must still hold when finalize starts, checked in the statement that starts it, so that
+ * another edge process (or a request racing this one) cannot slip between the check and the write:
+ * the account is valid and still has the key that signed the request (RFC 8555 §7.3.5, §7.3.6),
+ * the CSR's key is not blocked, and the order is ready — or pending with every authorization
+ * valid and unexpired (`authzIds`), which is the same order read a moment before (pending → ready
+ * → processing in one statement, as refreshOrder would have moved it).
+ */
+export interface FinalizeGuard {
+  accountId: string;
+  thumbprint: string;
+  /** the CSR key's digest as blocked_keys keeps it (edge/acme/compromised-keys.ts, spkiDigest) */
+  csrKeyDigest: string;
+  /** set when the order was read pending with all these authorizations valid */
+  authzIds?: string[];
 }
 
 export interface CertificateRepo {
@@ -131,11 +157,6 @@ export function createOrderRepo(db: Db): OrderRepo {
       AND EXISTS (SELECT 1 FROM authorizations WHERE id = ${p('authzId')} AND status = 'pending' AND expires_at > ${p('now')})
       AND NOT EXISTS (SELECT 1 FROM challenges WHERE authz_id = ${p('authzId')} AND status = 'processing')`)
     .prepare();
-  const beginFinalize = db
-    .update(orders)
-    .set({ status: 'processing', csr: sql`${p('csr')}`, relayAttemptAt: sql`${p('now')}` })
-    .where(and(eq(orders.id, p('id')), eq(orders.status, 'ready')))
-    .prepare();
   const claimRelay = db
     .update(orders)
     .set({ relayAttemptAt: sql`${p('now')}` })
@@ -147,7 +168,7 @@ export function createOrderRepo(db: Db): OrderRepo {
       ),
     )
     .prepare();
-  type Prepared = { run(values: Record<string, unknown>): Promise<unknown> };
+  type Prepared = { all(values: Record<string, unknown>): Promise<OrderRow[]> };
   /** status moves without an outbox row, one prepared statement per (from, to, with error) */
   const moves = new Map<string, Prepared>();
   const move = (from: OrderRow['status'][], to: OrderRow['status'], withError: boolean): Prepared => {
@@ -158,6 +179,7 @@ export function createOrderRepo(db: Db): OrderRepo {
         .update(orders)
         .set({ status: to, ...(withError ? { error: sql`${p('error')}` } : {}) })
         .where(and(eq(orders.id, p('id')), inArray(orders.status, from)))
+        .returning()
         .prepare();
       moves.set(key, q);
     }
@@ -248,18 +270,40 @@ export function createOrderRepo(db: Db): OrderRepo {
       return rowsAffected(res) === 1;
     },
     async setOrderStatus(id, from, to, error) {
-      if (to !== 'invalid')
-        return rowsAffected(await move(from, to, error !== undefined).run({ id, error })) === 1;
+      if (to !== 'invalid') return (await move(from, to, error !== undefined).all({ id, error }))[0];
       // a failed order and its outbox row in one batch
       const update = db
         .update(orders)
         .set({ status: to, ...(error === undefined ? {} : { error }) })
-        .where(and(eq(orders.id, id), inArray(orders.status, from)));
+        .where(and(eq(orders.id, id), inArray(orders.status, from)))
+        .returning();
       const [res] = await db.batch([update, orderFailedEventStmt(db, id, Date.now())]);
-      return rowsAffected(res) === 1;
+      return res[0];
     },
-    async beginFinalize(id, csr, now) {
-      return rowsAffected(await beginFinalize.run({ id, csr, now })) === 1;
+    async beginFinalize(id, csr, now, guard) {
+      const ids = guard.authzIds ?? [];
+      const fromPending = ids.length
+        ? sql`(${orders.status} = 'pending' AND ${orders.expiresAt} > ${now}
+            AND (SELECT count(*) FROM authorizations WHERE id IN (${sql.join(
+              ids.map((a) => sql`${a}`),
+              sql`, `,
+            )}) AND status = 'valid' AND expires_at > ${now}) = ${ids.length})`
+        : sql`0`;
+      const [row] = await db
+        .update(orders)
+        .set({ status: 'processing', csr, relayAttemptAt: now })
+        .where(
+          and(
+            eq(orders.id, id),
+            eq(orders.accountId, guard.accountId),
+            or(and(eq(orders.status, 'ready'), gt(orders.expiresAt, now)), fromPending),
+            sql`EXISTS (SELECT 1 FROM accounts WHERE id = ${guard.accountId} AND status = 'valid'
+              AND thumbprint = ${guard.thumbprint})`,
+            sql`NOT EXISTS (SELECT 1 FROM blocked_keys WHERE spki_sha256 = ${guard.csrKeyDigest})`,
+          ),
+        )
+        .returning();
+      return row;
     },
     async claimRelay(id, now, minGapMs) {
       return rowsAffected(await claimRelay.run({ id, now, before: now - minGapMs })) === 1;
@@ -267,12 +311,17 @@ export function createOrderRepo(db: Db): OrderRepo {
     async completeOrder(id, cert) {
       const [, upd] = await db.batch([
         db.insert(certificates).values(cert).onConflictDoNothing(),
-        db.run(sql`UPDATE orders SET status = 'valid',
-            certificate_id = (SELECT id FROM certificates WHERE order_id = ${id})
-          WHERE id = ${id} AND status = 'processing'`),
+        db
+          .update(orders)
+          .set({
+            status: 'valid',
+            certificateId: sql`(SELECT id FROM certificates WHERE order_id = ${id})`,
+          })
+          .where(and(eq(orders.id, id), eq(orders.status, 'processing')))
+          .returning(),
         issuedEventStmt(db, id, Date.now()),
       ]);
-      return rowsAffected(upd) === 1;
+      return upd[0];
     },
   };
 }

@@ -1,20 +1,25 @@
 // The CSR of a finalize request checked against its order (RFC 8555 §7.4, §11.1): what is wrong
 // is named in a badCSR problem.
 import { parseCsr } from '../../../shared/csr.ts';
-import { b64uDecode, b64uEncode, sha256 } from '../../../shared/encoding.ts';
+import { b64uDecode } from '../../../shared/encoding.ts';
 import { identifierKey } from '../../../shared/identifiers.ts';
 import { isLeafKeyType } from '../../../shared/key-types.ts';
 import { AcmeProblem, type Identifier } from '../../../shared/problems.ts';
 import type { OrderRow } from '../../storage/schema.ts';
 import type { Profile } from '../../storage/settings.ts';
+import { spkiDigest } from '../compromised-keys.ts';
 
-/** Checks a CSR against the order (RFC 8555 §7.4, §11.1); throws badCSR naming what is wrong. */
+/**
+ * Checks a CSR against the order (RFC 8555 §7.4, §11.1); throws badCSR naming what is wrong.
+ * Returns the CSR's DER and its key's digest (`spkiDigest`, as blocked_keys and accounts.key_digest
+ * keep them), which is also what the account key is compared with.
+ */
 export async function checkCsr(
   csrB64u: unknown,
   order: OrderRow,
-  accountSpkiSha256?: string,
+  accountKeyDigest?: string,
   profile?: Profile,
-): Promise<Uint8Array> {
+): Promise<{ der: Uint8Array; keyDigest: string }> {
   if (typeof csrB64u !== 'string' || csrB64u.length === 0)
     throw new AcmeProblem('malformed', 'finalize needs a "csr" string');
   let der: Uint8Array;
@@ -41,7 +46,8 @@ export async function checkCsr(
     throw new AcmeProblem('badCSR', 'the CSR requests a CA certificate (basicConstraints cA=true)');
   if (csr.otherSans.length)
     throw new AcmeProblem('badCSR', `the CSR contains unsupported SAN types: ${csr.otherSans.join(', ')}`);
-  if (accountSpkiSha256 && b64uEncode(await sha256(csr.spki)) === accountSpkiSha256) {
+  const keyDigest = await spkiDigest(csr.spki);
+  if (accountKeyDigest && keyDigest === accountKeyDigest) {
     throw new AcmeProblem('badCSR', 'the CSR public key must not be the account key (RFC 8555 §11.1)');
   }
   const want = new Set((JSON.parse(order.identifiers) as Identifier[]).map(identifierKey));
@@ -65,5 +71,5 @@ export async function checkCsr(
     if (missing.length) parts.push(`order identifiers missing from the CSR: ${missing.join(', ')}`);
     throw new AcmeProblem('badCSR', `the CSR must name exactly the order's identifiers; ${parts.join('; ')}`);
   }
-  return der;
+  return { der, keyDigest };
 }

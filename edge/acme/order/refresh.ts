@@ -38,9 +38,9 @@ export async function refreshOrder(svc: EdgeServices, order: OrderRow): Promise<
     const err = JSON.stringify(
       new AcmeProblem('malformed', 'the order expired before it was finalized').toJSON(),
     );
-    if (await moveOrder(svc, order.id, ['pending', 'ready'], 'invalid', err))
-      svc.metrics.ordersFinished.inc({ status: 'invalid', reason: 'expired' });
-    return (await svc.orders.get(order.id)) ?? order;
+    const moved = await moveOrder(svc, order.id, ['pending', 'ready'], 'invalid', err);
+    if (moved) svc.metrics.ordersFinished.inc({ status: 'invalid', reason: 'expired' });
+    return moved ?? (await svc.orders.get(order.id)) ?? order;
   }
   if (order.status === 'pending') {
     const ids = JSON.parse(order.authzIds) as string[];
@@ -68,13 +68,13 @@ export async function refreshOrder(svc: EdgeServices, order: OrderRow): Promise<
         subs[0]!.kind,
         'one or more authorizations of the order failed',
       );
-      if (await moveOrder(svc, order.id, ['pending'], 'invalid', JSON.stringify(problem.toJSON())))
-        svc.metrics.ordersFinished.inc({ status: 'invalid', reason: 'authorization' });
-      return (await svc.orders.get(order.id)) ?? order;
+      const moved = await moveOrder(svc, order.id, ['pending'], 'invalid', JSON.stringify(problem.toJSON()));
+      if (moved) svc.metrics.ordersFinished.inc({ status: 'invalid', reason: 'authorization' });
+      return moved ?? (await svc.orders.get(order.id)) ?? order;
     }
     if (authzs.length === ids.length && authzs.every((a) => effectiveAuthzStatus(a, now) === 'valid')) {
-      await moveOrder(svc, order.id, ['pending'], 'ready');
-      return (await svc.orders.get(order.id)) ?? order;
+      const moved = await moveOrder(svc, order.id, ['pending'], 'ready');
+      return moved ?? (await svc.orders.get(order.id)) ?? order;
     }
     await resumeStaleOfOrder(svc, order, authzs);
     return order;
@@ -84,6 +84,26 @@ export async function refreshOrder(svc: EdgeServices, order: OrderRow): Promise<
     return resumeRelay(svc, order);
   }
   return order;
+}
+
+/**
+ * The order as finalize needs it. A pending order whose authorizations are all valid now is
+ * returned as it is, with their ids: finalize moves it pending → ready → processing in its one
+ * guarded statement (which checks the same authorizations again), rather than writing ready first
+ * and reading the order back. Any other order is brought up to date as a read would.
+ */
+export async function finalizableOrder(
+  svc: EdgeServices,
+  order: OrderRow,
+): Promise<{ order: OrderRow; authzIds?: string[] }> {
+  const now = Date.now();
+  if (order.status === 'pending' && order.expiresAt > now) {
+    const ids = JSON.parse(order.authzIds) as string[];
+    const authzs = await svc.orders.getAuthzs(ids);
+    if (authzs.length === ids.length && authzs.every((a) => effectiveAuthzStatus(a, now) === 'valid'))
+      return { order, authzIds: ids };
+  }
+  return { order: await refreshOrder(svc, order) };
 }
 
 /** The account's order by id, brought up to date; notFound or unauthorized otherwise. */

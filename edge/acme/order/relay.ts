@@ -65,9 +65,15 @@ export async function relayOrder(
     ? undefined
     : new AcmeProblem('invalidProfile', `profile "${order.profile}" no longer exists; create a new order`);
   if (refusal || !profile) {
-    if (await moveOrder(svc, order.id, ['processing'], 'invalid', JSON.stringify(refusal?.toJSON())))
-      svc.metrics.ordersFinished.inc({ status: 'invalid', reason: 'profile' });
-    return (await svc.orders.get(order.id)) ?? order;
+    const moved = await moveOrder(
+      svc,
+      order.id,
+      ['processing'],
+      'invalid',
+      JSON.stringify(refusal?.toJSON()),
+    );
+    if (moved) svc.metrics.ordersFinished.inc({ status: 'invalid', reason: 'profile' });
+    return moved ?? (await svc.orders.get(order.id)) ?? order;
   }
   const notBefore = Math.max(order.notBefore ?? 0, now - BACKDATE_MS);
   const notAfter = order.notAfter ?? notBefore + profile.validitySeconds * 1000;
@@ -97,7 +103,7 @@ export async function relayOrder(
       JSON.stringify(outcome.problem.toJSON()),
     );
     if (changed) svc.metrics.ordersFinished.inc({ status: 'invalid', reason: 'signer-refused' });
-    return (await svc.orders.get(order.id)) ?? order;
+    return changed ?? (await svc.orders.get(order.id)) ?? order;
   }
   const leaf = await describeLeaf(outcome.chainPem);
   const cert: CertificateRow = {
@@ -114,12 +120,14 @@ export async function relayOrder(
     revocationReason: null,
     createdAt: Date.now(),
   };
-  if (await svc.orders.completeOrder(order.id, cert)) {
+  const valid = await svc.orders.completeOrder(order.id, cert);
+  if (valid) {
     const m = svc.metrics;
     m.ordersFinished.inc({ status: 'valid', reason: 'issued' });
     m.issuanceSeconds.observe({}, (Date.now() - order.createdAt) / 1000);
   }
-  return (await svc.orders.get(order.id)) ?? order;
+  // another request or instance completed it first: read what it wrote
+  return valid ?? (await svc.orders.get(order.id)) ?? order;
 }
 
 /** Retries the relay for a processing order if no attempt is under way (claimed in the database). */

@@ -35,7 +35,8 @@ export function assertOrderMove(from: readonly OrderStatus[], to: OrderStatus): 
 
 /**
  * A guarded status change: the row moves only if it is still in one of `from` (another request or
- * instance may have moved it first); true when this call moved it.
+ * instance may have moved it first). The row as it now stands when this call moved it, undefined
+ * otherwise.
  */
 export async function moveOrder(
   svc: EdgeServices,
@@ -43,7 +44,7 @@ export async function moveOrder(
   from: OrderStatus[],
   to: OrderStatus,
   error?: string,
-): Promise<boolean> {
+): Promise<OrderRow | undefined> {
   assertOrderMove(from, to);
   return svc.orders.setOrderStatus(id, from, to, error);
 }

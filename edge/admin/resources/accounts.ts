@@ -26,6 +26,8 @@ export const ACCOUNTS: AdminResource = {
         { status: 'deactivated' },
         [admin.deactivateAccount(a.id)],
       );
+      // this edge refuses the account's next request at once (edge/storage/account-cache.ts)
+      c.var.svc.accountCache.forget(a.id);
       return c.json({ id: a.id, status: 'deactivated' });
     }),
   ],
