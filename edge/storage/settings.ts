@@ -125,6 +125,8 @@ function eabFromRow(r: EabKeySettingsRow | undefined): EabSettings {
  * few seconds; the instance that makes the change drops its cache at once.
  */
 export const SETTINGS_CACHE_MS = 2000;
+/** Rows of a policy table (limits, overrides, name policies) held whole by the settings cache. */
+export const TABLE_IN_MEMORY = 2000;
 
 export function createSettingsStore(db: Db) {
   const getSetting = async (name: string) =>
@@ -140,8 +142,8 @@ export function createSettingsStore(db: Db) {
     value.catch(() => cache.delete(key));
     return value;
   };
-  // The reads behind the limits and name policies that every newOrder checks, prepared once (per
-  // number of scopes): the cache above holds each answer for a moment only.
+  // The reads behind the limits and name policies, prepared once (per number of scopes), for a
+  // table too large to hold whole (below).
   const globalLimit = rowBy<typeof rateLimits.$inferSelect>(db, rateLimits, rateLimits.name);
   const overridesIn = perListLength(
     (scopes) =>
@@ -161,22 +163,43 @@ export function createSettingsStore(db: Db) {
     (scopes) => db.select().from(namePolicies).where(inArray(namePolicies.scope, scopes)).prepare(),
     'scope',
   );
+  /**
+   * A whole small table, read once per SETTINGS_CACHE_MS whatever the request asks of it: limits and
+   * policies are looked up by scopes that differ from request to request (an account, a name), so
+   * a read per lookup would rarely be reused. A table past TABLE_IN_MEMORY rows is not held (each
+   * lookup then reads what it needs, prepared), so an admin who keeps thousands of overrides costs
+   * reads, not memory.
+   */
+  const wholeTable = <R>(key: string, load: (limit: number) => Promise<R[]>): Promise<R[] | undefined> =>
+    memo(key, async () => {
+      const rows = await load(TABLE_IN_MEMORY + 1);
+      return rows.length > TABLE_IN_MEMORY ? undefined : rows;
+    });
+  const allLimits = () => wholeTable('table:rate_limits', (n) => db.select().from(rateLimits).limit(n));
+  const allOverrides = () =>
+    wholeTable('table:rate_limit_overrides', (n) => db.select().from(rateLimitOverrides).limit(n));
+  const allPolicies = () => wholeTable('table:name_policies', (n) => db.select().from(namePolicies).limit(n));
   /** the limit that applies: the first override among `scopes` (narrowest first), else the global one */
   const loadLimit = async (name: LimitName, scopes: string[]): Promise<Limit | undefined> => {
     if (scopes.length > 0) {
-      const prepared = overridesIn.query(scopes.length);
-      const rows = prepared
-        ? await prepared.all({ name, ...overridesIn.values(scopes) })
-        : await db
-            .select()
-            .from(rateLimitOverrides)
-            .where(and(eq(rateLimitOverrides.name, name), inArray(rateLimitOverrides.scope, scopes)));
+      const held = await allOverrides();
+      const prepared = held ? undefined : overridesIn.query(scopes.length);
+      const rows = held
+        ? held.filter((x) => x.name === name)
+        : prepared
+          ? await prepared.all({ name, ...overridesIn.values(scopes) })
+          : await db
+              .select()
+              .from(rateLimitOverrides)
+              .where(and(eq(rateLimitOverrides.name, name), inArray(rateLimitOverrides.scope, scopes)));
       for (const s of scopes) {
         const r = rows.find((x) => x.scope === s);
         if (r) return { count: r.count, windowSeconds: r.windowSeconds };
       }
     }
-    const g = await globalLimit(name);
+    // a held table answers "no such limit" too; only a table not held is asked
+    const held = await allLimits();
+    const g = held ? held.find((x) => x.name === name) : await globalLimit(name);
     return g ? { count: g.count, windowSeconds: g.windowSeconds } : undefined;
   };
   /** every statement that changes settings drops this instance's cached reads */
@@ -244,16 +267,18 @@ export function createSettingsStore(db: Db) {
       return r ? { allow: JSON.parse(r.allow), deny: JSON.parse(r.deny) } : undefined;
     },
     /** the policies of several scopes in one query, in the order asked */
-    policiesOf(scopes: string[]): Promise<{ scope: string; policy: NamePolicy }[]> {
-      return memo(`policies:${scopes.join('\n')}`, async () => {
-        const prepared = policiesIn.query(scopes.length);
-        const rows = prepared
+    async policiesOf(scopes: string[]): Promise<{ scope: string; policy: NamePolicy }[]> {
+      // not memoised per scope list: the lists differ per request, and each would stay in the cache
+      const held = await allPolicies();
+      const prepared = held ? undefined : policiesIn.query(scopes.length);
+      const rows =
+        held ??
+        (prepared
           ? await prepared.all(policiesIn.values(scopes))
-          : await db.select().from(namePolicies).where(inArray(namePolicies.scope, scopes));
-        return scopes.flatMap((s) => {
-          const r = rows.find((x) => x.scope === s);
-          return r ? [{ scope: s, policy: { allow: JSON.parse(r.allow), deny: JSON.parse(r.deny) } }] : [];
-        });
+          : await db.select().from(namePolicies).where(inArray(namePolicies.scope, scopes)));
+      return scopes.flatMap((s) => {
+        const r = rows.find((x) => x.scope === s);
+        return r ? [{ scope: s, policy: { allow: JSON.parse(r.allow), deny: JSON.parse(r.deny) } }] : [];
       });
     },
     async policies(): Promise<{ scope: string; allow: string[]; deny: string[]; updatedAt: number }[]> {
@@ -308,7 +333,7 @@ export function createSettingsStore(db: Db) {
         .orderBy(asc(rateLimitOverrides.name), asc(rateLimitOverrides.scope))) as LimitOverride[];
     },
     limitFor(name: LimitName, scopes: string[]): Promise<Limit | undefined> {
-      return memo(`limit:${name}:${scopes.join('\n')}`, () => loadLimit(name, scopes));
+      return loadLimit(name, scopes);
     },
     putLimit(name: LimitName, l: Limit): Stmt {
       const row = { name, count: l.count, windowSeconds: l.windowSeconds };
