@@ -12,6 +12,7 @@ import {
 import { type IssuanceBundle, insertIssuanceBundle } from './preauth.ts';
 import {
   type AuthzRow,
+  accounts,
   authorizations,
   type CertificateRow,
   type ChallengeRow,
@@ -45,6 +46,10 @@ export interface OrderRepo {
   challengesOf(authzId: string): Promise<ChallengeRow[]>;
   challengesOfMany(authzIds: string[]): Promise<ChallengeRow[]>;
   getChallenge(id: string): Promise<ChallengeRow | undefined>;
+  /** an authorization and its challenges, in one query (one snapshot: a validation's batch changes both) */
+  authzWithChallenges(id: string): Promise<{ authz: AuthzRow; challenges: ChallengeRow[] } | undefined>;
+  /** a challenge and its authorization, in one query */
+  challengeWithAuthz(id: string): Promise<{ challenge: ChallengeRow; authz: AuthzRow } | undefined>;
   /** pending → processing; false when the challenge or its authorization was not pending */
   startChallenge(challengeId: string, authzId: string, now: number): Promise<boolean>;
   /** resumes a processing challenge whose attempt started before `staleBefore` (claims it) */
@@ -128,27 +133,28 @@ export function createOrderRepo(db: Db): OrderRepo {
     )
     .limit(1)
     .prepare();
-  const openOrders = db
-    .select({ n: sql<number>`count(*)` })
-    .from(orders)
-    .where(
-      and(
-        eq(orders.accountId, p('accountId')),
-        inArray(orders.status, ['pending', 'ready']),
-        gt(orders.expiresAt, p('now')),
-      ),
-    )
+  // both counts in one statement (each through its own account index), read beside the account's row
+  const openCounts = db
+    .select({
+      orders: sql<number>`(SELECT count(*) FROM orders WHERE account_id = ${p('accountId')}
+        AND status IN ('pending', 'ready') AND expires_at > ${p('now')})`,
+      authzs: sql<number>`(SELECT count(*) FROM authorizations WHERE account_id = ${p('accountId')}
+        AND status = 'pending' AND expires_at > ${p('now')})`,
+    })
+    .from(accounts)
+    .where(eq(accounts.id, p('accountId')))
     .prepare();
-  const openAuthzs = db
-    .select({ n: sql<number>`count(*)` })
+  const authzWithChallenges = db
+    .select({ authz: authorizations, challenge: challenges })
     .from(authorizations)
-    .where(
-      and(
-        eq(authorizations.accountId, p('accountId')),
-        eq(authorizations.status, 'pending'),
-        gt(authorizations.expiresAt, p('now')),
-      ),
-    )
+    .leftJoin(challenges, eq(challenges.authzId, authorizations.id))
+    .where(eq(authorizations.id, p('id')))
+    .prepare();
+  const challengeWithAuthz = db
+    .select({ challenge: challenges, authz: authorizations })
+    .from(challenges)
+    .innerJoin(authorizations, eq(authorizations.id, challenges.authzId))
+    .where(eq(challenges.id, p('id')))
     .prepare();
   const startChallenge = db
     .update(challenges)
@@ -205,9 +211,8 @@ export function createOrderRepo(db: Db): OrderRepo {
     findReusableAuthz: async (accountId, type, value, wildcard, validUntil) =>
       (await reusableAuthz.all({ accountId, type, value, wildcard, validUntil }))[0],
     async countOpen(accountId, now) {
-      const [o] = await openOrders.all({ accountId, now });
-      const [a] = await openAuthzs.all({ accountId, now });
-      return { orders: Number(o?.n ?? 0), authzs: Number(a?.n ?? 0) };
+      const [r] = await openCounts.all({ accountId, now });
+      return { orders: Number(r?.orders ?? 0), authzs: Number(r?.authzs ?? 0) };
     },
     getAuthz,
     async getAuthzs(ids) {
@@ -226,6 +231,15 @@ export function createOrderRepo(db: Db): OrderRepo {
       return db.select().from(challenges).where(inArray(challenges.authzId, authzIds));
     },
     getChallenge: rowBy<ChallengeRow>(db, challenges, challenges.id),
+    async authzWithChallenges(id) {
+      const rows = await authzWithChallenges.all({ id });
+      const first = rows[0];
+      if (!first) return undefined;
+      return { authz: first.authz, challenges: rows.flatMap((r) => (r.challenge ? [r.challenge] : [])) };
+    },
+    async challengeWithAuthz(id) {
+      return (await challengeWithAuthz.all({ id }))[0];
+    },
     async startChallenge(challengeId, authzId, now) {
       return rowsAffected(await startChallenge.run({ challengeId, authzId, now })) === 1;
     },

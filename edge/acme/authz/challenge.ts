@@ -15,26 +15,35 @@ export async function startValidation(
   authz: AuthzRow,
   ch: ChallengeRow,
   thumbprint: string,
+  now = Date.now(),
 ): Promise<boolean> {
-  if (!(await svc.orders.startChallenge(ch.id, authz.id, Date.now()))) return false;
-  svc.runtime.waitUntil(runValidation(svc, authz, { ...ch, status: 'processing' }, thumbprint));
+  if (!(await svc.orders.startChallenge(ch.id, authz.id, now))) return false;
+  svc.runtime.waitUntil(
+    runValidation(svc, authz, { ...ch, status: 'processing', attemptAt: now }, thumbprint),
+  );
   return true;
 }
 
-/** Restarts abandoned attempts among the given challenges (called when an authorization is read). */
+/**
+ * Restarts abandoned attempts among the given challenges (called when an authorization is read);
+ * true when it restarted one.
+ */
 export async function resumeStale(
   svc: EdgeServices,
   authz: AuthzRow,
   chals: ChallengeRow[],
   thumbprint: string,
-): Promise<void> {
+): Promise<boolean> {
   const now = Date.now();
+  let resumed = false;
   for (const ch of chals) {
     if (ch.status !== 'processing' || (ch.attemptAt ?? 0) > now - STALE_ATTEMPT_MS) continue;
     if (await svc.orders.claimStaleChallenge(ch.id, now - STALE_ATTEMPT_MS, now)) {
       svc.runtime.waitUntil(runValidation(svc, authz, ch, thumbprint));
+      resumed = true;
     }
   }
+  return resumed;
 }
 
 /** The account's challenge by id, with its authorization; notFound or unauthorized otherwise. */
@@ -43,12 +52,10 @@ export async function ownedChallenge(
   account: AccountRow,
   id: string,
 ): Promise<{ authz: AuthzRow; challenge: ChallengeRow }> {
-  const challenge = await svc.orders.getChallenge(id);
-  if (!challenge) throw notFound('this challenge');
-  const authz = await svc.orders.getAuthz(challenge.authzId);
-  if (!authz) throw notFound('this challenge');
-  ensureOwner(authz.accountId, account, 'this challenge');
-  return { authz, challenge };
+  const found = await svc.orders.challengeWithAuthz(id);
+  if (!found) throw notFound('this challenge');
+  ensureOwner(found.authz.accountId, account, 'this challenge');
+  return found;
 }
 
 /**
@@ -64,7 +71,8 @@ export async function respondToChallenge(
   payload: unknown,
 ): Promise<ChallengeRow> {
   if (payload === null) {
-    await resumeStale(svc, authz, [ch], account.thumbprint);
+    // read again only when an attempt was resumed (its attempt time changed)
+    if (!(await resumeStale(svc, authz, [ch], account.thumbprint))) return ch;
     return (await svc.orders.getChallenge(ch.id)) ?? ch;
   }
   if (typeof payload !== 'object' || Array.isArray(payload)) {
@@ -80,16 +88,20 @@ export async function respondToChallenge(
     }
     // Too many recent failed validations for this account → rateLimited.
     await checkFailedValidations(svc, account);
-    if (!(await startValidation(svc, authz, ch, account.thumbprint))) {
-      const other = (await svc.orders.challengesOf(authz.id)).find(
-        (x) => x.status === 'processing' && x.id !== ch.id,
-      );
-      if (other)
-        throw new AcmeProblem(
-          'malformed',
-          `another challenge (${other.type}) of this authorization is being validated`,
-        );
+    const now = Date.now();
+    if (await startValidation(svc, authz, ch, account.thumbprint, now)) {
+      // what the guarded update wrote; the validation it started may since have moved it on, which
+      // the client's next read shows (RFC 8555 §7.5.1: the client polls)
+      return { ...ch, status: 'processing', attemptAt: now };
     }
+    const other = (await svc.orders.challengesOf(authz.id)).find(
+      (x) => x.status === 'processing' && x.id !== ch.id,
+    );
+    if (other)
+      throw new AcmeProblem(
+        'malformed',
+        `another challenge (${other.type}) of this authorization is being validated`,
+      );
   }
   // RFC 8555 §7.5.1: responding again to a processing/valid/invalid challenge just returns it.
   return (await svc.orders.getChallenge(ch.id)) ?? ch;

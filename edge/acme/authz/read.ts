@@ -32,8 +32,9 @@ export async function readAuthz(
   id: string,
   payload: unknown,
 ): Promise<{ authz: AuthzRow; challenges: ChallengeRow[] }> {
-  const authz = await svc.orders.getAuthz(id);
-  if (!authz) throw notFound('this authorization');
+  const found = await svc.orders.authzWithChallenges(id);
+  if (!found) throw notFound('this authorization');
+  const { authz } = found;
   ensureOwner(authz.accountId, account, 'this authorization');
   if (payload !== null) {
     const p = payload as Record<string, unknown>;
@@ -41,10 +42,11 @@ export async function readAuthz(
       throw new AcmeProblem('malformed', 'an authorization may only be updated to status "deactivated"');
     }
     await deactivateAuthz(svc, authz);
+    const fresh = (await svc.orders.getAuthz(authz.id)) ?? authz;
+    return { authz: fresh, challenges: await svc.orders.challengesOf(authz.id) };
   }
-  let chals = await svc.orders.challengesOf(authz.id);
-  await resumeStale(svc, authz, chals, account.thumbprint);
-  const fresh = (await svc.orders.getAuthz(authz.id)) ?? authz;
-  if (fresh.status !== authz.status) chals = await svc.orders.challengesOf(authz.id);
-  return { authz: fresh, challenges: chals };
+  // A read: the authorization and its challenges as one query read them. A resumed attempt
+  // changes only its challenge's attempt time, which the wire form does not show.
+  await resumeStale(svc, authz, found.challenges, account.thumbprint);
+  return found;
 }

@@ -15,7 +15,7 @@ describe('finalize', () => {
   before(async () => {
     http01 = await startHttp01Server();
     edge = await startInprocEdge({
-      config: { http01Port: http01.port },
+      config: { http01Port: http01.port, sqlStatementMetrics: true },
       signer: {
         sign: async (req) => {
           signed.push(req);
@@ -52,6 +52,7 @@ describe('finalize', () => {
     assert.equal(status, 'ready');
 
     const settings = (await edge.svc.stores()).settings;
+    const before = edge.svc.database.statements!.snapshot();
     const read = settings.profile.bind(settings);
     const reads: string[] = [];
     settings.profile = async (name) => {
@@ -66,6 +67,13 @@ describe('finalize', () => {
       settings.profile = read;
     }
     assert.deepEqual(reads, [order.profile]);
+    // one read of the order and one guarded write before the relay (whose answer here leaves it
+    // processing): no re-reads, no blocked-key query (the key's block is in the write's guard)
+    const after = edge.svc.database.statements!.snapshot();
+    const ran = (kind: string) => (after.get(kind) ?? 0) - (before.get(kind) ?? 0);
+    assert.equal(ran('select orders'), 1);
+    assert.equal(ran('update orders'), 1);
+    assert.equal(ran('select blocked_keys'), 0);
     const profile = await read(order.profile);
     assert.equal(signed.length, 1);
     assert.equal(signed[0]!.profile, profile!.signerProfile);
