@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type InprocEdge, startInprocEdge } from '../../test/support/edge-app.ts';
-import type { Stmt } from './settings.ts';
+import type { Limit, Stmt } from './settings.ts';
 import { TABLE_IN_MEMORY } from './settings.ts';
 
 let edge: InprocEdge;
@@ -40,7 +40,7 @@ describe('policy tables held by the settings cache', () => {
       settings.putLimit('newOrdersPerAccount', { count: 10, windowSeconds: 60 }),
       settings.putOverride({ name: 'newOrdersPerAccount', scope: 'account:a2', count: 3, windowSeconds: 60 }),
     ]);
-    const got: unknown[] = [];
+    const got: (Limit | undefined)[] = [];
     const lookups = async () => {
       for (const id of ['a1', 'a2', 'a3', 'a4'])
         got.push(await settings.limitFor('newOrdersPerAccount', [`account:${id}`]));
@@ -53,6 +53,14 @@ describe('policy tables held by the settings cache', () => {
       { count: 10, windowSeconds: 60 },
     ]);
     assert.equal(await ran('select rate_limits', lookups), 0, 'held');
+    // a limit with no row (off) is answered by the held table too
+    const none: (Limit | undefined)[] = [];
+    const off = async () => {
+      for (const id of ['a1', 'a2'])
+        none.push(await settings.limitFor('certificatesPerDomain', [`account:${id}`]));
+    };
+    assert.equal(await ran('select rate_limits', off), 0, 'held, no row');
+    assert.deepEqual(none, [undefined, undefined]);
     await commit([
       settings.putOverride({ name: 'newOrdersPerAccount', scope: 'account:a3', count: 5, windowSeconds: 9 }),
     ]);
