@@ -36,6 +36,7 @@ import { promisify } from 'node:util';
 import acme from 'acme-client';
 import { startHttp01Server } from '../../harness/http01.ts';
 import { freePort } from '../../harness/ports.ts';
+import { httpAnswers, waitFor } from '../../harness/wait.ts';
 import { httpsFetch } from '../support/https-fetch.ts';
 import { requireTool, verifyChain } from '../support/tools.ts';
 import { readUnit, type ServiceLaunch, serviceLaunch } from './units.ts';
@@ -141,22 +142,14 @@ function startUnit(
 }
 
 /** Polls `url` until it answers 200 (bounded), failing with the service's output if it exits. */
-async function waitHealthy(service: Service, url: string, fetchFn: typeof fetch = fetch): Promise<Response> {
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (service.proc.exitCode !== null) {
-      throw new Error(`exited (${service.proc.exitCode}) before ${url} answered:\n${service.output()}`);
-    }
-    try {
-      const res = await fetchFn(url);
-      if (res.status === 200) return res;
-      await res.arrayBuffer();
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within 90 s:\n${service.output()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+function waitHealthy(service: Service, url: string, fetchFn: typeof fetch = fetch): Promise<Response> {
+  return waitFor(`${url} answering 200`, httpAnswers(url, { fetch: fetchFn }), {
+    timeoutMs: 90_000,
+    intervalMs: 250,
+    giveUp: () =>
+      service.proc.exitCode !== null ? `the service exited (${service.proc.exitCode}) first` : undefined,
+    context: () => service.output(),
+  });
 }
 
 function writeJson(file: string, value: unknown) {
