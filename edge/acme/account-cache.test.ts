@@ -8,10 +8,10 @@
 // never answers (what matters is whether finalize starts).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { FlattenedSign } from 'jose';
 import { makeCsr } from '../../harness/csr.ts';
 import { type Http01Server, startHttp01Server } from '../../harness/http01.ts';
 import { type AcmeKey, newKey, TestAcme } from '../../test/support/acme.ts';
+import { adminToken } from '../../test/support/admin-api.ts';
 import { type InprocEdge, startInprocEdge } from '../../test/support/edge-app.ts';
 import type { SignerClient } from '../relay/signer-client.ts';
 import { blockKeys } from './block-keys.ts';
@@ -90,11 +90,7 @@ function finalize(c: TestAcme, url: string): Promise<Response> {
 
 /** keyChange (RFC 8555 §7.3.5) of `c` to `next`; `c` signs with `next` afterwards. */
 async function rollKey(c: TestAcme, next: AcmeKey): Promise<void> {
-  const inner = await new FlattenedSign(
-    new TextEncoder().encode(JSON.stringify({ account: c.kid, oldKey: c.key.jwk })),
-  )
-    .setProtectedHeader({ alg: next.alg, jwk: next.jwk, url: c.dir.keyChange } as { alg: string })
-    .sign(next.privateKey);
+  const inner = await c.keyChangeInner(next);
   const res = await c.post(c.dir.keyChange, inner);
   assert.equal(res.status, 200, await res.text());
 }
@@ -111,16 +107,7 @@ describe('the account cache', () => {
       signer,
       config: { http01Port: http01.port, accountCacheSeconds: LONG_CACHE_S, dbUrl },
     });
-    const { admin } = await a.svc.stores();
-    const t = await admin.newToken('cache-test', 'write');
-    await admin.commit([t.stmt], {
-      tokenId: 'cli',
-      action: 'token.create',
-      target: 't',
-      before: null,
-      after: null,
-    });
-    token = t.token;
+    token = (await adminToken(a.svc, 'write', 'cache-test')).token;
   });
   after(async () => {
     a.close();
